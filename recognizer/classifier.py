@@ -1,0 +1,91 @@
+"""Open-set classifier over embeddings: nearest enrolled person, or "unknown" beyond a threshold."""
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from recognizer.faces import UNKNOWN, Identity
+
+# Distances are compared against the mean of the k nearest gallery vectors of each person.
+K_NEAREST = 3
+
+
+@dataclass
+class OpenSetClassifier:
+    """A gallery of embeddings per person and a distance threshold chosen on validation data."""
+
+    backend: str
+    labels: list[str]
+    gallery: np.ndarray  # (n, d) float32
+    gallery_labels: np.ndarray  # (n,) int indexes into labels
+    threshold: float
+
+    def person_distances(self, embeddings: np.ndarray) -> np.ndarray:
+        """(n_faces, n_people) distance of each face to each person (mean of its k nearest)."""
+        if len(self.labels) == 0:
+            return np.zeros((len(embeddings), 0), dtype=np.float32)
+        pairwise = np.linalg.norm(embeddings[:, None, :] - self.gallery[None, :, :], axis=2)
+        out = np.empty((len(embeddings), len(self.labels)), dtype=np.float32)
+        for j in range(len(self.labels)):
+            own = np.sort(pairwise[:, self.gallery_labels == j], axis=1)[:, :K_NEAREST]
+            out[:, j] = own.mean(axis=1)
+        return out
+
+    def classify(self, embeddings: np.ndarray) -> list[Identity]:
+        """One identity per embedding; "unknown" when the nearest person is beyond the threshold."""
+        distances = self.person_distances(embeddings)
+        result = []
+        for row in distances:
+            if row.size == 0:
+                result.append(Identity(UNKNOWN, 1.0, float("inf")))
+                continue
+            best = int(np.argmin(row))
+            d = float(row[best])
+            p_known = _match_probability(d, self.threshold)
+            if d <= self.threshold:
+                result.append(Identity(self.labels[best], p_known, d))
+            else:
+                result.append(Identity(UNKNOWN, 1.0 - p_known, d))
+        return result
+
+    def with_person(self, label: str, embeddings: np.ndarray) -> "OpenSetClassifier":
+        """A copy with `label`'s gallery replaced by `embeddings` (enrolment)."""
+        keep = np.ones(len(self.gallery_labels), dtype=bool)
+        labels = list(self.labels)
+        if label in labels:
+            keep = self.gallery_labels != labels.index(label)
+        else:
+            labels.append(label)
+        index = labels.index(label)
+        gallery = np.concatenate([self.gallery[keep], embeddings.astype(np.float32)])
+        gallery_labels = np.concatenate([self.gallery_labels[keep], np.full(len(embeddings), index)])
+        return OpenSetClassifier(self.backend, labels, gallery, gallery_labels.astype(np.int32), self.threshold)
+
+    def to_bytes(self) -> bytes:
+        """Serialise to an .npz payload (no pickle)."""
+        buffer = io.BytesIO()
+        meta = json.dumps({"backend": self.backend, "labels": self.labels, "threshold": self.threshold})
+        np.savez_compressed(buffer, gallery=self.gallery, gallery_labels=self.gallery_labels, meta=np.array(meta))
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, payload: bytes) -> "OpenSetClassifier":
+        """Inverse of to_bytes."""
+        with np.load(io.BytesIO(payload), allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            return cls(meta["backend"], list(meta["labels"]), data["gallery"].astype(np.float32),
+                       data["gallery_labels"].astype(np.int32), float(meta["threshold"]))
+
+    @classmethod
+    def empty(cls, backend: str, threshold: float) -> "OpenSetClassifier":
+        """A classifier that knows nobody (everything is unknown) until people are enrolled."""
+        return cls(backend, [], np.zeros((0, 128), dtype=np.float32), np.zeros(0, dtype=np.int32), threshold)
+
+
+def _match_probability(distance: float, threshold: float) -> float:
+    # A logistic around the threshold: 0.5 at the threshold, ~0.95 at 80 % of it.
+    scale = max(threshold * 0.068, 1e-6)
+    return float(1.0 / (1.0 + np.exp((distance - threshold) / scale)))

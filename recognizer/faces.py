@@ -1,0 +1,54 @@
+"""Plain data passed between the pipeline stages."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One detected face: box in pixels (x1, y1, x2, y2) and the detector's score."""
+
+    box: tuple[int, int, int, int]
+    score: float
+
+    @property
+    def area(self) -> int:
+        x1, y1, x2, y2 = self.box
+        return max(0, x2 - x1) * max(0, y2 - y1)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The classifier's answer for one face."""
+
+    name: str  # a First_Last label, or UNKNOWN
+    confidence: float
+    distance: float
+
+
+@dataclass
+class RecognizedFace:
+    """A face with its identity and the person's details (empty for unknown faces)."""
+
+    detection: Detection
+    identity: Identity
+    details: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        x1, y1, x2, y2 = self.detection.box
+        return {
+            "name": self.identity.name,
+            "confidence": round(self.identity.confidence, 4),
+            # No enrolled people means no distance: JSON has no Infinity, so say null.
+            "distance": round(self.identity.distance, 4) if math.isfinite(self.identity.distance) else None,
+            "box": {"x1": x1, "y1": y1, "x2": x2, "y2": y2, "score": round(self.detection.score, 4)},
+            "details": self.details,
+        }
+
+
+UNKNOWN = "unknown"
+
+Embeddings = np.ndarray  # (n, d) float32

@@ -1,0 +1,1 @@
+"""Infrastructure as code for facegate: one boto3 code path for an emulator and real AWS."""

@@ -1,0 +1,133 @@
+"""`facegate deploy | destroy | seed | status`: the stack commands of the CLI."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services import stack
+from services.changes import Change, any_changed
+from services.outputs import StackOutputs, default_outputs_path
+from services.target import Target
+
+console = Console()
+
+EndpointOpt = Annotated[Optional[str], typer.Option("--endpoint-url", envvar="FACEGATE_ENDPOINT_URL",
+                                                    help="Emulator URL (e.g. http://localhost:4566); omit for real AWS.")]
+ProfileOpt = Annotated[Optional[str], typer.Option("--profile", envvar="AWS_PROFILE", help="AWS named profile.")]
+RegionOpt = Annotated[Optional[str], typer.Option("--region", help="AWS region (default: AWS_REGION or us-east-1).")]
+PrefixOpt = Annotated[str, typer.Option("--prefix", help="Name prefix of every resource of the stack.")]
+OutputsOpt = Annotated[Optional[Path], typer.Option("--outputs", help="Outputs file (default .facegate/outputs.json).")]
+
+
+def _changes_table(title: str, changes: list[Change]) -> Table:
+    table = Table(title=title)
+    for column in ("resource", "name", "action", "detail"):
+        table.add_column(column)
+    colours = {"created": "green", "updated": "yellow", "deleted": "red"}
+    for c in changes:
+        colour = colours.get(c.action.value, "dim")
+        table.add_row(c.kind, c.name, f"[{colour}]{c.action.value}[/]", c.detail)
+    return table
+
+
+def _target(endpoint_url: str | None, profile: str | None, region: str | None) -> Target:
+    target = Target.from_options(endpoint_url, profile, region)
+    console.print(f"[bold]target:[/] {target.describe()}")
+    return target
+
+
+def deploy(
+    endpoint_url: EndpointOpt = None,
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    prefix: PrefixOpt = "facegate",
+    outputs: OutputsOpt = None,
+    image: Annotated[str, typer.Option(help="Local recognizer image; pushed to ECR when deploying to AWS.")] = stack.recognizer_image.DEFAULT_LOCAL_IMAGE,
+    retention_days: Annotated[int, typer.Option(min=1, help="Days clips are kept in S3.")] = 30,
+    seed_file: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help="People JSON (default: bundled).")] = None,
+    no_seed: Annotated[bool, typer.Option("--no-seed", help="Do not write people records.")] = False,
+    public_endpoint_url: Annotated[Optional[str], typer.Option(help="Emulator URL clients use, if not --endpoint-url.")] = None,
+) -> None:
+    """Create or update the whole stack; running it again changes nothing and says so."""
+    target = _target(endpoint_url, profile, region)
+    options = stack.DeployOptions(prefix=prefix, image=image, retention_days=retention_days, seed_file=seed_file,
+                                  seed=not no_seed, public_endpoint_url=public_endpoint_url)
+    with console.status("deploying…"):
+        result = stack.deploy(target, options)
+    console.print(_changes_table("deploy", result.changes))
+    path = outputs or default_outputs_path()
+    result.outputs.write(path)
+    if any_changed(result.changes):
+        console.print(f"[green]stack deployed[/]; outputs in {path}")
+    else:
+        console.print(f"[bold]no changes[/]: the stack is already up to date; outputs in {path}")
+    console.print(f"recognize URL: {result.outputs.recognize_url}")
+
+
+def destroy(
+    endpoint_url: EndpointOpt = None,
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    prefix: PrefixOpt = "facegate",
+    outputs: OutputsOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete every resource of the stack, clips included."""
+    target = _target(endpoint_url, profile, region)
+    if not yes and not target.is_emulator:
+        typer.confirm(f"Delete the {prefix} stack and every clip in {target.describe()}?", abort=True)
+    changes = stack.destroy(target, prefix)
+    console.print(_changes_table("destroy", changes))
+    path = outputs or default_outputs_path()
+    if path.exists():
+        path.unlink()
+    left = stack.leftovers(target, prefix)
+    if left:
+        console.print(f"[red]still present:[/] {', '.join(left)}")
+        raise typer.Exit(1)
+    console.print("[green]nothing left behind[/]")
+
+
+def seed(
+    endpoint_url: EndpointOpt = None,
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    prefix: PrefixOpt = "facegate",
+    seed_file: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help="People JSON (default: bundled).")] = None,
+) -> None:
+    """Write the people records (details the recognizer returns) into DynamoDB."""
+    target = _target(endpoint_url, profile, region)
+    change = stack.seed(target, prefix, seed_file)
+    console.print(_changes_table("seed", [change]))
+
+
+def status(
+    endpoint_url: EndpointOpt = None,
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    prefix: PrefixOpt = "facegate",
+) -> None:
+    """Show which resources of the stack exist."""
+    target = _target(endpoint_url, profile, region)
+    rows = stack.status(target, prefix)
+    table = Table(title="status")
+    for column in ("resource", "name", "present", "detail"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r["kind"], r["name"], "[green]yes[/]" if r["present"] else "[red]no[/]", r["detail"])
+    console.print(table)
+    if not all(r["present"] for r in rows):
+        raise typer.Exit(3)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the stack commands to the root CLI."""
+    for command in (deploy, destroy, seed, status):
+        app.command()(command)
+
+
+__all__ = ["register", "StackOutputs"]
