@@ -6,7 +6,7 @@ import binascii
 from dataclasses import dataclass
 from typing import Any
 
-MAX_BODY_BYTES = 5 * 1024 * 1024  # decoded frame; real Lambda caps the whole event at 6 MB
+MAX_BODY_BYTES = 4 * 1024 * 1024  # decoded; base64 in the event must stay under real Lambda's 6 MB cap
 ACCEPTED_CONTENT_TYPES = {"image/png", "image/jpeg", "image/jpg", "application/octet-stream"}
 RECOGNIZE_PATH = "/recognize"
 

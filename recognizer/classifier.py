@@ -88,4 +88,5 @@ class OpenSetClassifier:
 def _match_probability(distance: float, threshold: float) -> float:
     # A logistic around the threshold: 0.5 at the threshold, ~0.95 at 80 % of it.
     scale = max(threshold * 0.068, 1e-6)
-    return float(1.0 / (1.0 + np.exp((distance - threshold) / scale)))
+    z = float(np.clip((distance - threshold) / scale, -50.0, 50.0))
+    return float(1.0 / (1.0 + np.exp(z)))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import typer
 
+from recognizer import cli as recognizer_cli
 from services import stack_commands
 
 app = typer.Typer(
@@ -12,6 +13,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold credentials
 )
 stack_commands.register(app)
+recognizer_cli.register(app)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,16 @@ def load_people(path: Path | None = None) -> list[dict[str, Any]]:
     return rows
 
 
-def _same(current: dict[str, Any] | None, wanted: dict[str, Any]) -> bool:
-    if current is None:
-        return False
-    # DynamoDB hands numbers back as Decimal; compare on the JSON form.
-    return json.dumps(current, sort_keys=True, default=str) == json.dumps(wanted, sort_keys=True, default=str)
+def _plain(value: Any) -> Any:
+    # DynamoDB hands numbers back as Decimal.
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def _covers(current: dict[str, Any] | None, wanted: dict[str, Any]) -> bool:
+    """True when every seeded field already has its value (fields added later, e.g. by enroll, are kept)."""
+    return current is not None and all(_plain(current.get(k)) == v for k, v in wanted.items())
 
 
 def seed_people(dynamodb_resource: Any, table_name: str, people: list[dict[str, Any]]) -> Change:
@@ -42,8 +48,8 @@ def seed_people(dynamodb_resource: Any, table_name: str, people: list[dict[str, 
     written = 0
     for row in people:
         current = table.get_item(Key={LABEL_FIELD: row[LABEL_FIELD]}, ConsistentRead=True).get("Item")
-        if not _same(current, row):
-            table.put_item(Item=row)
+        if not _covers(current, row):
+            table.put_item(Item={**(current or {}), **row})
             written += 1
     if written == 0:
         return Change("people records", table_name, Action.UNCHANGED, f"{len(people)} up to date")

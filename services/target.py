@@ -60,3 +60,8 @@ class Target:
         """A one-line, secret-free description for logs and tables."""
         where = f"emulator {self.endpoint_url}" if self.is_emulator else f"AWS profile {self.profile or '(default chain)'}"
         return f"{where}, region {self.region}"
+
+
+def target_for_outputs(endpoint_url: str | None, region: str, profile: str | None = None) -> Target:
+    """The target a deployed stack's outputs point at (profile only matters on real AWS)."""
+    return Target(endpoint_url=endpoint_url, profile=None if endpoint_url else profile, region=region)

@@ -1,0 +1,159 @@
+"""`facegate train | evaluate | enroll | publish`: build, measure and ship the open-set classifier."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import track
+
+console = Console(stderr=True)
+
+LABEL_RE = re.compile(r"^[A-Za-z][A-Za-z'\-]*(_[A-Za-z][A-Za-z'\-]*)+$")
+
+
+def _pipeline(backend: str):  # imported lazily: the stack commands must not pay for dlib/OpenCV
+    from recognizer.embedding import ModelUnavailable
+    from recognizer.pipeline import FacePipeline
+
+    try:
+        return FacePipeline.load(backend)
+    except ModelUnavailable as exc:
+        console.print(f"[red]cannot load the {backend} backend:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _embed(pipeline, items, what: str):
+    from recognizer import training
+
+    chunks = [training.embed_images(pipeline, [item]) for item in track(items, description=f"embedding {what}", console=console)]
+    import numpy as np
+
+    return training.EmbeddedSet(
+        np.concatenate([c.embeddings for c in chunks]) if chunks else np.zeros((0, pipeline.embedder.dimension), np.float32),
+        [label for c in chunks for label in c.labels],
+        [path for c in chunks for path in c.missed],
+    )
+
+
+def train(
+    data: Annotated[Path, typer.Option(exists=True, file_okay=False, help="Folder with training/ and val/ (seed layout).")],
+    out: Annotated[Path, typer.Option(file_okay=False, help="Where to write classifier.npz, labels.json, metrics.json.")],
+    backend: Annotated[str, typer.Option(help="Embedding backend.")] = "dlib",
+) -> None:
+    """Build the open-set classifier; the unknown threshold is chosen on the val split."""
+    from recognizer import artifact_store, training
+
+    pipeline = _pipeline(backend)
+    train_set = _embed(pipeline, training.labelled_split(data, "training"), "training")
+    val_set = _embed(pipeline, training.labelled_split(data, "val"), "val")
+    if not train_set.labels:
+        console.print("[red]no faces found in the training split[/]")
+        raise typer.Exit(1)
+    classifier, fit_metrics = training.fit(pipeline, train_set, val_set)
+    metrics = {**fit_metrics, **training.evaluate(classifier, val_set, None),
+               "people": len(classifier.labels), "n_train": len(train_set.labels), "train_no_face": len(train_set.missed)}
+    artifact_store.write_local(out, classifier, metrics)
+    console.print(f"wrote model for {len(classifier.labels)} people to {out}")
+    print(json.dumps(metrics))
+
+
+def evaluate(
+    model: Annotated[Path, typer.Option(exists=True, file_okay=False, help="Folder written by `facegate train`.")],
+    data: Annotated[Path, typer.Option(exists=True, file_okay=False, help="Folder with val/ (seed layout).")],
+    unknown: Annotated[Optional[Path], typer.Option(exists=True, file_okay=False, help="Photos of people not enrolled.")] = None,
+) -> None:
+    """Print one JSON line: accuracy on val, unknown_rejection and false_accept on --unknown, n."""
+    from recognizer import artifact_store, training
+
+    classifier = artifact_store.read_local(model)
+    pipeline = _pipeline(classifier.backend)
+    val_set = _embed(pipeline, training.labelled_split(data, "val"), "val")
+    unknown_set = _embed(pipeline, training.unknown_items(unknown), "unknown") if unknown else None
+    print(json.dumps(training.evaluate(classifier, val_set, unknown_set)))
+
+
+def _store_and_target(outputs: Optional[Path], profile: Optional[str]):
+    from recognizer.artifact_store import S3ArtifactStore
+    from services.clip_bucket import MODELS_PREFIX
+    from services.outputs import StackOutputs, default_outputs_path
+    from services.target import target_for_outputs
+
+    stack = StackOutputs.read(outputs or default_outputs_path())
+    target = target_for_outputs(stack.endpoint_url, stack.region, profile)
+    return stack, target, S3ArtifactStore(target.client("s3"), stack.bucket, MODELS_PREFIX)
+
+
+OutputsOpt = Annotated[Optional[Path], typer.Option("--outputs", help="Deploy outputs file (default .facegate/outputs.json).")]
+ProfileOpt = Annotated[Optional[str], typer.Option("--profile", envvar="AWS_PROFILE", help="AWS named profile.")]
+
+
+def publish(
+    model: Annotated[Path, typer.Option(exists=True, file_okay=False, help="Folder written by `facegate train`.")],
+    outputs: OutputsOpt = None,
+    profile: ProfileOpt = None,
+) -> None:
+    """Upload a trained model to the stack's bucket; the Lambda picks it up without a redeploy."""
+    from recognizer import artifact_store
+
+    classifier = artifact_store.read_local(model)
+    metrics = json.loads((model / artifact_store.METRICS_FILE).read_text()) if (model / artifact_store.METRICS_FILE).exists() else {}
+    _, _, store = _store_and_target(outputs, profile)
+    version = store.publish(classifier, metrics)
+    console.print(f"published model {version} ({len(classifier.labels)} people)")
+
+
+def enroll(
+    images: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="Photos of the person (one face each).")],
+    name: Annotated[str, typer.Option("--name", help="Label in First_Last form.")],
+    details: Annotated[Optional[str], typer.Option(help='Extra details as JSON, e.g. {"email": "a@b.org"}.')] = None,
+    backend: Annotated[str, typer.Option(help="Embedding backend (must match the deployed model).")] = "dlib",
+    outputs: OutputsOpt = None,
+    profile: ProfileOpt = None,
+) -> None:
+    """Add or update one person: new model version in S3 and their record in `people`."""
+    from recognizer import training
+    from recognizer.classifier import OpenSetClassifier
+    from recognizer.dataset import LabelledImage
+    from recognizer.model_source import DEFAULT_THRESHOLD
+
+    if not LABEL_RE.match(name):
+        raise typer.BadParameter("use the First_Last form (letters, joined by underscores)", param_hint="--name")
+    try:
+        extra = json.loads(details) if details else {}
+        if not isinstance(extra, dict):
+            raise ValueError("not an object")
+    except ValueError as exc:
+        raise typer.BadParameter(f"must be a JSON object ({exc})", param_hint="--details") from exc
+
+    pipeline = _pipeline(backend)
+    embedded = _embed(pipeline, [LabelledImage(p, name) for p in images], name)
+    for path in embedded.missed:
+        console.print(f"[yellow]no face found in {path}; skipped[/]")
+    if not embedded.labels:
+        console.print("[red]no usable face in any image: nothing enrolled[/]")
+        raise typer.Exit(1)
+
+    stack, target, store = _store_and_target(outputs, profile)
+    current = store.load_current()
+    base = current.classifier if current else OpenSetClassifier.empty(backend, DEFAULT_THRESHOLD)
+    if base.backend != backend:
+        console.print(f"[red]the deployed model uses the {base.backend} backend, not {backend}[/]")
+        raise typer.Exit(2)
+    updated = base.with_person(name, embedded.embeddings)
+    version = store.publish(updated, {"enrolled": name, "images": len(embedded.labels), "based_on": current.version if current else None})
+
+    table = target.session.resource("dynamodb", endpoint_url=target.endpoint_url).Table(stack.people_table)
+    record = table.get_item(Key={"person": name}).get("Item") or {"person": name, "name": name.replace("_", " ")}
+    record.update(extra)
+    table.put_item(Item=record)
+    console.print(f"enrolled {name} from {len(embedded.labels)} image(s): model {version}, {len(updated.labels)} people")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the recognizer commands to the root CLI."""
+    for command in (train, evaluate, enroll, publish):
+        app.command()(command)

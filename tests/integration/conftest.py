@@ -1,0 +1,90 @@
+"""The real local stack for integration tests: compose's emulator + docker engine, no AWS mocks."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from services import stack
+from services.outputs import StackOutputs
+from services.target import Target
+from tests.conftest import ROOT
+
+ENDPOINT = os.environ.get("FACEGATE_TEST_ENDPOINT_URL", "http://localhost:4566")
+
+
+def _compose(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", "compose", *args], cwd=ROOT, capture_output=True, text=True, check=check, timeout=600)
+
+
+def _healthy() -> bool:
+    try:
+        return requests.get(f"{ENDPOINT}/_ministack/health", timeout=2).ok
+    except requests.RequestException:
+        return False
+
+
+def _docker_usable() -> bool:
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+@pytest.fixture(scope="session")
+def emulator() -> str:
+    """The compose `emulator` service, started for the test run (and stopped after) unless already up."""
+    if not _docker_usable():
+        if os.environ.get("FACEGATE_REQUIRE_DOCKER") == "1":
+            pytest.fail("docker engine not reachable; run scripts/ensure-docker")
+        pytest.skip("docker engine not reachable")
+    started = False
+    if not _healthy():
+        _compose("up", "-d", "--wait", "emulator")
+        started = True
+    deadline = time.time() + 120
+    while not _healthy():
+        if time.time() > deadline:
+            pytest.fail("emulator did not become healthy")
+        time.sleep(1)
+    yield ENDPOINT
+    if started:
+        subprocess.run([str(ROOT / "scripts" / "down")], cwd=ROOT, capture_output=True, timeout=300)
+
+
+@pytest.fixture(scope="session")
+def target(emulator: str) -> Target:
+    return Target(endpoint_url=emulator, region="us-east-1")
+
+
+@pytest.fixture(scope="session")
+def deployed(target: Target, tmp_path_factory: pytest.TempPathFactory) -> tuple[StackOutputs, Path]:
+    """The whole stack deployed into the emulator; returns its outputs and the outputs file."""
+    result = stack.deploy(target, stack.DeployOptions(extra_environment={"FACEGATE_MODEL_REFRESH_S": "2"}))
+    path = tmp_path_factory.mktemp("state") / "outputs.json"
+    result.outputs.write(path)
+    return result.outputs, path
+
+
+@pytest.fixture(scope="session")
+def enrolled(deployed: tuple[StackOutputs, Path], enrol_images: list[Path]) -> StackOutputs:
+    """The demo person enrolled through the CLI (new model version in S3 + people record)."""
+    outputs, path = deployed
+    result = subprocess.run(
+        [sys.executable, "-m", "services", "enroll", "--name", "Eileen_Collins", "--outputs", str(path),
+         *map(str, enrol_images)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return outputs
+
+
+def post_frame(outputs: StackOutputs, body: bytes, content_type: str = "image/jpeg", key: str | None = "default",
+               timeout: float = 60, **headers: str) -> requests.Response:
+    """POST a frame to the deployed /recognize with the API key (or another / none)."""
+    all_headers = {"Content-Type": content_type, **headers}
+    if key is not None:
+        all_headers["x-api-key"] = outputs.api_key if key == "default" else key
+    return requests.post(outputs.recognize_url, data=body, headers=all_headers, timeout=timeout)
