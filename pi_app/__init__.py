@@ -1,0 +1,1 @@
+"""The camera device: record clips, recognise a frame of each, upload the clip."""

@@ -29,14 +29,8 @@ def _pipeline(backend: str):  # imported lazily: the stack commands must not pay
 def _embed(pipeline, items, what: str):
     from recognizer import training
 
-    chunks = [training.embed_images(pipeline, [item]) for item in track(items, description=f"embedding {what}", console=console)]
-    import numpy as np
-
-    return training.EmbeddedSet(
-        np.concatenate([c.embeddings for c in chunks]) if chunks else np.zeros((0, pipeline.embedder.dimension), np.float32),
-        [label for c in chunks for label in c.labels],
-        [path for c in chunks for path in c.missed],
-    )
+    return training.embed_images(pipeline, items,
+                                 progress=lambda it: track(it, description=f"embedding {what}", console=console))
 
 
 def train(
@@ -76,24 +70,27 @@ def evaluate(
     print(json.dumps(training.evaluate(classifier, val_set, unknown_set)))
 
 
-def _store_and_target(outputs: Optional[Path], profile: Optional[str]):
+def _store_and_target(outputs: Optional[Path], profile: Optional[str], endpoint_url: Optional[str] = None):
     from recognizer.artifact_store import S3ArtifactStore
     from services.clip_bucket import MODELS_PREFIX
     from services.outputs import StackOutputs, default_outputs_path
     from services.target import target_for_outputs
 
-    stack = StackOutputs.read(outputs or default_outputs_path())
+    stack = StackOutputs.read(outputs or default_outputs_path()).seen_from(endpoint_url)
     target = target_for_outputs(stack.endpoint_url, stack.region, profile)
     return stack, target, S3ArtifactStore(target.client("s3"), stack.bucket, MODELS_PREFIX)
 
 
 OutputsOpt = Annotated[Optional[Path], typer.Option("--outputs", help="Deploy outputs file (default .facegate/outputs.json).")]
 ProfileOpt = Annotated[Optional[str], typer.Option("--profile", envvar="AWS_PROFILE", help="AWS named profile.")]
+EndpointOpt = Annotated[Optional[str], typer.Option("--endpoint-url", envvar="FACEGATE_ENDPOINT_URL",
+                                                    help="Reach the emulator at this URL instead of the one in the outputs.")]
 
 
 def publish(
     model: Annotated[Path, typer.Option(exists=True, file_okay=False, help="Folder written by `facegate train`.")],
     outputs: OutputsOpt = None,
+    endpoint_url: EndpointOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Upload a trained model to the stack's bucket; the Lambda picks it up without a redeploy."""
@@ -101,7 +98,7 @@ def publish(
 
     classifier = artifact_store.read_local(model)
     metrics = json.loads((model / artifact_store.METRICS_FILE).read_text()) if (model / artifact_store.METRICS_FILE).exists() else {}
-    _, _, store = _store_and_target(outputs, profile)
+    _, _, store = _store_and_target(outputs, profile, endpoint_url)
     version = store.publish(classifier, metrics)
     console.print(f"published model {version} ({len(classifier.labels)} people)")
 
@@ -112,13 +109,11 @@ def enroll(
     details: Annotated[Optional[str], typer.Option(help='Extra details as JSON, e.g. {"email": "a@b.org"}.')] = None,
     backend: Annotated[str, typer.Option(help="Embedding backend (must match the deployed model).")] = "dlib",
     outputs: OutputsOpt = None,
+    endpoint_url: EndpointOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Add or update one person: new model version in S3 and their record in `people`."""
-    from recognizer import training
-    from recognizer.classifier import OpenSetClassifier
-    from recognizer.dataset import LabelledImage
-    from recognizer.model_source import DEFAULT_THRESHOLD
+    from recognizer.enrolment import EnrolmentError, enroll as enroll_person
 
     if not LABEL_RE.match(name):
         raise typer.BadParameter("use the First_Last form (letters, joined by underscores)", param_hint="--name")
@@ -130,27 +125,17 @@ def enroll(
         raise typer.BadParameter(f"must be a JSON object ({exc})", param_hint="--details") from exc
 
     pipeline = _pipeline(backend)
-    embedded = _embed(pipeline, [LabelledImage(p, name) for p in images], name)
-    for path in embedded.missed:
-        console.print(f"[yellow]no face found in {path}; skipped[/]")
-    if not embedded.labels:
-        console.print("[red]no usable face in any image: nothing enrolled[/]")
-        raise typer.Exit(1)
-
-    stack, target, store = _store_and_target(outputs, profile)
-    current = store.load_current()
-    base = current.classifier if current else OpenSetClassifier.empty(backend, DEFAULT_THRESHOLD)
-    if base.backend != backend:
-        console.print(f"[red]the deployed model uses the {base.backend} backend, not {backend}[/]")
-        raise typer.Exit(2)
-    updated = base.with_person(name, embedded.embeddings)
-    version = store.publish(updated, {"enrolled": name, "images": len(embedded.labels), "based_on": current.version if current else None})
-
+    stack, target, store = _store_and_target(outputs, profile, endpoint_url)
     table = target.session.resource("dynamodb", endpoint_url=target.endpoint_url).Table(stack.people_table)
-    record = table.get_item(Key={"person": name}).get("Item") or {"person": name, "name": name.replace("_", " ")}
-    record.update(extra)
-    table.put_item(Item=record)
-    console.print(f"enrolled {name} from {len(embedded.labels)} image(s): model {version}, {len(updated.labels)} people")
+    try:
+        result = enroll_person(pipeline, store, table, name, images, extra)
+    except EnrolmentError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    for path in result.skipped:
+        console.print(f"[yellow]no face found in {path}; skipped[/]")
+    console.print(f"enrolled {name} from {result.images_used} image(s): model {result.version}, "
+                  f"{result.people_in_model} people")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,6 +1,7 @@
 """Build an open-set classifier from the seed layout and measure it."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,10 +35,11 @@ def central_face(detections: list[Detection], width: int, height: int) -> Detect
     return min(detections, key=badness)
 
 
-def embed_images(pipeline: FacePipeline, items: list[LabelledImage]) -> EmbeddedSet:
+def embed_images(pipeline: FacePipeline, items: list[LabelledImage],
+                 progress: Callable[[list[LabelledImage]], Iterable[LabelledImage]] = iter) -> EmbeddedSet:
     """Embed the central face of every image; images with no face are reported, not guessed."""
     vectors, labels, missed = [], [], []
-    for item in items:
+    for item in progress(items):
         bgr = cv2.imread(str(item.path), cv2.IMREAD_COLOR)
         if bgr is None:
             missed.append(item.path)

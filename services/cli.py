@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import typer
 
+from pi_app import demo as demo_cli
 from recognizer import cli as recognizer_cli
 from services import stack_commands
 
@@ -14,6 +15,7 @@ app = typer.Typer(
 )
 stack_commands.register(app)
 recognizer_cli.register(app)
+demo_cli.register(app)
 
 
 def main() -> None:
