@@ -39,3 +39,17 @@ class DlibHogDetector:
             if box[2] > box[0] and box[3] > box[1]:
                 found.append(Detection(box=box, score=float(score)))
         return sorted(found, key=lambda d: d.area, reverse=True)
+
+
+def make_detector(name: str) -> FaceDetector:
+    """The detector called `name`: "mtcnn" (MTCNN on ONNX Runtime) or "hog" (dlib)."""
+    if name == "hog":
+        return DlibHogDetector()
+    if name == "mtcnn":
+        from recognizer.model_files import onnx_dir
+        from recognizer.mtcnn_onnx import MtcnnOnnxDetector
+
+        return MtcnnOnnxDetector(onnx_dir())
+    from recognizer.embedding import ModelUnavailable
+
+    raise ModelUnavailable(f"unknown detector {name!r} (available: mtcnn, hog)")

@@ -13,6 +13,8 @@ class Detection:
 
     box: tuple[int, int, int, int]
     score: float
+    # Five (x, y) points from detectors that give them (MTCNN): eyes, nose, mouth corners.
+    landmarks: tuple[tuple[float, float], ...] | None = None
 
     @property
     def area(self) -> int:

@@ -1,13 +1,14 @@
 """detect → embed → classify, for one RGB frame."""
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from recognizer.classifier import OpenSetClassifier
-from recognizer.detection import DlibHogDetector, FaceDetector
+from recognizer.detection import FaceDetector, make_detector
 from recognizer.embedding import FaceEmbedder, make_embedder
 from recognizer.faces import Detection, Identity
 
@@ -29,8 +30,10 @@ class FacePipeline:
     embedder: FaceEmbedder
 
     @classmethod
-    def load(cls, backend: str = "dlib") -> "FacePipeline":
-        return cls(detector=DlibHogDetector(), embedder=make_embedder(backend))
+    def load(cls, backend: str = "dlib", detector: str | None = None) -> "FacePipeline":
+        """Load once per process. `detector`: "mtcnn" (ONNX Runtime, default) or "hog" (dlib)."""
+        choice = detector or os.environ.get("FACEGATE_DETECTOR", "mtcnn")
+        return cls(detector=make_detector(choice), embedder=make_embedder(backend))
 
     def run(self, rgb: np.ndarray, classifier: OpenSetClassifier) -> FrameResult:
         """Every face in the frame with its identity, and how long each stage took."""

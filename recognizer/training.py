@@ -5,12 +5,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from recognizer.classifier import OpenSetClassifier
 from recognizer.dataset import LabelledImage, images_in, labelled_split
 from recognizer.faces import UNKNOWN, Detection
+from recognizer.image_decode import ImageError, load_rgb
 from recognizer.pipeline import FacePipeline
 
 
@@ -40,11 +40,11 @@ def embed_images(pipeline: FacePipeline, items: list[LabelledImage],
     """Embed the central face of every image; images with no face are reported, not guessed."""
     vectors, labels, missed = [], [], []
     for item in progress(items):
-        bgr = cv2.imread(str(item.path), cv2.IMREAD_COLOR)
-        if bgr is None:
+        try:
+            rgb = load_rgb(item.path)
+        except ImageError:
             missed.append(item.path)
             continue
-        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         face = central_face(pipeline.detector.detect(rgb), rgb.shape[1], rgb.shape[0])
         if face is None:
             missed.append(item.path)
