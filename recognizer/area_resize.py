@@ -20,12 +20,18 @@ def pool_bins(n_in: np.ndarray | int, n_out: int) -> tuple[np.ndarray, np.ndarra
 
 
 class AreaSampler:
-    """An integral image of one HxWxC frame; sums are exact (float64 of integer pixels)."""
+    """An integral image of one HxWxC uint8 frame; window sums are exact integers.
+
+    int32 is exact up to 8.4 M pixels (sums of 255s below 2**31) and faster; larger frames use int64.
+    """
 
     def __init__(self, image: np.ndarray) -> None:
+        if image.dtype != np.uint8:
+            raise TypeError(f"AreaSampler needs uint8 pixels, got {image.dtype}")
         height, width = image.shape[:2]
-        self._ii = np.zeros((height + 1, width + 1, image.shape[2]), dtype=np.float64)
-        np.cumsum(np.cumsum(image, axis=0, dtype=np.float64), axis=1, out=self._ii[1:, 1:])
+        dtype = np.int32 if height * width * 255 < 2**31 else np.int64
+        self._ii = np.zeros((height + 1, width + 1, image.shape[2]), dtype=dtype)
+        np.cumsum(np.cumsum(image, axis=0, dtype=dtype), axis=1, out=self._ii[1:, 1:])
 
     def _means(self, r0: np.ndarray, r1: np.ndarray, c0: np.ndarray, c1: np.ndarray) -> np.ndarray:
         ii = self._ii
@@ -37,7 +43,11 @@ class AreaSampler:
         height, width = self._ii.shape[0] - 1, self._ii.shape[1] - 1
         rs, re = pool_bins(height, out_h)
         cs, ce = pool_bins(width, out_w)
-        return self._means(rs[:, None], re[:, None], cs[None, :], ce[None, :])
+        # Separable: whole-row slices first, then columns (np.take is far cheaper than 2-D gathers).
+        rows = np.take(self._ii, re, axis=0) - np.take(self._ii, rs, axis=0)
+        sums = np.take(rows, ce, axis=1) - np.take(rows, cs, axis=1)
+        area = ((re - rs)[:, None] * (ce - cs)[None, :])[..., None]
+        return (sums / area).astype(np.float32)
 
     def resize_regions(self, y0: np.ndarray, y1: np.ndarray, x0: np.ndarray, x1: np.ndarray, size: int) -> np.ndarray:
         """Each region [y0:y1, x0:x1] resized to size x size: (n, size, size, C) float32."""

@@ -80,9 +80,9 @@ class OpenSetClassifier:
                        data["gallery_labels"].astype(np.int32), float(meta["threshold"]))
 
     @classmethod
-    def empty(cls, backend: str, threshold: float) -> "OpenSetClassifier":
+    def empty(cls, backend: str, threshold: float, dimension: int = 128) -> "OpenSetClassifier":
         """A classifier that knows nobody (everything is unknown) until people are enrolled."""
-        return cls(backend, [], np.zeros((0, 128), dtype=np.float32), np.zeros(0, dtype=np.int32), threshold)
+        return cls(backend, [], np.zeros((0, dimension), dtype=np.float32), np.zeros(0, dtype=np.int32), threshold)
 
 
 def _match_probability(distance: float, threshold: float) -> float:

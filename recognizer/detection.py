@@ -42,14 +42,19 @@ class DlibHogDetector:
 
 
 def make_detector(name: str) -> FaceDetector:
-    """The detector called `name`: "mtcnn" (MTCNN on ONNX Runtime) or "hog" (dlib)."""
+    """The detector called `name`: "mtcnn" (ONNX Runtime), "mtcnn-torch" (reference) or "hog" (dlib)."""
     if name == "hog":
         return DlibHogDetector()
+    if name == "mtcnn-torch":
+        from recognizer.mtcnn_onnx import MtcnnSettings
+        from recognizer.mtcnn_torch import MtcnnTorchDetector
+
+        return MtcnnTorchDetector(MtcnnSettings.from_env())
     if name == "mtcnn":
         from recognizer.model_files import onnx_dir
-        from recognizer.mtcnn_onnx import MtcnnOnnxDetector
+        from recognizer.mtcnn_onnx import MtcnnOnnxDetector, MtcnnSettings
 
-        return MtcnnOnnxDetector(onnx_dir())
+        return MtcnnOnnxDetector(onnx_dir(), MtcnnSettings.from_env())
     from recognizer.embedding import ModelUnavailable
 
-    raise ModelUnavailable(f"unknown detector {name!r} (available: mtcnn, hog)")
+    raise ModelUnavailable(f"unknown detector {name!r} (available: mtcnn, mtcnn-torch, hog)")

@@ -1,6 +1,8 @@
 """Face embedding backends behind one small interface."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -17,6 +19,8 @@ class FaceEmbedder(Protocol):
 
     name: str
     dimension: int
+    # Used until a threshold is chosen on validation data (empty model, first enrolment).
+    default_threshold: float
 
     def embed(self, rgb: np.ndarray, detections: list[Detection]) -> np.ndarray:
         """An (n, dimension) float32 array, one row per detection."""
@@ -31,6 +35,7 @@ class DlibResNetEmbedder:
 
     name = "dlib"
     dimension = 128
+    default_threshold = 0.55
 
     def __init__(self) -> None:
         import dlib
@@ -53,8 +58,48 @@ class DlibResNetEmbedder:
         return np.asarray([np.asarray(v) for v in vectors], dtype=np.float32)
 
 
+class FacenetOnnxEmbedder:
+    """InceptionResnetV1 (vggface2, 512-d, L2-normalised) exported to ONNX, on ONNX Runtime.
+
+    Faces are cropped to their MTCNN box, resized to 160x160 (area) and standardised
+    ((x - 127.5) / 128) as facenet-pytorch's MTCNN(post_process=True) does.
+    """
+
+    name = "facenet"
+    dimension = 512
+    default_threshold = 1.0
+    input_size = 160
+
+    def __init__(self, model_path: Path, threads: int = 0) -> None:
+        if not model_path.exists():
+            raise ModelUnavailable(
+                f"facenet backend needs real vggface2 weights, exported to {model_path}: build the image with "
+                "FACENET_WEIGHTS_URL reachable or a .pt file in recognizer/weights/, or run "
+                "`python -m recognizer.onnx_export --facenet-weights FILE`. Refusing to start without them."
+            )
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        self._session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+
+    def embed(self, rgb: np.ndarray, detections: list[Detection]) -> np.ndarray:
+        from recognizer.area_resize import AreaSampler
+
+        if not detections:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        boxes = np.array([d.box for d in detections], dtype=np.int64)
+        crops = AreaSampler(rgb).resize_regions(boxes[:, 1], boxes[:, 3], boxes[:, 0], boxes[:, 2], self.input_size)
+        batch = ((crops - 127.5) / 128.0).transpose(0, 3, 1, 2).astype(np.float32)
+        return self._session.run(None, {"input": batch})[0].astype(np.float32)
+
+
 def make_embedder(backend: str) -> FaceEmbedder:
     """The embedder for `backend`, or ModelUnavailable with a message saying what is missing."""
     if backend == "dlib":
         return DlibResNetEmbedder()
-    raise ModelUnavailable(f"unknown embedding backend {backend!r} (available: dlib)")
+    if backend == "facenet":
+        from recognizer.model_files import facenet_model_path
+
+        return FacenetOnnxEmbedder(facenet_model_path(), threads=int(os.environ.get("FACEGATE_THREADS", "0")))
+    raise ModelUnavailable(f"unknown embedding backend {backend!r} (available: dlib, facenet)")

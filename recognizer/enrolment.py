@@ -9,7 +9,6 @@ from recognizer import training
 from recognizer.artifact_store import S3ArtifactStore
 from recognizer.classifier import OpenSetClassifier
 from recognizer.dataset import LabelledImage
-from recognizer.model_source import DEFAULT_THRESHOLD
 from recognizer.pipeline import FacePipeline
 
 
@@ -34,7 +33,9 @@ def enroll(pipeline: FacePipeline, store: S3ArtifactStore, people_table: Any, na
         raise EnrolmentError(f"no usable face in any of the {len(images)} image(s) for {name}: nothing enrolled")
     current = store.load_current()
     backend = pipeline.embedder.name
-    base = current.classifier if current else OpenSetClassifier.empty(backend, DEFAULT_THRESHOLD)
+    embedder = pipeline.embedder
+    base = current.classifier if current else OpenSetClassifier.empty(backend, embedder.default_threshold,
+                                                                      embedder.dimension)
     if base.backend != backend:
         raise EnrolmentError(f"the deployed model uses the {base.backend} backend, not {backend}")
     updated = base.with_person(name, embedded.embeddings)

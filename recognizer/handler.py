@@ -19,6 +19,7 @@ def build_service() -> Any:
     import boto3
 
     from recognizer.artifact_store import S3ArtifactStore
+    from recognizer.classifier import OpenSetClassifier
     from recognizer.model_source import ModelSource
     from recognizer.people_details import PeopleDirectory
     from recognizer.pipeline import FacePipeline
@@ -32,7 +33,8 @@ def build_service() -> Any:
     store = None
     if bucket:
         store = S3ArtifactStore(boto3.client("s3"), bucket, os.environ.get("FACEGATE_MODEL_PREFIX", "models/"))
-    models = ModelSource(backend, store=store, local_dir=Path(local_dir) if local_dir else None,
+    empty = OpenSetClassifier.empty(backend, pipeline.embedder.default_threshold, pipeline.embedder.dimension)
+    models = ModelSource(empty, store=store, local_dir=Path(local_dir) if local_dir else None,
                          refresh_s=float(os.environ.get("FACEGATE_MODEL_REFRESH_S", "15")))
     people_table = os.environ.get("FACEGATE_PEOPLE_TABLE")
     sightings_table = os.environ.get("FACEGATE_SIGHTINGS_TABLE")

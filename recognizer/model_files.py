@@ -40,3 +40,12 @@ def onnx_dir() -> Path:
         except ImportError as exc:
             raise ModelUnavailable(f"cannot export MTCNN networks: {exc}") from exc
     return CACHE_MODEL_DIR
+
+
+def facenet_model_path() -> Path:
+    """Where facenet.onnx is expected (beside the MTCNN networks); it exists only given real weights."""
+    configured = os.environ.get("FACEGATE_ONNX_DIR")
+    for directory in ([Path(configured)] if configured else []) + [IMAGE_MODEL_DIR, CACHE_MODEL_DIR]:
+        if (directory / "facenet.onnx").exists():
+            return directory / "facenet.onnx"
+    return (Path(configured) if configured else IMAGE_MODEL_DIR) / "facenet.onnx"

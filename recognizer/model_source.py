@@ -11,22 +11,21 @@ from recognizer.classifier import OpenSetClassifier
 
 log = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLD = 0.55  # used only until a trained model is published
-
 
 class ModelSource:
     """Holds the current classifier; checks the S3 pointer at most every `refresh_s` seconds."""
 
-    def __init__(self, backend: str, store: S3ArtifactStore | None = None, local_dir: Path | None = None,
+    def __init__(self, empty: OpenSetClassifier, store: S3ArtifactStore | None = None, local_dir: Path | None = None,
                  refresh_s: float = 15.0) -> None:
-        self._backend = backend
+        """`empty`: what to answer with until a model is published (knows nobody: all "unknown")."""
+        self._backend = empty.backend
         self._store = store
         self._refresh_s = refresh_s
         self._lock = threading.Lock()
         self._checked_at = 0.0
         self._etag: str | None = None
         self.version = "none"
-        self.classifier = OpenSetClassifier.empty(backend, DEFAULT_THRESHOLD)
+        self.classifier = empty
         if local_dir is not None:
             self.classifier = read_local(local_dir)
             self.version = f"local:{local_dir.name}"

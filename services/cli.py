@@ -4,6 +4,7 @@ from __future__ import annotations
 import typer
 
 from pi_app import demo as demo_cli
+from pi_app import device_cli
 from recognizer import cli as recognizer_cli
 from services import stack_commands
 
@@ -16,6 +17,7 @@ app = typer.Typer(
 stack_commands.register(app)
 recognizer_cli.register(app)
 demo_cli.register(app)
+device_cli.register(app)
 
 
 def main() -> None:

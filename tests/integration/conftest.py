@@ -4,54 +4,29 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from services import stack
+from services import local_stack, stack
 from services.outputs import StackOutputs
 from services.target import Target
-from tests.conftest import ROOT
 
 ENDPOINT = os.environ.get("FACEGATE_TEST_ENDPOINT_URL", "http://localhost:4566")
-
-
-def _compose(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", "compose", *args], cwd=ROOT, capture_output=True, text=True, check=check, timeout=600)
-
-
-def _healthy() -> bool:
-    try:
-        return requests.get(f"{ENDPOINT}/_ministack/health", timeout=2).ok
-    except requests.RequestException:
-        return False
-
-
-def _docker_usable() -> bool:
-    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
 
 
 @pytest.fixture(scope="session")
 def emulator() -> str:
     """The compose `emulator` service, started for the test run (and stopped after) unless already up."""
-    if not _docker_usable():
+    if not local_stack.docker_usable():
         if os.environ.get("FACEGATE_REQUIRE_DOCKER") == "1":
             pytest.fail("docker engine not reachable; run scripts/ensure-docker")
         pytest.skip("docker engine not reachable")
-    started = False
-    if not _healthy():
-        _compose("up", "-d", "--wait", "emulator")
-        started = True
-    deadline = time.time() + 120
-    while not _healthy():
-        if time.time() > deadline:
-            pytest.fail("emulator did not become healthy")
-        time.sleep(1)
+    started = local_stack.ensure_emulator(ENDPOINT)
     yield ENDPOINT
     if started:
-        subprocess.run([str(ROOT / "scripts" / "down")], cwd=ROOT, capture_output=True, timeout=300)
+        local_stack.stop_stack()
 
 
 @pytest.fixture(scope="session")

@@ -41,7 +41,7 @@ def service(pipeline: FacePipeline, enrol_images: list[Path], tmp_path_factory: 
     classifier = OpenSetClassifier.empty("dlib", 0.55).with_person("Eileen_Collins", embedded.embeddings)
     model_dir = tmp_path_factory.mktemp("model")
     write_local(model_dir, classifier, {})
-    return RecognizerService(pipeline, ModelSource("dlib", local_dir=model_dir))
+    return RecognizerService(pipeline, ModelSource(OpenSetClassifier.empty("dlib", 0.55), local_dir=model_dir))
 
 
 def answer(service: RecognizerService, evt: dict) -> tuple[int, dict]:

@@ -1,0 +1,105 @@
+"""Cut the camera's stream into fixed-length clips, written into the spool as the frames arrive."""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pi_app.camera.base import Frame
+from pi_app.clip_encoder import ClipWriter, available_fourcc
+from pi_app.clip_names import clip_id, clip_key
+from pi_app.clip_state import ClipState
+from pi_app.frame_choice import SharpestFrame
+from pi_app.image_encoding import DEFAULT_MAX_SIDE, encode_jpeg
+from pi_app.spool import CLIP_FILE, FRAME_FILE, Spool
+
+# Frame times are floats (index / fps): without the slack a frame exactly on a boundary can land a clip early.
+_BOUNDARY_SLACK = 1e-6
+
+
+@dataclass
+class _OpenClip:
+    clip: str
+    folder: Path
+    window: int
+    started_at: float
+    writer: ClipWriter
+    sharpest: SharpestFrame
+
+
+class ClipRecorder:
+    """Groups frames into clips of `clip_seconds` of camera time: frame t belongs to window floor((t - t0) / length).
+
+    Frames are encoded as they come and only the sharpest one is held in memory, so memory does not grow
+    with the clip. A finished clip is committed to the spool with its chosen frame as JPEG and handed to
+    `on_clip`.
+    """
+
+    def __init__(self, spool: Spool, device_id: str, fps: float, clip_seconds: float = 0.5,
+                 fourcc: str | None = None, max_side: int = DEFAULT_MAX_SIDE,
+                 wall_clock: Callable[[], float] = time.time,
+                 on_clip: Callable[[ClipState], None] | None = None) -> None:
+        if clip_seconds <= 0:
+            raise ValueError("clip_seconds must be positive")
+        self.spool = spool
+        self.device_id = device_id
+        self.fps = fps
+        self.clip_seconds = clip_seconds
+        self.fourcc = fourcc or available_fourcc()
+        self.max_side = max_side
+        self._wall_clock = wall_clock
+        self._on_clip = on_clip
+        self._seq = spool.next_seq()
+        self._t0: float | None = None
+        self._open: _OpenClip | None = None
+
+    def add(self, frame: Frame) -> ClipState | None:
+        """Record one frame; returns the clip this frame completed, if it started a new one."""
+        if self._t0 is None:
+            self._t0 = frame.t
+        window = math.floor((frame.t - self._t0) / self.clip_seconds + _BOUNDARY_SLACK)
+        finished = None
+        current = self._open
+        if current is not None and (window != current.window or _size(frame.rgb) != current.writer.size):
+            finished = self._finish(current)  # a new window, or the source changed resolution
+        if self._open is None:
+            self._open = self._start(window, _size(frame.rgb))
+        self._open.writer.write(frame.rgb)
+        self._open.sharpest.offer(frame.rgb)
+        return finished
+
+    def close(self) -> ClipState | None:
+        """Finish the clip in progress (shorter than a full clip when the stream stopped mid-way)."""
+        return self._finish(self._open) if self._open is not None else None
+
+    def _start(self, window: int, size: tuple[int, int]) -> _OpenClip:
+        started_at = self._wall_clock()
+        name = clip_id(started_at, self._seq)
+        self._seq += 1
+        folder = self.spool.staging(name)
+        writer = ClipWriter(folder / CLIP_FILE, self.fps, size, self.fourcc)
+        return _OpenClip(name, folder, window, started_at, writer, SharpestFrame())
+
+    def _finish(self, current: _OpenClip) -> ClipState:
+        self._open = None
+        current.writer.close()
+        assert current.sharpest.frame is not None  # a clip is opened by its first frame
+        (current.folder / FRAME_FILE).write_bytes(encode_jpeg(current.sharpest.frame, self.max_side))
+        state = ClipState(
+            clip=current.clip, device_id=self.device_id, key=clip_key(self.device_id, current.clip),
+            started_at=current.started_at, recorded_at=self._wall_clock(), frames=current.writer.frames,
+            duration_s=round(current.writer.frames / self.fps, 3), fourcc=self.fourcc,
+            frame_index=current.sharpest.index, frame_sharpness=round(current.sharpest.score, 2),
+        )
+        self.spool.commit(state)
+        if self._on_clip is not None:
+            self._on_clip(state)
+        return state
+
+
+def _size(rgb: np.ndarray) -> tuple[int, int]:
+    return rgb.shape[1], rgb.shape[0]

@@ -1,0 +1,153 @@
+"""The device app: camera → clips in the spool → workers (recognise, upload) → events, view and summary.
+
+Drive it from code (tests, other tools) with any camera, recogniser and uploader:
+
+    summary = DeviceApp(DeviceConfig(device_id="door-1", spool_dir=Path("spool")), camera, client, uploader).run()
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pi_app.backoff import Backoff, ServiceGate
+from pi_app.camera.base import Camera
+from pi_app.clip_encoder import available_fourcc
+from pi_app.clip_recorder import ClipRecorder
+from pi_app.clip_state import ClipState
+from pi_app.clip_worker import ClipUploader, ClipWorker, Recognizer
+from pi_app.events import EventBus, EventLog, EventSink
+from pi_app.image_encoding import DEFAULT_MAX_SIDE
+from pi_app.shutdown import stop_on_signals
+from pi_app.spool import Spool
+from pi_app.stats import Stats
+from pi_app.views import View
+from pi_app.work_queue import WorkQueue
+from pi_app.worker_pool import WorkerPool
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    """How the device records and works; every field has a sensible default but the device id and spool."""
+
+    device_id: str
+    spool_dir: Path
+    events_path: Path | None = None  # JSONL event log; None = no file
+    clip_seconds: float = 0.5
+    workers: int = 2
+    stale_after_s: float = 30.0  # older clips are uploaded without recognition (skipped_stale)
+    duration_s: float | None = None  # stop after this much camera time; None = until the camera ends or a signal
+    drain_timeout_s: float = 10.0  # at exit, wait this long for pending work; the rest stays in the spool
+    max_side: int = DEFAULT_MAX_SIDE  # of the JPEG sent for recognition
+    fourcc: str | None = None  # None = probe (H.264 if available, else mp4v)
+    keep_done: bool = False  # keep finished clip folders in the spool
+    recognize_backoff: Backoff = field(default_factory=Backoff)
+    upload_backoff: Backoff = field(default_factory=Backoff)
+
+
+class DeviceApp:
+    """Runs the device until the camera ends, `duration_s` passes, or `stop()` / Ctrl-C / SIGTERM.
+
+    On start every unfinished clip in the spool is resumed; at exit work still pending after
+    `drain_timeout_s` stays in the spool for the next start. `run()` returns the summary; run it once
+    per instance (the camera is closed at the end).
+    """
+
+    def __init__(self, config: DeviceConfig, camera: Camera, recognizer: Recognizer, uploader: ClipUploader, *,
+                 view: View | None = None, stats: Stats | None = None, sinks: Iterable[EventSink] = (),
+                 clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.camera = camera
+        self.view = view
+        self.clock = clock
+        self.stats = stats or Stats()  # pass the one a LiveView draws from
+        self.spool = Spool(config.spool_dir, keep_done=config.keep_done)
+        self.queue = WorkQueue(clock)
+        self.bus = EventBus([self.stats, *([view] if view else []), *sinks], clock)
+        self.worker = ClipWorker(self.spool, recognizer, uploader, self.bus.emit, stale_after_s=config.stale_after_s,
+                                 clock=clock, recognize_gate=ServiceGate(config.recognize_backoff, clock),
+                                 upload_gate=ServiceGate(config.upload_backoff, clock))
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """Stop recording (thread-safe, also what Ctrl-C and SIGTERM do); `run()` then drains and returns."""
+        self._stopping.set()
+        self.camera.close()
+
+    def run(self) -> dict[str, Any]:
+        """Record and process until done; returns the summary (counters, latency p50/p95, what is left pending)."""
+        started = time.monotonic()
+        event_log = EventLog(self.config.events_path) if self.config.events_path else None
+        if event_log:
+            self.bus.add(event_log)
+        try:
+            return self._run(started)
+        finally:
+            if event_log:
+                self.bus.remove(event_log)
+                event_log.close()
+
+    def _run(self, started: float) -> dict[str, Any]:
+        self.spool.discard_incomplete()
+        resumed = self.spool.unfinished()
+        for clip in resumed:
+            self.queue.put(clip)
+        fourcc = self.config.fourcc or available_fourcc()  # probed before any thread or view is running
+        pool = WorkerPool(self.queue, self.worker.process, threads=self.config.workers)
+        log.info("device app starting", extra={"device_id": self.config.device_id, "spool": str(self.spool.root),
+                                               "resumed": len(resumed), "workers": self.config.workers})
+        if resumed:
+            self.bus.emit({"event": "resumed", "clips": len(resumed)})
+        if self.view:
+            self.view.start()
+        pool.start()
+        try:
+            with stop_on_signals(self.stop):
+                recorder = ClipRecorder(self.spool, self.config.device_id, self.camera.fps, self.config.clip_seconds,
+                                        fourcc=fourcc, max_side=self.config.max_side, wall_clock=self.clock,
+                                        on_clip=self._clip_recorded)
+                self._record(recorder)
+                drained = self._wait_for_drain()
+        finally:
+            pool.stop()  # workers finish the clip in hand; anything left is already in the spool
+            self.camera.close()
+            if self.view:
+                self.view.stop()
+        summary = self.stats.summary(pending=len(self.spool.unfinished()), drained=drained, fourcc=fourcc,
+                                     device_id=self.config.device_id, seconds=round(time.monotonic() - started, 2))
+        self.bus.emit({"event": "summary", **summary})
+        log.info("device app stopped", extra={"summary": summary})
+        if self.view:
+            self.view.show_summary(summary)
+        return summary
+
+    def _record(self, recorder: ClipRecorder) -> None:
+        first_t: float | None = None
+        try:
+            for frame in self.camera.frames():
+                if self._stopping.is_set():
+                    break
+                first_t = frame.t if first_t is None else first_t
+                if self.config.duration_s is not None and frame.t - first_t >= self.config.duration_s:
+                    break
+                recorder.add(frame)
+        finally:
+            recorder.close()  # the last, possibly shorter, clip is kept too
+
+    def _wait_for_drain(self) -> bool:
+        drained = self.queue.wait_idle(self.config.drain_timeout_s)
+        if not drained:
+            log.warning("drain timeout: pending work stays in the spool for the next start",
+                        extra={"pending": self.queue.pending(), "drain_timeout_s": self.config.drain_timeout_s})
+        return drained
+
+    def _clip_recorded(self, state: ClipState) -> None:
+        self.queue.put(state.clip)
+        self.bus.emit({"event": "clip_recorded", "clip": state.clip, "frames": state.frames,
+                       "duration_s": state.duration_s, "fourcc": state.fourcc, "frame_index": state.frame_index})

@@ -1,0 +1,181 @@
+"""`facegate run` (the device app) and `facegate collect` (face photos for training) on the command line."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from pi_app.camera.base import Camera
+from pi_app.camera.spec import CameraSpec, parse_camera_spec
+
+console = Console(stderr=True)
+
+DEVICE_DIR = Path(".facegate/device")
+
+CameraOpt = Annotated[str, typer.Option("--camera", help="`picamera2` (Raspberry Pi) or `video:PATH` (a file or folder).")]
+RealtimeOpt = Annotated[bool, typer.Option("--realtime/--fast", help="Replay video at its frame rate, or as fast as it decodes.")]
+LoopOpt = Annotated[bool, typer.Option("--loop", help="Replay the video again and again.")]
+ResolutionOpt = Annotated[str, typer.Option("--resolution", help="picamera2 frame size, WIDTHxHEIGHT.")]
+FpsOpt = Annotated[float, typer.Option("--fps", help="picamera2 frame rate.")]
+
+
+def _camera_spec(value: str) -> CameraSpec:
+    try:
+        return parse_camera_spec(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--camera") from exc
+
+
+def _resolution(value: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in value.lower().split("x"))
+    except ValueError as exc:
+        raise typer.BadParameter(f"expected WIDTHxHEIGHT, e.g. 640x480, got {value!r}", param_hint="--resolution") from exc
+    if width <= 0 or height <= 0:
+        raise typer.BadParameter("width and height must be positive", param_hint="--resolution")
+    return width, height
+
+
+def _positive(value: float | None, hint: str, allow_zero: bool = False) -> None:
+    if value is not None and (value < 0 or (value == 0 and not allow_zero)):
+        raise typer.BadParameter(f"must be {'zero or more' if allow_zero else 'positive'}, got {value}", param_hint=hint)
+
+
+def _open_camera(spec: CameraSpec, realtime: bool, loop: bool, size: tuple[int, int], fps: float) -> Camera:
+    from pi_app.camera.spec import open_camera
+
+    try:
+        return open_camera(spec, realtime=realtime, loop=loop, resolution=size, fps=fps)
+    except (ImportError, OSError, ValueError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--camera") from exc
+
+
+def run(
+    camera: CameraOpt = "picamera2",
+    outputs: Annotated[Optional[Path], typer.Option("--outputs", help="Deploy outputs file "
+                                                                      "(default .facegate/outputs.json).")] = None,
+    api_url: Annotated[Optional[str], typer.Option("--api-url", help="API stage URL, instead of the outputs file's.")] = None,
+    api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="FACEGATE_API_KEY", help="API key for --api-url.")] = None,
+    bucket: Annotated[Optional[str], typer.Option("--bucket", help="Clips bucket, instead of the outputs file's.")] = None,
+    endpoint_url: Annotated[Optional[str], typer.Option("--endpoint-url", envvar="FACEGATE_ENDPOINT_URL",
+                                                        help="Reach the emulator at this URL instead of the outputs'.")] = None,
+    profile: Annotated[Optional[str], typer.Option("--profile", envvar="AWS_PROFILE", help="AWS named profile.")] = None,
+    region: Annotated[Optional[str], typer.Option("--region", help="AWS region with --api-url and --bucket.")] = None,
+    device_id: Annotated[Optional[str], typer.Option("--device-id", help="This device's id (default: host name).")] = None,
+    spool: Annotated[Path, typer.Option("--spool", help="Where clips wait for recognition and upload.")] = DEVICE_DIR / "spool",
+    events: Annotated[Path, typer.Option("--events", help="JSONL event log (appended).")] = DEVICE_DIR / "events.jsonl",
+    log_file: Annotated[Optional[Path], typer.Option("--log-file", help="JSON-lines log (default: next to --events; "
+                                                                        "stderr when --headless).")] = None,
+    clip_seconds: Annotated[float, typer.Option("--clip-seconds", help="Length of each clip.")] = 0.5,
+    realtime: RealtimeOpt = True,
+    loop: LoopOpt = False,
+    duration: Annotated[Optional[float], typer.Option("--duration", help="Stop after this many seconds of video.")] = None,
+    drain_timeout: Annotated[float, typer.Option("--drain-timeout", help="Seconds to wait at exit for pending work; "
+                                                                         "the rest stays in the spool.")] = 10.0,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=16, help="Recognition/upload threads.")] = 2,
+    stale_after: Annotated[float, typer.Option("--stale-after", help="Clips older than this many seconds are "
+                                                                     "uploaded without recognition.")] = 30.0,
+    max_side: Annotated[int, typer.Option("--max-side", min=64, help="Longest side of the frame sent for recognition.")] = 640,
+    fourcc: Annotated[Optional[str], typer.Option("--fourcc", help="Clip codec (default: avc1/H264 if available, "
+                                                                   "else mp4v).")] = None,
+    resolution: ResolutionOpt = "640x480",
+    fps: FpsOpt = 20.0,
+    headless: Annotated[bool, typer.Option("--headless", help="Plain lines instead of the live view (automatic "
+                                                             "when stdout is not a terminal).")] = False,
+    keep_done: Annotated[bool, typer.Option("--keep-done", help="Keep finished clips in the spool.")] = False,
+    log_level: Annotated[str, typer.Option("--log-level", help="Log level.")] = "INFO",
+) -> None:
+    """Record clips, recognise a frame of each through the API and upload every clip to S3."""
+    from pi_app.clip_names import default_device_id, is_device_id
+    from pi_app.device_app import DeviceApp, DeviceConfig
+    from pi_app.logging_setup import configure_device_logging
+    from pi_app.stack_connection import connect
+    from pi_app.stats import Stats
+    from pi_app.views import LiveView, PlainView
+
+    spec = _camera_spec(camera)
+    size = _resolution(resolution)
+    _positive(fps, "--fps")
+    _positive(clip_seconds, "--clip-seconds")
+    _positive(duration, "--duration")
+    _positive(drain_timeout, "--drain-timeout", allow_zero=True)
+    _positive(stale_after, "--stale-after")
+    if api_url and not api_key:
+        raise typer.BadParameter("--api-url needs --api-key (or FACEGATE_API_KEY)", param_hint="--api-key")
+    device = device_id or default_device_id()
+    if not is_device_id(device):
+        raise typer.BadParameter("use letters, digits, '.', '_' or '-' (at most 63)", param_hint="--device-id")
+    plain = headless or not sys.stdout.isatty()
+
+    configure_device_logging(None if plain and log_file is None else (log_file or events.with_name("device.log")), log_level)
+    try:
+        connection = connect(device, outputs=outputs, endpoint_url=endpoint_url, profile=profile, api_url=api_url,
+                             api_key=api_key, bucket=bucket, region=region)
+    except (ValueError, FileNotFoundError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--outputs / --api-url") from exc
+    source = _open_camera(spec, realtime, loop, size, fps)
+    config = DeviceConfig(device_id=device, spool_dir=spool, events_path=events, clip_seconds=clip_seconds,
+                          workers=workers, stale_after_s=stale_after, duration_s=duration, drain_timeout_s=drain_timeout,
+                          max_side=max_side, fourcc=fourcc, keep_done=keep_done)
+    stats = Stats()
+    view = PlainView() if plain else LiveView(stats, f"{device} · {spec.describe()} · {connection.description}")
+    try:
+        DeviceApp(config, source, connection.recognizer, connection.uploader, view=view, stats=stats).run()
+    finally:
+        connection.close()
+
+
+LABEL_HELP = "Person label in First_Last form."
+
+
+def collect(
+    name: Annotated[str, typer.Option("--name", help=LABEL_HELP)],
+    count: Annotated[int, typer.Option("--count", min=1, help="How many photos to keep.")] = 20,
+    camera: CameraOpt = "picamera2",
+    out: Annotated[Path, typer.Option("--out", file_okay=False, help="Data folder (seed layout).")] = Path("data/real_images"),
+    min_gap: Annotated[float, typer.Option("--min-gap", help="Seconds of video between kept photos.")] = 0.5,
+    realtime: RealtimeOpt = True,
+    loop: LoopOpt = False,
+    resolution: ResolutionOpt = "640x480",
+    fps: FpsOpt = 20.0,
+) -> None:
+    """Capture photos of one person (one face per photo) into OUT/{training,val}/First_Last/, 80/20."""
+    from recognizer.cli import LABEL_RE
+
+    if not LABEL_RE.match(name):
+        raise typer.BadParameter("use the First_Last form (letters, joined by underscores)", param_hint="--name")
+    spec = _camera_spec(camera)
+    size = _resolution(resolution)
+    _positive(fps, "--fps")
+    _positive(min_gap, "--min-gap", allow_zero=True)
+    source = _open_camera(spec, realtime, loop, size, fps)
+
+    from pi_app.face_collector import TRAINING, VAL, FaceCollector
+    from recognizer.detection import DlibHogDetector  # dlib loads only for this command
+
+    collector = FaceCollector(out, name, count, DlibHogDetector(), min_gap_s=min_gap)
+    try:
+        with console.status(f"looking for {name}'s face…"):
+            for frame in source.frames():
+                if collector.offer(frame):
+                    console.print(f"kept {collector.result.kept[-1]} ({len(collector.result.kept)}/{count})")
+                if collector.done:
+                    break
+    except KeyboardInterrupt:
+        console.print("stopped")
+    finally:
+        source.close()
+    result = collector.result
+    console.print(f"{name}: {len(result.kept)} photo(s) kept, {result.count(TRAINING)} training / {result.count(VAL)} val "
+                  f"(passed over: {result.no_face} without a face, {result.several_faces} with several)")
+    if not result.kept:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the device commands to the root CLI."""
+    app.command()(run)
+    app.command()(collect)

@@ -1,0 +1,71 @@
+"""Connect the device to a deployed stack: the recognize endpoint with its API key, and the clips bucket."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from pi_app.recognize_client import RecognizeClient, RetryPolicy
+from pi_app.s3_uploader import S3ClipUploader
+from services.outputs import StackOutputs, default_outputs_path
+from services.rest_api import RESOURCE_PATH
+from services.target import Target, target_for_outputs
+
+log = logging.getLogger(__name__)
+
+# A device should notice quickly that S3 is unreachable: its own backoff takes over from there.
+_S3_TIMEOUTS = {"connect_timeout": 5, "read_timeout": 30}
+
+
+@dataclass
+class StackConnection:
+    """The two services a device uses, and a secret-free description for logs and the view."""
+
+    recognizer: RecognizeClient
+    uploader: S3ClipUploader
+    description: str
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self.recognizer.close()
+
+
+def recognize_url(api_url: str) -> str:
+    """The /recognize URL of an API stage URL (given either the stage URL or the full resource URL)."""
+    api_url = api_url.rstrip("/")
+    return api_url if api_url.endswith(RESOURCE_PATH) else api_url + RESOURCE_PATH
+
+
+def connect(device_id: str, *, outputs: Path | None = None, endpoint_url: str | None = None,
+            profile: str | None = None, api_url: str | None = None, api_key: str | None = None,
+            bucket: str | None = None, region: str | None = None,
+            retry_policy: RetryPolicy | None = None) -> StackConnection:
+    """Connect from the deploy outputs file (default), or from an explicit API URL + key.
+
+    With `api_url`, the bucket is `bucket`, else the outputs file's; the S3 target is the outputs file's
+    when it is read, else `endpoint_url` / `profile` / `region`. Raises ValueError when the options do not
+    name a usable stack, FileNotFoundError when a needed outputs file is missing.
+    """
+    if api_url and not api_key:
+        raise ValueError("--api-url needs --api-key")
+    stack = None
+    if not api_url or outputs is not None or not bucket:
+        path = outputs or default_outputs_path()
+        if api_url and outputs is None and not path.exists():
+            raise ValueError("--api-url needs --bucket, or an outputs file that names the clips bucket")
+        stack = StackOutputs.read(path).seen_from(endpoint_url)
+    if stack is not None:
+        target = target_for_outputs(stack.endpoint_url, stack.region, profile)
+        bucket = bucket or stack.bucket
+    else:
+        target = Target.from_options(endpoint_url, profile, region)
+    if api_url:
+        url, key = recognize_url(api_url), api_key or ""
+    else:
+        assert stack is not None  # without --api-url the outputs file is the only source, read above
+        url, key = stack.recognize_url, stack.api_key
+    client = RecognizeClient(url, key, device_id=device_id, policy=retry_policy or RetryPolicy())
+    uploader = S3ClipUploader(target.client("s3", **_S3_TIMEOUTS), bucket or "")
+    description = f"recognize {url}; clips to s3://{bucket} ({target.describe()})"
+    log.info("connected to the stack", extra={"recognize_url": url, "bucket": bucket, "target": target.describe()})
+    return StackConnection(client, uploader, description)

@@ -1,0 +1,60 @@
+"""A small, fixed set of worker threads that take clips from the work queue and process them."""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from pi_app.work_queue import WorkQueue
+
+log = logging.getLogger(__name__)
+
+Process = Callable[[str], float | None]
+
+
+class WorkerPool:
+    """`threads` workers running `process(clip)` on queued clips; a returned time re-queues the clip for then.
+
+    Plain daemon threads rather than concurrent.futures: its workers are joined at interpreter exit, so a
+    request stuck in its timeout would hold up shutdown; here the work is already persisted in the spool
+    and an abandoned call is simply redone at the next start.
+    """
+
+    def __init__(self, queue: WorkQueue, process: Process, threads: int = 2, poll_s: float = 0.2) -> None:
+        if threads < 1:
+            raise ValueError("a worker pool needs at least one thread")
+        self.queue = queue
+        self.process = process
+        self.poll_s = poll_s
+        self._stopping = threading.Event()
+        self._threads = [threading.Thread(target=self._loop, name=f"clip-worker-{n}", daemon=True) for n in range(threads)]
+
+    def start(self) -> None:
+        """Start the workers."""
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Ask the workers to stop after the clip in hand; False if some were still busy after `timeout` seconds."""
+        self._stopping.set()
+        self.queue.close()
+        for thread in self._threads:
+            thread.join(timeout / len(self._threads))
+        return not any(thread.is_alive() for thread in self._threads)
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            clip = self.queue.take(timeout=self.poll_s)
+            if clip is None:
+                continue
+            try:
+                retry_at = self.process(clip)
+            except Exception:
+                # A clip whose state cannot be read or written: leave it in the spool for the next start.
+                log.exception("clip processing crashed; left in the spool", extra={"clip": clip})
+                retry_at = None
+            try:
+                if retry_at is not None and not self._stopping.is_set():
+                    self.queue.put(clip, retry_at)
+            finally:
+                self.queue.task_done()

@@ -1,0 +1,65 @@
+"""Shared pieces of the benchmarks: frames, statistics, result files."""
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "bench-results"
+FIXTURES = ROOT / "fixtures" / "images"
+LFW_DEV = ROOT.parent / "shared" / "datasets" / "lfw-dev"
+
+
+def summary(samples_ms: list[float]) -> dict[str, float]:
+    """n, p50, p95, mean and max of a list of milliseconds."""
+    ordered = sorted(samples_ms)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]  # noqa: E731
+    return {"n": len(ordered), "p50": round(statistics.median(ordered), 1), "p95": round(pick(0.95), 1),
+            "mean": round(statistics.fmean(ordered), 1), "max": round(ordered[-1], 1)}
+
+
+def jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
+    from PIL import Image
+    import io
+
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def frames() -> dict[str, bytes]:
+    """Two frame sizes the device sends: a 250x250 portrait (LFW when present) and a 640x480 scene."""
+    from recognizer.image_decode import load_rgb
+
+    portrait_path = FIXTURES / "probe_eileen_collins.jpg"
+    if (LFW_DEV / "val").is_dir():
+        portrait_path = sorted(sorted((LFW_DEV / "val").iterdir())[0].glob("*.jpg"))[0]
+    portrait = load_rgb(portrait_path)
+    if portrait.shape[:2] != (250, 250):
+        from PIL import Image
+
+        portrait = np.asarray(Image.fromarray(portrait).resize((250, 250)))
+    probe = load_rgb(FIXTURES / "probe_eileen_collins.jpg")
+    scene = np.full((480, 640, 3), 90, dtype=np.uint8)
+    scene[60:60 + probe.shape[0], 160:160 + probe.shape[1]] = probe
+    return {"250x250": jpeg(portrait), "640x480": jpeg(scene)}
+
+
+def machine() -> dict[str, object]:
+    import os
+
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "machine": platform.machine(),
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def save(name: str, result: dict) -> Path:
+    """Write bench-results/<name>.json and return its path."""
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    return path

@@ -1,0 +1,168 @@
+"""Helpers for the device-app unit tests: generated videos, a fake clock, fake recognition and upload."""
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pi_app.clip_names import clip_id, clip_key
+from pi_app.clip_state import ClipState
+from pi_app.recognize_client import Recognition, RecognizeRefused, RecognizeUnavailable, RetryPolicy
+from pi_app.spool import CLIP_FILE, FRAME_FILE, Spool
+from tests.conftest import FIXTURE_IMAGES
+
+SIZE = (640, 480)
+FAST_RETRIES = RetryPolicy(attempts=3, backoff_factor=0.001, backoff_max=0.005, jitter=0.0)
+OK_BODY = {"faces": [{"name": "Eileen_Collins", "confidence": 0.99}], "model_version": "m1", "timings_ms": {"total": 12}}
+
+
+def face_frame(shift: int = 0, photo: str = "probe_eileen_collins.jpg") -> np.ndarray:
+    """A 640x480 RGB frame with a fixture photo on a grey background, moved `shift` pixels to the right."""
+    photo_rgb = cv2.cvtColor(cv2.imread(str(FIXTURE_IMAGES / photo)), cv2.COLOR_BGR2RGB)
+    canvas = np.full((SIZE[1], SIZE[0], 3), 128, np.uint8)
+    height, width = photo_rgb.shape[:2]
+    x, y = 100 + shift, (SIZE[1] - height) // 2
+    canvas[y:y + height, x:x + width] = photo_rgb
+    return canvas
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: float) -> Path:
+    """Write RGB frames to an MP4 (mp4v: every OpenCV build has it)."""
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    for rgb in frames:
+        writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def moving_face_video(path: Path, seconds: float = 3.0, fps: float = 20.0) -> Path:
+    """A video of the fixture face drifting slowly to the right."""
+    return write_video(path, [face_frame(i) for i in range(round(seconds * fps))], fps)
+
+
+def count_frames(path: Path) -> int:
+    """Frames in a video, by decoding them."""
+    capture = cv2.VideoCapture(str(path))
+    frames = 0
+    while capture.read()[0]:
+        frames += 1
+    capture.release()
+    return frames
+
+
+class FakeClock:
+    """Wall time that moves only when told."""
+
+    def __init__(self, now: float = 1_790_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class FakeRecognizer:
+    """Answers like RecognizeClient: one face named `name`, or raises while `up` is False / `refuse` is set."""
+
+    up: bool = True
+    refuse: bool = False
+    name: str = "Eileen_Collins"
+    calls: list[tuple[bytes, str]] = field(default_factory=list)
+
+    def recognize(self, frame: bytes, content_type: str = "image/jpeg", clip_key: str = "") -> Recognition:
+        self.calls.append((frame, clip_key))
+        if not self.up:
+            raise RecognizeUnavailable("recognize failed after retries: ConnectionError")
+        if self.refuse:
+            raise RecognizeRefused(400, "bad_request", "not an image")
+        return Recognition(faces=[{"name": self.name, "confidence": 0.97}], model_version="m-test",
+                           latency_ms=42.0, server_ms=30.0)
+
+    @property
+    def keys(self) -> list[str]:
+        return [key for _, key in self.calls]
+
+
+@dataclass
+class FakeUploader:
+    """Keeps uploads in a dict (key → (bytes, metadata)); raises while `up` is False."""
+
+    up: bool = True
+    objects: dict[str, tuple[bytes, dict[str, str]]] = field(default_factory=dict)
+    attempts: int = 0
+
+    def upload(self, path: Path, key: str, metadata: dict[str, str]) -> None:
+        self.attempts += 1
+        if not self.up:
+            raise ConnectionError("s3 unreachable")
+        self.objects[key] = (path.read_bytes(), metadata)
+
+
+def add_clip(spool: Spool, seq: int, recorded_at: float, device_id: str = "dev-1", **changes: object) -> ClipState:
+    """Put a small committed clip (stand-in files) into the spool, with any state fields changed."""
+    name = clip_id(recorded_at, seq)
+    folder = spool.staging(name)
+    (folder / CLIP_FILE).write_bytes(b"mp4 " + name.encode())
+    (folder / FRAME_FILE).write_bytes(b"jpeg " + name.encode())
+    state = ClipState(clip=name, device_id=device_id, key=clip_key(device_id, name), started_at=recorded_at - 0.5,
+                      recorded_at=recorded_at, frames=10, duration_s=0.5, fourcc="mp4v", frame_index=0,
+                      frame_sharpness=1.0)
+    for attribute, value in changes.items():
+        record, _, field_name = attribute.partition("__")
+        setattr(getattr(state, record), field_name, value)
+    spool.commit(state)
+    return state
+
+
+class ScriptedServer(ThreadingHTTPServer):
+    """Answers POSTs with the scripted (status, body) pairs in turn (the last one repeats) and records requests."""
+
+    def __init__(self, script: list[tuple[int, dict]]) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.script = script
+        self.requests: list[dict] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/recognize"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ScriptedServer
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.server.requests.append({"headers": dict(self.headers), "body": body})
+        status, answer = self.server.script[min(len(self.server.requests), len(self.server.script)) - 1]
+        payload = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: object) -> None:  # keep test output clean
+        pass
+
+
+@contextmanager
+def scripted_server(script: list[tuple[int, dict]]) -> Iterator[ScriptedServer]:
+    """A ScriptedServer on 127.0.0.1 with an ephemeral port, serving in a thread for the block."""
+    server = ScriptedServer(script)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
