@@ -94,6 +94,7 @@ class ClipRecorder:
             started_at=current.started_at, recorded_at=self._wall_clock(), frames=current.writer.frames,
             duration_s=round(current.writer.frames / self.fps, 3), fourcc=self.fourcc,
             frame_index=current.sharpest.index, frame_sharpness=round(current.sharpest.score, 2),
+            stream_offset_s=round(current.window * self.clip_seconds, 3),
         )
         self.spool.commit(state)
         if self._on_clip is not None:

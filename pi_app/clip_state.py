@@ -83,6 +83,9 @@ class ClipState:
     frame_sharpness: float
     recognition: RecognitionRecord = field(default_factory=RecognitionRecord)
     upload: UploadRecord = field(default_factory=UploadRecord)
+    # Where the clip starts in the camera's stream (seconds from its first frame): lines a
+    # recorded video's clips up with its manifest.
+    stream_offset_s: float = 0.0
     version: int = STATE_VERSION
 
     @property

@@ -1,9 +1,15 @@
-"""`facegate demo`: the main job against a deployed stack — enrol the demo people from the bundled
-fixtures, send the fixture frames through the API, show what came back, and exit 0 only if every
-frame was recognised as its manifest says."""
+"""`facegate demo`: the main job against a deployed stack.
+
+Enrols the demo people from the bundled fixtures, plays the fixture video through the device app
+(video camera shim → 0.5 s clips → POST /recognize → S3 upload) with the live view, then checks
+every clip's answer against the video's manifest. Exits 0 only if every clip was recognised as
+the manifest says and every clip reached S3.
+"""
 from __future__ import annotations
 
 import json
+import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -14,7 +20,7 @@ from rich.table import Table
 
 console = Console()
 
-DEFAULT_FIXTURES = Path("fixtures/images")
+DEFAULT_FIXTURES = Path("fixtures")
 
 
 def _wait_for(path: Path, timeout_s: float) -> None:
@@ -25,19 +31,63 @@ def _wait_for(path: Path, timeout_s: float) -> None:
         time.sleep(1)
 
 
-def demo(
-    outputs: Annotated[Optional[Path], typer.Option(help="Deploy outputs file (default .facegate/outputs.json).")] = None,
-    endpoint_url: Annotated[Optional[str], typer.Option("--endpoint-url", envvar="FACEGATE_ENDPOINT_URL",
-                                                        help="Reach the emulator here instead of the outputs' URL.")] = None,
-    fixtures: Annotated[Path, typer.Option(exists=True, file_okay=False, help="Folder with manifest.json.")] = DEFAULT_FIXTURES,
-    wait_s: Annotated[float, typer.Option(help="How long to wait for the outputs file.")] = 60.0,
-) -> None:
-    """Enrol the fixture people, recognise the fixture frames through the API, check the answers."""
-    from pi_app.recognize_client import RecognizeClient
+def _enrol(stack, target, images: Path) -> str:
+    """Enrol every person listed in images/manifest.json; returns the probe frame's expected name."""
     from recognizer.artifact_store import S3ArtifactStore
     from recognizer.enrolment import enroll
     from recognizer.pipeline import FacePipeline
     from services.clip_bucket import MODELS_PREFIX
+
+    manifest = json.loads((images / "manifest.json").read_text())
+    with console.status("loading the face pipeline…"):
+        pipeline = FacePipeline.load("dlib")
+    store = S3ArtifactStore(target.client("s3"), stack.bucket, MODELS_PREFIX)
+    people = target.session.resource("dynamodb", endpoint_url=target.endpoint_url).Table(stack.people_table)
+    for name, files in manifest["enrol"].items():
+        result = enroll(pipeline, store, people, name, [images / f for f in files])
+        console.print(f"enrolled [bold]{name}[/] from {result.images_used} photos → model {result.version}")
+    return manifest["frames"][0]["expect"][0]
+
+
+def _wait_until_model_is_live(client, probe: bytes, name: str, timeout_s: float = 45.0) -> None:
+    # A warm Lambda follows the model pointer within its refresh period (15 s by default).
+    deadline = time.monotonic() + timeout_s
+    with console.status("waiting for the recognizer to load the new model…"):
+        while name not in client.recognize(probe).names:
+            if time.monotonic() > deadline:
+                raise typer.Exit(1)
+            time.sleep(2)
+
+
+def _report(check, manifest) -> Table:
+    table = Table(title=f"clips of {manifest.video.name} vs its manifest")
+    for column in ("t (s)", "on screen", "recognised", "status", "in S3", "ok"):
+        table.add_column(column)
+    for c in check.clips:
+        table.add_row(f"{c.offset_s:.1f}", ", ".join(c.expected or ()) or ("(no face)" if c.expected == () else "(change)"),
+                      ", ".join(c.got or ()) or "(no face)", c.status, "yes" if c.clip in check.uploaded else "no",
+                      "[green]yes[/]" if c.ok else "[red]no[/]")
+    return table
+
+
+def demo(
+    outputs: Annotated[Optional[Path], typer.Option(help="Deploy outputs file (default .facegate/outputs.json).")] = None,
+    endpoint_url: Annotated[Optional[str], typer.Option("--endpoint-url", envvar="FACEGATE_ENDPOINT_URL",
+                                                        help="Reach the emulator here instead of the outputs' URL.")] = None,
+    fixtures: Annotated[Path, typer.Option(exists=True, file_okay=False, help="Folder with images/ and videos/.")] = DEFAULT_FIXTURES,
+    video: Annotated[str, typer.Option(help="Manifest name in fixtures/videos/.")] = "demo",
+    headless: Annotated[bool, typer.Option("--headless", help="Plain lines instead of the live view.")] = False,
+    wait_s: Annotated[float, typer.Option(help="How long to wait for the outputs file.")] = 60.0,
+) -> None:
+    """Enrol the demo person, play the fixture video through the device app, check every clip."""
+    from pi_app.camera.video_file import VideoFileCamera
+    from pi_app.device_app import DeviceApp, DeviceConfig
+    from pi_app.events import read_events
+    from pi_app.run_check import check_run
+    from pi_app.stack_connection import connect
+    from pi_app.stats import Stats
+    from pi_app.video_manifest import VideoManifest
+    from pi_app.views import LiveView, PlainView
     from services.outputs import StackOutputs, default_outputs_path
     from services.target import target_for_outputs
 
@@ -45,47 +95,33 @@ def demo(
     _wait_for(path, wait_s)
     stack = StackOutputs.read(path).seen_from(endpoint_url)
     target = target_for_outputs(stack.endpoint_url, stack.region)
-    manifest = json.loads((fixtures / "manifest.json").read_text())
+    name = _enrol(stack, target, fixtures / "images")
+    connection = connect("demo-cam", outputs=path, endpoint_url=endpoint_url)
+    _wait_until_model_is_live(connection.recognizer, (fixtures / "images" / "probe_eileen_collins.jpg").read_bytes(), name)
 
-    with console.status("loading the face pipeline…"):
-        pipeline = FacePipeline.load("dlib")
-    store = S3ArtifactStore(target.client("s3"), stack.bucket, MODELS_PREFIX)
-    people = target.session.resource("dynamodb", endpoint_url=target.endpoint_url).Table(stack.people_table)
-    for name, files in manifest["enrol"].items():
-        result = enroll(pipeline, store, people, name, [fixtures / f for f in files])
-        console.print(f"enrolled [bold]{name}[/] from {result.images_used} photos → model {result.version}")
-
-    client = RecognizeClient(stack.recognize_url, stack.api_key, device_id="demo")
-    table = Table(title=f"recognitions via {stack.recognize_url}")
-    for column in ("frame", "expected", "recognised", "confidence", "details", "latency ms", "ok"):
-        table.add_column(column)
-    failures = 0
-    for frame in manifest["frames"]:
-        body = (fixtures / frame["file"]).read_bytes()
-        answer = _recognise_until_model_is_live(client, body, frame["expect"])
-        ok = answer.names == frame["expect"]
-        failures += not ok
-        first = answer.faces[0] if answer.faces else {}
-        details = first.get("details") or {}
-        table.add_row(frame["file"], ", ".join(frame["expect"]) or "(no face)", ", ".join(answer.names) or "(no face)",
-                      f"{first['confidence']:.2f}" if first else "-",
-                      ", ".join(f"{k}={v}" for k, v in details.items() if k in ("name", "major", "year")) or "-",
-                      f"{answer.latency_ms:.0f}", "[green]yes[/]" if ok else "[red]no[/]")
-    console.print(table)
-    if failures:
-        console.print(f"[red]demo failed: {failures} frame(s) not recognised as expected[/]")
+    manifest = VideoManifest.read(fixtures / "videos" / f"{video}.json")
+    work = Path(tempfile.mkdtemp(prefix="facegate-demo-"))
+    config = DeviceConfig(device_id="demo-cam", spool_dir=work / "spool", events_path=work / "events.jsonl",
+                          clip_seconds=0.5, drain_timeout_s=60.0)
+    stats = Stats()
+    plain = headless or not sys.stdout.isatty()
+    view = PlainView() if plain else LiveView(stats, f"demo-cam · {manifest.video.name} · {connection.description}")
+    try:
+        summary = DeviceApp(config, VideoFileCamera(manifest.video, realtime=True), connection.recognizer,
+                            connection.uploader, view=view, stats=stats).run()
+    finally:
+        connection.close()
+    check = check_run(read_events(config.events_path), manifest, config.clip_seconds)
+    console.print(_report(check, manifest))
+    latency = summary.get("latency_ms", {})
+    console.print(f"clips {summary.get('clips')} · recognised {summary.get('recognised')} · unknown {summary.get('unknown')}"
+                  f" · no face {summary.get('no_face')} · failures {summary.get('failures')}"
+                  f" · latency p50 {latency.get('p50')} ms / p95 {latency.get('p95')} ms · uploaded {len(check.uploaded)}")
+    if not check.passed:
+        console.print(f"[red]demo failed:[/] {len(check.mismatches)} clip(s) misrecognised, "
+                      f"{len(check.not_uploaded)} not in S3 (events: {config.events_path})")
         raise typer.Exit(1)
-    console.print("[green]demo passed: every frame recognised as expected[/]")
-
-
-def _recognise_until_model_is_live(client, body: bytes, expect: list[str], timeout_s: float = 45.0):
-    # A warm Lambda picks up a newly published model within its refresh period (15 s by default).
-    deadline = time.monotonic() + timeout_s
-    while True:
-        answer = client.recognize(body)
-        if answer.names == expect or time.monotonic() > deadline:
-            return answer
-        time.sleep(2)
+    console.print(f"[green]demo passed:[/] all {len(check.clips)} clips recognised as the manifest says and stored in S3")
 
 
 def register(app: typer.Typer) -> None:

@@ -150,4 +150,5 @@ class DeviceApp:
     def _clip_recorded(self, state: ClipState) -> None:
         self.queue.put(state.clip)
         self.bus.emit({"event": "clip_recorded", "clip": state.clip, "frames": state.frames,
-                       "duration_s": state.duration_s, "fourcc": state.fourcc, "frame_index": state.frame_index})
+                       "duration_s": state.duration_s, "fourcc": state.fourcc, "frame_index": state.frame_index,
+                       "stream_offset_s": state.stream_offset_s})

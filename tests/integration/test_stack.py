@@ -123,3 +123,34 @@ def test_destroy_leaves_nothing_behind(target: Target) -> None:
     assert stack.leftovers(target, prefix) == []
     again = stack.destroy(target, prefix)
     assert all(c.action.value == "absent" for c in again)
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+def test_wrong_method_through_the_api_is_405(deployed: tuple[StackOutputs, Path], method: str) -> None:
+    import requests
+
+    outputs = deployed[0]
+    response = requests.request(method, outputs.recognize_url, headers={"x-api-key": outputs.api_key}, timeout=60)
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"
+
+
+def test_frame_without_a_content_type_is_refused_clearly(deployed: tuple[StackOutputs, Path], probe_jpeg: bytes) -> None:
+    import requests
+
+    outputs = deployed[0]
+    # Without an image Content-Type, API Gateway passes the body as text: the JPEG bytes do not survive.
+    response = requests.post(outputs.recognize_url, data=probe_jpeg, headers={"x-api-key": outputs.api_key,
+                                                                               "Content-Type": ""}, timeout=60)
+    assert 400 <= response.status_code < 500
+    assert set(response.json()) == {"error", "message"}
+
+
+def test_unknown_path_is_a_4xx_json(deployed: tuple[StackOutputs, Path], probe_jpeg: bytes) -> None:
+    import requests
+
+    outputs = deployed[0]
+    response = requests.post(outputs.api_url + "/detect", data=probe_jpeg,
+                             headers={"x-api-key": outputs.api_key, "Content-Type": "image/jpeg"}, timeout=60)
+    assert 400 <= response.status_code < 500
+    assert "message" in response.json()

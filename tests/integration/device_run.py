@@ -1,0 +1,40 @@
+"""Run the real device app (video camera shim) against the deployed stack, for the e2e tests."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pi_app.backoff import Backoff
+from pi_app.camera.video_file import VideoFileCamera
+from pi_app.device_app import DeviceApp, DeviceConfig
+from pi_app.events import Event, read_events
+from pi_app.stack_connection import connect
+
+
+@dataclass
+class DeviceRun:
+    summary: dict[str, Any]
+    events: list[Event]
+
+    def of(self, kind: str) -> list[Event]:
+        return [e for e in self.events if e.get("event") == kind]
+
+
+def run_device(outputs: Path, video: Path, work: Path, device_id: str, *, realtime: bool, loop: bool = False,
+               duration_s: float | None = None, drain_timeout_s: float = 120.0,
+               app_hook=None) -> DeviceRun:
+    """Play `video` through DeviceApp; `app_hook(app)` runs before start (e.g. to stop it from a thread)."""
+    connection = connect(device_id, outputs=outputs)
+    config = DeviceConfig(device_id=device_id, spool_dir=work / "spool", events_path=work / "events.jsonl",
+                          duration_s=duration_s, drain_timeout_s=drain_timeout_s, stale_after_s=600.0,
+                          recognize_backoff=Backoff(base_s=0.5, max_s=4.0), upload_backoff=Backoff(base_s=0.5, max_s=4.0))
+    app = DeviceApp(config, VideoFileCamera(video, realtime=realtime, loop=loop), connection.recognizer,
+                    connection.uploader)
+    if app_hook is not None:
+        app_hook(app)
+    try:
+        summary = app.run()
+    finally:
+        connection.close()
+    return DeviceRun(summary, read_events(config.events_path))

@@ -1,0 +1,142 @@
+"""Camera shim → clips → API Gateway → image Lambda → DynamoDB → device, and clips → S3."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from boto3.dynamodb.conditions import Key
+
+from pi_app.run_check import check_run
+from pi_app.video_manifest import VideoManifest
+from services.outputs import StackOutputs
+from services.target import Target
+from tests.conftest import ROOT
+from tests.integration.conftest import post_frame
+from tests.integration.device_run import run_device
+
+DEMO = ROOT / "fixtures" / "videos" / "demo.json"
+
+
+@pytest.fixture(scope="module")
+def lfw_video(lfw_dev: Path, deployed: tuple[StackOutputs, Path], enrolled: StackOutputs,
+              tmp_path_factory: pytest.TempPathFactory) -> VideoManifest:
+    """A test-time video with a second enrolled person, strangers and two people at once."""
+    known = "Laura_Bush"
+    photos = sorted((lfw_dev / "training" / known).glob("*.jpg"))
+    enrol = subprocess.run([sys.executable, "-m", "services", "enroll", "--name", known, "--outputs", str(deployed[1]),
+                            *map(str, photos)], capture_output=True, text=True, timeout=600)
+    assert enrol.returncode == 0, enrol.stderr
+    out = tmp_path_factory.mktemp("video")
+    made = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_fixture_videos.py"), "--from-lfw", str(lfw_dev),
+                           "--out", str(out), "--known", known], capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stderr
+    return VideoManifest.read(out / "lfw.json")
+
+
+def _wait_for_model(outputs: StackOutputs, people: set[str], probe: bytes) -> None:
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        version = post_frame(outputs, probe).json().get("model_version", "")
+        if version != "none":
+            time.sleep(3)  # refresh period of the test deploy is 2 s: the latest version is live after it
+            return
+        time.sleep(1)
+
+
+def test_recognitions_match_the_manifest_and_every_clip_is_in_s3(
+        deployed: tuple[StackOutputs, Path], lfw_video: VideoManifest, target: Target, tmp_path: Path,
+        probe_jpeg: bytes) -> None:
+    outputs, outputs_path = deployed
+    _wait_for_model(outputs, lfw_video.enrolled(), probe_jpeg)
+    device = "it-e2e"
+    run = run_device(outputs_path, lfw_video.video, tmp_path, device, realtime=False)
+
+    check = check_run(run.events, lfw_video, 0.5)
+    assert len(check.clips) == int(lfw_video.duration_s / 0.5)
+    assert check.mismatches == [], [(c.offset_s, c.expected, c.got, c.status) for c in check.mismatches]
+    assert {c.got for c in check.clips} >= {(), ("Eileen_Collins",), ("Laura_Bush",), ("unknown",),
+                                            ("Eileen_Collins", "Laura_Bush")}
+    assert run.summary["pending"] == 0 and run.summary["failures"] == 0
+
+    s3 = target.client("s3")
+    for upload in run.of("upload"):
+        head = s3.head_object(Bucket=outputs.bucket, Key=upload["key"])
+        assert head["ContentLength"] > 0
+        assert head["Metadata"]["device"] == device
+        assert head["Metadata"]["recognition"] in ("recognised", "unknown", "no_face")
+    keys = {o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=outputs.bucket, Prefix=f"clips/{device}/")
+            for o in page.get("Contents", [])}
+    assert keys == {u["key"] for u in run.of("upload")} and len(keys) == len(check.clips)
+
+    table = target.session.resource("dynamodb", endpoint_url=target.endpoint_url).Table(outputs.sightings_table)
+    laura = table.query(KeyConditionExpression=Key("person").eq("Laura_Bush"))["Items"]
+    assert sum(1 for i in laura if i["device"] == device and i["clip_key"] in keys) == \
+        sum(c.got.count("Laura_Bush") for c in check.clips)
+
+
+def test_emulator_outage_loses_no_clip(deployed: tuple[StackOutputs, Path], enrolled: StackOutputs, target: Target,
+                                       tmp_path: Path) -> None:
+    """Stop the emulator for ~10 s in the middle of a real-time run: every clip still arrives."""
+    outputs, outputs_path = deployed
+    device = "it-outage"
+    outage: dict[str, float] = {}
+
+    def cut_power(_app) -> None:
+        def outage_thread() -> None:
+            time.sleep(5)
+            outage["stop"] = time.time()
+            subprocess.run(["docker", "compose", "stop", "emulator"], cwd=ROOT, check=True, capture_output=True)
+            time.sleep(10)
+            subprocess.run(["docker", "compose", "start", "emulator"], cwd=ROOT, check=True, capture_output=True)
+            outage["start"] = time.time()
+        threading.Thread(target=outage_thread, daemon=True).start()
+
+    manifest = VideoManifest.read(DEMO)
+    run = run_device(outputs_path, manifest.video, tmp_path, device, realtime=True, loop=True, duration_s=22.0,
+                     drain_timeout_s=120.0, app_hook=cut_power)
+    assert outage.get("start"), "the outage thread did not finish"
+    recorded = {e["clip"] for e in run.of("clip_recorded")}
+    assert len(recorded) == 44
+    assert run.summary["pending"] == 0, run.summary
+    assert run.of("failure"), "the outage should have caused failed attempts that were retried"
+    s3 = target.client("s3")
+    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=outputs.bucket, Prefix=f"clips/{device}/")
+            for o in page.get("Contents", [])]
+    assert len(keys) == len(recorded)
+    assert {e["clip"] for e in run.of("recognition")} == recorded
+
+
+def test_eight_concurrent_clients_for_thirty_seconds(deployed: tuple[StackOutputs, Path], probe_jpeg: bytes) -> None:
+    outputs = deployed[0]
+    results: list[int] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.time() + 30
+
+    def client() -> None:
+        import requests
+
+        session = requests.Session()
+        session.headers.update({"x-api-key": outputs.api_key, "Content-Type": "image/jpeg"})
+        while time.time() < stop_at:
+            try:
+                status = session.post(outputs.recognize_url, data=probe_jpeg, timeout=60).status_code
+                with lock:
+                    results.append(status)
+            except Exception as exc:  # a lost response is a failure of the system under test
+                with lock:
+                    errors.append(repr(exc))
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert results and all(s == 200 for s in results), {s: results.count(s) for s in set(results)}
+    print(json.dumps({"requests": len(results), "per_second": round(len(results) / 30, 1)}))
