@@ -63,3 +63,42 @@ def save(name: str, result: dict) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     return path
+
+
+def cold_starts(lam, function: str, post, body: bytes, samples: int) -> list[float]:
+    """First-request latency on fresh containers: changing the configuration retires warm ones."""
+    times = []
+    for i in range(samples):
+        config = lam.get_function_configuration(FunctionName=function)
+        env = dict((config.get("Environment") or {}).get("Variables", {}))
+        env["FACEGATE_BENCH_NONCE"] = f"{time.time()}-{i}"
+        lam.update_function_configuration(FunctionName=function, Environment={"Variables": env})
+        lam.get_waiter("function_updated_v2").wait(FunctionName=function)
+        start = time.perf_counter()
+        status = post(body)
+        times.append((time.perf_counter() - start) * 1e3)
+        if status != 200:
+            raise RuntimeError(f"cold request answered {status}")
+    return times
+
+
+def warm_latencies(post, body: bytes, n: int) -> list[float]:
+    """Round trips of `n` requests after one warm-up request."""
+    post(body)
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        status = post(body)
+        samples.append((time.perf_counter() - start) * 1e3)
+        if status != 200:
+            raise RuntimeError(f"request answered {status}")
+    return samples
+
+
+def poster(url: str, api_key: str):
+    """A POST function returning the status code (one pooled HTTP session)."""
+    import requests
+
+    session = requests.Session()
+    session.headers.update({"x-api-key": api_key, "Content-Type": "image/jpeg"})
+    return lambda body: session.post(url, data=body, timeout=120).status_code
