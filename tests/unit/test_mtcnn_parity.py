@@ -82,3 +82,28 @@ def test_detections_are_clipped_and_carry_landmarks(onnx_mtcnn: MtcnnOnnxDetecto
     (lex, ley), (rex, rey), _, (lmx, lmy), (rmx, rmy) = face.landmarks
     assert max(ley, rey) < min(lmy, rmy)
     assert all(x1 <= x <= x2 and y1 <= y <= y2 for x, y in face.landmarks)
+
+
+def test_same_identities_as_the_torch_pipeline(onnx_mtcnn: MtcnnOnnxDetector, lfw_dev: Path) -> None:
+    """Gallery from ONNX-served detections; val photos and strangers get the same names either way."""
+    from recognizer import training
+    from recognizer.classifier import OpenSetClassifier
+    from recognizer.dataset import LabelledImage
+    from recognizer.embedding import make_embedder
+    from recognizer.mtcnn_torch import MtcnnTorchDetector
+    from recognizer.pipeline import FacePipeline
+
+    embedder = make_embedder("dlib")
+    served = FacePipeline(onnx_mtcnn, embedder)
+    reference = FacePipeline(MtcnnTorchDetector(), embedder)
+    people = sorted(p.name for p in (lfw_dev / "training").iterdir())[:4]
+    train = [LabelledImage(p, n) for n in people for p in sorted((lfw_dev / "training" / n).glob("*.jpg"))[:8]]
+    probes = [LabelledImage(p, n) for n in people for p in sorted((lfw_dev / "val" / n).glob("*.jpg"))]
+    probes += training.unknown_items(lfw_dev / "unknown")[:10]
+    gallery = training.embed_images(served, train)
+    classifier = OpenSetClassifier(
+        "dlib", people, gallery.embeddings, np.array([people.index(label) for label in gallery.labels], dtype=np.int32), 0.55)
+    ours = [i.name for i in classifier.classify(training.embed_images(served, probes).embeddings)]
+    theirs = [i.name for i in classifier.classify(training.embed_images(reference, probes).embeddings)]
+    assert ours == theirs
+    assert sum(name == item.label for name, item in zip(ours, probes)) >= 0.9 * len(probes)
