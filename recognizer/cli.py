@@ -33,26 +33,78 @@ def _embed(pipeline, items, what: str):
                                  progress=lambda it: track(it, description=f"embedding {what}", console=console))
 
 
+def _model_pipeline(backend: str, model_dir: Path):
+    """The pipeline for a model folder: its own facenet.onnx (fine-tuned or exported) when it has one."""
+    if backend == "facenet" and (model_dir / "facenet.onnx").exists():
+        from recognizer.detection import make_detector
+        from recognizer.embedding import FacenetOnnxEmbedder
+        from recognizer.pipeline import FacePipeline
+
+        return FacePipeline(make_detector("mtcnn"), FacenetOnnxEmbedder(model_dir / "facenet.onnx"))
+    return _pipeline(backend)
+
+
+def _prepare_facenet(data: Path, out: Path, weights: Optional[Path], finetune: bool, epochs: int) -> dict:
+    """Export (and with --finetune, first fine-tune) the facenet backbone into `out`."""
+    from recognizer import training
+    from recognizer.onnx_export import export_facenet
+
+    if weights is None:
+        if finetune:
+            raise typer.BadParameter("--finetune needs real vggface2 weights (--weights FILE)", param_hint="--weights")
+        return {}
+    try:
+        import torch  # noqa: F401
+    except ImportError as exc:
+        raise typer.BadParameter("needs torch and facenet-pytorch (scripts/dev-env installs them)", param_hint="--weights") from exc
+    out.mkdir(parents=True, exist_ok=True)
+    report: dict = {}
+    if finetune:
+        from recognizer.detection import make_detector
+        from recognizer.finetune import face_crops, finetune as run_finetune
+
+        detector = make_detector("mtcnn")
+        train_items, val_items = training.labelled_split(data, "training"), training.labelled_split(data, "val")
+        labels = sorted({i.label for i in train_items})
+        with console.status("cropping faces…"):
+            train_set, val_set = face_crops(detector, train_items, labels), face_crops(detector, val_items, labels)
+        with console.status(f"fine-tuning facenet for {epochs} epochs…"):
+            result = run_finetune(weights, train_set, val_set, len(labels), out, epochs=epochs)
+        console.print(f"best val accuracy {result.best_val_accuracy} at epoch {result.best_epoch}; kept {result.weights}")
+        weights = result.weights
+        report = {"finetune": {"best_epoch": result.best_epoch, "best_val_accuracy": result.best_val_accuracy,
+                               "history": result.history, "weights": result.weights.name}}
+    export_facenet(weights, out)
+    return report
+
+
 def train(
     data: Annotated[Path, typer.Option(exists=True, file_okay=False, help="Folder with training/ and val/ (seed layout).")],
     out: Annotated[Path, typer.Option(file_okay=False, help="Where to write classifier.npz, labels.json, metrics.json.")],
-    backend: Annotated[str, typer.Option(help="Embedding backend.")] = "dlib",
+    backend: Annotated[str, typer.Option(help="Embedding backend: dlib or facenet.")] = "dlib",
+    finetune: Annotated[bool, typer.Option("--finetune", help="Fine-tune the facenet backbone first (best-val checkpoint kept).")] = False,
+    weights: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, envvar="FACEGATE_FACENET_WEIGHTS",
+                                                    help="InceptionResnetV1 vggface2 state dict (facenet backend).")] = None,
+    epochs: Annotated[int, typer.Option(min=1, help="Fine-tuning epochs.")] = 8,
 ) -> None:
     """Build the open-set classifier; the unknown threshold is chosen on the val split."""
     from recognizer import artifact_store, training
 
-    pipeline = _pipeline(backend)
+    if finetune and backend != "facenet":
+        raise typer.BadParameter("--finetune applies to the facenet backend", param_hint="--finetune")
+    extra = _prepare_facenet(data, out, weights, finetune, epochs) if backend == "facenet" else {}
+    pipeline = _model_pipeline(backend, out)
     train_set = _embed(pipeline, training.labelled_split(data, "training"), "training")
     val_set = _embed(pipeline, training.labelled_split(data, "val"), "val")
     if not train_set.labels:
         console.print("[red]no faces found in the training split[/]")
         raise typer.Exit(1)
     classifier, fit_metrics = training.fit(pipeline, train_set, val_set)
-    metrics = {**fit_metrics, **training.evaluate(classifier, val_set, None),
+    metrics = {**fit_metrics, **training.evaluate(classifier, val_set, None), **extra,
                "people": len(classifier.labels), "n_train": len(train_set.labels), "train_no_face": len(train_set.missed)}
     artifact_store.write_local(out, classifier, metrics)
     console.print(f"wrote model for {len(classifier.labels)} people to {out}")
-    print(json.dumps(metrics))
+    print(json.dumps({k: v for k, v in metrics.items() if k != "finetune"}))
 
 
 def evaluate(
@@ -64,7 +116,7 @@ def evaluate(
     from recognizer import artifact_store, training
 
     classifier = artifact_store.read_local(model)
-    pipeline = _pipeline(classifier.backend)
+    pipeline = _model_pipeline(classifier.backend, model)
     val_set = _embed(pipeline, training.labelled_split(data, "val"), "val")
     unknown_set = _embed(pipeline, training.unknown_items(unknown), "unknown") if unknown else None
     print(json.dumps(training.evaluate(classifier, val_set, unknown_set)))
