@@ -17,10 +17,15 @@ DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 CLIP_ID_RE = re.compile(r"^\d{8}T\d{6}\.\d{3}Z-\d{6,}$")
 
 
+def utc_stamp(epoch_s: float) -> str:
+    """Compact UTC time with milliseconds that sorts as text: 20261123T231158.500Z."""
+    moment = datetime.fromtimestamp(epoch_s, tz=UTC)
+    return f"{moment:%Y%m%dT%H%M%S}.{moment.microsecond // 1000:03d}Z"
+
+
 def clip_id(started_at: float, seq: int) -> str:
     """The id of the clip that started at `started_at` (epoch seconds) with sequence number `seq`."""
-    moment = datetime.fromtimestamp(started_at, tz=UTC)
-    return f"{moment:%Y%m%dT%H%M%S}.{moment.microsecond // 1000:03d}Z-{seq:06d}"
+    return f"{utc_stamp(started_at)}-{seq:06d}"
 
 
 def clip_seq(clip: str) -> int:

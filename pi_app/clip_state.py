@@ -20,6 +20,14 @@ UNKNOWN_NAME = "unknown"
 STATE_VERSION = 1
 
 
+def face_summary(face: dict[str, Any]) -> dict[str, Any]:
+    """What the device keeps of one face in the API's answer: name, confidence and the person's details
+    (from DynamoDB `people`, e.g. allow_entry); boxes and distances are not needed after the answer."""
+    details = face.get("details")
+    return {"name": str(face.get("name", UNKNOWN_NAME)), "confidence": face.get("confidence"),
+            "details": details if isinstance(details, dict) else {}}
+
+
 @dataclass
 class RecognitionRecord:
     """The recognition of a clip's chosen frame: its outcome, or how often it has been tried."""
@@ -31,6 +39,7 @@ class RecognitionRecord:
     model_version: str = ""
     latency_ms: float | None = None
     error: str = ""
+    faces: list[dict[str, Any]] = field(default_factory=list)  # [{name, confidence, details}], see face_summary
 
     @property
     def final(self) -> bool:
@@ -40,6 +49,7 @@ class RecognitionRecord:
     def record_answer(self, answer: Recognition) -> None:
         """Store the API's answer and classify it as recognised, unknown or no face."""
         self.names = answer.names
+        self.faces = [face_summary(face) for face in answer.faces]
         confidences = [float(f["confidence"]) for f in answer.faces if isinstance(f.get("confidence"), (int, float))]
         self.confidence = max(confidences) if confidences else None
         self.model_version = answer.model_version

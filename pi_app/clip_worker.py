@@ -135,7 +135,8 @@ class ClipWorker:
 
     def _emit_recognition(self, state: ClipState, **extra: Any) -> None:
         record = state.recognition
-        self.emit({"event": "recognition", "clip": state.clip, "status": record.status, "names": record.names,
+        self.emit({"event": "recognition", "clip": state.clip, "key": state.key, "recorded_at": state.recorded_at,
+                   "status": record.status, "names": record.names, "faces": record.faces,
                    "confidence": record.confidence, "latency_ms": record.latency_ms,
                    "model_version": record.model_version, "attempts": record.attempts,
                    **({"error": record.error} if record.error else {}), **extra})

@@ -1,15 +1,20 @@
-"""`facegate run` (the device app) and `facegate collect` (face photos for training) on the command line."""
+"""`facegate run` (the device app), `facegate check-actions` (its action rules) and `facegate collect` (face photos
+for training) on the command line."""
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 
 from pi_app.camera.base import Camera
 from pi_app.camera.spec import CameraSpec, parse_camera_spec
+
+if TYPE_CHECKING:
+    from pi_app.actions import ActionsConfig, DeviceActions
+    from pi_app.stack_connection import StackConnection
 
 console = Console(stderr=True)
 
@@ -42,6 +47,15 @@ def _resolution(value: str) -> tuple[int, int]:
 def _positive(value: float | None, hint: str, allow_zero: bool = False) -> None:
     if value is not None and (value < 0 or (value == 0 and not allow_zero)):
         raise typer.BadParameter(f"must be {'zero or more' if allow_zero else 'positive'}, got {value}", param_hint=hint)
+
+
+def _load_actions(path: Path, hint: str) -> ActionsConfig:
+    from pi_app.actions import ActionsConfigError, load_actions_config
+
+    try:
+        return load_actions_config(path)
+    except ActionsConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint=hint) from exc
 
 
 def _open_camera(spec: CameraSpec, realtime: bool, loop: bool, size: tuple[int, int], fps: float) -> Camera:
@@ -86,6 +100,10 @@ def run(
     headless: Annotated[bool, typer.Option("--headless", help="Plain lines instead of the live view (automatic "
                                                              "when stdout is not a terminal).")] = False,
     keep_done: Annotated[bool, typer.Option("--keep-done", help="Keep finished clips in the spool.")] = False,
+    actions: Annotated[Optional[Path], typer.Option("--actions", help="Action rules (TOML): GPIO pulses and webhook "
+                                                                     "alerts; see pi_app/actions.example.toml.")] = None,
+    alerts_outbox: Annotated[Path, typer.Option("--alerts-outbox", help="Where alerts wait for delivery "
+                                                                        "(with --actions).")] = DEVICE_DIR / "alerts",
     log_level: Annotated[str, typer.Option("--log-level", help="Log level.")] = "INFO",
 ) -> None:
     """Record clips, recognise a frame of each through the API and upload every clip to S3."""
@@ -108,6 +126,7 @@ def run(
     device = device_id or default_device_id()
     if not is_device_id(device):
         raise typer.BadParameter("use letters, digits, '.', '_' or '-' (at most 63)", param_hint="--device-id")
+    actions_config = _load_actions(actions, "--actions") if actions else None  # before anything starts
     plain = headless or not sys.stdout.isatty()
 
     configure_device_logging(None if plain and log_file is None else (log_file or events.with_name("device.log")), log_level)
@@ -117,15 +136,43 @@ def run(
     except (ValueError, FileNotFoundError) as exc:
         raise typer.BadParameter(str(exc), param_hint="--outputs / --api-url") from exc
     source = _open_camera(spec, realtime, loop, size, fps)
+    device_actions = _start_actions(actions_config, device, alerts_outbox, connection, source) if actions_config else None
     config = DeviceConfig(device_id=device, spool_dir=spool, events_path=events, clip_seconds=clip_seconds,
                           workers=workers, stale_after_s=stale_after, duration_s=duration, drain_timeout_s=drain_timeout,
                           max_side=max_side, fourcc=fourcc, keep_done=keep_done)
     stats = Stats()
     view = PlainView() if plain else LiveView(stats, f"{device} · {spec.describe()} · {connection.description}")
     try:
-        DeviceApp(config, source, connection.recognizer, connection.uploader, view=view, stats=stats).run()
+        DeviceApp(config, source, connection.recognizer, connection.uploader, view=view, stats=stats,
+                  sinks=[device_actions.sink] if device_actions else []).run()
     finally:
+        if device_actions:
+            device_actions.close(flush_timeout_s=min(drain_timeout, 5.0))
         connection.close()
+
+
+def _start_actions(config: ActionsConfig, device: str, outbox: Path, connection: StackConnection,
+                   source: Camera) -> DeviceActions:
+    from pi_app.actions import DeviceActions
+
+    try:
+        return DeviceActions(config, device_id=device, outbox_dir=outbox, clip_links=connection.clip_links).start()
+    except RuntimeError as exc:  # GpioUnavailable, or RPi.GPIO refusing the pins (no access to the GPIO chip)
+        source.close()
+        connection.close()
+        raise typer.BadParameter(f"GPIO: {exc}", param_hint="--actions") from exc
+
+
+def check_actions(
+    file: Annotated[Path, typer.Argument(help="Action rules (TOML), e.g. pi_app/actions.example.toml.")],
+) -> None:
+    """Check an action rules file and print what it does (exit code 2 with every problem when it is wrong)."""
+    from pi_app.actions.config_summary import describe_config
+
+    config = _load_actions(file, "FILE")
+    print(f"{file}: OK")
+    for line in describe_config(config):
+        print(line)
 
 
 LABEL_HELP = "Person label in First_Last form."
@@ -179,3 +226,4 @@ def register(app: typer.Typer) -> None:
     """Attach the device commands to the root CLI."""
     app.command()(run)
     app.command()(collect)
+    app.command("check-actions")(check_actions)

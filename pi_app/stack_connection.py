@@ -5,6 +5,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from pi_app.actions.clip_links import SIGV4, S3ClipLinks
 from pi_app.recognize_client import RecognizeClient, RetryPolicy
 from pi_app.s3_uploader import S3ClipUploader
 from services.outputs import StackOutputs, default_outputs_path
@@ -19,10 +20,11 @@ _S3_TIMEOUTS = {"connect_timeout": 5, "read_timeout": 30}
 
 @dataclass
 class StackConnection:
-    """The two services a device uses, and a secret-free description for logs and the view."""
+    """The two services a device uses, links to its clips for alerts, and a secret-free description for logs."""
 
     recognizer: RecognizeClient
     uploader: S3ClipUploader
+    clip_links: S3ClipLinks
     description: str
 
     def close(self) -> None:
@@ -65,7 +67,8 @@ def connect(device_id: str, *, outputs: Path | None = None, endpoint_url: str | 
         assert stack is not None  # without --api-url the outputs file is the only source, read above
         url, key = stack.recognize_url, stack.api_key
     client = RecognizeClient(url, key, device_id=device_id, policy=retry_policy or RetryPolicy())
-    uploader = S3ClipUploader(target.client("s3", **_S3_TIMEOUTS), bucket or "")
+    s3 = target.client("s3", signature_version=SIGV4, **_S3_TIMEOUTS)  # SigV4 for the presigned clip links too
+    uploader = S3ClipUploader(s3, bucket or "")
     description = f"recognize {url}; clips to s3://{bucket} ({target.describe()})"
     log.info("connected to the stack", extra={"recognize_url": url, "bucket": bucket, "target": target.describe()})
-    return StackConnection(client, uploader, description)
+    return StackConnection(client, uploader, S3ClipLinks(s3, bucket or ""), description)

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from pi_app.video_manifest import VideoManifest
 from services import local_stack, stack
 from services.outputs import StackOutputs
 from services.target import Target
+from tests.conftest import ROOT
 
 ENDPOINT = os.environ.get("FACEGATE_TEST_ENDPOINT_URL", "http://localhost:4566")
 
@@ -63,3 +65,19 @@ def post_frame(outputs: StackOutputs, body: bytes, content_type: str = "image/jp
     if key is not None:
         all_headers["x-api-key"] = outputs.api_key if key == "default" else key
     return requests.post(outputs.recognize_url, data=body, headers=all_headers, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def lfw_video(lfw_dev: Path, deployed: tuple[StackOutputs, Path], enrolled: StackOutputs,
+              tmp_path_factory: pytest.TempPathFactory) -> VideoManifest:
+    """A test-time video with a second enrolled person, strangers and two people at once."""
+    known = "Laura_Bush"
+    photos = sorted((lfw_dev / "training" / known).glob("*.jpg"))
+    enrol = subprocess.run([sys.executable, "-m", "services", "enroll", "--name", known, "--outputs", str(deployed[1]),
+                            *map(str, photos)], capture_output=True, text=True, timeout=600)
+    assert enrol.returncode == 0, enrol.stderr
+    out = tmp_path_factory.mktemp("video")
+    made = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_fixture_videos.py"), "--from-lfw", str(lfw_dev),
+                           "--out", str(out), "--known", known], capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stderr
+    return VideoManifest.read(out / "lfw.json")

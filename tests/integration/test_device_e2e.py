@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -20,22 +21,6 @@ from tests.integration.conftest import post_frame
 from tests.integration.device_run import run_device
 
 DEMO = ROOT / "fixtures" / "videos" / "demo.json"
-
-
-@pytest.fixture(scope="module")
-def lfw_video(lfw_dev: Path, deployed: tuple[StackOutputs, Path], enrolled: StackOutputs,
-              tmp_path_factory: pytest.TempPathFactory) -> VideoManifest:
-    """A test-time video with a second enrolled person, strangers and two people at once."""
-    known = "Laura_Bush"
-    photos = sorted((lfw_dev / "training" / known).glob("*.jpg"))
-    enrol = subprocess.run([sys.executable, "-m", "services", "enroll", "--name", known, "--outputs", str(deployed[1]),
-                            *map(str, photos)], capture_output=True, text=True, timeout=600)
-    assert enrol.returncode == 0, enrol.stderr
-    out = tmp_path_factory.mktemp("video")
-    made = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_fixture_videos.py"), "--from-lfw", str(lfw_dev),
-                           "--out", str(out), "--known", known], capture_output=True, text=True, timeout=300)
-    assert made.returncode == 0, made.stderr
-    return VideoManifest.read(out / "lfw.json")
 
 
 def _wait_for_model(outputs: StackOutputs, people: set[str], probe: bytes) -> None:
@@ -53,7 +38,7 @@ def test_recognitions_match_the_manifest_and_every_clip_is_in_s3(
         probe_jpeg: bytes) -> None:
     outputs, outputs_path = deployed
     _wait_for_model(outputs, lfw_video.enrolled(), probe_jpeg)
-    device = "it-e2e"
+    device = f"it-e2e-{uuid.uuid4().hex[:6]}"  # the emulator may keep clips of earlier runs
     run = run_device(outputs_path, lfw_video.video, tmp_path, device, realtime=False)
 
     check = check_run(run.events, lfw_video, 0.5)
@@ -83,7 +68,7 @@ def test_emulator_outage_loses_no_clip(deployed: tuple[StackOutputs, Path], enro
                                        tmp_path: Path) -> None:
     """Stop the emulator for ~10 s in the middle of a real-time run: every clip still arrives."""
     outputs, outputs_path = deployed
-    device = "it-outage"
+    device = f"it-outage-{uuid.uuid4().hex[:6]}"
     outage: dict[str, float] = {}
 
     def cut_power(_app) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -73,11 +74,13 @@ class FakeClock:
 
 @dataclass
 class FakeRecognizer:
-    """Answers like RecognizeClient: one face named `name`, or raises while `up` is False / `refuse` is set."""
+    """Answers like RecognizeClient: one face named `name` (or exactly `faces`, when given), or raises while `up`
+    is False / `refuse` is set."""
 
     up: bool = True
     refuse: bool = False
     name: str = "Eileen_Collins"
+    faces: list[dict] | None = None
     calls: list[tuple[bytes, str]] = field(default_factory=list)
 
     def recognize(self, frame: bytes, content_type: str = "image/jpeg", clip_key: str = "") -> Recognition:
@@ -86,8 +89,8 @@ class FakeRecognizer:
             raise RecognizeUnavailable("recognize failed after retries: ConnectionError")
         if self.refuse:
             raise RecognizeRefused(400, "bad_request", "not an image")
-        return Recognition(faces=[{"name": self.name, "confidence": 0.97}], model_version="m-test",
-                           latency_ms=42.0, server_ms=30.0)
+        faces = self.faces if self.faces is not None else [{"name": self.name, "confidence": 0.97}]
+        return Recognition(faces=faces, model_version="m-test", latency_ms=42.0, server_ms=30.0)
 
     @property
     def keys(self) -> list[str]:
@@ -143,7 +146,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.server.requests.append({"headers": dict(self.headers), "body": body})
+        self.server.requests.append({"headers": dict(self.headers), "body": body, "at": time.monotonic()})
         status, answer = self.server.script[min(len(self.server.requests), len(self.server.script)) - 1]
         payload = json.dumps(answer).encode()
         self.send_response(status)

@@ -171,16 +171,29 @@ def test_upload_failures_are_retried_without_recognising_again(tmp_path: Path) -
 def test_no_face_is_recorded_as_such(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
 
-    class NoFace(FakeRecognizer):
-        def recognize(self, frame: bytes, content_type: str = "image/jpeg", clip_key: str = ""):
-            answer = super().recognize(frame, content_type, clip_key)
-            answer.faces = []
-            return answer
-
-    rig.worker.recognizer = NoFace()
+    rig.worker.recognizer = FakeRecognizer(faces=[])
     rig.record(1)
     rig.work_due()
 
     assert [e["status"] for e in rig.events_of("recognition")] == [NO_FACE]
     (metadata,) = [meta for _, meta in rig.uploader.objects.values()]
     assert "names" not in metadata and metadata["recognition"] == NO_FACE
+
+
+def test_the_recognition_event_carries_the_clip_key_and_each_face_with_its_details(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    faces = [{"name": "Alvaro_Uribe", "confidence": 0.91, "distance": 0.4, "box": {"x1": 1},
+              "details": {"name": "Alvaro Uribe", "allow_entry": False}},
+             {"name": "unknown", "confidence": 0.55, "distance": 0.7}]
+
+    rig.worker.recognizer = FakeRecognizer(faces=faces)
+    (clip,) = rig.record(1)
+    recorded_at = rig.spool.load(clip).recorded_at
+    rig.work_due()
+
+    (event,) = rig.events_of("recognition")
+    assert (event["key"], event["recorded_at"]) == (clip_key("dev-1", clip), recorded_at)
+    assert event["faces"] == [{"name": "Alvaro_Uribe", "confidence": 0.91,
+                               "details": {"name": "Alvaro Uribe", "allow_entry": False}},
+                              {"name": "unknown", "confidence": 0.55, "details": {}}]  # no boxes or distances
+    assert event["names"] == ["Alvaro_Uribe", "unknown"] and event["status"] == RECOGNISED

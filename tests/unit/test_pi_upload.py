@@ -68,6 +68,8 @@ def test_connect_from_the_outputs_file(tmp_path: Path) -> None:
     assert connection.recognizer.url == "http://localhost:4566/_aws/execute-api/abc123/prod/recognize"
     assert connection.uploader.bucket == "facegate-clips"
     assert "k3y" not in connection.description
+    link = connection.clip_links.url("clips/door-1/x.mp4", 60)  # signed for alerts, SigV4 as real S3 requires
+    assert link.startswith("http://localhost:4566/facegate-clips/clips/door-1/x.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256")
 
 
 def test_connect_through_another_emulator_url(tmp_path: Path) -> None:

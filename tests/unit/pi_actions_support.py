@@ -1,0 +1,127 @@
+"""Helpers for the action-layer tests: fake-rpi's GPIO recording every pin write with the scheduler's time,
+recognition events, and a device-actions rig on a manual clock."""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pi_app.actions import DeviceActions, parse_actions_config
+from pi_app.actions.gpio_backend import fake_gpio, load_gpio
+from pi_app.actions.scheduler import ManualScheduler
+from pi_app.actions.webhook import DELIVERED, SendResult
+from pi_app.clip_names import clip_id, clip_key
+from tests.unit.pi_support import FakeClock
+
+GREEN, RED, BUZZER, RELAY = 17, 27, 22, 23
+
+RULES = """
+[gpio]
+backend = "rpi"
+
+[outputs.green_led]
+pin = 17
+[outputs.red_led]
+pin = 27
+[outputs.buzzer]
+pin = 22
+[outputs.door_relay]
+pin = 23
+kind = "door"
+
+[on.known]
+cooldown_s = 30
+signals = [{ output = "green_led", seconds = 2.0 }]
+door = { output = "door_relay", seconds = 0.5 }
+
+[on.unknown]
+cooldown_s = 60
+signals = [{ output = "red_led", seconds = 2.0 }, { output = "buzzer", seconds = 0.3 }]
+alert = true
+
+[webhook]
+url = "http://127.0.0.1:9/hook"
+"""
+
+
+def recording_gpio(monkeypatch: pytest.MonkeyPatch, scheduler: ManualScheduler) -> tuple[Any, list[tuple[int, int, float]]]:
+    """fake-rpi installed as `RPi.GPIO` (as its README says), loaded the way a Pi loads the real one, with
+    every `output()` recorded as (pin, value, scheduler time)."""
+    fake = fake_gpio()
+    monkeypatch.setitem(sys.modules, "RPi", sys.modules["fake_rpi.RPi"])
+    monkeypatch.setitem(sys.modules, "RPi.GPIO", fake)
+    gpio = load_gpio("rpi")
+    assert gpio is fake
+    writes: list[tuple[int, int, float]] = []
+    monkeypatch.setattr(gpio, "output", lambda pin, value: writes.append((pin, value, round(scheduler.now(), 3))))
+    return gpio, writes
+
+
+class FakeLinks:
+    """Signs like S3ClipLinks, without S3."""
+
+    def url(self, key: str, expires_s: int) -> str:
+        return f"http://127.0.0.1:4566/clips-bucket/{key}?X-Amz-Expires={expires_s}&X-Amz-Signature=abc"
+
+
+@dataclass
+class RecordingSender:
+    """Collects alert payloads instead of POSTing them."""
+
+    origin: str = "http://127.0.0.1:9"
+    payloads: list[dict] = field(default_factory=list)
+
+    def send(self, payload: dict) -> SendResult:
+        self.payloads.append(payload)
+        return SendResult(DELIVERED, 200)
+
+
+def recognition(t: float, *faces: dict[str, Any], seq: int = 0, status: str | None = None) -> dict[str, Any]:
+    """A `recognition` event as ClipWorker emits it, for a clip recorded at `t` with these faces."""
+    names = [f["name"] for f in faces]
+    if status is None:
+        status = "no_face" if not faces else "recognised" if any(n != "unknown" for n in names) else "unknown"
+    clip = clip_id(t, seq)
+    return {"event": "recognition", "clip": clip, "key": clip_key("door-1", clip), "recorded_at": t,
+            "status": status, "names": names, "faces": list(faces), "confidence": None}
+
+
+def eileen(allow_entry: Any = True) -> dict[str, Any]:
+    """Eileen_Collins' face, with allow_entry in her details (or no details at all when None)."""
+    details = {} if allow_entry is None else {"name": "Eileen Collins", "allow_entry": allow_entry}
+    return {"name": "Eileen_Collins", "confidence": 0.97, "details": details}
+
+
+def stranger(confidence: float = 0.6) -> dict[str, Any]:
+    return {"name": "unknown", "confidence": confidence, "details": {}}
+
+
+class ActionsRig:
+    """DeviceActions on fake-rpi, a manual scheduler and a fake wall clock moved together; alerts recorded."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, rules: str = RULES) -> None:
+        self.scheduler = ManualScheduler()
+        self.clock = FakeClock()
+        self.gpio, self.writes = recording_gpio(monkeypatch, self.scheduler)
+        self.sender = RecordingSender()
+        self.actions = DeviceActions(parse_actions_config(rules), device_id="door-1", outbox_dir=tmp_path / "alerts",
+                                     gpio=self.gpio, scheduler=self.scheduler, sender=self.sender, clock=self.clock)
+        self.actions.outputs.open()  # pins only: the dispatcher thread stays off, tests deliver by hand
+
+    def see(self, *faces: dict[str, Any], seq: int = 0, age_s: float = 0.0) -> None:
+        """The worker reports a clip recorded `age_s` ago with these faces."""
+        self.actions.sink.handle(recognition(self.clock.now - age_s, *faces, seq=seq))
+
+    def advance(self, seconds: float) -> None:
+        """Let time pass: pulses end on the scheduler, the wall clock moves as much."""
+        self.scheduler.advance(seconds)
+        self.clock.advance(seconds)
+
+    def deliver(self) -> list[dict]:
+        """Run one delivery round; returns every payload sent so far."""
+        assert self.actions.dispatcher is not None
+        self.actions.dispatcher.deliver_due()
+        return self.sender.payloads

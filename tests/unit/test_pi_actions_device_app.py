@@ -1,0 +1,76 @@
+"""The whole device app with actions: a recorded video, fake recognition, fake-rpi pins on the real
+scheduler, and alerts POSTed to a webhook on 127.0.0.1 — one alert per stranger visit, the door opened
+once for a known person allowed in, every pin off at the end."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from pi_app.actions import DeviceActions, parse_actions_config
+from pi_app.actions.gpio_backend import fake_gpio
+from pi_app.camera import VideoFileCamera
+from pi_app.device_app import DeviceApp
+from tests.unit.pi_actions_support import BUZZER, GREEN, RED, RELAY, RULES, FakeLinks, eileen
+from tests.unit.pi_support import FakeRecognizer, FakeUploader, moving_face_video, scripted_server
+from tests.unit.test_pi_device_app import _config
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return moving_face_video(tmp_path_factory.mktemp("video") / "door.mp4", seconds=1.5, fps=20)
+
+
+def _run(tmp_path: Path, video: Path, recognizer: FakeRecognizer, url: str,
+         monkeypatch: pytest.MonkeyPatch) -> tuple[dict, list[tuple[int, int]], list[dict]]:
+    """Run the app with actions; returns the summary, the pin writes and the recognition events."""
+    gpio = fake_gpio()
+    writes: list[tuple[int, int]] = []
+    monkeypatch.setattr(gpio, "output", lambda pin, value: writes.append((pin, value)))
+    recognitions: list[dict] = []
+
+    class Recognitions:
+        def handle(self, event: dict) -> None:
+            if event["event"] == "recognition":
+                recognitions.append({**event, "at": time.monotonic()})
+
+    uploader = FakeUploader()
+    config = parse_actions_config(RULES.replace("http://127.0.0.1:9/hook", url))
+    with DeviceActions(config, device_id="door-1", outbox_dir=tmp_path / "alerts", clip_links=FakeLinks(),
+                       gpio=gpio) as actions:
+        summary = DeviceApp(_config(tmp_path), VideoFileCamera(video, realtime=False), recognizer, uploader,
+                            sinks=[Recognitions(), actions.sink]).run()
+        assert actions.dispatcher is not None and actions.dispatcher.wait_idle(10)
+    summary["uploaded_keys"] = sorted(uploader.objects)
+    return summary, writes, recognitions
+
+
+def test_a_stranger_visit_sends_one_alert_and_never_touches_the_relay(tmp_path: Path, video: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    with scripted_server([(200, {})]) as server:
+        summary, writes, recognitions = _run(tmp_path, video, FakeRecognizer(name="unknown"),
+                                             f"http://127.0.0.1:{server.server_address[1]}/hook", monkeypatch)
+
+    assert summary["unknown"] == 3  # three clips of one visit...
+    (request,) = server.requests  # ...one alert
+    alert = json.loads(request["body"])
+    assert alert["name"] == "unknown" and alert["clip_key"] in summary["uploaded_keys"]
+    assert alert["clip_key"] == next(e["key"] for e in recognitions if e["clip"] == alert["clip"])
+    assert RELAY not in {pin for pin, _ in writes}
+    assert sorted(writes) == [(BUZZER, 0), (BUZZER, 1), (RED, 0), (RED, 1)]  # on once, off by the end
+    first = min(e["at"] for e in recognitions)
+    assert request["at"] - first < 2.0  # the alert went out while the clips were still being handled
+
+
+def test_a_known_person_allowed_in_opens_the_door_once_and_sends_no_alert(tmp_path: Path, video: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    with scripted_server([(200, {})]) as server:
+        summary, writes, _ = _run(tmp_path, video, FakeRecognizer(faces=[eileen(allow_entry=True)]),
+                                  f"http://127.0.0.1:{server.server_address[1]}/hook", monkeypatch)
+
+    assert summary["recognised"] == 3
+    assert server.requests == []
+    assert writes.count((RELAY, 1)) == 1 and writes.count((GREEN, 1)) == 1
+    assert sorted(writes) == [(GREEN, 0), (GREEN, 1), (RELAY, 0), (RELAY, 1)]  # the 2 s green pulse ended at exit
