@@ -74,25 +74,24 @@ def cold_starts(lam, function: str, post, body: bytes, samples: int) -> list[flo
         env["FACEGATE_BENCH_NONCE"] = f"{time.time()}-{i}"
         lam.update_function_configuration(FunctionName=function, Environment={"Variables": env})
         lam.get_waiter("function_updated_v2").wait(FunctionName=function)
-        start = time.perf_counter()
-        status = post(body)
-        times.append((time.perf_counter() - start) * 1e3)
-        if status != 200:
-            raise RuntimeError(f"cold request answered {status}")
+        times.append(timed_request(post, body))
     return times
+
+
+def timed_request(post, body: bytes) -> float:
+    """Milliseconds one request takes; anything but 200 stops the benchmark."""
+    start = time.perf_counter()
+    status = post(body)
+    elapsed = (time.perf_counter() - start) * 1e3
+    if status != 200:
+        raise RuntimeError(f"request answered {status}")
+    return elapsed
 
 
 def warm_latencies(post, body: bytes, n: int) -> list[float]:
     """Round trips of `n` requests after one warm-up request."""
     post(body)
-    samples = []
-    for _ in range(n):
-        start = time.perf_counter()
-        status = post(body)
-        samples.append((time.perf_counter() - start) * 1e3)
-        if status != 200:
-            raise RuntimeError(f"request answered {status}")
-    return samples
+    return [timed_request(post, body) for _ in range(n)]
 
 
 def poster(url: str, api_key: str):
