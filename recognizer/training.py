@@ -115,7 +115,3 @@ def unknown_items(folder: Path) -> list[LabelledImage]:
     """Stranger photos: every image in `folder` (labelled unknown)."""
     return [LabelledImage(p, UNKNOWN) for p in images_in(folder)]
 
-
-def load_split(data_dir: Path, split: str) -> list[LabelledImage]:
-    """Alias kept for the CLI's readability."""
-    return labelled_split(data_dir, split)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from services import clip_bucket, lambda_role, log_group, recognizer_function, recognizer_image, rest_api, tables
-from services.changes import Action, Change
+from services.changes import Change
 from services.clip_bucket import MODELS_PREFIX
 from services.names import StackNames
 from services.outputs import StackOutputs
@@ -145,5 +145,3 @@ def leftovers(target: Target, prefix: str = "facegate") -> list[str]:
     """Names of stack resources that still exist (empty after a clean destroy)."""
     return [f"{r['kind']} {r['name']}" for r in status(target, prefix) if r["present"]]
 
-
-__all__ = ["Action", "DeployOptions", "DeployResult", "deploy", "destroy", "leftovers", "seed", "status"]

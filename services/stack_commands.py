@@ -10,7 +10,7 @@ from rich.table import Table
 
 from services import stack
 from services.changes import Change, any_changed
-from services.outputs import StackOutputs, default_outputs_path
+from services.outputs import default_outputs_path
 from services.target import Target
 
 console = Console()
@@ -129,5 +129,3 @@ def register(app: typer.Typer) -> None:
     for command in (deploy, destroy, seed, status):
         app.command()(command)
 
-
-__all__ = ["register", "StackOutputs"]
