@@ -33,20 +33,14 @@ def _wait_for(path: Path, timeout_s: float) -> None:
 
 def _enrol(stack, target, images: Path) -> str:
     """Enrol every person listed in images/manifest.json; returns the probe frame's expected name."""
-    from recognizer.artifact_store import S3ArtifactStore
-    from recognizer.enrolment import enroll
+    from recognizer.enrolment import enrol_listed_people
     from recognizer.pipeline import FacePipeline
-    from services.clip_bucket import MODELS_PREFIX
 
-    manifest = json.loads((images / "manifest.json").read_text())
     with console.status("loading the face pipeline…"):
         pipeline = FacePipeline.load("dlib")
-    store = S3ArtifactStore(target.client("s3"), stack.bucket, MODELS_PREFIX)
-    people = target.session.resource("dynamodb", endpoint_url=target.endpoint_url).Table(stack.people_table)
-    for name, files in manifest["enrol"].items():
-        result = enroll(pipeline, store, people, name, [images / f for f in files])
-        console.print(f"enrolled [bold]{name}[/] from {result.images_used} photos → model {result.version}")
-    return manifest["frames"][0]["expect"][0]
+    for result in enrol_listed_people(pipeline, stack, target, images):
+        console.print(f"enrolled [bold]{result.name}[/] from {result.images_used} photos → model {result.version}")
+    return json.loads((images / "manifest.json").read_text())["frames"][0]["expect"][0]
 
 
 def _wait_until_model_is_live(client, probe: bytes, name: str, timeout_s: float = 45.0) -> None:

@@ -123,14 +123,13 @@ def evaluate(
 
 
 def _store_and_target(outputs: Optional[Path], profile: Optional[str], endpoint_url: Optional[str] = None):
-    from recognizer.artifact_store import S3ArtifactStore
-    from services.clip_bucket import MODELS_PREFIX
+    from recognizer.enrolment import stack_model_store
     from services.outputs import StackOutputs, default_outputs_path
     from services.target import target_for_outputs
 
     stack = StackOutputs.read(outputs or default_outputs_path()).seen_from(endpoint_url)
     target = target_for_outputs(stack.endpoint_url, stack.region, profile)
-    return stack, target, S3ArtifactStore(target.client("s3"), stack.bucket, MODELS_PREFIX)
+    return stack, target, stack_model_store(stack, target)
 
 
 OutputsOpt = Annotated[Optional[Path], typer.Option("--outputs", help="Deploy outputs file (default .facegate/outputs.json).")]
@@ -178,7 +177,7 @@ def enroll(
 
     pipeline = _pipeline(backend)
     stack, target, store = _store_and_target(outputs, profile, endpoint_url)
-    table = target.session.resource("dynamodb", endpoint_url=target.endpoint_url).Table(stack.people_table)
+    table = target.resource("dynamodb").Table(stack.people_table)
     try:
         result = enroll_person(pipeline, store, table, name, images, extra)
     except EnrolmentError as exc:

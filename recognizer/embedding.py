@@ -77,11 +77,9 @@ class FacenetOnnxEmbedder:
                 "FACENET_WEIGHTS_URL reachable or a .pt file in recognizer/weights/, or run "
                 "`python -m recognizer.onnx_export --facenet-weights FILE`. Refusing to start without them."
             )
-        import onnxruntime as ort
+        from recognizer.onnx_session import open_session
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        self._session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        self._session = open_session(model_path, threads)
 
     def embed(self, rgb: np.ndarray, detections: list[Detection]) -> np.ndarray:
         from recognizer.area_resize import AreaSampler

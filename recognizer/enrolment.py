@@ -1,6 +1,7 @@
 """Enrol one person: embed their photos, publish a new model version, upsert their `people` record."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,3 +46,18 @@ def enroll(pipeline: FacePipeline, store: S3ArtifactStore, people_table: Any, na
     record.update(details or {})
     people_table.put_item(Item=record)
     return EnrolmentResult(name, version, len(embedded.labels), embedded.missed, len(updated.labels))
+
+
+def stack_model_store(stack: Any, target: Any) -> S3ArtifactStore:
+    """The model artifacts of a deployed stack (its outputs and target): where enrol and publish write."""
+    from services.clip_bucket import MODELS_PREFIX
+
+    return S3ArtifactStore(target.client("s3"), stack.bucket, MODELS_PREFIX)
+
+
+def enrol_listed_people(pipeline: FacePipeline, stack: Any, target: Any, images: Path) -> list[EnrolmentResult]:
+    """Enrol every person that `images`/manifest.json lists under "enrol" (paths relative to `images`)."""
+    manifest = json.loads((images / "manifest.json").read_text())
+    store = stack_model_store(stack, target)
+    people = target.resource("dynamodb").Table(stack.people_table)
+    return [enroll(pipeline, store, people, name, [images / f for f in files]) for name, files in manifest["enrol"].items()]

@@ -16,6 +16,7 @@ from recognizer import nms
 from recognizer.area_resize import AreaSampler
 from recognizer.embedding import ModelUnavailable
 from recognizer.faces import Detection
+from recognizer.onnx_session import open_session
 
 NETS = ("pnet", "rnet", "onet")
 
@@ -83,18 +84,12 @@ class MtcnnOnnxDetector:
 
     def __init__(self, model_dir: Path, settings: MtcnnSettings = MtcnnSettings(), threads: int | None = None) -> None:
         """`threads`: ONNX Runtime intra-op threads; 1 measured fastest for these small nets on 2 vCPUs."""
-        import onnxruntime as ort
-
         missing = [n for n in NETS if not (model_dir / f"{n}.onnx").exists()]
         if missing:
             raise ModelUnavailable(f"MTCNN networks {missing} not found in {model_dir}: "
                                    "export them with `python -m recognizer.onnx_export --out DIR`")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or int(os.environ.get("FACEGATE_THREADS", "1"))
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._nets = {n: ort.InferenceSession(str(model_dir / f"{n}.onnx"), options, providers=["CPUExecutionProvider"])
-                      for n in NETS}
+        intra_op = threads or int(os.environ.get("FACEGATE_THREADS", "1"))
+        self._nets = {n: open_session(model_dir / f"{n}.onnx", intra_op) for n in NETS}
         self.settings = settings
 
     def _run(self, net: str, batch: np.ndarray) -> list[np.ndarray]:

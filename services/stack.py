@@ -59,7 +59,7 @@ def deploy(target: Target, options: DeployOptions) -> DeployResult:
     changes.append(tables.ensure_table(dynamodb, tables.people_table(names.people_table)))
     changes.append(tables.ensure_table(dynamodb, tables.sightings_table(names.sightings_table)))
     if options.seed:
-        changes.append(seed_people(target.session.resource("dynamodb", endpoint_url=target.endpoint_url),
+        changes.append(seed_people(target.resource("dynamodb"),
                                    names.people_table, load_people(options.seed_file)))
     changes.append(log_group.ensure_log_group(target.client("logs"), names.log_group))
     role_arn, change = lambda_role.ensure_role(target.client("iam"), names,
@@ -97,7 +97,7 @@ def deploy(target: Target, options: DeployOptions) -> DeployResult:
 def seed(target: Target, prefix: str = "facegate", seed_file: Path | None = None) -> Change:
     """(Re)write the people records from the seed file."""
     names = StackNames.for_target(target, prefix)
-    return seed_people(target.session.resource("dynamodb", endpoint_url=target.endpoint_url),
+    return seed_people(target.resource("dynamodb"),
                        names.people_table, load_people(seed_file))
 
 

@@ -51,6 +51,10 @@ class Target:
             config=Config(retries=retries, **config),
         )
 
+    def resource(self, service: str) -> Any:
+        """A boto3 resource (e.g. DynamoDB tables) for `service`, pointed at the emulator when there is one."""
+        return self.session.resource(service, endpoint_url=self.endpoint_url)
+
     @cached_property
     def account_id(self) -> str:
         """The account id the credentials belong to (emulators answer a fixed one)."""

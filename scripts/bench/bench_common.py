@@ -101,3 +101,13 @@ def poster(url: str, api_key: str):
     session = requests.Session()
     session.headers.update({"x-api-key": api_key, "Content-Type": "image/jpeg"})
     return lambda body: session.post(url, data=body, timeout=120).status_code
+
+
+def grouped_bars(ax, groups: list[str], series: dict[str, list[float]], title: str) -> None:
+    """One bar per series within each group (e.g. frame sizes), side by side, with a legend."""
+    width = 0.8 / max(1, len(series))
+    for i, (label, values) in enumerate(series.items()):
+        ax.bar([x + i * width for x in range(len(groups))], values, width, label=label)
+    ax.set_xticks([x + width * (len(series) - 1) / 2 for x in range(len(groups))], groups)
+    ax.set_title(title)
+    ax.legend(fontsize=8)

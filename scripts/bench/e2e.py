@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench_common import FIXTURES, RESULTS, ROOT, cold_starts, frames, machine, save, summary  # noqa: E402
+from bench_common import FIXTURES, RESULTS, ROOT, cold_starts, frames, grouped_bars, machine, save, summary  # noqa: E402
 
 
 def _stack(endpoint: str):
@@ -40,16 +40,10 @@ def _stack(endpoint: str):
 
 
 def _enrol(target, outputs) -> None:
-    from recognizer.artifact_store import S3ArtifactStore
-    from recognizer.enrolment import enroll
+    from recognizer.enrolment import enrol_listed_people
     from recognizer.pipeline import FacePipeline
 
-    manifest = json.loads((FIXTURES / "manifest.json").read_text())
-    people = target.session.resource("dynamodb", endpoint_url=target.endpoint_url).Table(outputs.people_table)
-    store = S3ArtifactStore(target.client("s3"), outputs.bucket, "models/")
-    pipeline = FacePipeline.load("dlib")
-    for name, files in manifest["enrol"].items():
-        enroll(pipeline, store, people, name, [FIXTURES / f for f in files])
+    enrol_listed_people(FacePipeline.load("dlib"), outputs, target, FIXTURES)
 
 
 def overhead(outputs, bodies: dict[str, bytes], n: int) -> dict:
@@ -131,12 +125,9 @@ def plot(result: dict, path: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     sizes = list(result["overhead"])
-    for i, key in enumerate(("host_in_process_ms", "lambda_in_process_ms", "device_ms")):
-        axes[0].bar([x + i * 0.27 for x in range(len(sizes))], [result["overhead"][s][key]["p50"] for s in sizes], 0.27,
-                    label=key.replace("_ms", "").replace("_", " "))
-    axes[0].set_xticks([x + 0.27 for x in range(len(sizes))], sizes)
-    axes[0].set_title("latency p50 (ms)")
-    axes[0].legend(fontsize=8)
+    keys = ("host_in_process_ms", "lambda_in_process_ms", "device_ms")
+    grouped_bars(axes[0], sizes, {k.replace("_ms", "").replace("_", " "): [result["overhead"][s][k]["p50"] for s in sizes]
+                                  for k in keys}, "latency p50 (ms)")
     timeline = result["sustained"]["timeline"]
     axes[1].plot([p["t"] for p in timeline], [p["backlog"] for p in timeline])
     axes[1].set_title(f"backlog at {result['sustained']['clips_per_s']} clips/s")

@@ -18,7 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench_common import RESULTS, cold_starts, frames, machine, poster, save, summary, warm_latencies  # noqa: E402
+from bench_common import (RESULTS, cold_starts, frames, grouped_bars, machine, poster, save, summary,  # noqa: E402
+                          warm_latencies)
 
 IMAGES = {"lean": "facegate/recognizer:latest", "torch": "facegate/recognizer-torch:latest"}
 
@@ -58,13 +59,8 @@ def plot(result: dict, path: Path) -> None:
     axes[1].bar(variants, [result["variants"][v]["cold_start_ms"]["p50"] for v in variants], color=["tab:green", "tab:gray"])
     axes[1].set_title("cold start via API GW, median (ms)")
     sizes = list(result["variants"][variants[0]]["warm_ms"])
-    width = 0.35
-    for i, v in enumerate(variants):
-        axes[2].bar([x + i * width for x in range(len(sizes))], [result["variants"][v]["warm_ms"][s]["p50"] for s in sizes],
-                    width, label=v)
-    axes[2].set_xticks([x + width / 2 for x in range(len(sizes))], sizes)
-    axes[2].set_title("warm p50 via API GW (ms)")
-    axes[2].legend()
+    grouped_bars(axes[2], sizes, {v: [result["variants"][v]["warm_ms"][s]["p50"] for s in sizes] for v in variants},
+                 "warm p50 via API GW (ms)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 

@@ -23,7 +23,7 @@ from tests.integration.device_run import run_device
 DEMO = ROOT / "fixtures" / "videos" / "demo.json"
 
 
-def _wait_for_model(outputs: StackOutputs, people: set[str], probe: bytes) -> None:
+def _wait_for_model(outputs: StackOutputs, probe: bytes) -> None:
     deadline = time.time() + 60
     while time.time() < deadline:
         version = post_frame(outputs, probe).json().get("model_version", "")
@@ -37,7 +37,7 @@ def test_recognitions_match_the_manifest_and_every_clip_is_in_s3(
         deployed: tuple[StackOutputs, Path], lfw_video: VideoManifest, target: Target, tmp_path: Path,
         probe_jpeg: bytes) -> None:
     outputs, outputs_path = deployed
-    _wait_for_model(outputs, lfw_video.enrolled(), probe_jpeg)
+    _wait_for_model(outputs, probe_jpeg)
     device = f"it-e2e-{uuid.uuid4().hex[:6]}"  # the emulator may keep clips of earlier runs
     run = run_device(outputs_path, lfw_video.video, tmp_path, device, realtime=False)
 
@@ -58,7 +58,7 @@ def test_recognitions_match_the_manifest_and_every_clip_is_in_s3(
             for o in page.get("Contents", [])}
     assert keys == {u["key"] for u in run.of("upload")} and len(keys) == len(check.clips)
 
-    table = target.session.resource("dynamodb", endpoint_url=target.endpoint_url).Table(outputs.sightings_table)
+    table = target.resource("dynamodb").Table(outputs.sightings_table)
     laura = table.query(KeyConditionExpression=Key("person").eq("Laura_Bush"))["Items"]
     assert sum(1 for i in laura if i["device"] == device and i["clip_key"] in keys) == \
         sum(c.got.count("Laura_Bush") for c in check.clips)

@@ -41,7 +41,7 @@ def test_enrolled_person_is_recognised_with_details_from_dynamodb(enrolled: Stac
     assert face["details"]["email"] == "eileen.collins@example.org"
     assert body["model_version"] != "none"
 
-    sightings = target.session.resource("dynamodb", endpoint_url=target.endpoint_url).Table(enrolled.sightings_table)
+    sightings = target.resource("dynamodb").Table(enrolled.sightings_table)
     items = sightings.query(KeyConditionExpression=Key("person").eq("Eileen_Collins"))["Items"]
     assert any(i["device"] == "it-cam" and i["clip_key"] == "clips/it/1.mp4" for i in items)
 
