@@ -1,4 +1,4 @@
-"""Names of a clip: its id (also its spool folder) and its S3 key.
+"""Names of a clip: its id (also its spool folder) and its S3 key (the key's shape is the wire contract's).
 
     id   <UTC timestamp>-<seq>            20261123T231158.500Z-000042
     key  clips/<device-id>/<YYYY>/<MM>/<DD>/<id>.mp4
@@ -11,10 +11,7 @@ import re
 import socket
 from datetime import UTC, datetime
 
-from services.clip_bucket import CLIPS_PREFIX
-
-DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-CLIP_ID_RE = re.compile(r"^\d{8}T\d{6}\.\d{3}Z-\d{6,}$")
+from facegate_contract import is_device_id
 
 
 def utc_stamp(epoch_s: float) -> str:
@@ -31,17 +28,6 @@ def clip_id(started_at: float, seq: int) -> str:
 def clip_seq(clip: str) -> int:
     """The sequence number inside a clip id."""
     return int(clip.rsplit("-", 1)[1])
-
-
-def clip_key(device_id: str, clip: str) -> str:
-    """Where the clip goes in the bucket: under the clips prefix, by device and UTC day."""
-    day = f"{clip[0:4]}/{clip[4:6]}/{clip[6:8]}"
-    return f"{CLIPS_PREFIX}{device_id}/{day}/{clip}.mp4"
-
-
-def is_device_id(value: str) -> bool:
-    """True for ids safe in an S3 key and an HTTP header: letters, digits, `.`, `_`, `-`; at most 63."""
-    return bool(DEVICE_ID_RE.match(value))
 
 
 def default_device_id() -> str:

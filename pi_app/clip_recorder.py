@@ -11,7 +11,8 @@ import numpy as np
 
 from pi_app.camera.base import Frame
 from pi_app.clip_encoder import ClipWriter, available_fourcc
-from pi_app.clip_names import clip_id, clip_key
+from facegate_contract import clip_key
+from pi_app.clip_names import clip_id
 from pi_app.clip_state import ClipState
 from pi_app.frame_choice import SharpestFrame
 from pi_app.image_encoding import DEFAULT_MAX_SIDE, encode_jpeg

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from rich.console import Console
 
+from facegate_contract import is_label
+
 from pi_app.camera.base import Camera
 from pi_app.camera.spec import CameraSpec, parse_camera_spec
 
@@ -107,7 +109,8 @@ def run(
     log_level: Annotated[str, typer.Option("--log-level", help="Log level.")] = "INFO",
 ) -> None:
     """Record clips, recognise a frame of each through the API and upload every clip to S3."""
-    from pi_app.clip_names import default_device_id, is_device_id
+    from facegate_contract import is_device_id
+    from pi_app.clip_names import default_device_id
     from pi_app.device_app import DeviceApp, DeviceConfig
     from pi_app.logging_setup import configure_device_logging
     from pi_app.stack_connection import connect
@@ -190,9 +193,7 @@ def collect(
     fps: FpsOpt = 20.0,
 ) -> None:
     """Capture photos of one person (one face per photo) into OUT/{training,val}/First_Last/, 80/20."""
-    from recognizer.cli import LABEL_RE
-
-    if not LABEL_RE.match(name):
+    if not is_label(name):
         raise typer.BadParameter("use the First_Last form (letters, joined by underscores)", param_hint="--name")
     spec = _camera_spec(camera)
     size = _resolution(resolution)
@@ -201,9 +202,14 @@ def collect(
     source = _open_camera(spec, realtime, loop, size, fps)
 
     from pi_app.face_collector import TRAINING, VAL, FaceCollector
-    from recognizer.detection import DlibHogDetector  # dlib loads only for this command
+    from pi_app.hog_face_finder import HogFaceFinder  # dlib loads only for this command
 
-    collector = FaceCollector(out, name, count, DlibHogDetector(), min_gap_s=min_gap)
+    try:
+        finder = HogFaceFinder()
+    except ImportError as exc:
+        source.close()
+        raise typer.BadParameter(str(exc), param_hint="collect") from exc
+    collector = FaceCollector(out, name, count, finder, min_gap_s=min_gap)
     try:
         with console.status(f"looking for {name}'s face…"):
             for frame in source.frames():
@@ -221,9 +227,3 @@ def collect(
     if not result.kept:
         raise typer.Exit(1)
 
-
-def register(app: typer.Typer) -> None:
-    """Attach the device commands to the root CLI."""
-    app.command()(run)
-    app.command()(collect)
-    app.command("check-actions")(check_actions)

@@ -19,7 +19,7 @@ _NUMBERED = re.compile(r"_(\d+)\.jpg$")
 
 
 class FaceDetector(Protocol):
-    """What the collector needs of recognizer.detection.DlibHogDetector."""
+    """What the collector needs of pi_app.hog_face_finder.HogFaceFinder."""
 
     def detect(self, rgb: np.ndarray) -> list: ...
 

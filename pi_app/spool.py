@@ -12,7 +12,8 @@ import os
 import shutil
 from pathlib import Path
 
-from pi_app.clip_names import CLIP_ID_RE, clip_seq
+from facegate_contract import CLIP_ID_RE
+from pi_app.clip_names import clip_seq
 from pi_app.clip_state import ClipState
 
 log = logging.getLogger(__name__)

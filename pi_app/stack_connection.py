@@ -5,12 +5,12 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from botocore.config import Config
+
+from facegate_contract import RECOGNIZE_PATH, StackOutputs, aws_session, default_outputs_path
 from pi_app.actions.clip_links import SIGV4, S3ClipLinks
 from pi_app.recognize_client import RecognizeClient, RetryPolicy
 from pi_app.s3_uploader import S3ClipUploader
-from services.outputs import StackOutputs, default_outputs_path
-from services.rest_api import RESOURCE_PATH
-from services.target import Target, target_for_outputs
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class StackConnection:
 def recognize_url(api_url: str) -> str:
     """The /recognize URL of an API stage URL (given either the stage URL or the full resource URL)."""
     api_url = api_url.rstrip("/")
-    return api_url if api_url.endswith(RESOURCE_PATH) else api_url + RESOURCE_PATH
+    return api_url if api_url.endswith(RECOGNIZE_PATH) else api_url + RECOGNIZE_PATH
 
 
 def connect(device_id: str, *, outputs: Path | None = None, endpoint_url: str | None = None,
@@ -57,18 +57,21 @@ def connect(device_id: str, *, outputs: Path | None = None, endpoint_url: str | 
             raise ValueError("--api-url needs --bucket, or an outputs file that names the clips bucket")
         stack = StackOutputs.read(path).seen_from(endpoint_url)
     if stack is not None:
-        target = target_for_outputs(stack.endpoint_url, stack.region, profile)
+        endpoint, where = stack.endpoint_url, stack.region
         bucket = bucket or stack.bucket
     else:
-        target = Target.from_options(endpoint_url, profile, region)
+        endpoint, where = endpoint_url, region or "us-east-1"
+    session = aws_session(endpoint, None if endpoint else profile, where)
     if api_url:
         url, key = recognize_url(api_url), api_key or ""
     else:
         assert stack is not None  # without --api-url the outputs file is the only source, read above
         url, key = stack.recognize_url, stack.api_key
     client = RecognizeClient(url, key, device_id=device_id, policy=retry_policy or RetryPolicy())
-    s3 = target.client("s3", signature_version=SIGV4, **_S3_TIMEOUTS)  # SigV4 for the presigned clip links too
+    s3 = session.client("s3", endpoint_url=endpoint,  # SigV4 for the presigned clip links too
+                        config=Config(signature_version=SIGV4, retries={"max_attempts": 1}, **_S3_TIMEOUTS))
     uploader = S3ClipUploader(s3, bucket or "")
-    description = f"recognize {url}; clips to s3://{bucket} ({target.describe()})"
-    log.info("connected to the stack", extra={"recognize_url": url, "bucket": bucket, "target": target.describe()})
+    where_to = f"emulator {endpoint}" if endpoint else f"AWS profile {profile or '(default chain)'}"
+    description = f"recognize {url}; clips to s3://{bucket} ({where_to}, region {where})"
+    log.info("connected to the stack", extra={"recognize_url": url, "bucket": bucket, "target": where_to})
     return StackConnection(client, uploader, S3ClipLinks(s3, bucket or ""), description)

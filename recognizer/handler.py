@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from recognizer import json_log
+from facegate_contract import configure_json_logging
 
 _t0 = time.perf_counter()
-json_log.configure(os.environ.get("FACEGATE_LOG_LEVEL", "INFO"))
+configure_json_logging(os.environ.get("FACEGATE_LOG_LEVEL", "INFO"))
 log = logging.getLogger("recognizer")
 
 

@@ -1,17 +1,22 @@
-"""Where the exported ONNX networks live, exporting them once on hosts that have torch."""
+"""Where the exported ONNX networks live: baked into the image at build time, or a folder named by config.
+
+Serving never exports anything (no torch in the image); on a developer's machine the training tools export
+them once into the per-user cache (recognizer.training.model_cache).
+"""
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
 from recognizer.embedding import ModelUnavailable
 
-log = logging.getLogger(__name__)
-
 IMAGE_MODEL_DIR = Path("/opt/facegate/models")  # baked into the images at build time
-CACHE_MODEL_DIR = Path.home() / ".cache" / "facegate" / "onnx"
 MTCNN_FILES = ("pnet.onnx", "rnet.onnx", "onet.onnx")
+
+
+def cache_model_dir() -> Path:
+    """The per-user cache the training tools export into (HOME may be unset in a Lambda: /tmp then)."""
+    return Path(os.environ.get("HOME") or "/tmp") / ".cache" / "facegate" / "onnx"
 
 
 def _complete(directory: Path) -> bool:
@@ -19,33 +24,24 @@ def _complete(directory: Path) -> bool:
 
 
 def onnx_dir() -> Path:
-    """FACEGATE_ONNX_DIR, else the image's folder, else a per-user cache (exported on first use)."""
+    """FACEGATE_ONNX_DIR, else the image's folder, else the per-user cache; ModelUnavailable if none has them."""
     configured = os.environ.get("FACEGATE_ONNX_DIR")
     if configured:
         directory = Path(configured)
         if not _complete(directory):
             raise ModelUnavailable(f"FACEGATE_ONNX_DIR={directory} lacks {', '.join(MTCNN_FILES)}")
         return directory
-    if _complete(IMAGE_MODEL_DIR):
-        return IMAGE_MODEL_DIR
-    if not _complete(CACHE_MODEL_DIR):
-        try:
-            from recognizer.onnx_export import export_mtcnn
-        except ImportError as exc:  # pragma: no cover - depends on installed extras
-            raise ModelUnavailable("no exported MTCNN networks: set FACEGATE_ONNX_DIR or install torch and "
-                                   "facenet-pytorch to export them (scripts/dev-env does)") from exc
-        log.info("exporting MTCNN to ONNX", extra={"dir": str(CACHE_MODEL_DIR)})
-        try:
-            export_mtcnn(CACHE_MODEL_DIR)
-        except ImportError as exc:
-            raise ModelUnavailable(f"cannot export MTCNN networks: {exc}") from exc
-    return CACHE_MODEL_DIR
+    for directory in (IMAGE_MODEL_DIR, cache_model_dir()):
+        if _complete(directory):
+            return directory
+    raise ModelUnavailable(f"no exported networks in {IMAGE_MODEL_DIR} or {cache_model_dir()}: export them with "
+                           "`python -m recognizer.export --out DIR` (train extra) and set FACEGATE_ONNX_DIR=DIR")
 
 
 def facenet_model_path() -> Path:
     """Where facenet.onnx is expected (beside the MTCNN networks); it exists only given real weights."""
     configured = os.environ.get("FACEGATE_ONNX_DIR")
-    for directory in ([Path(configured)] if configured else []) + [IMAGE_MODEL_DIR, CACHE_MODEL_DIR]:
+    for directory in ([Path(configured)] if configured else []) + [IMAGE_MODEL_DIR, cache_model_dir()]:
         if (directory / "facenet.onnx").exists():
             return directory / "facenet.onnx"
     return (Path(configured) if configured else IMAGE_MODEL_DIR) / "facenet.onnx"

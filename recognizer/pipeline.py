@@ -31,7 +31,7 @@ class FacePipeline:
 
     @classmethod
     def load(cls, backend: str = "dlib", detector: str | None = None) -> "FacePipeline":
-        """Load once per process. `detector`: "mtcnn" (ONNX Runtime, default) or "hog" (dlib)."""
+        """Load once per process. `detector`: "mtcnn" (ONNX Runtime, default) or "mtcnn-torch"."""
         choice = detector or os.environ.get("FACEGATE_DETECTOR", "mtcnn")
         return cls(detector=make_detector(choice), embedder=make_embedder(backend))
 

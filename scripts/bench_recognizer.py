@@ -31,10 +31,10 @@ def _event(body: bytes) -> dict:
 
 def _model_dir() -> Path:
     """A small real model (the demo person) so classification runs as in production."""
-    from recognizer import training
+    from recognizer.training import fit as training
     from recognizer.artifact_store import write_local
     from recognizer.classifier import OpenSetClassifier
-    from recognizer.dataset import LabelledImage
+    from recognizer.training.dataset import LabelledImage
     from recognizer.pipeline import FacePipeline
 
     pipeline = FacePipeline.load("dlib")
@@ -96,12 +96,12 @@ def per_request_load(model_dir: Path, body: bytes, n: int) -> dict:
 
 
 def detectors(bodies: dict[str, bytes], n: int) -> dict:
-    """Detection alone: MTCNN on ONNX Runtime vs facenet-pytorch's MTCNN (torch) vs dlib HOG."""
+    """Detection alone: MTCNN on ONNX Runtime vs facenet-pytorch's MTCNN (torch)."""
     from recognizer.detection import make_detector
     from recognizer.image_decode import decode_image
 
     result = {}
-    for name in ("mtcnn", "mtcnn-torch", "hog"):
+    for name in ("mtcnn", "mtcnn-torch"):
         try:
             detector = make_detector(name)
         except Exception as exc:  # torch missing on this host

@@ -5,10 +5,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from facegate_contract import CLIPS_PREFIX
 from services.changes import Action, Change
 
-CLIPS_PREFIX = "clips/"
-MODELS_PREFIX = "models/"
 DEFAULT_RETENTION_DAYS = 30
 
 _ENCRYPTION = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}]}

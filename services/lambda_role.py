@@ -13,7 +13,7 @@ from urllib.parse import unquote
 from botocore.exceptions import ClientError
 
 from services.changes import Action, Change
-from services.clip_bucket import MODELS_PREFIX
+from facegate_contract import MODELS_PREFIX
 from services.names import StackNames
 
 _TRUST_POLICY = {

@@ -4,11 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from facegate_contract import RECOGNIZE_PATH, stage_url
 from services.changes import Action, Change
 from services.names import StackNames
 
 BINARY_MEDIA_TYPES = ("image/png", "image/jpeg")
-RESOURCE_PATH = "/recognize"
+RESOURCE_PATH = RECOGNIZE_PATH
 # POST does the work; ANY lets the Lambda answer other methods with a clear 405 instead of a bare 403.
 METHODS = ("POST", "ANY")
 # Gateway-generated errors (missing key, throttling, too large) also come back as {error, message}.
@@ -25,13 +26,6 @@ class ApiInfo:
     stage: str
     api_key_id: str
     api_key: str
-
-
-def stage_url(api_id: str, stage: str, region: str, endpoint_url: str | None) -> str:
-    """Invoke URL of a stage: the emulator's path form, or the real execute-api host."""
-    if endpoint_url:
-        return f"{endpoint_url.rstrip('/')}/_aws/execute-api/{api_id}/{stage}"
-    return f"https://{api_id}.execute-api.{region}.amazonaws.com/{stage}"
 
 
 def _paginate(apigw: Any, operation: str, **kwargs: Any) -> list[dict[str, Any]]:

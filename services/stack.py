@@ -5,11 +5,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from facegate_contract import MODELS_PREFIX, StackOutputs
 from services import clip_bucket, lambda_role, log_group, recognizer_function, recognizer_image, rest_api, tables
 from services.changes import Change
-from services.clip_bucket import MODELS_PREFIX
 from services.names import StackNames
-from services.outputs import StackOutputs
 from services.people_seed import load_people, seed_people
 from services.target import Target
 

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from services import stack
 from services.changes import Change, any_changed
-from services.outputs import default_outputs_path
+from facegate_contract import default_outputs_path
 from services.target import Target
 
 console = Console()
@@ -122,10 +122,4 @@ def status(
     console.print(table)
     if not all(r["present"] for r in rows):
         raise typer.Exit(3)
-
-
-def register(app: typer.Typer) -> None:
-    """Attach the stack commands to the root CLI."""
-    for command in (deploy, destroy, seed, status):
-        app.command()(command)
 

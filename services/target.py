@@ -1,17 +1,24 @@
 """Where the stack lives: an emulator endpoint or a real AWS account (profile / default chain)."""
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
-# Emulators accept any credentials; these are only used when none are configured.
-_EMULATOR_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+from facegate_contract import aws_session
+
 DEFAULT_REGION = "us-east-1"
+
+
+class UnknownRegion(ValueError):
+    """A region name AWS does not have (usually a typo)."""
+
+    friendly = True  # printed as one line by the CLI
+    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -23,11 +30,15 @@ class Target:
     region: str = DEFAULT_REGION
 
     @classmethod
-    def from_options(cls, endpoint_url: str | None, profile: str | None, region: str | None) -> "Target":
-        """Build a target from CLI options, falling back to the usual environment variables."""
+    def from_options(cls, endpoint_url: str | None, profile: str | None, region: str | None) -> Target:
+        """Build a target from CLI options, falling back to the usual environment variables; on AWS the region
+        must exist (a typo is reported now, not as a DNS failure later)."""
         endpoint = endpoint_url or os.environ.get("FACEGATE_ENDPOINT_URL") or None
         region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
-        return cls(endpoint_url=endpoint.rstrip("/") if endpoint else None, profile=profile, region=region)
+        target = cls(endpoint_url=endpoint.rstrip("/") if endpoint else None, profile=profile, region=region)
+        if not target.is_emulator:
+            target.check_region()
+        return target
 
     @property
     def is_emulator(self) -> bool:
@@ -35,21 +46,33 @@ class Target:
         return self.endpoint_url is not None
 
     @cached_property
-    def session(self) -> boto3.Session:
+    def session(self) -> Any:
         """A boto3 session for this target (named profile or the default credential chain)."""
-        session = boto3.Session(profile_name=self.profile, region_name=self.region)
-        if self.is_emulator and session.get_credentials() is None:
-            session = boto3.Session(region_name=self.region, **_EMULATOR_CREDENTIALS)
-        return session
+        return aws_session(self.endpoint_url, self.profile, self.region)
+
+    def check_region(self) -> None:
+        """Raise UnknownRegion unless some AWS partition has this region (botocore's endpoint data, offline)."""
+        import boto3
+
+        session = boto3.Session()
+        known = {r for partition in session.get_available_partitions()
+                 for r in session.get_available_regions("lambda", partition_name=partition, allow_non_regional=False)}
+        if known and self.region not in known:
+            close = difflib.get_close_matches(self.region, sorted(known), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise UnknownRegion(f"AWS has no region {self.region!r}{hint}: pass --region R or set AWS_REGION")
+
+    @cached_property
+    def partition(self) -> str:
+        """The ARN partition of the region: aws, aws-cn, aws-us-gov... (emulators answer as aws)."""
+        if self.is_emulator:
+            return "aws"
+        return self.session.get_partition_for_region(self.region)
 
     def client(self, service: str, **config: Any) -> Any:
         """A boto3 client for `service`, pointed at the emulator when there is one."""
         retries = {"max_attempts": 5, "mode": "standard"}
-        return self.session.client(
-            service,
-            endpoint_url=self.endpoint_url,
-            config=Config(retries=retries, **config),
-        )
+        return self.session.client(service, endpoint_url=self.endpoint_url, config=Config(retries=retries, **config))
 
     def resource(self, service: str) -> Any:
         """A boto3 resource (e.g. DynamoDB tables) for `service`, pointed at the emulator when there is one."""
@@ -60,12 +83,12 @@ class Target:
         """The account id the credentials belong to (emulators answer a fixed one)."""
         return self.client("sts").get_caller_identity()["Account"]
 
+    def arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
+        """An ARN in this target's partition, e.g. arn(\"dynamodb\", \"table/x\")."""
+        return (f"arn:{self.partition}:{service}:{self.region if region else ''}:"
+                f"{self.account_id if account else ''}:{resource}")
+
     def describe(self) -> str:
         """A one-line, secret-free description for logs and tables."""
         where = f"emulator {self.endpoint_url}" if self.is_emulator else f"AWS profile {self.profile or '(default chain)'}"
         return f"{where}, region {self.region}"
-
-
-def target_for_outputs(endpoint_url: str | None, region: str, profile: str | None = None) -> Target:
-    """The target a deployed stack's outputs point at (profile only matters on real AWS)."""
-    return Target(endpoint_url=endpoint_url, profile=None if endpoint_url else profile, region=region)

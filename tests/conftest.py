@@ -18,6 +18,16 @@ def lfw_dev() -> Path:
     return LFW_DEV
 
 
+@pytest.fixture(scope="session", autouse=True)
+def onnx_models() -> Path | None:
+    """The exported networks (exported once into the per-user cache on a developer's machine)."""
+    try:
+        from recognizer.training.model_cache import ensure_onnx_models
+    except ImportError:  # a role venv without the recognizer's dependencies
+        return None
+    return ensure_onnx_models()
+
+
 @pytest.fixture(scope="session")
 def probe_jpeg() -> bytes:
     """A held-out JPEG of the enrolled demo person (built from scikit-image's astronaut photo)."""

@@ -39,11 +39,12 @@ def _stack(endpoint: str):
     return target, outputs, path
 
 
-def _enrol(target, outputs) -> None:
-    from recognizer.enrolment import enrol_listed_people
+def _enrol(outputs_path: Path) -> None:
     from recognizer.pipeline import FacePipeline
+    from recognizer.training.enrolment import enrol_listed_people
+    from recognizer.training.stack_access import StackAccess
 
-    enrol_listed_people(FacePipeline.load("dlib"), outputs, target, FIXTURES)
+    enrol_listed_people(FacePipeline.load("dlib"), StackAccess.open(outputs_path), FIXTURES)
 
 
 def overhead(outputs, bodies: dict[str, bytes], n: int) -> dict:
@@ -151,7 +152,7 @@ def main() -> None:
     started = local_stack.ensure_emulator(args.endpoint_url)
     try:
         target, outputs, outputs_path = _stack(args.endpoint_url)
-        _enrol(target, outputs)
+        _enrol(outputs_path)
         bodies = frames()
         client = RecognizeClient(outputs.recognize_url, outputs.api_key, device_id="bench")
         post = lambda body: 200 if client.recognize(body) else 0  # noqa: E731

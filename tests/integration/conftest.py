@@ -11,7 +11,7 @@ import requests
 
 from pi_app.video_manifest import VideoManifest
 from services import local_stack, stack
-from services.outputs import StackOutputs
+from facegate_contract import StackOutputs
 from services.target import Target
 from tests.conftest import ROOT
 
@@ -50,7 +50,7 @@ def enrolled(deployed: tuple[StackOutputs, Path], enrol_images: list[Path]) -> S
     """The demo person enrolled through the CLI (new model version in S3 + people record)."""
     outputs, path = deployed
     result = subprocess.run(
-        [sys.executable, "-m", "services", "enroll", "--name", "Eileen_Collins", "--outputs", str(path),
+        [sys.executable, "-m", "facegate_cli", "enroll", "--name", "Eileen_Collins", "--outputs", str(path),
          *map(str, enrol_images)],
         capture_output=True, text=True, timeout=300,
     )
@@ -73,7 +73,7 @@ def lfw_video(lfw_dev: Path, deployed: tuple[StackOutputs, Path], enrolled: Stac
     """A test-time video with a second enrolled person, strangers and two people at once."""
     known = "Laura_Bush"
     photos = sorted((lfw_dev / "training" / known).glob("*.jpg"))
-    enrol = subprocess.run([sys.executable, "-m", "services", "enroll", "--name", known, "--outputs", str(deployed[1]),
+    enrol = subprocess.run([sys.executable, "-m", "facegate_cli", "enroll", "--name", known, "--outputs", str(deployed[1]),
                             *map(str, photos)], capture_output=True, text=True, timeout=600)
     assert enrol.returncode == 0, enrol.stderr
     out = tmp_path_factory.mktemp("video")

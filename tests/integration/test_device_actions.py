@@ -15,7 +15,7 @@ from pi_app.device_app import DeviceApp, DeviceConfig
 from pi_app.events import read_events
 from pi_app.stack_connection import connect
 from pi_app.video_manifest import VideoManifest
-from services.outputs import StackOutputs
+from facegate_contract import StackOutputs
 from tests.unit.pi_support import scripted_server
 
 

@@ -14,7 +14,7 @@ from boto3.dynamodb.conditions import Key
 
 from pi_app.run_check import check_run
 from pi_app.video_manifest import VideoManifest
-from services.outputs import StackOutputs
+from facegate_contract import StackOutputs
 from services.target import Target
 from tests.conftest import ROOT
 from tests.integration.conftest import post_frame

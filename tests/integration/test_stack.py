@@ -12,7 +12,7 @@ from services import stack
 from services.changes import any_changed
 from services.lambda_role import access_policy
 from services.names import StackNames
-from services.outputs import StackOutputs
+from facegate_contract import StackOutputs
 from services.target import Target
 from tests.conftest import FIXTURE_IMAGES
 from tests.integration.conftest import post_frame

@@ -13,7 +13,8 @@ from pi_app.actions import DeviceActions, parse_actions_config
 from pi_app.actions.gpio_backend import fake_gpio, load_gpio
 from pi_app.actions.scheduler import ManualScheduler
 from pi_app.actions.webhook import DELIVERED, SendResult
-from pi_app.clip_names import clip_id, clip_key
+from facegate_contract import clip_key
+from pi_app.clip_names import clip_id
 from tests.unit.pi_support import FakeClock
 
 GREEN, RED, BUZZER, RELAY = 17, 27, 22, 23

@@ -13,7 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pi_app.clip_names import clip_id, clip_key
+from facegate_contract import clip_key
+from pi_app.clip_names import clip_id
 from pi_app.clip_state import ClipState
 from pi_app.recognize_client import Recognition, RecognizeRefused, RecognizeUnavailable, RetryPolicy
 from pi_app.spool import CLIP_FILE, FRAME_FILE, Spool

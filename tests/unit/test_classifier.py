@@ -6,7 +6,7 @@ import pytest
 
 from recognizer.classifier import OpenSetClassifier
 from recognizer.faces import UNKNOWN
-from recognizer.training import choose_threshold
+from recognizer.training.fit import choose_threshold
 
 
 def _gallery() -> OpenSetClassifier:

@@ -9,7 +9,7 @@ from tests.conftest import FIXTURE_IMAGES
 
 
 def _facegate(*args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "services", *args], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "facegate_cli", *args], capture_output=True, text=True, timeout=120)
     # rich wraps messages inside a box: compare on the words alone.
     result.stderr = " ".join(result.stderr.replace("│", " ").split())
     return result

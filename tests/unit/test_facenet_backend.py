@@ -8,7 +8,7 @@ import pytest
 
 from recognizer.embedding import FacenetOnnxEmbedder, ModelUnavailable, make_embedder
 from recognizer.image_decode import load_rgb
-from recognizer.model_files import onnx_dir
+from recognizer.training.model_cache import ensure_onnx_models
 from recognizer.mtcnn_onnx import MtcnnOnnxDetector
 from tests.conftest import FIXTURE_IMAGES
 
@@ -33,18 +33,18 @@ def test_exported_facenet_matches_torch_on_real_photos(tmp_path: Path, lfw_dev: 
     initialisation: this checks the export and the serving preprocessing, not accuracy.
     """
     torch = pytest.importorskip("torch")
-    from recognizer.torch_compat import install
+    from recognizer.torch_reference.torch_compat import install
 
     install()
     facenet_pytorch = pytest.importorskip("facenet_pytorch")
-    from recognizer.onnx_export import export_facenet, load_facenet
+    from recognizer.export.torch_models import export_facenet, load_facenet
 
     torch.manual_seed(0)
     weights = tmp_path / "weights.pt"
     torch.save(facenet_pytorch.InceptionResnetV1(pretrained=None).state_dict(), weights)
     embedder = FacenetOnnxEmbedder(export_facenet(weights, tmp_path))
     reference = load_facenet(weights)
-    detector = MtcnnOnnxDetector(onnx_dir())
+    detector = MtcnnOnnxDetector(ensure_onnx_models())
 
     photos = [FIXTURE_IMAGES / "probe_eileen_collins.jpg"] + sorted((lfw_dev / "unknown").glob("*.jpg"))[:5]
     for path in photos:

@@ -28,7 +28,7 @@ def _small_dataset(lfw_dev: Path, root: Path, people: int = 3, per_person: int =
 
 
 def test_finetune_keeps_the_best_checkpoint_and_builds_a_facenet_model(lfw_dev: Path, tmp_path: Path) -> None:
-    from recognizer.torch_compat import install
+    from recognizer.torch_reference.torch_compat import install
 
     install()
     facenet_pytorch = pytest.importorskip("facenet_pytorch")
@@ -37,7 +37,7 @@ def test_finetune_keeps_the_best_checkpoint_and_builds_a_facenet_model(lfw_dev: 
     torch.save(facenet_pytorch.InceptionResnetV1(pretrained=None).state_dict(), weights)
     data = _small_dataset(lfw_dev, tmp_path / "data")
     out = tmp_path / "model"
-    result = subprocess.run([sys.executable, "-m", "services", "train", "--data", str(data), "--out", str(out),
+    result = subprocess.run([sys.executable, "-m", "facegate_cli", "train", "--data", str(data), "--out", str(out),
                              "--backend", "facenet", "--finetune", "--weights", str(weights), "--epochs", "2"],
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr
@@ -52,7 +52,7 @@ def test_finetune_keeps_the_best_checkpoint_and_builds_a_facenet_model(lfw_dev: 
 
 
 def test_finetune_without_weights_is_refused(lfw_dev: Path, tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "services", "train", "--data", str(lfw_dev), "--out", str(tmp_path / "m"),
+    result = subprocess.run([sys.executable, "-m", "facegate_cli", "train", "--data", str(lfw_dev), "--out", str(tmp_path / "m"),
                              "--backend", "facenet", "--finetune"], capture_output=True, text=True, timeout=300,
                             env={**__import__("os").environ, "FACEGATE_FACENET_WEIGHTS": ""})
     assert result.returncode == 2
@@ -60,6 +60,6 @@ def test_finetune_without_weights_is_refused(lfw_dev: Path, tmp_path: Path) -> N
 
 
 def test_finetune_is_only_for_facenet(lfw_dev: Path, tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "services", "train", "--data", str(lfw_dev), "--out", str(tmp_path / "m"),
+    result = subprocess.run([sys.executable, "-m", "facegate_cli", "train", "--data", str(lfw_dev), "--out", str(tmp_path / "m"),
                              "--finetune"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 2

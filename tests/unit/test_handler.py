@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from recognizer import training
+from recognizer.training import fit as training
 from recognizer.artifact_store import write_local
 from recognizer.classifier import OpenSetClassifier
-from recognizer.dataset import LabelledImage
+from recognizer.training.dataset import LabelledImage
 from recognizer.model_source import ModelSource
 from recognizer.pipeline import FacePipeline
 from recognizer.service import RecognizerService

@@ -8,12 +8,12 @@ import pytest
 
 from recognizer.area_resize import area_resize
 from recognizer.image_decode import load_rgb
-from recognizer.model_files import onnx_dir
+from recognizer.training.model_cache import ensure_onnx_models
 from recognizer.mtcnn_onnx import MtcnnOnnxDetector
 from tests.conftest import FIXTURE_IMAGES
 
 torch = pytest.importorskip("torch")
-from recognizer.torch_compat import install  # noqa: E402
+from recognizer.torch_reference.torch_compat import install  # noqa: E402
 
 install()
 pytest.importorskip("facenet_pytorch", reason="facenet-pytorch (scripts/dev-env installs it)")
@@ -28,7 +28,7 @@ def torch_mtcnn():
 
 @pytest.fixture(scope="module")
 def onnx_mtcnn() -> MtcnnOnnxDetector:
-    return MtcnnOnnxDetector(onnx_dir())
+    return MtcnnOnnxDetector(ensure_onnx_models())
 
 
 def _photos(lfw_root: Path | None) -> list[Path]:
@@ -86,11 +86,11 @@ def test_detections_are_clipped_and_carry_landmarks(onnx_mtcnn: MtcnnOnnxDetecto
 
 def test_same_identities_as_the_torch_pipeline(onnx_mtcnn: MtcnnOnnxDetector, lfw_dev: Path) -> None:
     """Gallery from ONNX-served detections; val photos and strangers get the same names either way."""
-    from recognizer import training
+    from recognizer.training import fit as training
     from recognizer.classifier import OpenSetClassifier
-    from recognizer.dataset import LabelledImage
+    from recognizer.training.dataset import LabelledImage
     from recognizer.embedding import make_embedder
-    from recognizer.mtcnn_torch import MtcnnTorchDetector
+    from recognizer.torch_reference.mtcnn_torch import MtcnnTorchDetector
     from recognizer.pipeline import FacePipeline
 
     embedder = make_embedder("dlib")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def _facegate(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "services", *args], capture_output=True, text=True, timeout=900)
+    return subprocess.run([sys.executable, "-m", "facegate_cli", *args], capture_output=True, text=True, timeout=900)
 
 
 def test_train_and_evaluate_on_lfw_dev(lfw_dev: Path, tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pi_app.backoff import Backoff, ServiceGate
-from pi_app.clip_names import clip_key
+from facegate_contract import clip_key
 from pi_app.clip_state import NO_FACE, RECOGNISED, REFUSED, SKIPPED_STALE, UPLOADED
 from pi_app.clip_worker import ClipWorker
 from pi_app.spool import Spool

@@ -81,9 +81,9 @@ def test_a_second_session_adds_photos_instead_of_overwriting(tmp_path: Path) -> 
 
 
 def test_the_real_detector_keeps_the_face_and_skips_the_empty_frame(tmp_path: Path) -> None:
-    from recognizer.detection import DlibHogDetector
+    from pi_app.hog_face_finder import HogFaceFinder
 
-    collector = FaceCollector(tmp_path, "Eileen_Collins", 5, DlibHogDetector(), min_gap_s=0)
+    collector = FaceCollector(tmp_path, "Eileen_Collins", 5, HogFaceFinder(), min_gap_s=0)
     frames = [Frame(face_frame(photo="no_face.jpg"), 0.0), Frame(face_frame(), 0.1), Frame(face_frame(8), 0.2)]
     for frame in frames:
         collector.offer(frame)
@@ -96,7 +96,7 @@ def test_collect_on_the_command_line_from_a_video(tmp_path: Path) -> None:
     moving_face_video(tmp_path / "door2.mp4", seconds=1.0, fps=10)
     video.rename(tmp_path / "door1.mp4")  # a folder: first no face at all, then the face
 
-    result = subprocess.run([sys.executable, "-m", "services", "collect", "--name", "Eileen_Collins", "--count", "3",
+    result = subprocess.run([sys.executable, "-m", "facegate_cli", "collect", "--name", "Eileen_Collins", "--count", "3",
                              "--min-gap", "0.2", "--camera", f"video:{tmp_path}", "--fast", "--out", str(tmp_path / "data")],
                             capture_output=True, text=True, timeout=300)
 

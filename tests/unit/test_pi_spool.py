@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pi_app.clip_names import clip_key
+from facegate_contract import clip_key
 from pi_app.clip_state import PENDING, RECOGNISED, UPLOADED
 from pi_app.clip_worker import ClipWorker
 from pi_app.spool import STATE_FILE, Spool

@@ -12,7 +12,7 @@ from pi_app.clip_state import RECOGNISED
 from pi_app.s3_uploader import S3ClipUploader
 from pi_app.spool import Spool
 from pi_app.stack_connection import connect, recognize_url
-from services.outputs import StackOutputs
+from facegate_contract import StackOutputs
 from tests.unit.pi_support import FakeClock, add_clip
 
 

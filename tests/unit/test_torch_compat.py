@@ -42,7 +42,7 @@ def test_nms_matches_the_reference(threshold: float) -> None:
 
 
 def test_batched_nms_keeps_groups_apart() -> None:
-    from recognizer.torch_compat import batched_nms
+    from recognizer.torch_reference.torch_compat import batched_nms
 
     box = torch.tensor([[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 10.0], [1.0, 1.0, 10.0, 10.0]])
     scores = torch.tensor([0.9, 0.8, 0.7])
@@ -59,7 +59,7 @@ def test_min_nms_uses_the_smaller_area() -> None:
 
 
 def test_to_tensor_scales_uint8_only() -> None:
-    from recognizer.torch_compat import to_tensor
+    from recognizer.torch_reference.torch_compat import to_tensor
 
     image = np.full((4, 5, 3), 255, dtype=np.uint8)
     assert to_tensor(image).shape == (3, 4, 5) and float(to_tensor(image).max()) == 1.0

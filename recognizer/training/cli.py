@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -10,16 +9,18 @@ import typer
 from rich.console import Console
 from rich.progress import track
 
-console = Console(stderr=True)
+from facegate_contract import is_label
 
-LABEL_RE = re.compile(r"^[A-Za-z][A-Za-z'\-]*(_[A-Za-z][A-Za-z'\-]*)+$")
+console = Console(stderr=True)
 
 
 def _pipeline(backend: str):  # imported lazily: the stack commands must not pay for dlib/OpenCV
     from recognizer.embedding import ModelUnavailable
     from recognizer.pipeline import FacePipeline
+    from recognizer.training.model_cache import ensure_onnx_models
 
     try:
+        ensure_onnx_models()
         return FacePipeline.load(backend)
     except ModelUnavailable as exc:
         console.print(f"[red]cannot load the {backend} backend:[/] {exc}")
@@ -27,7 +28,7 @@ def _pipeline(backend: str):  # imported lazily: the stack commands must not pay
 
 
 def _embed(pipeline, items, what: str):
-    from recognizer import training
+    from recognizer.training import fit as training
 
     return training.embed_images(pipeline, items,
                                  progress=lambda it: track(it, description=f"embedding {what}", console=console))
@@ -46,8 +47,8 @@ def _model_pipeline(backend: str, model_dir: Path):
 
 def _prepare_facenet(data: Path, out: Path, weights: Optional[Path], finetune: bool, epochs: int) -> dict:
     """Export (and with --finetune, first fine-tune) the facenet backbone into `out`."""
-    from recognizer import training
-    from recognizer.onnx_export import export_facenet
+    from recognizer.training import fit as training
+    from recognizer.export.torch_models import export_facenet
 
     if weights is None:
         if finetune:
@@ -61,7 +62,7 @@ def _prepare_facenet(data: Path, out: Path, weights: Optional[Path], finetune: b
     report: dict = {}
     if finetune:
         from recognizer.detection import make_detector
-        from recognizer.finetune import face_crops, finetune as run_finetune
+        from recognizer.training.finetune import face_crops, finetune as run_finetune
 
         detector = make_detector("mtcnn")
         train_items, val_items = training.labelled_split(data, "training"), training.labelled_split(data, "val")
@@ -88,7 +89,8 @@ def train(
     epochs: Annotated[int, typer.Option(min=1, help="Fine-tuning epochs.")] = 8,
 ) -> None:
     """Build the open-set classifier; the unknown threshold is chosen on the val split."""
-    from recognizer import artifact_store, training
+    from recognizer import artifact_store
+    from recognizer.training import fit as training
 
     if finetune and backend != "facenet":
         raise typer.BadParameter("--finetune applies to the facenet backend", param_hint="--finetune")
@@ -113,7 +115,8 @@ def evaluate(
     unknown: Annotated[Optional[Path], typer.Option(exists=True, file_okay=False, help="Photos of people not enrolled.")] = None,
 ) -> None:
     """Print one JSON line: accuracy on val, unknown_rejection and false_accept on --unknown, n."""
-    from recognizer import artifact_store, training
+    from recognizer import artifact_store
+    from recognizer.training import fit as training
 
     classifier = artifact_store.read_local(model)
     pipeline = _model_pipeline(classifier.backend, model)
@@ -122,14 +125,10 @@ def evaluate(
     print(json.dumps(training.evaluate(classifier, val_set, unknown_set)))
 
 
-def _store_and_target(outputs: Optional[Path], profile: Optional[str], endpoint_url: Optional[str] = None):
-    from recognizer.enrolment import stack_model_store
-    from services.outputs import StackOutputs, default_outputs_path
-    from services.target import target_for_outputs
+def _stack(outputs: Optional[Path], profile: Optional[str], endpoint_url: Optional[str] = None):
+    from recognizer.training.stack_access import StackAccess
 
-    stack = StackOutputs.read(outputs or default_outputs_path()).seen_from(endpoint_url)
-    target = target_for_outputs(stack.endpoint_url, stack.region, profile)
-    return stack, target, stack_model_store(stack, target)
+    return StackAccess.open(outputs, endpoint_url, profile)
 
 
 OutputsOpt = Annotated[Optional[Path], typer.Option("--outputs", help="Deploy outputs file (default .facegate/outputs.json).")]
@@ -149,7 +148,7 @@ def publish(
 
     classifier = artifact_store.read_local(model)
     metrics = json.loads((model / artifact_store.METRICS_FILE).read_text()) if (model / artifact_store.METRICS_FILE).exists() else {}
-    _, _, store = _store_and_target(outputs, profile, endpoint_url)
+    store = _stack(outputs, profile, endpoint_url).model_store()
     version = store.publish(classifier, metrics)
     console.print(f"published model {version} ({len(classifier.labels)} people)")
 
@@ -164,9 +163,9 @@ def enroll(
     profile: ProfileOpt = None,
 ) -> None:
     """Add or update one person: new model version in S3 and their record in `people`."""
-    from recognizer.enrolment import EnrolmentError, enroll as enroll_person
+    from recognizer.training.enrolment import EnrolmentError, enroll as enroll_person
 
-    if not LABEL_RE.match(name):
+    if not is_label(name):
         raise typer.BadParameter("use the First_Last form (letters, joined by underscores)", param_hint="--name")
     try:
         extra = json.loads(details) if details else {}
@@ -175,9 +174,9 @@ def enroll(
     except ValueError as exc:
         raise typer.BadParameter(f"must be a JSON object ({exc})", param_hint="--details") from exc
 
+    stack = _stack(outputs, profile, endpoint_url)  # a missing outputs file is reported before models load
     pipeline = _pipeline(backend)
-    stack, target, store = _store_and_target(outputs, profile, endpoint_url)
-    table = target.resource("dynamodb").Table(stack.people_table)
+    store, table = stack.model_store(), stack.people()
     try:
         result = enroll_person(pipeline, store, table, name, images, extra)
     except EnrolmentError as exc:
@@ -188,8 +187,3 @@ def enroll(
     console.print(f"enrolled {name} from {result.images_used} image(s): model {result.version}, "
                   f"{result.people_in_model} people")
 
-
-def register(app: typer.Typer) -> None:
-    """Attach the recognizer commands to the root CLI."""
-    for command in (train, evaluate, enroll, publish):
-        app.command()(command)

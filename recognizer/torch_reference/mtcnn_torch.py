@@ -18,7 +18,7 @@ class MtcnnTorchDetector:
     def __init__(self, settings: MtcnnSettings = MtcnnSettings(), threads: int | None = None) -> None:
         import torch
 
-        from recognizer.torch_compat import install
+        from recognizer.torch_reference.torch_compat import install
 
         install()
         from facenet_pytorch import MTCNN

@@ -28,7 +28,7 @@ def export_mtcnn(out: Path) -> list[Path]:
     """Write pnet.onnx (any H, W), rnet.onnx and onet.onnx (any batch) into `out`."""
     import torch
 
-    from recognizer.torch_compat import install
+    from recognizer.torch_reference.torch_compat import install
 
     install()
     from facenet_pytorch import ONet, PNet, RNet
@@ -48,7 +48,7 @@ def load_facenet(weights: Path):
     """InceptionResnetV1 with a vggface2 state dict from `weights` (no download)."""
     import torch
 
-    from recognizer.torch_compat import install
+    from recognizer.torch_reference.torch_compat import install
 
     install()
     from facenet_pytorch import InceptionResnetV1

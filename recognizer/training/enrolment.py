@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from recognizer import training
+from recognizer.training import fit as training
 from recognizer.artifact_store import S3ArtifactStore
 from recognizer.classifier import OpenSetClassifier
-from recognizer.dataset import LabelledImage
+from recognizer.training.dataset import LabelledImage
 from recognizer.pipeline import FacePipeline
+from recognizer.training.stack_access import StackAccess
 
 
 class EnrolmentError(ValueError):
@@ -48,16 +49,8 @@ def enroll(pipeline: FacePipeline, store: S3ArtifactStore, people_table: Any, na
     return EnrolmentResult(name, version, len(embedded.labels), embedded.missed, len(updated.labels))
 
 
-def stack_model_store(stack: Any, target: Any) -> S3ArtifactStore:
-    """The model artifacts of a deployed stack (its outputs and target): where enrol and publish write."""
-    from services.clip_bucket import MODELS_PREFIX
-
-    return S3ArtifactStore(target.client("s3"), stack.bucket, MODELS_PREFIX)
-
-
-def enrol_listed_people(pipeline: FacePipeline, stack: Any, target: Any, images: Path) -> list[EnrolmentResult]:
+def enrol_listed_people(pipeline: FacePipeline, stack: StackAccess, images: Path) -> list[EnrolmentResult]:
     """Enrol every person that `images`/manifest.json lists under "enrol" (paths relative to `images`)."""
     manifest = json.loads((images / "manifest.json").read_text())
-    store = stack_model_store(stack, target)
-    people = target.resource("dynamodb").Table(stack.people_table)
+    store, people = stack.model_store(), stack.people()
     return [enroll(pipeline, store, people, name, [images / f for f in files]) for name, files in manifest["enrol"].items()]

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from recognizer.area_resize import AreaSampler
-from recognizer.dataset import LabelledImage
+from recognizer.training.dataset import LabelledImage
 from recognizer.detection import FaceDetector
 from recognizer.image_decode import ImageError, load_rgb
-from recognizer.training import central_face
+from recognizer.training.fit import central_face
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def finetune(weights: Path, train: tuple[np.ndarray, np.ndarray], val: tuple[np.
     """Train backbone + new logits; keep the best-val-accuracy checkpoint; write it without logits."""
     import torch
 
-    from recognizer.onnx_export import load_facenet
+    from recognizer.export.torch_models import load_facenet
 
     torch.manual_seed(seed)
     model = load_facenet(weights)

@@ -31,14 +31,14 @@ def _wait_for(path: Path, timeout_s: float) -> None:
         time.sleep(1)
 
 
-def _enrol(stack, target, images: Path) -> str:
+def _enrol(stack, images: Path) -> str:
     """Enrol every person listed in images/manifest.json; returns the probe frame's expected name."""
-    from recognizer.enrolment import enrol_listed_people
     from recognizer.pipeline import FacePipeline
+    from recognizer.training.enrolment import enrol_listed_people
 
     with console.status("loading the face pipeline…"):
         pipeline = FacePipeline.load("dlib")
-    for result in enrol_listed_people(pipeline, stack, target, images):
+    for result in enrol_listed_people(pipeline, stack, images):
         console.print(f"enrolled [bold]{result.name}[/] from {result.images_used} photos → model {result.version}")
     return json.loads((images / "manifest.json").read_text())["frames"][0]["expect"][0]
 
@@ -82,14 +82,12 @@ def demo(
     from pi_app.stats import Stats
     from pi_app.video_manifest import VideoManifest
     from pi_app.views import LiveView, PlainView
-    from services.outputs import StackOutputs, default_outputs_path
-    from services.target import target_for_outputs
+    from facegate_contract import default_outputs_path
+    from recognizer.training.stack_access import StackAccess
 
     path = outputs or default_outputs_path()
     _wait_for(path, wait_s)
-    stack = StackOutputs.read(path).seen_from(endpoint_url)
-    target = target_for_outputs(stack.endpoint_url, stack.region)
-    name = _enrol(stack, target, fixtures / "images")
+    name = _enrol(StackAccess.open(path, endpoint_url), fixtures / "images")
     connection = connect("demo-cam", outputs=path, endpoint_url=endpoint_url)
     _wait_until_model_is_live(connection.recognizer, (fixtures / "images" / "probe_eileen_collins.jpg").read_bytes(), name)
 
@@ -117,7 +115,3 @@ def demo(
         raise typer.Exit(1)
     console.print(f"[green]demo passed:[/] all {len(check.clips)} clips recognised as the manifest says and stored in S3")
 
-
-def register(app: typer.Typer) -> None:
-    """Attach the demo command to the root CLI."""
-    app.command()(demo)

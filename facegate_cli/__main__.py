@@ -1,0 +1,4 @@
+"""`python -m facegate_cli` runs the facegate command."""
+from facegate_cli.app import main
+
+main()

@@ -1,4 +1,0 @@
-"""`python -m services` runs the facegate CLI."""
-from services.cli import main
-
-main()
