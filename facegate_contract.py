@@ -8,6 +8,7 @@ and a device file).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -22,6 +23,7 @@ from typing import Any, TextIO
 RECOGNIZE_PATH = "/recognize"  # POST a JPEG/PNG frame; answers faces with names
 UPLOADS_PATH = "/uploads"  # POST {clip}: a presigned PUT URL for the calling device's own clip key
 VISITS_PATH = "/visits"  # POST a visit report from the device (decision, clips, sightings)
+CLIP_LINKS_PATH = "/clip-links"  # POST {clip_key, expires_in}: a presigned GET URL of one of the device's clips
 API_KEY_HEADER = "x-api-key"
 CLIP_KEY_HEADER = "X-Facegate-Clip-Key"  # which clip a recognised frame came from (stored with the sighting)
 FRAME_MEDIA_TYPES = ("image/jpeg", "image/png")
@@ -50,6 +52,11 @@ def is_device_id(value: str) -> bool:
 CLIP_ID_RE = re.compile(r"^\d{8}T\d{6}\.\d{3}Z-\d{6,}$")  # <UTC stamp>-<seq>: 20261123T231158.500Z-000042
 
 
+def api_key_hash(api_key: str) -> str:
+    """How the device registry knows a key without storing it: its SHA-256, hex."""
+    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
 def device_clips_prefix(device_id: str) -> str:
     """The only S3 prefix a device may write clips under."""
     return f"{CLIPS_PREFIX}{device_id}/"
@@ -58,6 +65,17 @@ def device_clips_prefix(device_id: str) -> str:
 def clip_key(device_id: str, clip: str) -> str:
     """Where a clip goes in the bucket: clips/<device-id>/<YYYY>/<MM>/<DD>/<clip-id>.mp4 (UTC day of the id)."""
     return f"{device_clips_prefix(device_id)}{clip[0:4]}/{clip[4:6]}/{clip[6:8]}/{clip}.mp4"
+
+
+def parse_clip_key(key: str) -> tuple[str, str] | None:
+    """(device id, clip id) of a well-formed clip key (the inverse of `clip_key`), else None."""
+    parts = key.split("/")
+    if len(parts) != 6 or f"{parts[0]}/" != CLIPS_PREFIX or not parts[5].endswith(".mp4"):
+        return None
+    device, clip = parts[1], parts[5][: -len(".mp4")]
+    if not is_device_id(device) or not CLIP_ID_RE.match(clip) or clip_key(device, clip) != key:
+        return None
+    return device, clip
 
 
 # ---- the Lambda's environment ------------------------------------------------------------------------------------
@@ -227,6 +245,10 @@ class DeviceFile:
     @property
     def visits_url(self) -> str:
         return self.api_url.rstrip("/") + VISITS_PATH
+
+    @property
+    def clip_links_url(self) -> str:
+        return self.api_url.rstrip("/") + CLIP_LINKS_PATH
 
     def write(self, path: Path) -> None:
         """Write atomically with owner-only permissions."""

@@ -1,14 +1,24 @@
-"""Turn an API Gateway proxy event into the frame bytes, or a clear client error."""
+"""Turn an API Gateway proxy event into a validated request of one route, or a clear client error.
+
+Routes (the wire contract's): POST /recognize (a JPEG/PNG frame), POST /uploads and /clip-links and /visits (small
+JSON objects). Every limit is checked here, at its boundary, and answered as a 4xx `{error, message}`.
+"""
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 from dataclasses import dataclass
 from typing import Any
 
-MAX_BODY_BYTES = 4 * 1024 * 1024  # decoded; base64 in the event must stay under real Lambda's 6 MB cap
+from facegate_contract import (API_KEY_HEADER, CLIP_KEY_HEADER, CLIP_LINKS_PATH, RECOGNIZE_PATH, UPLOADS_PATH,
+                               VISITS_PATH)
+
+ROUTES = (RECOGNIZE_PATH, UPLOADS_PATH, CLIP_LINKS_PATH, VISITS_PATH)
+MAX_BODY_BYTES = 4 * 1024 * 1024  # decoded frame; base64 in the event must stay under real Lambda's 6 MB cap
+MAX_JSON_BYTES = 64 * 1024  # reports and upload requests are small
+MAX_HEADER_CHARS = 512  # a clip key is ~70 characters; anything near this is not one
 ACCEPTED_CONTENT_TYPES = {"image/png", "image/jpeg", "image/jpg", "application/octet-stream"}
-RECOGNIZE_PATH = "/recognize"
 
 
 class RequestError(ValueError):
@@ -25,38 +35,53 @@ class FrameRequest:
     """A validated POST /recognize."""
 
     body: bytes
-    device: str
     clip_key: str
 
 
-def _header(headers: dict[str, Any] | None, name: str) -> str:
-    for key, value in (headers or {}).items():
-        if key.lower() == name:
+def header(event: dict[str, Any], name: str) -> str:
+    """A request header by case-insensitive name ('' when absent)."""
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name.lower():
             return str(value)
     return ""
 
 
-def parse_event(event: Any) -> FrameRequest:
-    """Validate method, path, content type and body; decode base64 bodies from API Gateway."""
+def api_key(event: dict[str, Any]) -> str:
+    """The API key the gateway accepted for this request (API Gateway passes the header through)."""
+    return header(event, API_KEY_HEADER)
+
+
+def route(event: Any) -> str:
+    """The route a proxy event is for; 404 for another path, 405 for a method other than POST."""
     if not isinstance(event, dict):
         raise RequestError(400, "bad_event", "the event is not an API Gateway proxy event")
-    method = str(event.get("httpMethod") or "").upper()
     path = str(event.get("resource") or event.get("path") or "")
-    if not path.endswith(RECOGNIZE_PATH):
-        raise RequestError(404, "not_found", f"no route {path or '/'}: use POST {RECOGNIZE_PATH}")
+    found = next((r for r in ROUTES if path.endswith(r)), None)
+    if found is None:
+        raise RequestError(404, "not_found", f"no route {path or '/'}: use POST {', '.join(ROUTES)}")
+    method = str(event.get("httpMethod") or "").upper()
     if method != "POST":
-        raise RequestError(405, "method_not_allowed", f"{method or 'this method'} is not allowed: use POST {RECOGNIZE_PATH}")
-    headers = event.get("headers") or {}
-    content_type = _header(headers, "content-type").split(";")[0].strip().lower()
-    if content_type and content_type not in ACCEPTED_CONTENT_TYPES:
-        raise RequestError(415, "unsupported_media_type",
-                           f"Content-Type {content_type} is not accepted: send image/jpeg or image/png")
+        raise RequestError(405, "method_not_allowed", f"{method or 'this method'} is not allowed: use POST {found}")
+    return found
+
+
+def checked_header(event: dict[str, Any], name: str) -> str:
+    """A header value that must be short printable ASCII (it ends up in logs and DynamoDB)."""
+    value = header(event, name)
+    if len(value) > MAX_HEADER_CHARS:
+        raise RequestError(400, "bad_header", f"{name} is {len(value)} characters; the limit is {MAX_HEADER_CHARS}")
+    if any(not 32 <= ord(c) < 127 for c in value):
+        raise RequestError(400, "bad_header", f"{name} must be printable ASCII")
+    return value
+
+
+def _raw_body(event: dict[str, Any], limit: int) -> bytes:
     raw = event.get("body")
     if raw is None or raw == "":
-        raise RequestError(400, "empty_body", "the request body is empty: send a PNG or JPEG frame")
+        raise RequestError(400, "empty_body", "the request body is empty")
     if event.get("isBase64Encoded"):
-        if len(raw) > MAX_BODY_BYTES * 4 // 3 + 4:
-            raise RequestError(413, "payload_too_large", f"the frame exceeds {MAX_BODY_BYTES} bytes")
+        if len(raw) > limit * 4 // 3 + 4:
+            raise RequestError(413, "payload_too_large", f"the body exceeds {limit} bytes")
         try:
             body = base64.b64decode(raw, validate=True)
         except (binascii.Error, ValueError) as exc:
@@ -64,8 +89,29 @@ def parse_event(event: Any) -> FrameRequest:
     else:
         # A text body: API Gateway passed it through because its type is not a binary media type.
         body = raw.encode("utf-8", errors="surrogateescape") if isinstance(raw, str) else bytes(raw)
-    if len(body) > MAX_BODY_BYTES:
-        raise RequestError(413, "payload_too_large", f"the frame is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
-    device = _header(headers, "x-facegate-device")[:64] or "unknown-device"
-    clip_key = _header(headers, "x-facegate-clip-key")[:512]
-    return FrameRequest(body=body, device=device, clip_key=clip_key)
+    if len(body) > limit:
+        raise RequestError(413, "payload_too_large", f"the body is {len(body)} bytes; the limit is {limit}")
+    return body
+
+
+def frame_request(event: dict[str, Any]) -> FrameRequest:
+    """Validate content type, headers and body of POST /recognize; decode base64 bodies from API Gateway."""
+    content_type = header(event, "content-type").split(";")[0].strip().lower()
+    if content_type and content_type not in ACCEPTED_CONTENT_TYPES:
+        raise RequestError(415, "unsupported_media_type",
+                           f"Content-Type {content_type} is not accepted: send image/jpeg or image/png")
+    clip_key = checked_header(event, CLIP_KEY_HEADER)
+    body = _raw_body(event, MAX_BODY_BYTES)
+    return FrameRequest(body=body, clip_key=clip_key)
+
+
+def json_request(event: dict[str, Any]) -> dict[str, Any]:
+    """The JSON object body of a small POST (uploads, clip links, visit reports)."""
+    body = _raw_body(event, MAX_JSON_BYTES)
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise RequestError(400, "invalid_json", f"the body is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise RequestError(400, "invalid_json", "the body must be a JSON object")
+    return data

@@ -38,6 +38,8 @@ class RecognizedFace:
     detection: Detection
     identity: Identity
     details: dict = field(default_factory=dict)
+    details_available: bool = True  # False: the people table could not be read (the device then never opens)
+    sighting_id: str | None = None  # the sort key of this face's item in `sightings`, when it was written
 
     def to_json(self) -> dict:
         x1, y1, x2, y2 = self.detection.box
@@ -48,6 +50,8 @@ class RecognizedFace:
             "distance": round(self.identity.distance, 4) if math.isfinite(self.identity.distance) else None,
             "box": {"x1": x1, "y1": y1, "x2": x2, "y2": y2, "score": round(self.detection.score, 4)},
             "details": self.details,
+            **({} if self.details_available else {"details_unavailable": True}),
+            **({"sighting_id": self.sighting_id} if self.sighting_id else {}),
         }
 
 

@@ -15,35 +15,41 @@ log = logging.getLogger("recognizer")
 
 
 def build_service() -> Any:
-    """Wire the service from environment variables (tables and bucket come from the deploy)."""
+    """Wire the service from environment variables (the deploy sets them; names from the wire contract)."""
     import boto3
+    from botocore.config import Config
 
+    from facegate_contract import (ENV_BUCKET, ENV_DEVICES_TABLE, ENV_MODEL_PREFIX, ENV_PEOPLE_TABLE,
+                                   ENV_PRESIGN_ENDPOINT, ENV_RETENTION_DAYS, ENV_SIGHTINGS_TABLE, MODELS_PREFIX)
     from recognizer.artifact_store import S3ArtifactStore
     from recognizer.classifier import OpenSetClassifier
+    from recognizer.clip_transfers import ClipTransfers, s3_presigner
+    from recognizer.device_identity import DeviceDirectory
     from recognizer.model_source import ModelSource
     from recognizer.people_details import PeopleDirectory
     from recognizer.pipeline import FacePipeline
     from recognizer.service import RecognizerService
     from recognizer.sightings_log import SightingsLog
 
-    backend = os.environ.get("FACEGATE_BACKEND", "dlib")
+    env = os.environ.get
+    backend = env("FACEGATE_BACKEND", "dlib")
     pipeline = FacePipeline.load(backend)  # raises ModelUnavailable: refuse to start without weights
-    bucket = os.environ.get("FACEGATE_MODEL_BUCKET")
-    local_dir = os.environ.get("FACEGATE_MODEL_DIR")
-    store = None
-    if bucket:
-        store = S3ArtifactStore(boto3.client("s3"), bucket, os.environ.get("FACEGATE_MODEL_PREFIX", "models/"))
+    # A fault in DynamoDB or S3 must cost a request little time: short timeouts, one retry.
+    config = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"})
+    bucket, local_dir = env(ENV_BUCKET), env("FACEGATE_MODEL_DIR")
+    store = S3ArtifactStore(boto3.client("s3", config=config), bucket, env(ENV_MODEL_PREFIX, MODELS_PREFIX)) if bucket else None
     empty = OpenSetClassifier.empty(backend, pipeline.embedder.default_threshold, pipeline.embedder.dimension)
     models = ModelSource(empty, store=store, local_dir=Path(local_dir) if local_dir else None,
-                         refresh_s=float(os.environ.get("FACEGATE_MODEL_REFRESH_S", "15")))
-    people_table = os.environ.get("FACEGATE_PEOPLE_TABLE")
-    sightings_table = os.environ.get("FACEGATE_SIGHTINGS_TABLE")
-    dynamodb = boto3.resource("dynamodb") if people_table or sightings_table else None
+                         refresh_s=float(env("FACEGATE_MODEL_REFRESH_S", "15")))
+    dynamodb = boto3.resource("dynamodb", config=config)
+    table = lambda name: dynamodb.Table(env(name)) if env(name) else None  # noqa: E731
+    people, sightings, devices = table(ENV_PEOPLE_TABLE), table(ENV_SIGHTINGS_TABLE), table(ENV_DEVICES_TABLE)
     return RecognizerService(
-        pipeline,
-        models,
-        people=PeopleDirectory(dynamodb.Table(people_table)) if people_table else None,
-        sightings=SightingsLog(dynamodb.Table(sightings_table)) if sightings_table else None,
+        pipeline, models,
+        people=PeopleDirectory(people) if people else None,
+        sightings=SightingsLog(sightings, int(env(ENV_RETENTION_DAYS, "30"))) if sightings else None,
+        devices=DeviceDirectory(devices) if devices else None,
+        transfers=ClipTransfers(bucket, s3_presigner, env(ENV_PRESIGN_ENDPOINT)) if bucket else None,
     )
 
 

@@ -11,6 +11,8 @@ from recognizer.classifier import OpenSetClassifier
 
 log = logging.getLogger(__name__)
 
+PROBLEM_LOG_S = 300.0  # an unreadable pointer is logged at most this often, not at every refresh
+
 
 class ModelSource:
     """Holds the current classifier; checks the S3 pointer at most every `refresh_s` seconds."""
@@ -24,6 +26,8 @@ class ModelSource:
         self._lock = threading.Lock()
         self._checked_at = 0.0
         self._etag: str | None = None
+        self._refused_etag: str | None = None
+        self._problem_logged_at = -PROBLEM_LOG_S
         self.version = "none"
         self.classifier = empty
         if local_dir is not None:
@@ -32,7 +36,12 @@ class ModelSource:
         self.refresh(force=True)
 
     def refresh(self, force: bool = False) -> OpenSetClassifier:
-        """Return the classifier, loading a newly published version when the pointer moved."""
+        """Return the classifier, loading a newly published version when the pointer moved.
+
+        No pointer yet is normal (nothing published): quiet. An unreadable pointer is logged at most every
+        `PROBLEM_LOG_S`. A new version that cannot be loaded (corrupt, wrong backend) is refused once, loudly,
+        and the last good model keeps serving.
+        """
         if self._store is None:
             return self.classifier
         now = time.monotonic()
@@ -42,17 +51,28 @@ class ModelSource:
             self._checked_at = now
             try:
                 etag = self._store.pointer_etag()
-                if etag is not None and etag != self._etag:
-                    loaded = self._store.load_current()
-                    if loaded is not None:
-                        if loaded.classifier.backend != self._backend:
-                            log.error("model backend mismatch", extra={"model": loaded.classifier.backend,
-                                                                       "runtime": self._backend})
-                        else:
-                            self.classifier, self.version = loaded.classifier, loaded.version
-                            log.info("model loaded", extra={"version": loaded.version,
-                                                            "people": len(loaded.classifier.labels)})
-                    self._etag = etag
-            except Exception:  # keep serving the model we have; the next refresh tries again
-                log.exception("model refresh failed")
+            except Exception as exc:  # S3 unreachable, access denied...: keep serving what we have
+                self._problem(now, exc)
+                return self.classifier
+            if etag is None or etag in (self._etag, self._refused_etag):
+                return self.classifier
+            try:
+                loaded = self._store.load_current()
+                if loaded is not None and loaded.classifier.backend != self._backend:
+                    raise ValueError(f"model backend {loaded.classifier.backend} != runtime {self._backend}")
+            except Exception as exc:  # noqa: BLE001 - corrupt npz, bad JSON, missing version files
+                self._refused_etag = etag
+                log.error("new model refused; the last good one keeps serving",
+                          extra={"serving": self.version, "error": f"{exc.__class__.__name__}: {exc}"[:300]})
+                return self.classifier
+            if loaded is not None:
+                self.classifier, self.version = loaded.classifier, loaded.version
+                log.info("model loaded", extra={"version": loaded.version, "people": len(loaded.classifier.labels)})
+            self._etag = etag
         return self.classifier
+
+    def _problem(self, now: float, exc: Exception) -> None:
+        if now - self._problem_logged_at >= PROBLEM_LOG_S:
+            self._problem_logged_at = now
+            log.warning("model pointer unreadable; serving the current model",
+                        extra={"serving": self.version, "error": f"{exc.__class__.__name__}: {exc}"[:300]})

@@ -16,8 +16,9 @@ class PeopleDirectory:
         self._ttl_s = ttl_s
         self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
 
-    def details(self, label: str) -> dict[str, Any]:
-        """The person's record without its key, or {} when there is none (or DynamoDB fails)."""
+    def details(self, label: str) -> dict[str, Any] | None:
+        """The person's record without its key, {} when there is none, None when DynamoDB cannot be read (and
+        nothing is cached)."""
         now = time.monotonic()
         hit = self._cache.get(label)
         if hit and now - hit[0] < self._ttl_s:
@@ -25,8 +26,8 @@ class PeopleDirectory:
         try:
             item = self._table.get_item(Key={"person": label}).get("Item") or {}
         except Exception:
-            log.exception("people lookup failed", extra={"person": label})
-            return hit[1] if hit else {}
+            log.warning("people lookup failed", extra={"person": label, "cached": bool(hit)}, exc_info=True)
+            return hit[1] if hit else None
         record = {k: v for k, v in item.items() if k != "person"}
         self._cache[label] = (now, record)
         return record

@@ -1,9 +1,14 @@
-"""Write every recognised face to DynamoDB `sightings`."""
+"""Write every recognised face to DynamoDB `sightings`: who, when, which device and clip, with an expiry.
+
+A failed write is retried once, then logged: the recognition answer matters more than its log line, so a
+DynamoDB fault never fails the request.
+"""
 from __future__ import annotations
 
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -11,29 +16,49 @@ from recognizer.faces import RecognizedFace
 
 log = logging.getLogger(__name__)
 
+DAY_S = 86400
+
+
+def seen_at_stamp(now: float) -> str:
+    """ISO-8601 UTC with milliseconds plus a short random suffix: a sort key unique per face."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z#{uuid.uuid4().hex[:8]}"
+
 
 class SightingsLog:
-    """One item per face: partition = person (or "unknown"), sort = ISO time + short id."""
+    """One item per face: partition = person (or "unknown"), sort = ISO time + short id; expires after
+    `retention_days` (DynamoDB TTL on `expires_at`), like the clips."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, retention_days: int = 30, clock: Callable[[], float] = time.time,
+                 attempts: int = 2) -> None:
         self._table = table
+        self._retention_s = retention_days * DAY_S
+        self._clock = clock
+        self._attempts = attempts
 
-    def record(self, faces: list[RecognizedFace], device: str, clip_key: str, model_version: str) -> int:
-        """Write the faces; failures are logged, never raised (the answer matters more)."""
-        written = 0
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z"
+    def record(self, faces: list[RecognizedFace], device: str, clip_key: str, model_version: str) -> list[str | None]:
+        """Write the faces; returns each face's sighting id (its sort key), None where the write failed."""
+        now = self._clock()
+        ids: list[str | None] = []
         for face in faces:
             item = {
                 "person": face.identity.name,
-                "seen_at": f"{stamp}#{uuid.uuid4().hex[:8]}",
+                "seen_at": seen_at_stamp(now),
                 "device": device,
                 "clip_key": clip_key,
                 "confidence": Decimal(str(round(face.identity.confidence, 4))),
                 "model_version": model_version,
+                "expires_at": int(now + self._retention_s),
             }
+            ids.append(item["seen_at"] if self._put(item) else None)
+        return ids
+
+    def _put(self, item: dict[str, Any]) -> bool:
+        for attempt in range(1, self._attempts + 1):
             try:
                 self._table.put_item(Item=item)
-                written += 1
-            except Exception:
-                log.exception("sighting write failed", extra={"person": face.identity.name})
-        return written
+                return True
+            except Exception as exc:  # noqa: BLE001 - any DynamoDB or network fault
+                if attempt == self._attempts:
+                    log.error("sighting write failed; answer sent without it",
+                              extra={"person": item["person"], "attempts": attempt, "error": repr(exc)[:300]})
+        return False

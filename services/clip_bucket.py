@@ -1,6 +1,7 @@
-"""The S3 bucket for clips and model artifacts: private, encrypted, clips expire after a retention period."""
+"""The S3 bucket for clips and model artifacts: private, encrypted, TLS only, clips expire after a retention period."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -31,6 +32,20 @@ def _lifecycle(retention_days: int) -> dict[str, Any]:
             }
         ]
     }
+
+
+def tls_only_policy(bucket_arn: str) -> dict[str, Any]:
+    """Refuse every request that does not come over TLS (emulators ignore it; AWS enforces it)."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+
+
+def _current_policy(s3: Any, bucket: str) -> Any:
+    try:
+        return json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    except (ClientError, ValueError):
+        return None
 
 
 def _error_code(exc: ClientError) -> str:
@@ -71,7 +86,8 @@ def _current_public_access_block(s3: Any, bucket: str) -> Any:
         return None
 
 
-def ensure_bucket(s3: Any, bucket: str, region: str, retention_days: int = DEFAULT_RETENTION_DAYS) -> Change:
+def ensure_bucket(s3: Any, bucket: str, region: str, bucket_arn: str,
+                  retention_days: int = DEFAULT_RETENTION_DAYS) -> Change:
     """Create or converge the bucket; returns what changed."""
     created = False
     if not bucket_exists(s3, bucket):
@@ -91,9 +107,12 @@ def ensure_bucket(s3: Any, bucket: str, region: str, retention_days: int = DEFAU
     if _current_lifecycle(s3, bucket) != [("expire-clips", "Enabled", retention_days)]:
         s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=_lifecycle(retention_days))
         updated.append("lifecycle")
+    if _current_policy(s3, bucket) != tls_only_policy(bucket_arn):
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(tls_only_policy(bucket_arn)))
+        updated.append("TLS-only policy")
 
     if created:
-        return Change("s3 bucket", bucket, Action.CREATED, f"clips expire after {retention_days} days")
+        return Change("s3 bucket", bucket, Action.CREATED, f"TLS only, clips expire after {retention_days} days")
     if updated:
         return Change("s3 bucket", bucket, Action.UPDATED, ", ".join(updated))
     return Change("s3 bucket", bucket, Action.UNCHANGED)

@@ -32,3 +32,8 @@ def delete_log_group(logs: Any, name: str) -> Change:
         return Change("log group", name, Action.ABSENT)
     logs.delete_log_group(logGroupName=name)
     return Change("log group", name, Action.DELETED)
+
+
+def log_group_exists(logs: Any, name: str) -> bool:
+    """True when the group exists."""
+    return _find(logs, name) is not None

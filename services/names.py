@@ -13,11 +13,17 @@ class StackNames:
     prefix: str
     account_id: str
     region: str
+    partition: str = "aws"
 
     @classmethod
-    def for_target(cls, target: Target, prefix: str = "facegate") -> "StackNames":
+    def for_target(cls, target: Target, prefix: str = "facegate") -> StackNames:
         """Names for `prefix` on `target` (the bucket name needs the account and region)."""
-        return cls(prefix=prefix, account_id=target.account_id, region=target.region)
+        return cls(prefix=prefix, account_id=target.account_id, region=target.region, partition=target.partition)
+
+    def arn(self, service: str, resource: str, *, regional: bool = True, account: bool = True) -> str:
+        """An ARN in the stack's partition (aws, aws-cn, aws-us-gov...), never a hard-coded `arn:aws`."""
+        return (f"arn:{self.partition}:{service}:{self.region if regional else ''}:"
+                f"{self.account_id if account else ''}:{resource}")
 
     @property
     def bucket(self) -> str:
@@ -31,6 +37,11 @@ class StackNames:
     @property
     def sightings_table(self) -> str:
         return f"{self.prefix}-sightings"
+
+    @property
+    def devices_table(self) -> str:
+        """Which device an API key belongs to (by the key's SHA-256, never the key itself)."""
+        return f"{self.prefix}-devices"
 
     @property
     def role(self) -> str:
@@ -61,9 +72,29 @@ class StackNames:
         return f"{self.prefix}-devices"
 
     @property
+    def developer_device(self) -> str:
+        """The device id of the developer key that deploy makes (tests, the demo's enrolment checks, benchmarks)."""
+        return f"{self.prefix}-developer"
+
+    @property
     def api_key(self) -> str:
-        return f"{self.prefix}-device-key"
+        """The developer key's name."""
+        return self.device_key(self.developer_device)
+
+    def device_key(self, device_id: str) -> str:
+        """The API key name of a provisioned device."""
+        return f"{self.prefix}-key-{device_id}"
+
+    @property
+    def device_key_prefix(self) -> str:
+        """Every key of this stack is named with this prefix (list, status and destroy find them by it)."""
+        return f"{self.prefix}-key-"
 
     @property
     def log_group(self) -> str:
         return f"/aws/lambda/{self.function}"
+
+    @property
+    def invoke_permission(self) -> str:
+        """Statement id of the permission that lets this stack's API invoke the function."""
+        return f"{self.prefix}-apigateway-invoke"

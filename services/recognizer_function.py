@@ -1,12 +1,24 @@
-"""The recognizer Lambda: PackageType=Image, converged to the wanted image and configuration."""
+"""The recognizer Lambda: PackageType=Image, converged to the wanted image, architecture and configuration."""
 from __future__ import annotations
 
+import json
+import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
 from services.changes import Action, Change
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# API Gateway ends an integration at 29 s: the function must give up first, so the client gets our JSON error.
+API_GATEWAY_LIMIT_S = 29
+DEFAULT_TIMEOUT_S = 25
+ROLE_NOT_READY = "cannot be assumed by Lambda"  # IAM propagation: the new role is not visible to Lambda yet
 
 
 @dataclass(frozen=True)
@@ -16,18 +28,38 @@ class FunctionSpec:
     name: str
     image_uri: str
     role_arn: str
+    architecture: str = "x86_64"  # x86_64 | arm64, read from the image
     environment: dict[str, str] = field(default_factory=dict)
     # Real Lambda gives CPU in proportion to memory: 2048 MB is enough for ~1.2 vCPU.
     memory_mb: int = 2048
-    timeout_s: int = 30
+    timeout_s: int = DEFAULT_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.timeout_s < API_GATEWAY_LIMIT_S:
+            raise ValueError(f"timeout {self.timeout_s} s: keep it under API Gateway's {API_GATEWAY_LIMIT_S} s")
 
     def configuration(self) -> dict[str, Any]:
-        return {
-            "Role": self.role_arn,
-            "Timeout": self.timeout_s,
-            "MemorySize": self.memory_mb,
-            "Environment": {"Variables": dict(self.environment)},
-        }
+        """The UpdateFunctionConfiguration arguments (the architecture goes with the code)."""
+        return {"Role": self.role_arn, "Timeout": self.timeout_s, "MemorySize": self.memory_mb,
+                "Environment": {"Variables": dict(self.environment)}}
+
+
+def retry_while_role_propagates(call: Callable[[], T], attempts: int = 10, first_delay_s: float = 1.0,
+                                sleep: Callable[[float], None] = time.sleep) -> T:
+    """Run `call`, retrying with backoff only while Lambda says the (new) role cannot be assumed yet."""
+    delay = first_delay_s
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            if (error.get("Code") != "InvalidParameterValueException" or ROLE_NOT_READY not in error.get("Message", "")
+                    or attempt == attempts):
+                raise
+            log.info("role not assumable yet; retrying", extra={"attempt": attempt, "retry_in_s": delay})
+            sleep(delay)
+            delay = min(delay * 2, 10.0)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def get_function(lam: Any, name: str) -> dict[str, Any] | None:
@@ -46,69 +78,76 @@ def _wait_updated(lam: Any, name: str) -> None:
 
 def _config_drift(current: dict[str, Any], spec: FunctionSpec) -> list[str]:
     wanted = spec.configuration()
-    drift = []
-    for key in ("Role", "Timeout", "MemorySize"):
-        if current.get(key) != wanted[key]:
-            drift.append(key)
+    drift = [key for key in ("Role", "Timeout", "MemorySize") if current.get(key) != wanted[key]]
     if (current.get("Environment") or {}).get("Variables", {}) != wanted["Environment"]["Variables"]:
         drift.append("Environment")
     return drift
 
 
-def ensure_function(lam: Any, spec: FunctionSpec) -> tuple[str, Change]:
+def ensure_function(lam: Any, spec: FunctionSpec, sleep: Callable[[float], None] = time.sleep) -> tuple[str, Change]:
     """Create or converge the function; returns (function ARN, change)."""
     found = get_function(lam, spec.name)
     if found is None:
-        created = lam.create_function(
-            FunctionName=spec.name,
-            PackageType="Image",
-            Code={"ImageUri": spec.image_uri},
-            Description="facegate recognizer: detect, embed and classify faces",
-            Publish=False,
-            **spec.configuration(),
-        )
+        created = retry_while_role_propagates(lambda: lam.create_function(
+            FunctionName=spec.name, PackageType="Image", Code={"ImageUri": spec.image_uri},
+            Architectures=[spec.architecture], Description="facegate recognizer: detect, embed and classify faces",
+            Publish=False, **spec.configuration()), sleep=sleep)
         lam.get_waiter("function_active_v2").wait(FunctionName=spec.name, WaiterConfig={"Delay": 1, "MaxAttempts": 300})
-        return created["FunctionArn"], Change("lambda function", spec.name, Action.CREATED, spec.image_uri)
+        return created["FunctionArn"], Change("lambda function", spec.name, Action.CREATED,
+                                              f"{spec.image_uri} ({spec.architecture})")
 
     config = found["Configuration"]
     updates: list[str] = []
-    if found.get("Code", {}).get("ImageUri") != spec.image_uri:
-        lam.update_function_code(FunctionName=spec.name, ImageUri=spec.image_uri)
+    architectures = config.get("Architectures") or ["x86_64"]
+    if found.get("Code", {}).get("ImageUri") != spec.image_uri or architectures != [spec.architecture]:
+        lam.update_function_code(FunctionName=spec.name, ImageUri=spec.image_uri, Architectures=[spec.architecture])
         _wait_updated(lam, spec.name)
-        updates.append(f"image {spec.image_uri}")
+        updates.append(f"image {spec.image_uri} ({spec.architecture})")
     drift = _config_drift(config, spec)
     if drift:
-        lam.update_function_configuration(FunctionName=spec.name, **spec.configuration())
+        retry_while_role_propagates(
+            lambda: lam.update_function_configuration(FunctionName=spec.name, **spec.configuration()), sleep=sleep)
         _wait_updated(lam, spec.name)
         updates.append("configuration (" + ", ".join(drift) + ")")
     action = Action.UPDATED if updates else Action.UNCHANGED
     return config["FunctionArn"], Change("lambda function", spec.name, action, "; ".join(updates))
 
 
-def ensure_invoke_permission(lam: Any, function: str, statement_id: str, source_arn: str) -> Change:
-    """Allow API Gateway (only this API's method) to invoke the function."""
+def _permission_statement(lam: Any, function: str, statement_id: str) -> dict[str, Any] | None:
     try:
-        policy = lam.get_policy(FunctionName=function)["Policy"]
+        policy = json.loads(lam.get_policy(FunctionName=function)["Policy"])
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
-        policy = ""
-    if statement_id in policy and source_arn in policy:
+        return None
+    return next((s for s in policy.get("Statement", []) if s.get("Sid") == statement_id), None)
+
+
+def ensure_invoke_permission(lam: Any, function: str, statement_id: str, source_arn: str) -> Change:
+    """Allow API Gateway (only this API's methods) to invoke the function."""
+    statement = _permission_statement(lam, function, statement_id)
+    if statement is not None and source_arn in str(statement.get("Condition", "")):
         return Change("lambda permission", statement_id, Action.UNCHANGED)
-    if statement_id in policy:
+    if statement is not None:
         lam.remove_permission(FunctionName=function, StatementId=statement_id)
-    lam.add_permission(
-        FunctionName=function,
-        StatementId=statement_id,
-        Action="lambda:InvokeFunction",
-        Principal="apigateway.amazonaws.com",
-        SourceArn=source_arn,
-    )
-    return Change("lambda permission", statement_id, Action.CREATED, source_arn)
+    lam.add_permission(FunctionName=function, StatementId=statement_id, Action="lambda:InvokeFunction",
+                       Principal="apigateway.amazonaws.com", SourceArn=source_arn)
+    return Change("lambda permission", statement_id, Action.CREATED if statement is None else Action.UPDATED,
+                  source_arn)
+
+
+def permission_exists(lam: Any, function: str, statement_id: str) -> bool:
+    """True when the function's policy has the statement (False when the function is gone)."""
+    try:
+        return _permission_statement(lam, function, statement_id) is not None
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+            return False
+        raise
 
 
 def delete_function(lam: Any, name: str) -> Change:
-    """Delete the function."""
+    """Delete the function (its permissions go with it)."""
     if get_function(lam, name) is None:
         return Change("lambda function", name, Action.ABSENT)
     lam.delete_function(FunctionName=name)

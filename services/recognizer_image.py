@@ -1,11 +1,18 @@
-"""Resolve the recognizer container image to an immutable ImageUri for the Lambda.
+"""The recognizer container image, shipped through ECR the same way to an emulator and to AWS.
 
-Emulator: the image stays in the local docker engine, tagged by its content id so a rebuilt
-image changes the function and an unchanged one does not. AWS: the same tag pushed to ECR.
+Steps (one code path): create the repository (immutable tags, scan on push, a lifecycle policy keeping the last
+images, a repository policy that lets Lambda pull), tag the local image with its content id, push it unless the
+registry has that tag already, and hand the Lambda its registry URI and CPU architecture.
+
+The one parameter that differs on an emulator is the registry host of the URI. AWS answers a repositoryUri on
+`<account>.dkr.ecr.<region>.amazonaws.com`; MiniStack answers the same AWS-shaped URI but serves the Docker
+Registry API on its own port, so there the URI is `<emulator host:port>/<repository>` (docker treats registries on
+localhost as plain-HTTP without configuration). MiniStack's Lambda then pulls that URI through the docker engine.
 """
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,23 +21,31 @@ from botocore.exceptions import ClientError
 from services.changes import Action, Change
 
 DEFAULT_LOCAL_IMAGE = "facegate/recognizer:latest"
+KEEP_IMAGES = 10  # the lifecycle policy expires older images; deploys keep working from the newest
+# docker's name for the CPU architecture → Lambda's
+LAMBDA_ARCHITECTURES = {"amd64": "x86_64", "x86_64": "x86_64", "arm64": "arm64", "aarch64": "arm64"}
 
 
 class ImageError(RuntimeError):
-    """The recognizer image cannot be found or pushed."""
+    """The recognizer image cannot be found, inspected or pushed."""
+
+    friendly = True  # printed as one line by the CLI
+    exit_code = 3
 
 
 @dataclass(frozen=True)
 class ResolvedImage:
-    """An image reference the Lambda can be created from."""
+    """An image in a registry the Lambda can be created from."""
 
     uri: str
     content_tag: str
+    architecture: str  # x86_64 | arm64
 
 
-def _docker_client() -> Any:
+def docker_client() -> Any:
+    """A docker SDK client that answers, or ImageError saying how to start the engine."""
     try:
-        import docker  # the docker SDK: optional, only needed where images are deployed
+        import docker  # the docker SDK: the deploy extra
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
         raise ImageError("the docker SDK is missing: pip install 'facegate[deploy]'") from exc
     try:
@@ -38,60 +53,116 @@ def _docker_client() -> Any:
         client.ping()
         return client
     except Exception as exc:
-        raise ImageError(f"cannot reach the docker engine ({exc}); is dockerd running?") from exc
+        raise ImageError(f"cannot reach the docker engine ({exc.__class__.__name__}): is dockerd running? "
+                         "(scripts/ensure-docker starts it)") from exc
 
 
-def _content_tag(image: Any) -> str:
+def content_tag(image: Any) -> str:
+    """An immutable tag named after the image's content id: a rebuilt image is a new tag, an unchanged one is not."""
     return "img-" + image.id.split(":", 1)[1][:12]
 
 
-def resolve_local(image_ref: str = DEFAULT_LOCAL_IMAGE) -> ResolvedImage:
-    """Tag the local image with its content id and return that immutable reference."""
-    client = _docker_client()
+def lambda_architecture(image: Any) -> str:
+    """The Lambda architecture (x86_64 | arm64) of an image built on this machine, a Pi or a Mac."""
+    arch = str(image.attrs.get("Architecture", "")).lower()
+    if arch not in LAMBDA_ARCHITECTURES:
+        raise ImageError(f"Lambda runs x86_64 or arm64 images; this image is {arch or 'of unknown architecture'}")
+    return LAMBDA_ARCHITECTURES[arch]
+
+
+def lifecycle_policy(keep: int = KEEP_IMAGES) -> dict[str, Any]:
+    """Expire all but the newest `keep` images."""
+    return {"rules": [{"rulePriority": 1, "description": f"keep the last {keep} images",
+                       "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep},
+                       "action": {"type": "expire"}}]}
+
+
+def repository_policy(account_id: str) -> dict[str, Any]:
+    """Let the Lambda service of this account pull the image (what Lambda needs for a container function)."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "LambdaPull", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        "Condition": {"StringLike": {"aws:sourceArn": f"arn:*:lambda:*:{account_id}:function:*"}}}]}
+
+
+def _json_equal(raw: str | None, wanted: dict[str, Any]) -> bool:
     try:
-        image = client.images.get(image_ref)
-    except Exception as exc:
-        raise ImageError(
-            f"recognizer image {image_ref} is not in the local docker engine: "
-            "build it with scripts/prepare-images (or docker compose build)"
-        ) from exc
-    repository = image_ref.rsplit(":", 1)[0] if ":" in image_ref.split("/")[-1] else image_ref
-    tag = _content_tag(image)
-    image.tag(repository, tag)
-    return ResolvedImage(uri=f"{repository}:{tag}", content_tag=tag)
+        return raw is not None and json.loads(raw) == wanted
+    except ValueError:
+        return False
 
 
-def ensure_ecr_image(ecr: Any, repository: str, image_ref: str = DEFAULT_LOCAL_IMAGE) -> tuple[ResolvedImage, Change]:
-    """Create the ECR repository if needed and push the local image under its content tag."""
-    client = _docker_client()
-    local = resolve_local(image_ref)
+def ensure_repository(ecr: Any, repository: str, account_id: str) -> tuple[str, Change]:
+    """Create or converge the repository; returns (the registry's repositoryUri, change)."""
     created = False
     try:
-        repo_uri = ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]["repositoryUri"]
+        repo = ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "RepositoryNotFoundException":
             raise
-        repo_uri = ecr.create_repository(
-            repositoryName=repository,
-            imageScanningConfiguration={"scanOnPush": True},
-            imageTagMutability="IMMUTABLE",
-        )["repository"]["repositoryUri"]
+        repo = ecr.create_repository(repositoryName=repository, imageTagMutability="IMMUTABLE",
+                                     imageScanningConfiguration={"scanOnPush": True})["repository"]
         created = True
-    resolved = ResolvedImage(uri=f"{repo_uri}:{local.content_tag}", content_tag=local.content_tag)
-    present = ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageTag": local.content_tag}])["images"]
-    if present:
-        return resolved, Change("ecr image", resolved.uri, Action.CREATED if created else Action.UNCHANGED)
+    updated = []
+    try:
+        current_lifecycle = ecr.get_lifecycle_policy(repositoryName=repository)["lifecyclePolicyText"]
+    except ClientError:
+        current_lifecycle = None
+    if not _json_equal(current_lifecycle, lifecycle_policy()):
+        ecr.put_lifecycle_policy(repositoryName=repository, lifecyclePolicyText=json.dumps(lifecycle_policy()))
+        updated.append("lifecycle policy")
+    try:
+        current_policy = ecr.get_repository_policy(repositoryName=repository)["policyText"]
+    except ClientError:
+        current_policy = None
+    if not _json_equal(current_policy, repository_policy(account_id)):
+        ecr.set_repository_policy(repositoryName=repository, policyText=json.dumps(repository_policy(account_id)))
+        updated.append("repository policy")
+    if created:
+        return repo["repositoryUri"], Change("ecr repository", repository, Action.CREATED,
+                                             f"immutable tags, keeps the last {KEEP_IMAGES} images")
+    action = Action.UPDATED if updated else Action.UNCHANGED
+    return repo["repositoryUri"], Change("ecr repository", repository, action, ", ".join(updated))
+
+
+def _push(client: Any, ecr: Any, image: Any, repo_uri: str, tag: str) -> None:
     auth = ecr.get_authorization_token()["authorizationData"][0]
     user, password = base64.b64decode(auth["authorizationToken"]).decode().split(":", 1)
-    client.images.get(local.uri).tag(repo_uri, local.content_tag)
-    for line in client.images.push(repo_uri, local.content_tag, stream=True, decode=True,
+    image.tag(repo_uri, tag)
+    for line in client.images.push(repo_uri, tag, stream=True, decode=True,
                                    auth_config={"username": user, "password": password}):
         if "error" in line:
-            raise ImageError(f"push of {resolved.uri} failed: {line['error']}")
-    return resolved, Change("ecr image", resolved.uri, Action.CREATED, "pushed")
+            raise ImageError(f"pushing {repo_uri}:{tag} failed: {line['error']}")
 
 
-def delete_ecr_repository(ecr: Any, repository: str) -> Change:
+def ensure_image(ecr: Any, repository: str, account_id: str, image_ref: str = DEFAULT_LOCAL_IMAGE,
+                 registry_host: str | None = None) -> tuple[ResolvedImage, list[Change]]:
+    """Push the local image `image_ref` to the repository (once per content) and return where the Lambda finds it.
+
+    `registry_host`: the emulator's host:port as the docker engine reaches it; None on AWS (the repositoryUri).
+    """
+    client = docker_client()
+    try:
+        image = client.images.get(image_ref)
+    except Exception as exc:
+        raise ImageError(f"recognizer image {image_ref} is not in the local docker engine: build it with "
+                         "scripts/prepare-images (or docker compose build)") from exc
+    repo_uri, repo_change = ensure_repository(ecr, repository, account_id)
+    if registry_host:
+        repo_uri = f"{registry_host}/{repository}"
+    tag = content_tag(image)
+    resolved = ResolvedImage(uri=f"{repo_uri}:{tag}", content_tag=tag, architecture=lambda_architecture(image))
+    present = ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageTag": tag}]).get("images")
+    if present:
+        return resolved, [repo_change, Change("ecr image", resolved.uri, Action.UNCHANGED)]
+    _push(client, ecr, image, repo_uri, tag)
+    if registry_host:
+        # Drop the local registry tag so the emulator's Lambda really pulls the image from its registry.
+        client.images.remove(resolved.uri, noprune=True)
+    return resolved, [repo_change, Change("ecr image", resolved.uri, Action.CREATED, resolved.architecture)]
+
+
+def delete_repository(ecr: Any, repository: str) -> Change:
     """Delete the ECR repository and its images."""
     try:
         ecr.delete_repository(repositoryName=repository, force=True)
@@ -100,3 +171,14 @@ def delete_ecr_repository(ecr: Any, repository: str) -> Change:
             return Change("ecr repository", repository, Action.ABSENT)
         raise
     return Change("ecr repository", repository, Action.DELETED)
+
+
+def repository_exists(ecr: Any, repository: str) -> bool:
+    """True when the repository exists."""
+    try:
+        ecr.describe_repositories(repositoryNames=[repository])
+        return True
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "RepositoryNotFoundException":
+            return False
+        raise

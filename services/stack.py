@@ -4,15 +4,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from facegate_contract import MODELS_PREFIX, StackOutputs
-from services import clip_bucket, lambda_role, log_group, recognizer_function, recognizer_image, rest_api, tables
+from facegate_contract import (ENV_BUCKET, ENV_DEVICES_TABLE, ENV_MODEL_PREFIX, ENV_PEOPLE_TABLE, ENV_PRESIGN_ENDPOINT,
+                               ENV_RETENTION_DAYS, ENV_SIGHTINGS_TABLE, MODELS_PREFIX, PRESIGN_REQUEST_HOST,
+                               StackOutputs, stage_url)
+from services import (clip_bucket, device_registry, lambda_role, log_group, recognizer_function, recognizer_image,
+                      rest_api, tables)
 from services.changes import Change
 from services.names import StackNames
 from services.people_seed import load_people, seed_people
 from services.target import Target
-
-_PERMISSION_ID = "facegate-apigateway-invoke"
 
 
 @dataclass
@@ -24,7 +26,7 @@ class DeployOptions:
     retention_days: int = clip_bucket.DEFAULT_RETENTION_DAYS
     seed_file: Path | None = None
     seed: bool = True
-    public_endpoint_url: str | None = None
+    public_endpoint_url: str | None = None  # the emulator as clients (and the docker engine) reach it
     extra_environment: dict[str, str] = field(default_factory=dict)
 
 
@@ -36,16 +38,29 @@ class DeployResult:
     outputs: StackOutputs
 
 
-def function_environment(names: StackNames, extra: dict[str, str]) -> dict[str, str]:
-    """Environment of the recognizer Lambda: where its data lives."""
+def function_environment(names: StackNames, options: DeployOptions, is_emulator: bool) -> dict[str, str]:
+    """Environment of the recognizer Lambda: where its data lives (names from the wire contract)."""
     env = {
-        "FACEGATE_PEOPLE_TABLE": names.people_table,
-        "FACEGATE_SIGHTINGS_TABLE": names.sightings_table,
-        "FACEGATE_MODEL_BUCKET": names.bucket,
-        "FACEGATE_MODEL_PREFIX": MODELS_PREFIX,
+        ENV_PEOPLE_TABLE: names.people_table,
+        ENV_SIGHTINGS_TABLE: names.sightings_table,
+        ENV_DEVICES_TABLE: names.devices_table,
+        ENV_BUCKET: names.bucket,
+        ENV_MODEL_PREFIX: MODELS_PREFIX,
+        ENV_RETENTION_DAYS: str(options.retention_days),
     }
-    env.update(extra)
+    if is_emulator:
+        # The Lambda reaches the emulator by a name only its network knows: upload URLs are signed for the host
+        # the device itself called (the emulator serves S3 and the API on one port).
+        env[ENV_PRESIGN_ENDPOINT] = PRESIGN_REQUEST_HOST
+    env.update(options.extra_environment)
     return env
+
+
+def registry_host(target: Target, options: DeployOptions) -> str | None:
+    """The emulator's registry as the docker engine reaches it (host:port); None on AWS (ECR's own host)."""
+    if not target.is_emulator:
+        return None
+    return urlsplit(options.public_endpoint_url or target.endpoint_url or "").netloc or None
 
 
 def deploy(target: Target, options: DeployOptions) -> DeployResult:
@@ -53,29 +68,26 @@ def deploy(target: Target, options: DeployOptions) -> DeployResult:
     names = StackNames.for_target(target, options.prefix)
     changes: list[Change] = []
 
-    changes.append(clip_bucket.ensure_bucket(target.client("s3"), names.bucket, target.region, options.retention_days))
+    bucket_arn = names.arn("s3", names.bucket, regional=False, account=False)
+    changes.append(clip_bucket.ensure_bucket(target.client("s3"), names.bucket, target.region, bucket_arn,
+                                             options.retention_days))
     dynamodb = target.client("dynamodb")
-    changes.append(tables.ensure_table(dynamodb, tables.people_table(names.people_table)))
-    changes.append(tables.ensure_table(dynamodb, tables.sightings_table(names.sightings_table)))
+    for spec in (tables.people_table(names.people_table), tables.sightings_table(names.sightings_table),
+                 tables.devices_table(names.devices_table)):
+        changes.append(tables.ensure_table(dynamodb, spec))
     if options.seed:
-        changes.append(seed_people(target.resource("dynamodb"),
-                                   names.people_table, load_people(options.seed_file)))
+        changes.append(seed_people(target.resource("dynamodb"), names.people_table, load_people(options.seed_file)))
     changes.append(log_group.ensure_log_group(target.client("logs"), names.log_group))
-    role_arn, change = lambda_role.ensure_role(target.client("iam"), names,
-                                               propagation_delay_s=0.0 if target.is_emulator else 10.0)
+    role_arn, change = lambda_role.ensure_role(target.client("iam"), names)
     changes.append(change)
 
-    if target.is_emulator:
-        image = recognizer_image.resolve_local(options.image)
-    else:
-        image, change = recognizer_image.ensure_ecr_image(target.client("ecr"), names.ecr_repository, options.image)
-        changes.append(change)
-
+    image, image_changes = recognizer_image.ensure_image(target.client("ecr"), names.ecr_repository, names.account_id,
+                                                         options.image, registry_host(target, options))
+    changes.extend(image_changes)
     lam = target.client("lambda")
     spec = recognizer_function.FunctionSpec(
-        name=names.function, image_uri=image.uri, role_arn=role_arn,
-        environment=function_environment(names, options.extra_environment),
-    )
+        name=names.function, image_uri=image.uri, role_arn=role_arn, architecture=image.architecture,
+        environment=function_environment(names, options, target.is_emulator))
     function_arn, change = recognizer_function.ensure_function(lam, spec)
     changes.append(change)
 
@@ -83,12 +95,16 @@ def deploy(target: Target, options: DeployOptions) -> DeployResult:
     api, api_changes = rest_api.ensure_rest_api(apigw, names, function_arn)
     changes.extend(api_changes)
     changes.append(recognizer_function.ensure_invoke_permission(
-        lam, names.function, _PERMISSION_ID, rest_api.method_source_arn(names, api.api_id)))
+        lam, names.function, names.invoke_permission, rest_api.invoke_source_arn(names, api.api_id)))
+    devices = target.resource("dynamodb").Table(names.devices_table)
+    developer, change = device_registry.ensure_developer_key(apigw, devices, names, api.usage_plan_id)
+    changes.append(change)
 
     outputs = StackOutputs.build(
         region=target.region, endpoint_url=target.endpoint_url, api_id=api.api_id, stage=api.stage,
-        api_key=api.api_key, bucket=names.bucket, people_table=names.people_table,
-        sightings_table=names.sightings_table, function_name=names.function,
+        api_key=developer.api_key, bucket=names.bucket, people_table=names.people_table,
+        sightings_table=names.sightings_table, function_name=names.function, devices_table=names.devices_table,
+        prefix=options.prefix,
     ).seen_from(options.public_endpoint_url)
     return DeployResult(changes=changes, outputs=outputs)
 
@@ -96,28 +112,28 @@ def deploy(target: Target, options: DeployOptions) -> DeployResult:
 def seed(target: Target, prefix: str = "facegate", seed_file: Path | None = None) -> Change:
     """(Re)write the people records from the seed file."""
     names = StackNames.for_target(target, prefix)
-    return seed_people(target.resource("dynamodb"),
-                       names.people_table, load_people(seed_file))
+    return seed_people(target.resource("dynamodb"), names.people_table, load_people(seed_file))
 
 
 def destroy(target: Target, prefix: str = "facegate") -> list[Change]:
     """Delete every resource of the stack, API first so nothing can invoke a half-deleted function."""
     names = StackNames.for_target(target, prefix)
-    changes = rest_api.delete_rest_api(target.client("apigateway"), names)
+    apigw = target.client("apigateway")
+    changes = rest_api.delete_rest_api(apigw, names)
+    changes.append(device_registry.delete_all_keys(apigw, names))
     changes.append(recognizer_function.delete_function(target.client("lambda"), names.function))
     changes.append(lambda_role.delete_role(target.client("iam"), names))
     changes.append(log_group.delete_log_group(target.client("logs"), names.log_group))
     dynamodb = target.client("dynamodb")
-    changes.append(tables.delete_table(dynamodb, names.people_table))
-    changes.append(tables.delete_table(dynamodb, names.sightings_table))
+    for table in (names.people_table, names.sightings_table, names.devices_table):
+        changes.append(tables.delete_table(dynamodb, table))
     changes.append(clip_bucket.delete_bucket(target.client("s3"), names.bucket))
-    if not target.is_emulator:
-        changes.append(recognizer_image.delete_ecr_repository(target.client("ecr"), names.ecr_repository))
+    changes.append(recognizer_image.delete_repository(target.client("ecr"), names.ecr_repository))
     return changes
 
 
 def status(target: Target, prefix: str = "facegate") -> list[dict[str, Any]]:
-    """Which resources exist, with a short detail each."""
+    """Every resource deploy creates: whether it exists, with a short detail each."""
     names = StackNames.for_target(target, prefix)
     rows: list[dict[str, Any]] = []
 
@@ -126,21 +142,29 @@ def status(target: Target, prefix: str = "facegate") -> list[dict[str, Any]]:
 
     row("s3 bucket", names.bucket, clip_bucket.bucket_exists(target.client("s3"), names.bucket))
     dynamodb = target.client("dynamodb")
-    for table in (names.people_table, names.sightings_table):
-        present = table in dynamodb.list_tables().get("TableNames", [])
+    for table in (names.people_table, names.sightings_table, names.devices_table):
+        present = tables.table_exists(dynamodb, table)
         count = dynamodb.describe_table(TableName=table)["Table"].get("ItemCount", 0) if present else 0
         row("dynamodb table", table, present, f"{count} items" if present else "")
+    row("log group", names.log_group, log_group.log_group_exists(target.client("logs"), names.log_group))
     row("iam role", names.role, lambda_role.role_arn(target.client("iam"), names) is not None)
-    fn = recognizer_function.get_function(target.client("lambda"), names.function)
-    row("lambda function", names.function, fn is not None,
-        fn["Code"].get("ImageUri", "") if fn else "")
-    api = rest_api.find_api(target.client("apigateway"), names.rest_api)
+    row("ecr repository", names.ecr_repository,
+        recognizer_image.repository_exists(target.client("ecr"), names.ecr_repository))
+    lam = target.client("lambda")
+    fn = recognizer_function.get_function(lam, names.function)
+    row("lambda function", names.function, fn is not None, fn["Code"].get("ImageUri", "") if fn else "")
+    row("lambda permission", names.invoke_permission,
+        fn is not None and recognizer_function.permission_exists(lam, names.function, names.invoke_permission))
+    apigw = target.client("apigateway")
+    api = rest_api.find_api(apigw, names.rest_api)
     row("rest api", names.rest_api, api is not None,
-        rest_api.stage_url(api["id"], names.stage, target.region, target.endpoint_url) if api else "")
+        stage_url(api["id"], names.stage, target.region, target.endpoint_url) if api else "")
+    row("usage plan", names.usage_plan, rest_api.find_usage_plan(apigw, names.usage_plan) is not None)
+    keys = device_registry.stack_keys(apigw, names)
+    row("api keys", names.device_key_prefix + "*", bool(keys), f"{len(keys)} (developer + devices)" if keys else "")
     return rows
 
 
 def leftovers(target: Target, prefix: str = "facegate") -> list[str]:
     """Names of stack resources that still exist (empty after a clean destroy)."""
     return [f"{r['kind']} {r['name']}" for r in status(target, prefix) if r["present"]]
-

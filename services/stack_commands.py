@@ -5,39 +5,13 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from services import stack
-from services.changes import Change, any_changed
 from facegate_contract import default_outputs_path
-from services.target import Target
-
-console = Console()
-
-EndpointOpt = Annotated[Optional[str], typer.Option("--endpoint-url", envvar="FACEGATE_ENDPOINT_URL",
-                                                    help="Emulator URL (e.g. http://localhost:4566); omit for real AWS.")]
-ProfileOpt = Annotated[Optional[str], typer.Option("--profile", envvar="AWS_PROFILE", help="AWS named profile.")]
-RegionOpt = Annotated[Optional[str], typer.Option("--region", help="AWS region (default: AWS_REGION or us-east-1).")]
-PrefixOpt = Annotated[str, typer.Option("--prefix", help="Name prefix of every resource of the stack.")]
-OutputsOpt = Annotated[Optional[Path], typer.Option("--outputs", help="Outputs file (default .facegate/outputs.json).")]
-
-
-def _changes_table(title: str, changes: list[Change]) -> Table:
-    table = Table(title=title)
-    for column in ("resource", "name", "action", "detail"):
-        table.add_column(column)
-    colours = {"created": "green", "updated": "yellow", "deleted": "red"}
-    for c in changes:
-        colour = colours.get(c.action.value, "dim")
-        table.add_row(c.kind, c.name, f"[{colour}]{c.action.value}[/]", c.detail)
-    return table
-
-
-def _target(endpoint_url: str | None, profile: str | None, region: str | None) -> Target:
-    target = Target.from_options(endpoint_url, profile, region)
-    console.print(f"[bold]target:[/] {target.describe()}")
-    return target
+from services import stack
+from services.changes import any_changed
+from services.cli_options import (EndpointOpt, OutputsOpt, PrefixOpt, ProfileOpt, RegionOpt, changes_table, console,
+                                  target_from)
 
 
 def deploy(
@@ -53,12 +27,13 @@ def deploy(
     public_endpoint_url: Annotated[Optional[str], typer.Option(help="Emulator URL clients use, if not --endpoint-url.")] = None,
 ) -> None:
     """Create or update the whole stack; running it again changes nothing and says so."""
-    target = _target(endpoint_url, profile, region)
+    stack.recognizer_image.docker_client()  # the image is pushed from the docker engine: fail before touching AWS
+    target = target_from(endpoint_url, profile, region)
     options = stack.DeployOptions(prefix=prefix, image=image, retention_days=retention_days, seed_file=seed_file,
                                   seed=not no_seed, public_endpoint_url=public_endpoint_url)
     with console.status("deploying…"):
         result = stack.deploy(target, options)
-    console.print(_changes_table("deploy", result.changes))
+    console.print(changes_table("deploy", result.changes))
     path = outputs or default_outputs_path()
     result.outputs.write(path)
     if any_changed(result.changes):
@@ -77,11 +52,11 @@ def destroy(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete every resource of the stack, clips included."""
-    target = _target(endpoint_url, profile, region)
+    target = target_from(endpoint_url, profile, region)
     if not yes and not target.is_emulator:
         typer.confirm(f"Delete the {prefix} stack and every clip in {target.describe()}?", abort=True)
     changes = stack.destroy(target, prefix)
-    console.print(_changes_table("destroy", changes))
+    console.print(changes_table("destroy", changes))
     path = outputs or default_outputs_path()
     if path.exists():
         path.unlink()
@@ -100,9 +75,9 @@ def seed(
     seed_file: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help="People JSON (default: bundled).")] = None,
 ) -> None:
     """Write the people records (details the recognizer returns) into DynamoDB."""
-    target = _target(endpoint_url, profile, region)
+    target = target_from(endpoint_url, profile, region)
     change = stack.seed(target, prefix, seed_file)
-    console.print(_changes_table("seed", [change]))
+    console.print(changes_table("seed", [change]))
 
 
 def status(
@@ -112,7 +87,7 @@ def status(
     prefix: PrefixOpt = "facegate",
 ) -> None:
     """Show which resources of the stack exist."""
-    target = _target(endpoint_url, profile, region)
+    target = target_from(endpoint_url, profile, region)
     rows = stack.status(target, prefix)
     table = Table(title="status")
     for column in ("resource", "name", "present", "detail"):

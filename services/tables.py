@@ -1,4 +1,5 @@
-"""DynamoDB tables: `people` (details keyed by the label First_Last) and `sightings` (who was seen when)."""
+"""DynamoDB tables: `people` (details keyed by the label First_Last), `sightings` (who was seen when; expires with
+the clips) and `devices` (which device an API key belongs to)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ class TableSpec:
     name: str
     hash_key: str
     range_key: str | None = None
+    ttl_attribute: str | None = None  # items expire at this epoch-seconds attribute (DynamoDB TTL)
 
     def key_schema(self) -> list[dict[str, str]]:
         keys = [{"AttributeName": self.hash_key, "KeyType": "HASH"}]
@@ -32,9 +34,34 @@ def people_table(name: str) -> TableSpec:
     return TableSpec(name=name, hash_key="person")
 
 
+SIGHTING_TTL_ATTRIBUTE = "expires_at"
+
+
 def sightings_table(name: str) -> TableSpec:
-    """Sightings: partition by person (or "unknown"), sorted by ISO time + request id."""
-    return TableSpec(name=name, hash_key="person", range_key="seen_at")
+    """Sightings: partition by person (or "unknown"), sorted by ISO time + request id; they expire like the clips."""
+    return TableSpec(name=name, hash_key="person", range_key="seen_at", ttl_attribute=SIGHTING_TTL_ATTRIBUTE)
+
+
+def devices_table(name: str) -> TableSpec:
+    """Devices: one item per API key, keyed by the key's SHA-256."""
+    return TableSpec(name=name, hash_key="key_hash")
+
+
+def _ensure_ttl(dynamodb: Any, spec: TableSpec) -> bool:
+    """Turn on TTL for the spec's attribute; True when it had to be changed."""
+    if spec.ttl_attribute is None:
+        return False
+    current = dynamodb.describe_time_to_live(TableName=spec.name).get("TimeToLiveDescription", {})
+    if current.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and current.get("AttributeName") == spec.ttl_attribute:
+        return False
+    dynamodb.update_time_to_live(TableName=spec.name, TimeToLiveSpecification={
+        "Enabled": True, "AttributeName": spec.ttl_attribute})
+    return True
+
+
+def table_exists(dynamodb: Any, name: str) -> bool:
+    """True when the table exists."""
+    return _describe(dynamodb, name) is not None
 
 
 def _describe(dynamodb: Any, name: str) -> dict[str, Any] | None:
@@ -58,12 +85,16 @@ def ensure_table(dynamodb: Any, spec: TableSpec) -> Change:
             SSESpecification={"Enabled": True},
         )
         dynamodb.get_waiter("table_exists").wait(TableName=spec.name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
-        return Change("dynamodb table", spec.name, Action.CREATED)
+        _ensure_ttl(dynamodb, spec)
+        detail = f"items expire by {spec.ttl_attribute}" if spec.ttl_attribute else ""
+        return Change("dynamodb table", spec.name, Action.CREATED, detail)
     if table["KeySchema"] != spec.key_schema():
         raise RuntimeError(
             f"table {spec.name} exists with key schema {table['KeySchema']}, expected {spec.key_schema()}; "
             "destroy the stack or choose another --prefix"
         )
+    if _ensure_ttl(dynamodb, spec):
+        return Change("dynamodb table", spec.name, Action.UPDATED, f"TTL on {spec.ttl_attribute}")
     return Change("dynamodb table", spec.name, Action.UNCHANGED)
 
 

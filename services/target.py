@@ -83,11 +83,6 @@ class Target:
         """The account id the credentials belong to (emulators answer a fixed one)."""
         return self.client("sts").get_caller_identity()["Account"]
 
-    def arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
-        """An ARN in this target's partition, e.g. arn(\"dynamodb\", \"table/x\")."""
-        return (f"arn:{self.partition}:{service}:{self.region if region else ''}:"
-                f"{self.account_id if account else ''}:{resource}")
-
     def describe(self) -> str:
         """A one-line, secret-free description for logs and tables."""
         where = f"emulator {self.endpoint_url}" if self.is_emulator else f"AWS profile {self.profile or '(default chain)'}"

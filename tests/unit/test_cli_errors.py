@@ -1,11 +1,19 @@
 """Argument mistakes get a clear message and exit code 2, before anything is touched."""
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tests.conftest import FIXTURE_IMAGES
+from tests.conftest import FIXTURE_IMAGES, ROOT
+
+FIXTURE_VIDEO = ROOT / "fixtures" / "videos" / "demo.mp4"
 
 
 def _facegate(*args: str) -> subprocess.CompletedProcess:
@@ -40,3 +48,111 @@ def test_deploy_rejects_a_non_positive_retention() -> None:
 
 def test_unknown_command_is_an_error() -> None:
     assert _facegate("launch-rockets").returncode == 2
+
+
+# ---- the errors a new user meets first: one line, an exit code, no traceback -------------------------------------
+def _clean_env(**extra: str) -> dict[str, str]:
+    """An environment with no AWS credentials or configuration at all (and no instance metadata lookups)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FACEGATE_"))}
+    env.update({"AWS_CONFIG_FILE": "/nonexistent/config", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials",
+                "AWS_EC2_METADATA_DISABLED": "true", **extra})
+    return env
+
+
+def _first_error(args: list[str], env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "facegate_cli", *args], capture_output=True, text=True,
+                            timeout=180, env=env, cwd=cwd)
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    return result
+
+
+def _one_line(result: subprocess.CompletedProcess) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.startswith("facegate:")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_no_aws_credentials_says_how_to_target_the_local_stack(tmp_path: Path) -> None:
+    result = _first_error(["status"], _clean_env(), cwd=tmp_path)
+    assert result.returncode == 2
+    line = _one_line(result)
+    assert "no AWS credentials" in line and "--endpoint-url http://localhost:4566" in line
+
+
+def test_an_emulator_that_does_not_answer_is_named(tmp_path: Path) -> None:
+    port = _free_port()
+    result = _first_error(["status", "--endpoint-url", f"http://127.0.0.1:{port}"], _clean_env(), cwd=tmp_path)
+    assert result.returncode == 3
+    line = _one_line(result)
+    assert f"cannot reach the emulator at http://127.0.0.1:{port}" in line and "docker compose up -d emulator" in line
+
+
+def test_a_missing_outputs_file_is_one_line(tmp_path: Path) -> None:
+    result = _first_error(["enroll", "--name", "Eileen_Collins", str(FIXTURE_IMAGES / "no_face.jpg"),
+                           "--outputs", str(tmp_path / "outputs.json")], _clean_env(), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no deploy outputs at" in _one_line(result) and "facegate deploy" in _one_line(result)
+
+
+def test_a_region_that_does_not_exist_is_named_with_a_suggestion(tmp_path: Path) -> None:
+    result = _first_error(["status", "--region", "eu-wst-1"], _clean_env(AWS_ACCESS_KEY_ID="k",
+                                                                         AWS_SECRET_ACCESS_KEY="s"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no region 'eu-wst-1'" in _one_line(result) and "eu-west-1" in _one_line(result)
+
+
+def test_expired_credentials_say_so(tmp_path: Path) -> None:
+    expired = ('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+               '<Code>ExpiredToken</Code><Message>The security token included in the request is expired</Message>'
+               '</Error><RequestId>1</RequestId></ErrorResponse>')
+    with _answering(403, expired.encode(), "text/xml") as port:
+        env = _clean_env(AWS_ACCESS_KEY_ID="k", AWS_SECRET_ACCESS_KEY="s", AWS_SESSION_TOKEN="t",
+                         AWS_ENDPOINT_URL_STS=f"http://127.0.0.1:{port}")
+        result = _first_error(["status", "--region", "eu-west-1"], env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "credentials have expired" in _one_line(result)
+
+
+def test_a_docker_engine_that_is_not_running_is_named_before_anything_is_deployed(tmp_path: Path) -> None:
+    env = _clean_env(DOCKER_HOST=f"unix://{tmp_path}/no-docker.sock")
+    result = _first_error(["deploy", "--endpoint-url", f"http://127.0.0.1:{_free_port()}"], env, cwd=tmp_path)
+    assert result.returncode == 3
+    assert "cannot reach the docker engine" in _one_line(result)
+
+
+def test_a_missing_device_file_is_one_line(tmp_path: Path) -> None:
+    result = _first_error(["run", "--camera", f"video:{FIXTURE_VIDEO}", "--device-file", str(tmp_path / "d.json")],
+                          _clean_env(), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no device file at" in _one_line(result) and "facegate device add" in _one_line(result)
+
+
+@contextlib.contextmanager
+def _answering(status: int, body: bytes, content_type: str) -> Iterator[int]:
+    """A loopback HTTP server giving every request the same answer (a stand-in for an AWS endpoint)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

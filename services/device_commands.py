@@ -1,0 +1,111 @@
+"""`facegate device add | remove | list`: provision camera devices that hold no AWS credentials.
+
+A device gets its own API key on the stack's usage plan and a small device file (API URL, key, device id) to copy
+to the Pi; `facegate run --device-file F` is then its whole configuration.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from facegate_contract import DeviceFile, stage_url
+from services import device_registry, rest_api
+from services.cli_options import EndpointOpt, PrefixOpt, ProfileOpt, RegionOpt, changes_table, console, target_from
+from services.names import StackNames
+from services.target import Target
+
+device_app = typer.Typer(help="Provision devices: add, remove, list (API keys and device files).",
+                         no_args_is_help=True, add_completion=False)
+
+DEVICES_DIR = Path(".facegate/devices")
+
+
+class StackNotDeployed(RuntimeError):
+    """The stack's API is not there: nothing to provision a device on."""
+
+    friendly = True
+    exit_code = 2
+
+
+def _stack(target: Target, prefix: str) -> tuple[StackNames, str, str]:
+    """(names, API id, usage plan id) of the deployed stack."""
+    names = StackNames.for_target(target, prefix)
+    apigw = target.client("apigateway")
+    api = rest_api.find_api(apigw, names.rest_api)
+    plan = rest_api.find_usage_plan(apigw, names.usage_plan)
+    if api is None or plan is None:
+        raise StackNotDeployed(f"no {prefix} stack in {target.describe()}: run `facegate deploy` first")
+    return names, api["id"], plan["id"]
+
+
+def provision(target: Target, prefix: str, device_id: str, api_endpoint_url: str | None = None) -> DeviceFile:
+    """Add a device and return its device file's content (the demo and the tests use this too)."""
+    names, api_id, plan_id = _stack(target, prefix)
+    devices = target.resource("dynamodb").Table(names.devices_table)
+    key = device_registry.add_device(target.client("apigateway"), devices, names, plan_id, device_id)
+    api_url = stage_url(api_id, names.stage, target.region, api_endpoint_url or target.endpoint_url)
+    return DeviceFile(device_id=device_id, api_url=api_url, api_key=key.api_key, region=target.region)
+
+
+@device_app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="The device's id: letters, digits, '.', '_' or '-'.")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="Device file to write (default .facegate/devices/NAME.json).")] = None,
+    api_endpoint_url: Annotated[Optional[str], typer.Option(
+        "--api-endpoint-url", help="Emulator URL as the device reaches it, if not --endpoint-url.")] = None,
+    endpoint_url: EndpointOpt = None,
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    prefix: PrefixOpt = "facegate",
+) -> None:
+    """Add a device: its own API key on the usage plan, and a device file to copy to the Pi."""
+    target = target_from(endpoint_url, profile, region)
+    device = provision(target, prefix, name, api_endpoint_url)
+    path = out or DEVICES_DIR / f"{name}.json"
+    device.write(path)
+    console.print(f"[green]device {name} added[/]; its file (holds the device's key, mode 0600): {path}")
+    console.print(f"on the Pi: facegate run --camera picamera2 --device-file {path.name}")
+
+
+@device_app.command("remove")
+def remove(
+    name: Annotated[str, typer.Argument(help="The device's id.")],
+    endpoint_url: EndpointOpt = None,
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    prefix: PrefixOpt = "facegate",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Revoke a device at once: its key is deleted and the API refuses it from now on (its spool is kept)."""
+    target = target_from(endpoint_url, profile, region)
+    if not yes and not target.is_emulator:
+        typer.confirm(f"Revoke device {name} in {target.describe()}?", abort=True)
+    names, _, _ = _stack(target, prefix)
+    devices = target.resource("dynamodb").Table(names.devices_table)
+    change = device_registry.remove_device(target.client("apigateway"), devices, names, name)
+    console.print(changes_table("device remove", [change]))
+    if change.action.value == "absent":
+        raise typer.Exit(1)
+
+
+@device_app.command("list")
+def list_(
+    endpoint_url: EndpointOpt = None,
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    prefix: PrefixOpt = "facegate",
+) -> None:
+    """List the devices of the stack with the state of their keys (never the keys themselves)."""
+    target = target_from(endpoint_url, profile, region)
+    names, _, _ = _stack(target, prefix)
+    devices = target.resource("dynamodb").Table(names.devices_table)
+    table = Table(title="devices")
+    for column in ("device", "kind", "created", "key"):
+        table.add_column(column)
+    for row in device_registry.list_devices(target.client("apigateway"), devices, names):
+        colour = "green" if row["key"] == "enabled" else "red"
+        table.add_row(row["device_id"], row["kind"], row["created_at"], f"[{colour}]{row['key']}[/]")
+    console.print(table)

@@ -1,0 +1,204 @@
+"""The Lambda's device-facing routes: the device comes from its API key, signed URLs only for its own clips,
+header limits, and answers that survive a DynamoDB fault."""
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+import pytest
+
+from facegate_contract import api_key_hash, clip_key
+from recognizer.classifier import OpenSetClassifier
+from recognizer.clip_transfers import ClipTransfers
+from recognizer.device_identity import DeviceDirectory
+from recognizer.model_source import ModelSource
+from recognizer.people_details import PeopleDirectory
+from recognizer.pipeline import FacePipeline
+from recognizer.service import RecognizerService
+from recognizer.sightings_log import SightingsLog
+
+CLIP = "20261129T101010.500Z-000007"
+KEYS = {"key-door-1": "door-1", "key-door-2": "door-2"}
+
+
+class Table:
+    """A DynamoDB Table stand-in keeping items in memory; `fail` makes the next calls raise."""
+
+    def __init__(self, items: dict[str, dict[str, Any]] | None = None, hash_key: str = "key_hash") -> None:
+        self.items = items or {}
+        self.hash_key = hash_key
+        self.fail = 0
+        self.puts: list[dict[str, Any]] = []
+
+    def _maybe_fail(self) -> None:
+        if self.fail:
+            self.fail -= 1
+            raise ConnectionError("DynamoDB is unreachable")
+
+    def get_item(self, Key: dict[str, str]) -> dict[str, Any]:  # noqa: N803 - boto3's spelling
+        self._maybe_fail()
+        item = self.items.get(Key[self.hash_key])
+        return {"Item": item} if item else {}
+
+    def put_item(self, Item: dict[str, Any]) -> None:  # noqa: N803
+        self._maybe_fail()
+        self.puts.append(Item)
+
+
+def devices_table() -> Table:
+    return Table({api_key_hash(k): {"key_hash": api_key_hash(k), "device_id": d} for k, d in KEYS.items()})
+
+
+def proxy_event(path: str, body: bytes, key: str = "key-door-1", content_type: str = "application/json",
+                **headers: str) -> dict[str, Any]:
+    binary = content_type.startswith("image/")
+    return {"httpMethod": "POST", "resource": path, "path": path,
+            "headers": {"Content-Type": content_type, "x-api-key": key, "Host": "localhost:4566", **headers},
+            "body": base64.b64encode(body).decode() if binary else body.decode(), "isBase64Encoded": binary}
+
+
+def answer(service: RecognizerService, evt: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    response = service.handle(evt)
+    return response["statusCode"], json.loads(response["body"])
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> FacePipeline:
+    return FacePipeline.load("dlib")
+
+
+@pytest.fixture
+def s3_presigner(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+
+    def make(endpoint: str | None) -> Any:
+        from botocore.config import Config
+
+        return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+    return make
+
+
+@pytest.fixture
+def tables() -> dict[str, Table]:
+    return {"devices": devices_table(), "sightings": Table(hash_key="person"),
+            "people": Table({"Eileen_Collins": {"person": "Eileen_Collins", "allow_entry": True}}, hash_key="person")}
+
+
+@pytest.fixture
+def service(pipeline: FacePipeline, tables: dict[str, Table], s3_presigner, enrol_images) -> RecognizerService:
+    from recognizer.training.fit import embed_images
+    from recognizer.training.dataset import LabelledImage
+
+    embedded = embed_images(pipeline, [LabelledImage(p, "Eileen_Collins") for p in enrol_images])
+    classifier = OpenSetClassifier.empty("dlib", 0.55).with_person("Eileen_Collins", embedded.embeddings)
+    models = ModelSource(classifier)
+    return RecognizerService(pipeline, models, people=PeopleDirectory(tables["people"]),
+                             sightings=SightingsLog(tables["sightings"], retention_days=30),
+                             devices=DeviceDirectory(tables["devices"]),
+                             transfers=ClipTransfers("clips-bucket", s3_presigner, "request-host"))
+
+
+def test_the_device_is_the_api_keys_not_the_header(service: RecognizerService, tables, probe_jpeg: bytes) -> None:
+    evt = proxy_event("/recognize", probe_jpeg, content_type="image/jpeg", **{"X-Facegate-Device": "door-2"})
+    status, body = answer(service, evt)
+    assert status == 200 and body["faces"][0]["name"] == "Eileen_Collins"
+    [item] = tables["sightings"].puts
+    assert item["device"] == "door-1"
+    assert body["faces"][0]["sighting_id"] == item["seen_at"]
+    assert 29 * 86400 < item["expires_at"] - time.time() <= 30 * 86400  # expires with the clips
+
+
+def test_an_unregistered_key_is_403(service: RecognizerService, probe_jpeg: bytes) -> None:
+    status, body = answer(service, proxy_event("/recognize", probe_jpeg, key="stolen", content_type="image/jpeg"))
+    assert (status, body["error"]) == (403, "unknown_device")
+
+
+def test_an_upload_url_is_signed_for_the_callers_own_key_and_host(service: RecognizerService) -> None:
+    request = {"clip": CLIP, "metadata": {"recognition": "recognised", "names": "Eileen_Collins"}}
+    status, body = answer(service, proxy_event("/uploads", json.dumps(request).encode()))
+    assert status == 200
+    assert body["key"] == clip_key("door-1", CLIP)
+    url = urlsplit(body["url"])
+    assert url.netloc == "localhost:4566" and url.path == f"/clips-bucket/{body['key']}"
+    signed = parse_qs(url.query)["X-Amz-SignedHeaders"][0].split(";")
+    assert {"content-type", "x-amz-meta-names", "x-amz-meta-recognition"} <= set(signed)
+    assert body["headers"]["x-amz-meta-names"] == "Eileen_Collins"
+
+
+@pytest.mark.parametrize(("request_body", "error"), [
+    ({"clip": "../../door-2/x"}, "bad_clip_id"),
+    ({"clip": CLIP, "metadata": {"bad key!": "x"}}, "bad_metadata"),
+    ({"clip": CLIP, "metadata": {"names": "é"}}, "bad_metadata"),
+    ({"clip": CLIP, "metadata": {"n": "x" * 2000}}, "bad_metadata"),
+])
+def test_a_bad_upload_request_is_400(service: RecognizerService, request_body: dict, error: str) -> None:
+    status, body = answer(service, proxy_event("/uploads", json.dumps(request_body).encode()))
+    assert (status, body["error"]) == (400, error)
+
+
+def test_a_device_cannot_link_to_another_devices_clip(service: RecognizerService) -> None:
+    mine = {"key": clip_key("door-1", CLIP), "expires_in": 600}
+    theirs = {"key": clip_key("door-2", CLIP), "expires_in": 600}
+    assert answer(service, proxy_event("/clip-links", json.dumps(mine).encode()))[0] == 200
+    status, body = answer(service, proxy_event("/clip-links", json.dumps(theirs).encode()))
+    assert (status, body["error"]) == (403, "not_your_clip")
+
+
+def test_a_device_cannot_claim_another_devices_clip_key(service: RecognizerService, probe_jpeg: bytes) -> None:
+    evt = proxy_event("/recognize", probe_jpeg, content_type="image/jpeg",
+                      **{"X-Facegate-Clip-Key": clip_key("door-2", CLIP)})
+    status, body = answer(service, evt)
+    assert (status, body["error"]) == (403, "not_your_clip")
+
+
+@pytest.mark.parametrize(("value", "error"), [
+    ("clips/" + "a" * 600, "bad_header"), ("../../etc/passwd", "bad_header"), ("clips/door-1/\u00e9.mp4", "bad_header"),
+])
+def test_clip_key_headers_are_checked(service: RecognizerService, probe_jpeg: bytes, value: str, error: str) -> None:
+    evt = proxy_event("/recognize", probe_jpeg, content_type="image/jpeg", **{"X-Facegate-Clip-Key": value})
+    status, body = answer(service, evt)
+    assert (status, body["error"]) == (400, error)
+
+
+def test_the_header_limit_is_checked_at_its_boundary(service: RecognizerService, probe_jpeg: bytes) -> None:
+    from recognizer.api_event import MAX_HEADER_CHARS, checked_header
+
+    assert checked_header({"headers": {"X-A": "a" * MAX_HEADER_CHARS}}, "X-A") == "a" * MAX_HEADER_CHARS
+    status, _ = answer(service, proxy_event("/recognize", probe_jpeg, content_type="image/jpeg",
+                                            **{"X-Facegate-Clip-Key": "a" * (MAX_HEADER_CHARS + 1)}))
+    assert status == 400
+
+
+def test_the_answer_survives_dynamodb_faults(service: RecognizerService, tables, probe_jpeg: bytes) -> None:
+    tables["people"].fail = 1  # details lookup
+    tables["sightings"].fail = 2  # the write and its one retry
+    status, body = answer(service, proxy_event("/recognize", probe_jpeg, content_type="image/jpeg"))
+    assert status == 200
+    face = body["faces"][0]
+    assert face["name"] == "Eileen_Collins" and face["details_unavailable"] is True and face["details"] == {}
+    assert "sighting_id" not in face and tables["sightings"].puts == []
+
+
+def test_a_sighting_write_is_retried_once(service: RecognizerService, tables, probe_jpeg: bytes) -> None:
+    tables["sightings"].fail = 1
+    status, body = answer(service, proxy_event("/recognize", probe_jpeg, content_type="image/jpeg"))
+    assert status == 200 and body["faces"][0]["sighting_id"] and len(tables["sightings"].puts) == 1
+
+
+def test_an_unreadable_device_registry_is_503_not_a_crash(service: RecognizerService, tables,
+                                                          probe_jpeg: bytes) -> None:
+    tables["devices"].fail = 1
+    status, body = answer(service, proxy_event("/recognize", probe_jpeg, key="key-door-2", content_type="image/jpeg"))
+    assert (status, body["error"]) == (503, "unavailable")
+
+
+@pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b"{" + b" " * 70000 + b"}"])
+def test_json_routes_refuse_what_is_not_a_small_json_object(service: RecognizerService, raw: bytes) -> None:
+    status, body = answer(service, proxy_event("/uploads", raw))
+    assert status in (400, 413) and set(body) == {"error", "message"}
