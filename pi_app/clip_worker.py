@@ -1,9 +1,17 @@
 """The work on one clip: recognise its chosen frame, then upload it with the result as metadata.
 
 Every step is saved to the clip's state before the next, so a crash repeats at most the step in hand.
-Rules: a 4xx answer is final (recorded as `refused`; the clip is still uploaded); connection errors and
-5xx are retried later with backoff; a clip older than `stale_after_s` is not recognised any more
-(`skipped_stale`) but is still uploaded. Uploads are retried until they succeed: no clip is dropped.
+The worker's gates are the only place calls are retried (clients make one attempt per call). Rules, by what
+a call ends in (pi_app.service_errors):
+- refused (a 4xx about the request): final for recognition (`refused`; the clip is still uploaded); an upload
+  refused is tried again after the long backoff, since a clip is never dropped;
+- auth rejected (401/403): the clip stays pending, `auth_failed` is emitted and the stage's gate stays shut
+  for the long `auth_backoff`;
+- throttled (429): `throttled` is emitted, the gate stays shut for the backoff or the service's Retry-After;
+- unavailable (connection error, timeout, 5xx) or anything unexpected: `failure`, retried after the backoff
+  (or Retry-After on 503).
+A clip older than `stale_after_s` is not recognised any more (`skipped_stale`) but is still uploaded:
+no wait for the recognition service ever holds up its upload past that. Uploads are retried until they succeed.
 """
 from __future__ import annotations
 
@@ -13,22 +21,27 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from pi_app.backoff import Backoff, ServiceGate
+from pi_app.backoff import Backoff
 from pi_app.clip_metadata import clip_metadata
 from pi_app.clip_state import REFUSED, SKIPPED_STALE, UPLOADED, ClipState
-from pi_app.recognize_client import Recognition, RecognizeRefused
+from pi_app.recognize_client import Recognition
+from pi_app.retry_gate import RetryGate
+from pi_app.service_errors import ServiceAuthRejected, ServiceError, ServiceRefused, ServiceThrottled
 from pi_app.spool import CLIP_FILE, FRAME_FILE, Spool
 
 log = logging.getLogger(__name__)
 
 Emit = Callable[[dict[str, Any]], None]
+RECOGNIZE, UPLOAD = "recognize", "upload"
+# A revoked key or a removed device needs a person: probe now and then, not every few seconds.
+DEFAULT_AUTH_BACKOFF = Backoff(base_s=60.0, max_s=900.0, jitter=0.5)
 
 
 class Recognizer(Protocol):
     """What the worker needs of pi_app.recognize_client.RecognizeClient."""
 
     def recognize(self, frame: bytes, content_type: str = "image/jpeg", clip_key: str = "") -> Recognition:
-        """Recognise one encoded frame; raises RecognizeRefused (4xx) or RecognizeUnavailable."""
+        """Recognise one encoded frame; raises a pi_app.service_errors.ServiceError when it cannot."""
         ...
 
 
@@ -36,7 +49,7 @@ class ClipUploader(Protocol):
     """What the worker needs of pi_app.s3_uploader.S3ClipUploader."""
 
     def upload(self, path: Path, key: str, metadata: dict[str, str]) -> None:
-        """Store the file under `key`; raises on failure."""
+        """Store the file under `key`; raises on failure (a pi_app.service_errors.ServiceError when it can tell why)."""
         ...
 
 
@@ -49,15 +62,17 @@ class ClipWorker:
 
     def __init__(self, spool: Spool, recognizer: Recognizer, uploader: ClipUploader, emit: Emit, *,
                  stale_after_s: float = 30.0, clock: Callable[[], float] = time.time,
-                 recognize_gate: ServiceGate | None = None, upload_gate: ServiceGate | None = None) -> None:
+                 recognize_gate: RetryGate | None = None, upload_gate: RetryGate | None = None,
+                 auth_backoff: Backoff = DEFAULT_AUTH_BACKOFF) -> None:
         self.spool = spool
         self.recognizer = recognizer
         self.uploader = uploader
         self.emit = emit
         self.stale_after_s = stale_after_s
         self.clock = clock
-        self.recognize_gate = recognize_gate or ServiceGate(Backoff(), clock)
-        self.upload_gate = upload_gate or ServiceGate(Backoff(), clock)
+        self.recognize_gate = recognize_gate or RetryGate(Backoff(), clock)
+        self.upload_gate = upload_gate or RetryGate(Backoff(), clock)
+        self.auth_backoff = auth_backoff
 
     def process(self, clip: str) -> float | None:
         """Work on `clip`; returns None when it is finished, else the clock time to try again."""
@@ -88,17 +103,17 @@ class ClipWorker:
         try:
             frame = (self.spool.folder(state.clip) / FRAME_FILE).read_bytes()
             answer = self.recognizer.recognize(frame, "image/jpeg", clip_key=state.key)
-        except RecognizeRefused as exc:
+        except ServiceRefused as exc:
             self.recognize_gate.succeeded()  # the service answered: it is up, this frame is just refused
             record.status, record.error = REFUSED, _error_text(exc)
             self.spool.save(state)
             self._emit_recognition(state)
             return None
-        except Exception as exc:  # RecognizeUnavailable, or anything unexpected: try again later
+        except Exception as exc:  # unavailable, throttled, auth rejected, or unexpected: try again later
             record.error = _error_text(exc)
             self.spool.save(state)
-            retry_at = self._failed("recognize", state, record.attempts, record.error, self.recognize_gate)
-            return min(retry_at, stale_at + 0.001)  # a long backoff must not hold up the upload of a stale clip
+            retry_at = self._failed(RECOGNIZE, state, record.attempts, exc, self.recognize_gate)
+            return min(retry_at, stale_at + 0.001)  # a long wait must not hold up the upload of a stale clip
         self.recognize_gate.succeeded()
         record.record_answer(answer)
         self.spool.save(state)
@@ -113,10 +128,10 @@ class ClipWorker:
         path = self.spool.folder(state.clip) / CLIP_FILE
         try:
             self.uploader.upload(path, state.key, clip_metadata(state))
-        except Exception as exc:  # S3 down, throttled, credentials expired...: never drop the clip, retry
+        except Exception as exc:  # never drop the clip: every outcome is retried, only the wait differs
             record.error = _error_text(exc)
             self.spool.save(state)
-            return self._failed("upload", state, record.attempts, record.error, self.upload_gate)
+            return self._failed(UPLOAD, state, record.attempts, exc, self.upload_gate)
         self.upload_gate.succeeded()
         record.status, record.error = UPLOADED, ""
         self.spool.save(state)
@@ -124,13 +139,23 @@ class ClipWorker:
                    "recognition": state.recognition.status, "attempts": record.attempts})
         return None
 
-    def _failed(self, stage: str, state: ClipState, attempt: int, error: str, gate: ServiceGate) -> float:
-        retry_at = gate.failed()
+    def _failed(self, stage: str, state: ClipState, attempt: int, exc: Exception, gate: RetryGate) -> float:
+        """Hold back the stage (or just this clip) as the error calls for, say so; returns when to try again."""
+        status, advice = (exc.status, exc.retry_after_s) if isinstance(exc, ServiceError) else (None, None)
+        if isinstance(exc, ServiceRefused):  # only uploads get here: the service is up, only this clip waits
+            gate.succeeded()
+            kind, retry_at = "failure", self.clock() + self.auth_backoff.delay(attempt)
+        elif isinstance(exc, ServiceAuthRejected):
+            kind, retry_at = "auth_failed", gate.failed(backoff=self.auth_backoff)
+        else:
+            kind = "throttled" if isinstance(exc, ServiceThrottled) else "failure"
+            retry_at = gate.failed(retry_after_s=advice)
         retry_in = round(max(0.0, retry_at - self.clock()), 2)
-        log.warning("%s failed; will retry", stage,
-                    extra={"clip": state.clip, "stage": stage, "attempt": attempt, "error": error, "retry_in_s": retry_in})
-        self.emit({"event": "failure", "clip": state.clip, "stage": stage, "attempt": attempt, "error": error,
-                   "retry_in_s": retry_in})
+        details = {"clip": state.clip, "stage": stage, "attempt": attempt, "error": _error_text(exc),
+                   "retry_in_s": retry_in, **({"status": status} if status is not None else {}),
+                   **({"retry_after_s": advice} if advice is not None else {})}
+        log.warning("%s failed; will retry", stage, extra={"kind": kind, **details})
+        self.emit({"event": kind, **details})
         return retry_at
 
     def _emit_recognition(self, state: ClipState, **extra: Any) -> None:

@@ -14,16 +14,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pi_app.backoff import Backoff, ServiceGate
+from pi_app.backoff import Backoff
 from pi_app.camera.base import Camera
 from pi_app.clip_encoder import available_fourcc
 from pi_app.clip_recorder import ClipRecorder
 from pi_app.clip_state import ClipState
-from pi_app.clip_worker import ClipUploader, ClipWorker, Recognizer
+from pi_app.clip_worker import DEFAULT_AUTH_BACKOFF, ClipUploader, ClipWorker, Recognizer
 from pi_app.events import EventBus, EventLog, EventSink
 from pi_app.image_encoding import DEFAULT_MAX_SIDE
+from pi_app.retry_gate import RetryGate
 from pi_app.shutdown import stop_on_signals
 from pi_app.spool import Spool
+from pi_app.spool_budget import RecordingGuard, SpaceProbe, SpoolLimits, SpoolSpace
 from pi_app.stats import Stats
 from pi_app.views import View
 from pi_app.work_queue import WorkQueue
@@ -49,19 +51,22 @@ class DeviceConfig:
     keep_done: bool = False  # keep finished clip folders in the spool
     recognize_backoff: Backoff = field(default_factory=Backoff)
     upload_backoff: Backoff = field(default_factory=Backoff)
+    auth_backoff: Backoff = DEFAULT_AUTH_BACKOFF  # after 401/403: long, the key will not fix itself
+    spool_limits: SpoolLimits = field(default_factory=SpoolLimits)  # recording pauses beyond them
 
 
 class DeviceApp:
     """Runs the device until the camera ends, `duration_s` passes, or `stop()` / Ctrl-C / SIGTERM.
 
     On start every unfinished clip in the spool is resumed; at exit work still pending after
-    `drain_timeout_s` stays in the spool for the next start. `run()` returns the summary; run it once
-    per instance (the camera is closed at the end).
+    `drain_timeout_s` stays in the spool for the next start. Recording pauses while the spool is over its
+    disk budget (pi_app.spool_budget). `run()` returns the summary; run it once per instance (the camera is
+    closed at the end). `space_probe` replaces the real disk measurements (tests).
     """
 
     def __init__(self, config: DeviceConfig, camera: Camera, recognizer: Recognizer, uploader: ClipUploader, *,
                  view: View | None = None, stats: Stats | None = None, sinks: Iterable[EventSink] = (),
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, space_probe: SpaceProbe | None = None) -> None:
         self.config = config
         self.camera = camera
         self.view = view
@@ -71,8 +76,9 @@ class DeviceApp:
         self.queue = WorkQueue(clock)
         self.bus = EventBus([self.stats, *([view] if view else []), *sinks], clock)
         self.worker = ClipWorker(self.spool, recognizer, uploader, self.bus.emit, stale_after_s=config.stale_after_s,
-                                 clock=clock, recognize_gate=ServiceGate(config.recognize_backoff, clock),
-                                 upload_gate=ServiceGate(config.upload_backoff, clock))
+                                 clock=clock, recognize_gate=RetryGate(config.recognize_backoff, clock),
+                                 upload_gate=RetryGate(config.upload_backoff, clock), auth_backoff=config.auth_backoff)
+        self.guard = RecordingGuard(config.spool_limits, space_probe or SpoolSpace(self.spool), self.bus.emit)
         self._stopping = threading.Event()
 
     def stop(self) -> None:
@@ -120,7 +126,9 @@ class DeviceApp:
             if self.view:
                 self.view.stop()
         summary = self.stats.summary(pending=len(self.spool.unfinished()), drained=drained, fourcc=fourcc,
-                                     device_id=self.config.device_id, seconds=round(time.monotonic() - started, 2))
+                                     device_id=self.config.device_id, seconds=round(time.monotonic() - started, 2),
+                                     frames_dropped_paused=self.guard.frames_dropped,
+                                     recording_paused=self.guard.paused_reason, sink_errors=self.bus.sink_errors())
         self.bus.emit({"event": "summary", **summary})
         log.info("device app stopped", extra={"summary": summary})
         if self.view:
@@ -136,7 +144,10 @@ class DeviceApp:
                 first_t = frame.t if first_t is None else first_t
                 if self.config.duration_s is not None and frame.t - first_t >= self.config.duration_s:
                     break
-                recorder.add(frame)
+                if self.guard.admit():
+                    recorder.add(frame)
+                else:
+                    recorder.close()  # keep the clip in progress (once); later frames are dropped until space frees
         finally:
             recorder.close()  # the last, possibly shorter, clip is kept too
 

@@ -94,6 +94,15 @@ def run(
     workers: Annotated[int, typer.Option("--workers", min=1, max=16, help="Recognition/upload threads.")] = 2,
     stale_after: Annotated[float, typer.Option("--stale-after", help="Clips older than this many seconds are "
                                                                      "uploaded without recognition.")] = 30.0,
+    recognize_timeout: Annotated[float, typer.Option("--recognize-timeout", help="Seconds to wait for a recognition "
+                                                                                 "answer; one attempt per call, the "
+                                                                                 "worker's backoff retries.")] = 10.0,
+    recognize_connect_timeout: Annotated[float, typer.Option("--recognize-connect-timeout",
+                                                             help="Seconds to open a connection to the API.")] = 3.05,
+    spool_max_gb: Annotated[float, typer.Option("--spool-max-gb", help="Disk budget of the spool: recording pauses "
+                                                                       "(recorded clips are kept) when it is full.")] = 2.0,
+    spool_min_free_mb: Annotated[float, typer.Option("--spool-min-free-mb", help="Free disk space to leave: recording "
+                                                                                 "pauses below it.")] = 200.0,
     max_side: Annotated[int, typer.Option("--max-side", min=64, help="Longest side of the frame sent for recognition.")] = 640,
     fourcc: Annotated[Optional[str], typer.Option("--fourcc", help="Clip codec (default: avc1/H264 if available, "
                                                                    "else mp4v).")] = None,
@@ -113,6 +122,8 @@ def run(
     from pi_app.clip_names import default_device_id
     from pi_app.device_app import DeviceApp, DeviceConfig
     from pi_app.logging_setup import configure_device_logging
+    from pi_app.recognize_client import AttemptTimeout
+    from pi_app.spool_budget import GB, MB, SpoolLimits
     from pi_app.stack_connection import connect
     from pi_app.stats import Stats
     from pi_app.views import LiveView, PlainView
@@ -124,6 +135,14 @@ def run(
     _positive(duration, "--duration")
     _positive(drain_timeout, "--drain-timeout", allow_zero=True)
     _positive(stale_after, "--stale-after")
+    _positive(recognize_timeout, "--recognize-timeout")
+    _positive(recognize_connect_timeout, "--recognize-connect-timeout")
+    _positive(spool_max_gb, "--spool-max-gb")
+    _positive(spool_min_free_mb, "--spool-min-free-mb", allow_zero=True)
+    attempt_timeout = AttemptTimeout(connect_s=recognize_connect_timeout, read_s=recognize_timeout)
+    if attempt_timeout.total_s >= stale_after:  # a hung call would hold a worker until its clip is stale
+        raise typer.BadParameter(f"connect + read timeout ({attempt_timeout.total_s:g} s) must be under --stale-after "
+                                 f"({stale_after:g} s)", param_hint="--recognize-timeout")
     if api_url and not api_key:
         raise typer.BadParameter("--api-url needs --api-key (or FACEGATE_API_KEY)", param_hint="--api-key")
     device = device_id or default_device_id()
@@ -138,11 +157,14 @@ def run(
                              api_key=api_key, bucket=bucket, region=region)
     except (ValueError, FileNotFoundError) as exc:
         raise typer.BadParameter(str(exc), param_hint="--outputs / --api-url") from exc
+    connection.recognizer.timeout = attempt_timeout
     source = _open_camera(spec, realtime, loop, size, fps)
     device_actions = _start_actions(actions_config, device, alerts_outbox, connection, source) if actions_config else None
     config = DeviceConfig(device_id=device, spool_dir=spool, events_path=events, clip_seconds=clip_seconds,
                           workers=workers, stale_after_s=stale_after, duration_s=duration, drain_timeout_s=drain_timeout,
-                          max_side=max_side, fourcc=fourcc, keep_done=keep_done)
+                          max_side=max_side, fourcc=fourcc, keep_done=keep_done,
+                          spool_limits=SpoolLimits(max_bytes=round(spool_max_gb * GB),
+                                                   min_free_bytes=round(spool_min_free_mb * MB)))
     stats = Stats()
     view = PlainView() if plain else LiveView(stats, f"{device} · {spec.describe()} · {connection.description}")
     try:

@@ -2,18 +2,25 @@
 and the terminal view.
 
 An event is a flat JSON-able dict with an `event` name; the bus stamps it with `ts` (UTC, ISO 8601).
+A sink that raises (the event log on a full disk, an action that breaks) is logged and counted, and the
+other sinks still get the event: emitting never fails, so it can never stop a clip half-way.
 """
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+log = logging.getLogger(__name__)
+
 Event = dict[str, Any]
+LOG_EVERY_NTH_ERROR = 100  # after a sink's first error (logged with its traceback): a disk stays full for a while
 
 
 class EventSink(Protocol):
@@ -29,6 +36,11 @@ def utc_iso(epoch_s: float) -> str:
     return datetime.fromtimestamp(epoch_s, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def sink_name(sink: object) -> str:
+    """How a sink is named in logs and the summary: its `name` attribute, else its class name."""
+    return str(getattr(sink, "name", "") or type(sink).__name__)
+
+
 class EventBus:
     """Delivers each event to every sink, one event at a time (workers emit from several threads)."""
 
@@ -36,6 +48,7 @@ class EventBus:
         self.sinks = list(sinks)
         self._clock = clock
         self._lock = threading.Lock()
+        self._errors: Counter[str] = Counter()
 
     def add(self, sink: EventSink) -> None:
         """Start delivering to `sink`."""
@@ -48,11 +61,29 @@ class EventBus:
             self.sinks.remove(sink)
 
     def emit(self, event: Event) -> None:
-        """Stamp and deliver one event."""
+        """Stamp and deliver one event to every sink; never raises (a failing sink is logged and counted)."""
         stamped = {"ts": utc_iso(self._clock()), **event}
         with self._lock:
             for sink in self.sinks:
-                sink.handle(stamped)
+                try:
+                    sink.handle(stamped)
+                except Exception as exc:  # noqa: BLE001 - whatever a sink does wrong, the others and the clip go on
+                    self._sink_failed(sink, stamped, exc)
+
+    def sink_errors(self) -> dict[str, int]:
+        """How many events each sink failed to take, by sink name (only sinks that failed)."""
+        with self._lock:
+            return dict(self._errors)
+
+    def _sink_failed(self, sink: EventSink, event: Event, exc: Exception) -> None:
+        name = sink_name(sink)
+        self._errors[name] += 1
+        count = self._errors[name]
+        details = {"sink": name, "event_name": event.get("event"), "errors": count, "error": repr(exc)[:300]}
+        if count == 1:
+            log.error("event sink failed", exc_info=exc, extra=details)
+        elif count % LOG_EVERY_NTH_ERROR == 0:
+            log.error("event sink still failing", extra=details)
 
 
 class EventLog:

@@ -1,8 +1,12 @@
 """The on-disk spool: one folder per clip holding `clip.mp4`, `frame.jpg` and `state.json`.
 
 A clip is built in `.incoming/<id>/` and renamed into place when complete, so every folder in the spool
-is a whole clip; `state.json` is replaced atomically (temp file + fsync + os.replace) at every step, so a
-crash or power cut leaves either the old state or the new one and work resumes where it stopped.
+is a whole clip; `state.json` is replaced atomically at every step, so a crash leaves either the old state
+or the new one and work resumes where it stopped. Every rename that makes a clip or a state visible (and the
+deletion of a finished clip) is followed by an fsync of its directory, so a power cut cannot undo it.
+
+The spool keeps a running total of its committed clips' bytes (`bytes_used`) for the disk budget
+(pi_app.spool_budget) without walking thousands of folders for every frame.
 """
 from __future__ import annotations
 
@@ -10,11 +14,13 @@ import json
 import logging
 import os
 import shutil
+import threading
 from pathlib import Path
 
 from facegate_contract import CLIP_ID_RE
 from pi_app.clip_names import clip_seq
 from pi_app.clip_state import ClipState
+from pi_app.durable_files import DISK_SYNC, DiskSync, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -23,25 +29,29 @@ FRAME_FILE = "frame.jpg"
 STATE_FILE = "state.json"
 INCOMING = ".incoming"
 
+__all__ = ["CLIP_FILE", "FRAME_FILE", "INCOMING", "STATE_FILE", "Spool", "write_atomically"]
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace `path` with `text` so readers (and a restart after a crash) see the old or the new file, never half."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())  # the data must be on disk before the rename makes it the state
-    os.replace(tmp, path)
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes of the files directly in `folder` (a clip folder has no subfolders); 0 if it is gone."""
+    try:
+        return sum(entry.stat().st_size for entry in os.scandir(folder) if entry.is_file())
+    except FileNotFoundError:
+        return 0
 
 
 class Spool:
     """Clips waiting for recognition and upload, on disk so nothing is lost across restarts."""
 
-    def __init__(self, root: Path, keep_done: bool = False) -> None:
+    def __init__(self, root: Path, keep_done: bool = False, sync: DiskSync = DISK_SYNC) -> None:
         self.root = Path(root)
         self.keep_done = keep_done  # keep finished folders (for inspection) instead of deleting them
+        self.sync = sync
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / INCOMING).mkdir(exist_ok=True)
+        self._lock = threading.Lock()  # the recorder commits while workers finish
+        self._sizes = {clip: folder_bytes(self.folder(clip)) for clip in self.clips()}
+        self._total = sum(self._sizes.values())
 
     def folder(self, clip: str) -> Path:
         """The folder of a committed clip."""
@@ -56,9 +66,18 @@ class Spool:
     def commit(self, state: ClipState) -> Path:
         """Write the first state and move the staged clip into the spool (one rename: all or nothing)."""
         staged = self.root / INCOMING / state.clip
-        write_atomically(staged / STATE_FILE, json.dumps(state.to_json()))
+        for name in (CLIP_FILE, FRAME_FILE):  # written by the recorder; on disk before the rename publishes them
+            if (staged / name).exists():
+                self.sync.file(staged / name)
+        write_atomically(staged / STATE_FILE, json.dumps(state.to_json()), self.sync)
+        size = folder_bytes(staged)
         final = self.folder(state.clip)
         os.replace(staged, final)
+        self.sync.directory(self.root)  # the clip now exists...
+        self.sync.directory(self.root / INCOMING)  # ...and is no longer half-recorded
+        with self._lock:
+            self._total += size - self._sizes.get(state.clip, 0)
+            self._sizes[state.clip] = size
         return final
 
     def load(self, clip: str) -> ClipState:
@@ -66,15 +85,24 @@ class Spool:
         return ClipState.from_json(json.loads((self.folder(clip) / STATE_FILE).read_text(encoding="utf-8")))
 
     def save(self, state: ClipState) -> None:
-        """Persist a clip's state atomically."""
-        write_atomically(self.folder(state.clip) / STATE_FILE, json.dumps(state.to_json()))
+        """Persist a clip's state atomically and durably."""
+        write_atomically(self.folder(state.clip) / STATE_FILE, json.dumps(state.to_json()), self.sync)
 
     def finish(self, state: ClipState) -> None:
         """A clip needs nothing more: delete its folder (or keep it, marked finished, with `keep_done`)."""
         if self.keep_done:
             self.save(state)
-        else:
-            shutil.rmtree(self.folder(state.clip), ignore_errors=True)
+            return
+        shutil.rmtree(self.folder(state.clip), ignore_errors=True)
+        self.sync.directory(self.root)  # else a power cut could bring the finished folder back
+        with self._lock:
+            self._total -= self._sizes.pop(state.clip, 0)
+
+    def bytes_used(self) -> int:
+        """Bytes of every committed clip as it was committed (kept finished clips included; the clip being
+        recorded and later state updates of a few hundred bytes are not counted)."""
+        with self._lock:
+            return self._total
 
     def clips(self) -> list[str]:
         """Every committed clip in the spool, oldest first."""

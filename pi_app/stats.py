@@ -1,4 +1,5 @@
-"""Counters and recent recognitions, kept from the event stream, and the summary at exit."""
+"""Counters, recent recognitions and the conditions holding the device back (credentials rejected, throttled,
+recording paused), kept from the event stream, and the summary at exit."""
 from __future__ import annotations
 
 import threading
@@ -11,7 +12,8 @@ import numpy as np
 from pi_app.clip_state import NO_FACE, RECOGNISED, REFUSED, SKIPPED_STALE, UNKNOWN
 from pi_app.events import Event
 
-COUNTERS = ("recorded", "resumed", "recognised", "unknown", "no_face", "skipped_stale", "refused", "failures", "uploaded")
+COUNTERS = ("recorded", "resumed", "recognised", "unknown", "no_face", "skipped_stale", "refused", "failures", "uploaded",
+            "auth_failed", "throttled")
 _ANSWERED = (RECOGNISED, UNKNOWN, NO_FACE)
 LATENCY_WINDOW = 10_000  # percentiles over the latest recognitions: memory stays bounded on a long run
 
@@ -41,6 +43,7 @@ class Stats:
         self._counts: Counter[str] = Counter({name: 0 for name in COUNTERS})
         self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self._recent: deque[RecentRecognition] = deque(maxlen=recent)
+        self._conditions: dict[str, Event] = {}  # "recording" or a stage → the event that started the condition
 
     def handle(self, event: Event) -> None:
         """Count one event."""
@@ -52,13 +55,23 @@ class Stats:
                 self._counts["resumed"] += int(event.get("clips", 0))
             elif kind == "upload":
                 self._counts["uploaded"] += 1
+                self._conditions.pop("upload", None)  # the upload service works again
             elif kind == "failure":
                 self._counts["failures"] += 1
+            elif kind in ("auth_failed", "throttled"):
+                self._counts[kind] += 1
+                self._conditions[str(event.get("stage", ""))] = event
+            elif kind == "recording_paused":
+                self._conditions["recording"] = event
+            elif kind == "recording_resumed":
+                self._conditions.pop("recording", None)
             elif kind == "recognition":
                 self._recognition(event)
 
     def _recognition(self, event: Event) -> None:
         status = event.get("status", "")
+        if status in (*_ANSWERED, REFUSED):
+            self._conditions.pop("recognize", None)  # the recognition service answered
         if status in (*_ANSWERED, SKIPPED_STALE, REFUSED):
             self._counts[status] += 1
         if status == REFUSED:
@@ -75,6 +88,12 @@ class Stats:
             counts = dict(self._counts)
         counts["pending_uploads"] = counts["recorded"] + counts["resumed"] - counts["uploaded"]
         return counts
+
+    def conditions(self) -> list[Event]:
+        """What holds the device back now, as the events that reported it: `recording_paused`, and the latest
+        `auth_failed` / `throttled` of each stage until that stage succeeds again."""
+        with self._lock:
+            return list(self._conditions.values())
 
     def recent(self) -> list[RecentRecognition]:
         """The latest recognitions, oldest first."""

@@ -7,6 +7,7 @@ from typing import Any, Protocol, TextIO
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from pi_app.events import Event
 from pi_app.stats import RecentRecognition, Stats
@@ -14,8 +15,11 @@ from pi_app.stats import RecentRecognition, Stats
 COUNTER_LABELS = (("recorded", "clips recorded"), ("resumed", "resumed from spool"), ("recognised", "recognised"),
                   ("unknown", "unknown"), ("no_face", "no face"), ("skipped_stale", "skipped (stale)"),
                   ("refused", "refused (4xx)"), ("failures", "failures"), ("uploaded", "uploaded"),
-                  ("pending_uploads", "pending uploads"))
+                  ("pending_uploads", "pending uploads"), ("auth_failed", "auth rejected"), ("throttled", "throttled"))
+SUMMARY_KEYS = ("clips", "resumed", "recognised", "unknown", "no_face", "skipped_stale", "refused", "failures",
+                "auth_failed", "throttled", "uploaded", "pending", "frames_dropped_paused")
 _STATUS_STYLE = {"recognised": "green", "unknown": "yellow", "no_face": "dim", "refused": "red", "skipped_stale": "magenta"}
+_NOTICE_EVENTS = ("auth_failed", "throttled", "recording_paused", "recording_resumed")
 
 
 class View(Protocol):
@@ -35,17 +39,42 @@ def _number(value: float | None, fmt: str) -> str:
     return format(value, fmt) if value is not None else "-"
 
 
+def _size(n_bytes: Any) -> str:
+    value = float(n_bytes or 0)
+    return f"{value / 1024**3:.2f} GB" if value >= 1024**3 else f"{value / 1024**2:.0f} MB"
+
+
+def notice(event: Event) -> str | None:
+    """One sentence for an event that changes what the device can do (credentials rejected, throttled,
+    recording paused or resumed); None for the others."""
+    kind = event.get("event")
+    if kind == "auth_failed":
+        return (f"{event.get('stage')}: credentials rejected (HTTP {event.get('status')}), clips kept; "
+                f"retry in {event.get('retry_in_s')} s")
+    if kind == "throttled":
+        return f"{event.get('stage')}: throttled (HTTP {event.get('status')}); retry in {event.get('retry_in_s')} s"
+    if kind == "recording_paused":
+        return (f"recording PAUSED ({event.get('reason')}): spool {_size(event.get('spool_bytes'))} of "
+                f"{_size(event.get('spool_max_bytes'))}, {_size(event.get('free_bytes'))} free "
+                f"(floor {_size(event.get('min_free_bytes'))}); recorded clips keep draining")
+    if kind == "recording_resumed":
+        return (f"recording resumed after {event.get('paused_s')} s paused; "
+                f"{event.get('frames_dropped')} frame(s) were not recorded")
+    return None
+
+
 def summary_line(summary: dict[str, Any]) -> str:
     """The summary as one `key=value` line."""
     latency = summary.get("latency_ms", {})
-    keys = ("clips", "recognised", "unknown", "no_face", "skipped_stale", "refused", "failures", "uploaded", "pending")
-    fields = [f"{k}={summary[k]}" for k in keys if k in summary]
+    fields = [f"{k}={summary[k]}" for k in SUMMARY_KEYS if k in summary]
     fields += [f"latency_p50_ms={latency.get('p50')}", f"latency_p95_ms={latency.get('p95')}"]
+    if summary.get("sink_errors"):
+        fields.append("sink_errors=" + ",".join(f"{name}:{n}" for name, n in summary["sink_errors"].items()))
     return "summary: " + " ".join(fields)
 
 
 class PlainView:
-    """One line per recognition, upload and failure: for logs, pipes and headless runs."""
+    """One line per recognition, upload, failure and notice: for logs, pipes and headless runs."""
 
     def __init__(self, out: TextIO | None = None) -> None:
         self._out = out or sys.stdout
@@ -70,6 +99,8 @@ class PlainView:
             line = f"{ts} {event['clip']} {event['stage']} failed (attempt {event['attempt']}), retry in {event['retry_in_s']} s"
         elif kind == "resumed":
             line = f"{ts} resumed {event['clips']} unfinished clip(s) from the spool"
+        elif kind in _NOTICE_EVENTS:
+            line = f"{ts} {notice(event)}"
         else:
             return
         print(line, file=self._out, flush=True)
@@ -80,7 +111,8 @@ class PlainView:
 
 
 class LiveView:
-    """A rich Live panel: recent recognitions and counters, redrawn a few times a second from `Stats`."""
+    """A rich Live panel: what holds the device back, recent recognitions and counters, redrawn a few times a
+    second from `Stats`."""
 
     def __init__(self, stats: Stats, title: str, console: Console | None = None, refresh_per_second: float = 4) -> None:
         self.stats = stats
@@ -100,7 +132,7 @@ class LiveView:
         """Nothing to do per event: the view redraws from the counters."""
 
     def render(self) -> Group:
-        """The recent-recognitions table above the counters."""
+        """The conditions holding the device back (if any), the recent-recognitions table, the counters."""
         recent = Table(title=self.title, expand=True)
         for column, justify in (("time", "left"), ("clip", "left"), ("who", "left"), ("confidence", "right"),
                                 ("latency ms", "right")):
@@ -111,20 +143,23 @@ class LiveView:
                            _number(row.confidence, ".2f"), _number(row.latency_ms, ".0f"))
         counts = self.stats.counters()
         counters = Table.grid(padding=(0, 2))
-        counters.add_row(*(f"{label}: [bold]{counts[key]}[/]" for key, label in COUNTER_LABELS[:5]))
-        counters.add_row(*(f"{label}: [bold]{counts[key]}[/]" for key, label in COUNTER_LABELS[5:]))
-        return Group(recent, counters)
+        for start in range(0, len(COUNTER_LABELS), 6):
+            counters.add_row(*(f"{label}: [bold]{counts[key]}[/]" for key, label in COUNTER_LABELS[start:start + 6]))
+        notices = [Text(f"{str(event.get('ts', ''))[11:19]} {notice(event)}", style="bold red")
+                   for event in self.stats.conditions()]
+        return Group(*notices, recent, counters)
 
     def show_summary(self, summary: dict[str, Any]) -> None:
         """Print the summary as a table."""
         table = Table(title="summary")
         table.add_column("what")
         table.add_column("value", justify="right")
-        for key in ("clips", "resumed", "recognised", "unknown", "no_face", "skipped_stale", "refused", "failures",
-                    "uploaded", "pending"):
+        for key in SUMMARY_KEYS:
             if key in summary:
                 table.add_row(key.replace("_", " "), str(summary[key]))
         latency = summary.get("latency_ms", {})
         table.add_row("latency p50 ms", str(latency.get("p50")))
         table.add_row("latency p95 ms", str(latency.get("p95")))
+        for name, errors in (summary.get("sink_errors") or {}).items():
+            table.add_row(f"event sink errors: {name}", str(errors))
         self.console.print(table)

@@ -39,6 +39,10 @@ class WorkQueue:
                 heapq.heappush(self._waiting, (due_at, clip))
             self._cond.notify()
 
+    def put_after(self, clip: str, delay_s: float) -> None:
+        """Queue `clip` to be handed out `delay_s` seconds from now (by the queue's clock)."""
+        self.put(clip, self._clock() + delay_s)
+
     def take(self, timeout: float = 0.0) -> str | None:
         """The newest due clip, waiting up to `timeout` seconds for one; None if there is none or the queue closed.
 

@@ -1,8 +1,9 @@
 """Delivers the outbox's alerts to the webhook, oldest first, on one background thread.
 
 Rules: 2xx = delivered (deleted); connection errors, timeouts, 408, 429 and 5xx = try again after a
-backoff with jitter (one ServiceGate for the receiver: while it is down, one probe per backoff period,
-not one request per alert); any other answer = give up (moved to dead/ with the reason). An alert not
+backoff with jitter (one gate for the receiver: while it is down, one probe per backoff period, not one
+request per alert), and never before the Retry-After of a 429 / 503 (capped at the webhook's backoff
+`max_s`, so a receiver cannot park alerts for a day); any other answer = give up (moved to dead/ with the reason). An alert not
 delivered `give_up_after_s` after it was made is given up on as expired. Delivery is at least once: a
 crash between the receiver's answer and the delete resends it with the same `alert_id`.
 """
@@ -19,7 +20,7 @@ from pi_app.actions.alert_outbox import AlertOutbox
 from pi_app.actions.alert_payload import AlertPayloads
 from pi_app.actions.config import Webhook
 from pi_app.actions.webhook import DELIVERED, GIVE_UP, SendResult
-from pi_app.backoff import ServiceGate
+from pi_app.retry_gate import RetryGate
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class AlertDispatcher:
         self.outbox, self.sender, self.payloads = outbox, sender, payloads
         self.webhook = webhook  # expiry, timeout and backoff
         self.clock = clock
-        self.gate = ServiceGate(webhook.backoff, clock)
+        self.gate = RetryGate(webhook.backoff, clock)
         self.delivered = 0
         self._wake = threading.Condition()
         self._woken = False
@@ -81,10 +82,11 @@ class AlertDispatcher:
             else:
                 alert.attempts, alert.last_error = alert.attempts + 1, result.error or f"HTTP {result.status}"
                 self.outbox.put(alert)
-                retry_at = self.gate.failed()
+                retry_at = self.gate.failed(retry_after_s=result.retry_after_s)
                 log.warning("alert delivery failed; will retry",
                             extra={"alert_id": alert.id, "webhook": self.sender.origin, "attempt": alert.attempts,
-                                   "error": alert.last_error, "retry_in_s": round(retry_at - self.clock(), 2)})
+                                   "error": alert.last_error, "retry_after_s": result.retry_after_s,
+                                   "retry_in_s": round(retry_at - self.clock(), 2)})
                 return retry_at
         return None
 

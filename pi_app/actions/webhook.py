@@ -1,7 +1,7 @@
 """POST one alert to the webhook and say what to do next: done, try again later, or give up.
 
 One attempt per call, no retries here: retrying is the dispatcher's job, with backoff and the durable
-outbox behind it. Webhook URLs often carry a token (Slack, Home Assistant, ntfy), so only the scheme and
+outbox behind it; a 429 or 503 answer's Retry-After is passed on for it to honour. Webhook URLs often carry a token (Slack, Home Assistant, ntfy), so only the scheme and
 host are ever logged or shown.
 """
 from __future__ import annotations
@@ -12,6 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+
+from pi_app.retry_after import retry_after_of
 
 DELIVERED, RETRY, GIVE_UP = "delivered", "retry", "give_up"
 RETRY_STATUSES = (408, 429)  # the only 4xx that may succeed later; every other 4xx is final
@@ -26,6 +28,7 @@ class SendResult:
     status: int | None = None  # HTTP status, None when no answer came
     error: str = ""
     latency_ms: float = 0.0
+    retry_after_s: float | None = None  # what a 429 / 503 answer asked for (uncapped): not to be tried before
 
 
 def url_origin(url: str) -> str:
@@ -66,8 +69,9 @@ class WebhookSender:
         latency_ms = _ms_since(started)
         outcome = outcome_of(response.status_code)
         error = "" if outcome == DELIVERED else f"HTTP {response.status_code}: {response.text[:200]}"
+        retry_after = retry_after_of(response.status_code, response.headers, time.time()) if outcome == RETRY else None
         response.close()
-        return SendResult(outcome, response.status_code, error, latency_ms)
+        return SendResult(outcome, response.status_code, error, latency_ms, retry_after)
 
     def close(self) -> None:
         """Release the HTTP connections."""

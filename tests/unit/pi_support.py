@@ -1,7 +1,9 @@
-"""Helpers for the device-app unit tests: generated videos, a fake clock, fake recognition and upload."""
+"""Helpers for the device-app unit tests: generated videos, a fake clock, fake recognition and upload, and
+loopback HTTP servers that answer from a script or never answer."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,12 +18,12 @@ import numpy as np
 from facegate_contract import clip_key
 from pi_app.clip_names import clip_id
 from pi_app.clip_state import ClipState
-from pi_app.recognize_client import Recognition, RecognizeRefused, RecognizeUnavailable, RetryPolicy
+from pi_app.recognize_client import Recognition
+from pi_app.service_errors import ServiceRefused, ServiceUnavailable
 from pi_app.spool import CLIP_FILE, FRAME_FILE, Spool
 from tests.conftest import FIXTURE_IMAGES
 
 SIZE = (640, 480)
-FAST_RETRIES = RetryPolicy(attempts=3, backoff_factor=0.001, backoff_max=0.005, jitter=0.0)
 OK_BODY = {"faces": [{"name": "Eileen_Collins", "confidence": 0.99}], "model_version": "m1", "timings_ms": {"total": 12}}
 
 
@@ -76,20 +78,23 @@ class FakeClock:
 @dataclass
 class FakeRecognizer:
     """Answers like RecognizeClient: one face named `name` (or exactly `faces`, when given), or raises while `up`
-    is False / `refuse` is set."""
+    is False / `refuse` is set / `error` is set (that very exception)."""
 
     up: bool = True
     refuse: bool = False
+    error: Exception | None = None
     name: str = "Eileen_Collins"
     faces: list[dict] | None = None
     calls: list[tuple[bytes, str]] = field(default_factory=list)
 
     def recognize(self, frame: bytes, content_type: str = "image/jpeg", clip_key: str = "") -> Recognition:
         self.calls.append((frame, clip_key))
+        if self.error is not None:
+            raise self.error
         if not self.up:
-            raise RecognizeUnavailable("recognize failed after retries: ConnectionError")
+            raise ServiceUnavailable("recognize failed: ConnectionError")
         if self.refuse:
-            raise RecognizeRefused(400, "bad_request", "not an image")
+            raise ServiceRefused("recognize answered 400 bad_request: not an image", status=400, error="bad_request")
         faces = self.faces if self.faces is not None else [{"name": self.name, "confidence": 0.97}]
         return Recognition(faces=faces, model_version="m-test", latency_ms=42.0, server_ms=30.0)
 
@@ -100,14 +105,17 @@ class FakeRecognizer:
 
 @dataclass
 class FakeUploader:
-    """Keeps uploads in a dict (key → (bytes, metadata)); raises while `up` is False."""
+    """Keeps uploads in a dict (key → (bytes, metadata)); raises while `up` is False / `error` is set."""
 
     up: bool = True
+    error: Exception | None = None
     objects: dict[str, tuple[bytes, dict[str, str]]] = field(default_factory=dict)
     attempts: int = 0
 
     def upload(self, path: Path, key: str, metadata: dict[str, str]) -> None:
         self.attempts += 1
+        if self.error is not None:
+            raise self.error
         if not self.up:
             raise ConnectionError("s3 unreachable")
         self.objects[key] = (path.read_bytes(), metadata)
@@ -129,10 +137,13 @@ def add_clip(spool: Spool, seq: int, recorded_at: float, device_id: str = "dev-1
     return state
 
 
-class ScriptedServer(ThreadingHTTPServer):
-    """Answers POSTs with the scripted (status, body) pairs in turn (the last one repeats) and records requests."""
+Answer = tuple[int, dict] | tuple[int, dict, dict[str, str]]  # status, JSON body[, extra headers]
 
-    def __init__(self, script: list[tuple[int, dict]]) -> None:
+
+class ScriptedServer(ThreadingHTTPServer):
+    """Answers POSTs with the scripted answers in turn (the last one repeats) and records requests."""
+
+    def __init__(self, script: list[Answer]) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.script = script
         self.requests: list[dict] = []
@@ -148,10 +159,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.server.requests.append({"headers": dict(self.headers), "body": body, "at": time.monotonic()})
-        status, answer = self.server.script[min(len(self.server.requests), len(self.server.script)) - 1]
+        status, answer, *extra = self.server.script[min(len(self.server.requests), len(self.server.script)) - 1]
         payload = json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        for name, value in (extra[0] if extra else {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
@@ -161,7 +174,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def scripted_server(script: list[tuple[int, dict]]) -> Iterator[ScriptedServer]:
+def scripted_server(script: list[Answer]) -> Iterator[ScriptedServer]:
     """A ScriptedServer on 127.0.0.1 with an ephemeral port, serving in a thread for the block."""
     server = ScriptedServer(script)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
@@ -170,3 +183,48 @@ def scripted_server(script: list[tuple[int, dict]]) -> Iterator[ScriptedServer]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class HangingServer:
+    """Accepts connections on 127.0.0.1 and never answers (a backend stuck mid-request); counts the connections."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        self._held: list[socket.socket] = []
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}/recognize"
+
+    @property
+    def connections(self) -> int:
+        return len(self._held)
+
+    def _accept(self) -> None:
+        while not self._closing.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            self._held.append(conn)  # held open, never read or answered
+
+    def close(self) -> None:
+        self._closing.set()
+        self._thread.join(5)
+        for conn in self._held:
+            conn.close()
+        self._listener.close()
+
+
+@contextmanager
+def hanging_server() -> Iterator[HangingServer]:
+    """A HangingServer for the block."""
+    server = HangingServer()
+    try:
+        yield server
+    finally:
+        server.close()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pi_app.backoff import Backoff, ServiceGate
+from pi_app.backoff import Backoff
+from pi_app.retry_gate import RetryGate
 from facegate_contract import clip_key
 from pi_app.clip_state import NO_FACE, RECOGNISED, REFUSED, SKIPPED_STALE, UPLOADED
 from pi_app.clip_worker import ClipWorker
@@ -25,8 +26,8 @@ class Rig:
         self.events: list[dict] = []
         self.worker = ClipWorker(self.spool, self.recognizer, self.uploader, self.events.append,
                                  stale_after_s=stale_after_s, clock=self.clock,
-                                 recognize_gate=ServiceGate(NO_JITTER, self.clock),
-                                 upload_gate=ServiceGate(NO_JITTER, self.clock))
+                                 recognize_gate=RetryGate(NO_JITTER, self.clock),
+                                 upload_gate=RetryGate(NO_JITTER, self.clock))
         self.queue = WorkQueue(self.clock)
 
     def record(self, n: int) -> list[str]:

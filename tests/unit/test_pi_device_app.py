@@ -19,7 +19,7 @@ from pi_app.logging_setup import configure_device_logging
 from pi_app.recognize_client import RecognizeClient
 from pi_app.shutdown import stop_on_signals
 from pi_app.spool import Spool
-from tests.unit.pi_support import FAST_RETRIES, OK_BODY, FakeRecognizer, FakeUploader, moving_face_video, scripted_server
+from tests.unit.pi_support import OK_BODY, FakeRecognizer, FakeUploader, moving_face_video, scripted_server
 
 QUICK_BACKOFF = Backoff(base_s=0.01, max_s=0.05, jitter=0.0)
 
@@ -119,7 +119,7 @@ def test_the_api_key_never_reaches_logs_or_events(tmp_path: Path, video: Path) -
     configure_device_logging(log_file, "DEBUG")
     try:
         with scripted_server([(503, {"error": "busy"}), (200, OK_BODY)]) as server:
-            client = RecognizeClient(server.url, secret, device_id="door-1", policy=FAST_RETRIES)
+            client = RecognizeClient(server.url, secret, device_id="door-1")
             summary = DeviceApp(_config(tmp_path), VideoFileCamera(video, realtime=False), client, FakeUploader()).run()
     finally:
         root.handlers[:], _ = saved
