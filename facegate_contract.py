@@ -23,7 +23,9 @@ from typing import Any, TextIO
 RECOGNIZE_PATH = "/recognize"  # POST a JPEG/PNG frame; answers faces with names
 UPLOADS_PATH = "/uploads"  # POST {clip}: a presigned PUT URL for the calling device's own clip key
 VISITS_PATH = "/visits"  # POST a visit report from the device (decision, clips, sightings)
-CLIP_LINKS_PATH = "/clip-links"  # POST {clip_key, expires_in}: a presigned GET URL of one of the device's clips
+CLIP_LINKS_PATH = "/clip-links"  # POST {key, expires_in}: a presigned GET URL of one of the device's clips
+# Links are signed with the Lambda role's temporary credentials, which end within hours whatever a URL says.
+CLIP_LINK_MAX_EXPIRES_S = 12 * 3600
 API_KEY_HEADER = "x-api-key"
 CLIP_KEY_HEADER = "X-Facegate-Clip-Key"  # which clip a recognised frame came from (stored with the sighting)
 FRAME_MEDIA_TYPES = ("image/jpeg", "image/png")
@@ -193,17 +195,18 @@ class StackOutputs:
     function_name: str
     devices_table: str = ""
     prefix: str = "facegate"
+    device_id: str = "facegate-developer"  # the device the developer key stands for
 
     @classmethod
     def build(cls, *, region: str, endpoint_url: str | None, api_id: str, stage: str, api_key: str, bucket: str,
               people_table: str, sightings_table: str, function_name: str, devices_table: str = "",
-              prefix: str = "facegate") -> StackOutputs:
+              prefix: str = "facegate", device_id: str = "facegate-developer") -> StackOutputs:
         """Outputs with the invoke URLs derived from the API id, stage, region and endpoint."""
         api_url = stage_url(api_id, stage, region, endpoint_url)
         return cls(region=region, endpoint_url=endpoint_url, api_id=api_id, stage=stage, api_url=api_url,
                    recognize_url=api_url + RECOGNIZE_PATH, api_key=api_key, bucket=bucket, people_table=people_table,
                    sightings_table=sightings_table, function_name=function_name, devices_table=devices_table,
-                   prefix=prefix)
+                   prefix=prefix, device_id=device_id)
 
     def seen_from(self, endpoint_url: str | None) -> StackOutputs:
         """The same stack addressed through another emulator URL (e.g. a compose service name)."""

@@ -21,6 +21,7 @@ from rich.table import Table
 console = Console()
 
 DEFAULT_FIXTURES = Path("fixtures")
+DEMO_DEVICE = "demo-cam"
 
 
 def _wait_for(path: Path, timeout_s: float) -> None:
@@ -41,6 +42,18 @@ def _enrol(stack, images: Path) -> str:
     for result in enrol_listed_people(pipeline, stack, images):
         console.print(f"enrolled [bold]{result.name}[/] from {result.images_used} photos → model {result.version}")
     return json.loads((images / "manifest.json").read_text())["frames"][0]["expect"][0]
+
+
+def _provision(outputs, path: Path) -> Path:
+    """A fresh device `demo-cam` (its own API key, its device file), as `facegate device add` makes one."""
+    from services.device_commands import provision, revoke
+    from services.target import Target
+
+    target = Target(endpoint_url=outputs.endpoint_url, region=outputs.region)
+    revoke(target, outputs.prefix, DEMO_DEVICE)  # a key from an earlier demo is replaced, not reused
+    provision(target, outputs.prefix, DEMO_DEVICE).write(path)
+    console.print(f"provisioned device [bold]{DEMO_DEVICE}[/]: its own API key, clips through presigned URLs")
+    return path
 
 
 def _wait_until_model_is_live(client, probe: bytes, name: str, timeout_s: float = 45.0) -> None:
@@ -87,17 +100,24 @@ def demo(
 
     path = outputs or default_outputs_path()
     _wait_for(path, wait_s)
-    name = _enrol(StackAccess.open(path, endpoint_url), fixtures / "images")
-    connection = connect("demo-cam", outputs=path, endpoint_url=endpoint_url)
-    _wait_until_model_is_live(connection.recognizer, (fixtures / "images" / "probe_eileen_collins.jpg").read_bytes(), name)
+    stack = StackAccess.open(path, endpoint_url)
+    name = _enrol(stack, fixtures / "images")
+    work = Path(tempfile.mkdtemp(prefix="facegate-demo-"))
+    device_file = _provision(stack.outputs, work / "demo-cam.json")
+    developer = connect(outputs=path, endpoint_url=endpoint_url)
+    try:
+        _wait_until_model_is_live(developer.recognizer,
+                                  (fixtures / "images" / "probe_eileen_collins.jpg").read_bytes(), name)
+    finally:
+        developer.close()
 
     manifest = VideoManifest.read(fixtures / "videos" / f"{video}.json")
-    work = Path(tempfile.mkdtemp(prefix="facegate-demo-"))
-    config = DeviceConfig(device_id="demo-cam", spool_dir=work / "spool", events_path=work / "events.jsonl",
+    connection = connect(device_file=device_file)  # the device itself holds no AWS credentials
+    config = DeviceConfig(device_id=connection.device_id, spool_dir=work / "spool", events_path=work / "events.jsonl",
                           clip_seconds=0.5, drain_timeout_s=60.0)
     stats = Stats()
     plain = headless or not sys.stdout.isatty()
-    view = PlainView() if plain else LiveView(stats, f"demo-cam · {manifest.video.name} · {connection.description}")
+    view = PlainView() if plain else LiveView(stats, f"{manifest.video.name} · {connection.description}")
     try:
         summary = DeviceApp(config, VideoFileCamera(manifest.video, realtime=True), connection.recognizer,
                             connection.uploader, view=view, stats=stats).run()

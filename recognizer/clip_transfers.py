@@ -10,14 +10,13 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from facegate_contract import (CLIP_CONTENT_TYPE, CLIP_ID_RE, PRESIGN_REQUEST_HOST, clip_key, device_clips_prefix,
-                               parse_clip_key)
+from facegate_contract import (CLIP_CONTENT_TYPE, CLIP_ID_RE, CLIP_LINK_MAX_EXPIRES_S, PRESIGN_REQUEST_HOST, clip_key,
+                               device_clips_prefix, parse_clip_key)
 from recognizer.api_event import RequestError, header
 
 UPLOAD_EXPIRES_S = 900  # the device uses the URL at once; a retry asks for a fresh one
 DEFAULT_LINK_EXPIRES_S = 3600
-# A URL signed with the role's temporary credentials stops working when they expire, whatever it says.
-MAX_LINK_EXPIRES_S = 12 * 3600
+MAX_LINK_EXPIRES_S = CLIP_LINK_MAX_EXPIRES_S
 MAX_METADATA_BYTES = 1800  # S3 allows 2 KB of user metadata; keep room for the names
 
 

@@ -14,6 +14,7 @@ from rich.table import Table
 from facegate_contract import DeviceFile, stage_url
 from services import device_registry, rest_api
 from services.cli_options import EndpointOpt, PrefixOpt, ProfileOpt, RegionOpt, changes_table, console, target_from
+from services.changes import Change
 from services.names import StackNames
 from services.target import Target
 
@@ -50,6 +51,13 @@ def provision(target: Target, prefix: str, device_id: str, api_endpoint_url: str
     return DeviceFile(device_id=device_id, api_url=api_url, api_key=key.api_key, region=target.region)
 
 
+def revoke(target: Target, prefix: str, device_id: str) -> Change:
+    """Remove a device (its key and registry entry); returns the change (absent when there was none)."""
+    names, _, _ = _stack(target, prefix)
+    devices = target.resource("dynamodb").Table(names.devices_table)
+    return device_registry.remove_device(target.client("apigateway"), devices, names, device_id)
+
+
 @device_app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help="The device's id: letters, digits, '.', '_' or '-'.")],
@@ -83,9 +91,7 @@ def remove(
     target = target_from(endpoint_url, profile, region)
     if not yes and not target.is_emulator:
         typer.confirm(f"Revoke device {name} in {target.describe()}?", abort=True)
-    names, _, _ = _stack(target, prefix)
-    devices = target.resource("dynamodb").Table(names.devices_table)
-    change = device_registry.remove_device(target.client("apigateway"), devices, names, name)
+    change = revoke(target, prefix, name)
     console.print(changes_table("device remove", [change]))
     if change.action.value == "absent":
         raise typer.Exit(1)

@@ -104,7 +104,7 @@ def deploy(target: Target, options: DeployOptions) -> DeployResult:
         region=target.region, endpoint_url=target.endpoint_url, api_id=api.api_id, stage=api.stage,
         api_key=developer.api_key, bucket=names.bucket, people_table=names.people_table,
         sightings_table=names.sightings_table, function_name=names.function, devices_table=names.devices_table,
-        prefix=options.prefix,
+        prefix=options.prefix, device_id=names.developer_device,
     ).seen_from(options.public_endpoint_url)
     return DeployResult(changes=changes, outputs=outputs)
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import requests
 
+from facegate_contract import DeviceFile, StackOutputs
 from pi_app.video_manifest import VideoManifest
 from services import local_stack, stack
-from facegate_contract import StackOutputs
+from services.device_commands import provision
 from services.target import Target
 from tests.conftest import ROOT
 
@@ -43,6 +45,19 @@ def deployed(target: Target, tmp_path_factory: pytest.TempPathFactory) -> tuple[
     path = tmp_path_factory.mktemp("state") / "outputs.json"
     result.outputs.write(path)
     return result.outputs, path
+
+
+@pytest.fixture(scope="session")
+def add_device(target: Target, deployed: tuple[StackOutputs, Path],
+               tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """Provision a device on the deployed stack (its own API key) and return its device file."""
+    folder = tmp_path_factory.mktemp("devices")
+
+    def add(device_id: str) -> Path:
+        path = folder / f"{device_id}.json"
+        provision(target, deployed[0].prefix, device_id).write(path)
+        return path
+    return add
 
 
 @pytest.fixture(scope="session")

@@ -21,12 +21,13 @@ class DeviceRun:
         return [e for e in self.events if e.get("event") == kind]
 
 
-def run_device(outputs: Path, video: Path, work: Path, device_id: str, *, realtime: bool, loop: bool = False,
+def run_device(device_file: Path, video: Path, work: Path, *, realtime: bool, loop: bool = False,
                duration_s: float | None = None, drain_timeout_s: float = 120.0,
                app_hook=None) -> DeviceRun:
-    """Play `video` through DeviceApp; `app_hook(app)` runs before start (e.g. to stop it from a thread)."""
-    connection = connect(device_id, outputs=outputs)
-    config = DeviceConfig(device_id=device_id, spool_dir=work / "spool", events_path=work / "events.jsonl",
+    """Play `video` through DeviceApp as the device of `device_file` (API key only, no AWS credentials);
+    `app_hook(app)` runs before start (e.g. to stop it from a thread)."""
+    connection = connect(device_file=device_file)
+    config = DeviceConfig(device_id=connection.device_id, spool_dir=work / "spool", events_path=work / "events.jsonl",
                           duration_s=duration_s, drain_timeout_s=drain_timeout_s, stale_after_s=600.0,
                           recognize_backoff=Backoff(base_s=0.5, max_s=4.0), upload_backoff=Backoff(base_s=0.5, max_s=4.0))
     app = DeviceApp(config, VideoFileCamera(video, realtime=realtime, loop=loop), connection.recognizer,

@@ -31,8 +31,8 @@ def _stranger_visits(manifest: VideoManifest, cooldown_s: float) -> int:
 
 
 def test_one_alert_per_stranger_visit_with_a_working_clip_url(deployed: tuple[StackOutputs, Path],
-                                                              lfw_video: VideoManifest, tmp_path: Path) -> None:
-    outputs_path = deployed[1]
+                                                              lfw_video: VideoManifest, tmp_path: Path,
+                                                              add_device) -> None:
     device = f"it-door-{uuid.uuid4().hex[:6]}"
     cooldown_s = 2.0
     expected = _stranger_visits(lfw_video, cooldown_s)
@@ -60,7 +60,7 @@ alert = true
 url = "http://127.0.0.1:{receiver.server_address[1]}/hook"
 backoff = {{ base_s = 0.2, max_s = 1, jitter = 0 }}
 """)
-        connection = connect(device, outputs=outputs_path)
+        connection = connect(device_file=add_device(device))
         config = DeviceConfig(device_id=device, spool_dir=tmp_path / "spool", events_path=tmp_path / "events.jsonl",
                               drain_timeout_s=120.0, stale_after_s=600.0)
         try:

@@ -35,11 +35,11 @@ def _wait_for_model(outputs: StackOutputs, probe: bytes) -> None:
 
 def test_recognitions_match_the_manifest_and_every_clip_is_in_s3(
         deployed: tuple[StackOutputs, Path], lfw_video: VideoManifest, target: Target, tmp_path: Path,
-        probe_jpeg: bytes) -> None:
-    outputs, outputs_path = deployed
+        probe_jpeg: bytes, add_device) -> None:
+    outputs = deployed[0]
     _wait_for_model(outputs, probe_jpeg)
     device = f"it-e2e-{uuid.uuid4().hex[:6]}"  # the emulator may keep clips of earlier runs
-    run = run_device(outputs_path, lfw_video.video, tmp_path, device, realtime=False)
+    run = run_device(add_device(device), lfw_video.video, tmp_path, realtime=False)
 
     check = check_run(run.events, lfw_video, 0.5)
     assert len(check.clips) == int(lfw_video.duration_s / 0.5)
@@ -65,9 +65,9 @@ def test_recognitions_match_the_manifest_and_every_clip_is_in_s3(
 
 
 def test_emulator_outage_loses_no_clip(deployed: tuple[StackOutputs, Path], enrolled: StackOutputs, target: Target,
-                                       tmp_path: Path) -> None:
+                                       tmp_path: Path, add_device) -> None:
     """Stop the emulator for ~10 s in the middle of a real-time run: every clip still arrives."""
-    outputs, outputs_path = deployed
+    outputs = deployed[0]
     device = f"it-outage-{uuid.uuid4().hex[:6]}"
     outage: dict[str, float] = {}
 
@@ -82,7 +82,7 @@ def test_emulator_outage_loses_no_clip(deployed: tuple[StackOutputs, Path], enro
         threading.Thread(target=outage_thread, daemon=True).start()
 
     manifest = VideoManifest.read(DEMO)
-    run = run_device(outputs_path, manifest.video, tmp_path, device, realtime=True, loop=True, duration_s=22.0,
+    run = run_device(add_device(device), manifest.video, tmp_path, realtime=True, loop=True, duration_s=22.0,
                      drain_timeout_s=120.0, app_hook=cut_power)
     assert outage.get("start"), "the outage thread did not finish"
     recorded = {e["clip"] for e in run.of("clip_recorded")}

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from boto3.dynamodb.conditions import Key
 
+from facegate_contract import StackOutputs, clip_key
 from services import stack
 from services.changes import any_changed
 from services.lambda_role import access_policy
 from services.names import StackNames
-from facegate_contract import StackOutputs
 from services.target import Target
 from tests.conftest import FIXTURE_IMAGES
 from tests.integration.conftest import post_frame
@@ -28,8 +28,9 @@ def test_deploying_again_changes_nothing(target: Target, deployed: tuple[StackOu
 def test_enrolled_person_is_recognised_with_details_from_dynamodb(enrolled: StackOutputs, target: Target,
                                                                    probe_jpeg: bytes) -> None:
     deadline = time.time() + 60
+    key = clip_key(enrolled.device_id, "20261129T120000.000Z-000001")
     while True:  # the Lambda follows the model pointer within its refresh period
-        response = post_frame(enrolled, probe_jpeg, **{"X-Facegate-Device": "it-cam", "X-Facegate-Clip-Key": "clips/it/1.mp4"})
+        response = post_frame(enrolled, probe_jpeg, **{"X-Facegate-Device": "forged-cam", "X-Facegate-Clip-Key": key})
         assert response.status_code == 200, response.text
         body = response.json()
         if body["faces"] and body["faces"][0]["name"] != "unknown" or time.time() > deadline:
@@ -43,7 +44,9 @@ def test_enrolled_person_is_recognised_with_details_from_dynamodb(enrolled: Stac
 
     sightings = target.resource("dynamodb").Table(enrolled.sightings_table)
     items = sightings.query(KeyConditionExpression=Key("person").eq("Eileen_Collins"))["Items"]
-    assert any(i["device"] == "it-cam" and i["clip_key"] == "clips/it/1.mp4" for i in items)
+    mine = [i for i in items if i["clip_key"] == key]
+    assert mine and all(i["device"] == enrolled.device_id for i in mine)  # from the API key, not the forged header
+    assert all(int(i["expires_at"]) > time.time() + 29 * 86400 for i in mine)
 
 
 def test_frame_without_a_face_gives_no_faces(enrolled: StackOutputs) -> None:
@@ -103,15 +106,23 @@ def test_lambda_role_has_only_the_least_privilege_policy(target: Target, deploye
     document = iam.get_role_policy(RoleName=names.role, PolicyName=names.role_policy)["PolicyDocument"]
     document = json.loads(document) if isinstance(document, str) else document
     assert document == access_policy(names)
-    actions = sorted(a for s in document["Statement"] for a in s["Action"])
-    assert actions == ["dynamodb:GetItem", "dynamodb:PutItem", "logs:CreateLogGroup", "logs:CreateLogStream",
-                       "logs:PutLogEvents", "s3:GetObject"]
+    actions = sorted({a for s in document["Statement"] for a in s["Action"]})
+    assert actions == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "logs:CreateLogStream",
+                       "logs:PutLogEvents", "s3:GetObject", "s3:ListBucket", "s3:PutObject"]
 
 
-def test_function_is_an_image_lambda(target: Target, deployed: tuple[StackOutputs, Path]) -> None:
+def test_function_is_an_image_lambda_from_the_ecr_registry(target: Target, deployed: tuple[StackOutputs, Path]) -> None:
     fn = target.client("lambda").get_function(FunctionName=deployed[0].function_name)
     assert fn["Configuration"]["PackageType"] == "Image"
-    assert fn["Code"]["ImageUri"].startswith("facegate/recognizer:img-")
+    assert fn["Configuration"]["Architectures"] == ["x86_64"]
+    uri = fn["Code"]["ImageUri"]
+    assert uri.startswith("localhost:4566/facegate/recognizer:img-")  # the emulator's registry, as docker reaches it
+    tag = uri.rsplit(":", 1)[1]
+    images = target.client("ecr").describe_images(repositoryName="facegate/recognizer")["imageDetails"]
+    assert any(tag in i.get("imageTags", []) for i in images)
+    ecr = target.client("ecr")
+    assert json.loads(ecr.get_lifecycle_policy(repositoryName="facegate/recognizer")["lifecyclePolicyText"])["rules"]
+    assert "lambda.amazonaws.com" in ecr.get_repository_policy(repositoryName="facegate/recognizer")["policyText"]
 
 
 def test_destroy_leaves_nothing_behind(target: Target) -> None:

@@ -1,0 +1,156 @@
+"""A device holds no AWS credentials: provisioned with its own API key, it runs the fixture video with only its
+device file, its clips land under its own prefix, it cannot write or claim anything else, and `device remove`
+revokes it at once without losing a clip from its spool."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import requests
+
+from facegate_contract import DeviceFile, StackOutputs, clip_key
+from pi_app.clip_state import ClipState
+from services.device_commands import revoke
+from services.target import Target
+from tests.conftest import ROOT
+
+DEMO_VIDEO = ROOT / "fixtures" / "videos" / "demo.mp4"
+CLIP = "20261129T120000.000Z-000001"
+
+
+def credential_free_env() -> dict[str, str]:
+    """The device's environment: no AWS credentials, configuration or endpoint of any kind."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FACEGATE_"))}
+    env.update({"AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+                "AWS_EC2_METADATA_DISABLED": "true"})
+    return env
+
+
+def run_device_cli(device_file: Path, work: Path, *extra: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "facegate_cli", "run", "--device-file", str(device_file), "--camera",
+         f"video:{DEMO_VIDEO}", "--fast", "--headless", "--spool", str(work / "spool"), "--events",
+         str(work / "events.jsonl"), "--keep-done", *extra],
+        capture_output=True, text=True, timeout=timeout, env=credential_free_env(), cwd=work)
+
+
+def events(work: Path, kind: str) -> list[dict]:
+    lines = (work / "events.jsonl").read_text().splitlines()
+    return [e for e in map(json.loads, lines) if e.get("event") == kind]
+
+
+def clips_under(target: Target, bucket: str, prefix: str) -> set[str]:
+    s3 = target.client("s3")
+    return {o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for o in page.get("Contents", [])}
+
+
+def test_a_device_runs_with_only_its_device_file(deployed: tuple[StackOutputs, Path], enrolled: StackOutputs,
+                                                 target: Target, add_device, tmp_path: Path) -> None:
+    device = f"it-pi-{uuid.uuid4().hex[:6]}"
+    device_file = add_device(device)
+    assert set(json.loads(device_file.read_text())) == {"device_id", "api_url", "api_key", "region"}
+    assert oct(device_file.stat().st_mode & 0o777) == "0o600"
+    result = run_device_cli(device_file, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    uploaded = {e["key"] for e in events(tmp_path, "upload")}
+    recorded = events(tmp_path, "clip_recorded")
+    assert recorded and len(uploaded) == len(recorded)
+    assert all(k.startswith(f"clips/{device}/") for k in uploaded)
+    assert clips_under(target, deployed[0].bucket, f"clips/{device}/") == uploaded
+    head = target.client("s3").head_object(Bucket=deployed[0].bucket, Key=sorted(uploaded)[0])
+    assert head["Metadata"]["device"] == device and head["ContentType"] == "video/mp4"
+    recognised = [e for e in events(tmp_path, "recognition") if e["status"] == "recognised"]
+    assert recognised and {n for e in recognised for n in e["names"]} == {"Eileen_Collins"}
+
+
+def test_a_device_key_cannot_upload_elsewhere_nor_claim_another_device(deployed: tuple[StackOutputs, Path],
+                                                                       add_device, probe_jpeg: bytes) -> None:
+    mine = DeviceFile.read(add_device(f"it-a-{uuid.uuid4().hex[:6]}"))
+    other = f"it-b-{uuid.uuid4().hex[:6]}"
+    headers = {"x-api-key": mine.api_key}
+    grant = requests.post(mine.uploads_url, json={"clip": CLIP}, headers=headers, timeout=60).json()
+    assert grant["key"] == clip_key(mine.device_id, CLIP)
+    # The same signature for another device's key: S3 refuses it.
+    url = urlsplit(grant["url"])
+    forged = urlunsplit(url._replace(path=url.path.replace(f"/clips/{mine.device_id}/", f"/clips/{other}/")))
+    assert requests.put(forged, data=b"x", headers=grant["headers"], timeout=60).status_code == 403
+    assert requests.put(grant["url"], data=b"mine", headers=grant["headers"], timeout=60).status_code == 200
+    # A clip key or device header naming another device: refused, or ignored.
+    claim = requests.post(mine.recognize_url, data=probe_jpeg, timeout=60, headers={
+        **headers, "Content-Type": "image/jpeg", "X-Facegate-Clip-Key": clip_key(other, CLIP)})
+    assert (claim.status_code, claim.json()["error"]) == (403, "not_your_clip")
+    link = requests.post(mine.clip_links_url, json={"key": clip_key(other, CLIP)}, headers=headers, timeout=60)
+    assert (link.status_code, link.json()["error"]) == (403, "not_your_clip")
+    for path in ("uploads", "clip-links"):
+        bad = requests.post(f"{mine.api_url}/{path}", json={"clip": "../../x", "key": "../../x"}, headers=headers,
+                            timeout=60)
+        assert bad.status_code == 400 and set(bad.json()) == {"error", "message"}
+
+
+def test_device_remove_revokes_at_once_and_nothing_is_lost_from_the_spool(
+        deployed: tuple[StackOutputs, Path], target: Target, add_device, tmp_path: Path, probe_jpeg: bytes) -> None:
+    device = f"it-gone-{uuid.uuid4().hex[:6]}"
+    device_file = add_device(device)
+    key = DeviceFile.read(device_file)
+    assert requests.post(key.recognize_url, data=probe_jpeg, timeout=60,
+                         headers={"x-api-key": key.api_key, "Content-Type": "image/jpeg"}).status_code == 200
+    assert revoke(target, deployed[0].prefix, device).action.value == "deleted"
+    refused = requests.post(key.recognize_url, data=probe_jpeg, timeout=60,
+                            headers={"x-api-key": key.api_key, "Content-Type": "image/jpeg"})
+    assert refused.status_code == 403 and set(refused.json()) == {"error", "message"}
+
+    result = run_device_cli(device_file, tmp_path, "--duration", "3", "--drain-timeout", "3")
+    assert result.returncode == 0, result.stderr[-2000:]
+    recorded = {e["clip"] for e in events(tmp_path, "clip_recorded")}
+    assert recorded and not events(tmp_path, "upload")
+    assert events(tmp_path, "auth_failed")
+    spooled = {p.name for p in (tmp_path / "spool").iterdir() if (p / "state.json").exists()}
+    assert spooled == recorded  # every clip is still in the spool, waiting for a valid key
+    states = [ClipState.from_json(json.loads((tmp_path / "spool" / c / "state.json").read_text())) for c in spooled]
+    assert all(not s.upload.final for s in states)
+    assert clips_under(target, deployed[0].bucket, f"clips/{device}/") == set()
+
+
+def test_device_list_shows_devices_but_never_their_keys(deployed: tuple[StackOutputs, Path], add_device) -> None:
+    device = f"it-list-{uuid.uuid4().hex[:6]}"
+    key = DeviceFile.read(add_device(device)).api_key
+    outputs = deployed[0]
+    result = subprocess.run([sys.executable, "-m", "facegate_cli", "device", "list", "--endpoint-url",
+                             outputs.endpoint_url or ""], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert device in result.stdout and outputs.device_id in result.stdout
+    assert key not in result.stdout and outputs.api_key not in result.stdout
+
+
+@pytest.mark.parametrize("command", [["s3", "ls"], ["dynamodb", "scan", "--table-name", "facegate-people",
+                                                     "--max-items", "1"]])
+def test_awslocal_inspects_the_local_stack(deployed: tuple[StackOutputs, Path], command: list[str]) -> None:
+    awslocal = Path(sys.executable).parent / "awslocal"
+    result = subprocess.run([str(awslocal), *command], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"})
+    assert result.returncode == 0, result.stderr[-1000:]
+    assert (deployed[0].bucket if command[0] == "s3" else "Eileen_Collins") in result.stdout
+
+
+def test_the_sighting_records_the_keys_device_even_with_a_forged_header(
+        deployed: tuple[StackOutputs, Path], target: Target, add_device, probe_jpeg: bytes) -> None:
+    from boto3.dynamodb.conditions import Attr
+
+    mine = DeviceFile.read(add_device(f"it-f-{uuid.uuid4().hex[:6]}"))
+    key = clip_key(mine.device_id, CLIP)
+    answer = requests.post(mine.recognize_url, data=probe_jpeg, timeout=60, headers={
+        "x-api-key": mine.api_key, "Content-Type": "image/jpeg", "X-Facegate-Device": "someone-else",
+        "X-Facegate-Clip-Key": key})
+    assert answer.status_code == 200
+    time.sleep(0.5)
+    items = target.resource("dynamodb").Table(deployed[0].sightings_table).scan(
+        FilterExpression=Attr("clip_key").eq(key))["Items"]
+    assert items and {i["device"] for i in items} == {mine.device_id}
