@@ -68,7 +68,7 @@ class EventBus:
             for sink in self.sinks:
                 try:
                     sink.handle(stamped)
-                except Exception as exc:  # noqa: BLE001 - whatever a sink does wrong, the others and the clip go on
+                except Exception as exc:  # whatever a sink does wrong, the other sinks and the clip go on
                     self._sink_failed(sink, stamped, exc)
 
     def sink_errors(self) -> dict[str, int]:

@@ -80,7 +80,8 @@ def test_recording_pauses_under_the_free_space_floor() -> None:
     assert not guard.admit()
     space.reading = SpaceReading(spool_bytes=10, free_bytes=105)
     assert guard.admit()
-    assert [(e["event"], e.get("reason")) for e in events] == [("recording_paused", DISK_LOW), ("recording_resumed", None)]
+    assert [(e["event"], e.get("reason")) for e in events] == [("recording_paused", DISK_LOW),
+                                                               ("recording_resumed", None)]
 
 
 def test_the_app_keeps_the_clip_in_progress_drops_frames_while_paused_and_resumes(tmp_path: Path) -> None:
