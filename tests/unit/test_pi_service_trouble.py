@@ -1,18 +1,26 @@
 """When a service is in trouble that is not the frame's fault: a backend that hangs costs a worker one bounded
-attempt, rejected credentials and throttling keep clips pending and hold the gate as long as they call for, and
-a clip waiting on recognition still turns stale and is uploaded on time. Nothing is dropped."""
+attempt (and only one worker probes it while it fails), rejected credentials and throttling keep clips pending
+and hold the gate as long as they call for, and a clip waiting on recognition still turns stale and is uploaded
+on time. Nothing is dropped."""
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
 from facegate_contract import clip_key
+from pi_app.backoff import Backoff
 from pi_app.clip_state import PENDING, RECOGNISED, SKIPPED_STALE, UPLOADED
-from pi_app.recognize_client import AttemptTimeout, RecognizeClient
+from pi_app.clip_worker import ClipWorker
+from pi_app.recognize_client import AttemptTimeout, RecognizeClient, Recognition
+from pi_app.retry_gate import RetryGate
 from pi_app.service_errors import (ServiceAuthRejected, ServiceRefused, ServiceThrottled, ServiceUnavailable,
                                    error_for_status)
+from pi_app.spool import Spool
 from pi_app.stats import Stats
-from tests.unit.pi_support import hanging_server
+from pi_app.work_queue import WorkQueue
+from pi_app.worker_pool import WorkerPool
+from tests.unit.pi_support import FakeClock, FakeUploader, add_clip, hanging_server
 from tests.unit.test_pi_clip_worker import AUTH_NO_JITTER, Rig
 
 QUICK = AttemptTimeout(connect_s=1.0, read_s=0.3)
@@ -166,3 +174,82 @@ def test_the_view_shows_a_rejected_key_until_the_stage_works_again() -> None:
     stats.handle({"event": "recognition", "clip": "c", "status": RECOGNISED})
     stats.handle({"event": "upload", "clip": "c", "key": "k", "status": UPLOADED})
     assert stats.conditions() == []
+
+
+class HungRecognizer:
+    """Every call blocks until `release` is set, then fails as a read timeout would; counts calls in flight."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.in_flight = 0
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def recognize(self, frame: bytes, content_type: str = "image/jpeg", clip_key: str = "") -> Recognition:
+        with self._lock:
+            self.calls += 1
+            self.in_flight += 1
+        try:
+            self.release.wait(30)
+            raise ServiceUnavailable("recognize failed: ReadTimeout")
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+def _wait_for(predicate, timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def test_a_failing_service_is_probed_by_one_worker_while_the_other_uploads_stale_clips(tmp_path: Path) -> None:
+    clock = FakeClock()
+    spool, uploader, recognizer = Spool(tmp_path), FakeUploader(), HungRecognizer()
+    gate = RetryGate(Backoff(base_s=1.0, max_s=1.0, jitter=0.0), clock)
+    worker = ClipWorker(spool, recognizer, uploader, lambda event: None, stale_after_s=5, clock=clock,
+                        recognize_gate=gate)
+    queue = WorkQueue(clock)
+    clips = [add_clip(spool, n, clock.now).clip for n in range(4)]
+    gate.failed()  # the service has just failed...
+    clock.advance(1.0)  # ...and its backoff is over: the next call is a probe
+    for clip in clips:
+        queue.put(clip)
+    pool = WorkerPool(queue, worker.process, threads=2, poll_s=0.01)
+    pool.start()
+    try:
+        assert _wait_for(lambda: recognizer.in_flight == 1)  # one worker is stuck in the probe
+        assert not _wait_for(lambda: recognizer.calls > 1, timeout_s=0.3)  # the other does not join it
+        clock.advance(5)  # the clips turn stale while the probe hangs
+        assert _wait_for(lambda: len(uploader.objects) == 3)  # uploaded by the free worker, on time
+        assert recognizer.in_flight == 1
+        recognizer.release.set()  # the probe times out; its clip is stale by now too
+        assert queue.wait_idle(10)
+    finally:
+        recognizer.release.set()
+        pool.stop()
+
+    assert len(uploader.objects) == 4 and spool.unfinished() == [] and recognizer.calls == 1
+
+
+def test_the_probe_slot_is_freed_however_the_call_ends() -> None:
+    clock = FakeClock()
+    gate = RetryGate(Backoff(base_s=1.0, max_s=1.0, jitter=0.0), clock)
+    with gate.attempt() as first, gate.attempt() as second:
+        assert first is None and second is None  # a healthy service: calls run side by side
+
+    gate.failed()
+    clock.advance(1.0)
+    try:
+        with gate.attempt() as probe:
+            assert probe is None
+            with gate.attempt() as other:
+                assert other == clock.now + 1.0  # look again after a backoff step
+            raise ConnectionError("the worker crashed mid-call")
+    except ConnectionError:
+        pass
+    with gate.attempt() as after:
+        assert after is None
