@@ -1,8 +1,9 @@
 """The work on one clip: recognise its chosen frame, then upload it with the result as metadata.
 
 Every step is saved to the clip's state before the next, so a crash repeats at most the step in hand.
-The worker's gates are the only place calls are retried (clients make one attempt per call). Rules, by what
-a call ends in (pi_app.service_errors):
+The worker's gates are the only place calls are retried (clients make one attempt per call); while a service
+is failing, one worker at a time probes it (RetryGate.attempt). Rules, by what a call ends in
+(pi_app.service_errors):
 - refused (a 4xx about the request): final for recognition (`refused`; the clip is still uploaded); an upload
   refused is tried again after the long backoff, since a clip is never dropped;
 - auth rejected (401/403): the clip stays pending, `auth_failed` is emitted and the stage's gate stays shut
