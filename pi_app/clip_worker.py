@@ -1,8 +1,9 @@
 """The work on one clip: recognise its chosen frame, then upload it with the result as metadata.
 
 Every step is saved to the clip's state before the next, so a crash repeats at most the step in hand.
-The worker's gates are the only place calls are retried (clients make one attempt per call). Rules, by what
-a call ends in (pi_app.service_errors):
+The worker's gates are the only place calls are retried (clients make one attempt per call); while a service
+is failing, one worker at a time probes it (RetryGate.attempt). Rules, by what a call ends in
+(pi_app.service_errors):
 - refused (a 4xx about the request): final for recognition (`refused`; the clip is still uploaded); an upload
   refused is tried again after the long backoff, since a clip is never dropped;
 - auth rejected (401/403): the clip stays pending, `auth_failed` is emitted and the stage's gate stays shut
@@ -97,24 +98,25 @@ class ClipWorker:
             self.spool.save(state)
             self._emit_recognition(state, age_s=round(now - state.recorded_at, 1))
             return None
-        if not self.recognize_gate.is_open():
-            return min(self.recognize_gate.reopens_at, stale_at + 0.001)  # wait for the service, or to turn stale
-        record.attempts += 1
-        try:
-            frame = (self.spool.folder(state.clip) / FRAME_FILE).read_bytes()
-            answer = self.recognizer.recognize(frame, "image/jpeg", clip_key=state.key)
-        except ServiceRefused as exc:
-            self.recognize_gate.succeeded()  # the service answered: it is up, this frame is just refused
-            record.status, record.error = REFUSED, _error_text(exc)
-            self.spool.save(state)
-            self._emit_recognition(state)
-            return None
-        except Exception as exc:  # unavailable, throttled, auth rejected, or unexpected: try again later
-            record.error = _error_text(exc)
-            self.spool.save(state)
-            retry_at = self._failed(RECOGNIZE, state, record.attempts, exc, self.recognize_gate)
-            return min(retry_at, stale_at + 0.001)  # a long wait must not hold up the upload of a stale clip
-        self.recognize_gate.succeeded()
+        with self.recognize_gate.attempt() as wait_until:
+            if wait_until is not None:
+                return min(wait_until, stale_at + 0.001)  # wait for the service, or to turn stale
+            record.attempts += 1
+            try:
+                frame = (self.spool.folder(state.clip) / FRAME_FILE).read_bytes()
+                answer = self.recognizer.recognize(frame, "image/jpeg", clip_key=state.key)
+            except ServiceRefused as exc:
+                self.recognize_gate.succeeded()  # the service answered: it is up, this frame is just refused
+                record.status, record.error = REFUSED, _error_text(exc)
+                self.spool.save(state)
+                self._emit_recognition(state)
+                return None
+            except Exception as exc:  # unavailable, throttled, auth rejected, or unexpected: try again later
+                record.error = _error_text(exc)
+                self.spool.save(state)
+                retry_at = self._failed(RECOGNIZE, state, record.attempts, exc, self.recognize_gate)
+                return min(retry_at, stale_at + 0.001)  # a long wait must not hold up the upload of a stale clip
+            self.recognize_gate.succeeded()
         record.record_answer(answer)
         self.spool.save(state)
         self._emit_recognition(state)
@@ -122,17 +124,18 @@ class ClipWorker:
 
     def _upload(self, state: ClipState) -> float | None:
         record = state.upload
-        if not self.upload_gate.is_open():
-            return self.upload_gate.reopens_at
-        record.attempts += 1
         path = self.spool.folder(state.clip) / CLIP_FILE
-        try:
-            self.uploader.upload(path, state.key, clip_metadata(state))
-        except Exception as exc:  # never drop the clip: every outcome is retried, only the wait differs
-            record.error = _error_text(exc)
-            self.spool.save(state)
-            return self._failed(UPLOAD, state, record.attempts, exc, self.upload_gate)
-        self.upload_gate.succeeded()
+        with self.upload_gate.attempt() as wait_until:
+            if wait_until is not None:
+                return wait_until
+            record.attempts += 1
+            try:
+                self.uploader.upload(path, state.key, clip_metadata(state))
+            except Exception as exc:  # never drop the clip: every outcome is retried, only the wait differs
+                record.error = _error_text(exc)
+                self.spool.save(state)
+                return self._failed(UPLOAD, state, record.attempts, exc, self.upload_gate)
+            self.upload_gate.succeeded()
         record.status, record.error = UPLOADED, ""
         self.spool.save(state)
         self.emit({"event": "upload", "clip": state.clip, "key": state.key, "bytes": path.stat().st_size,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -67,7 +68,7 @@ class EventBus:
             for sink in self.sinks:
                 try:
                     sink.handle(stamped)
-                except Exception as exc:  # noqa: BLE001 - whatever a sink does wrong, the others and the clip go on
+                except Exception as exc:  # whatever a sink does wrong, the other sinks and the clip go on
                     self._sink_failed(sink, stamped, exc)
 
     def sink_errors(self) -> dict[str, int]:
@@ -87,23 +88,43 @@ class EventBus:
 
 
 class EventLog:
-    """Appends events to a JSONL file, one line each, flushed at once so a crash loses none."""
+    """Appends events to a JSONL file, one line each, handed to the kernel at once so a crash loses none.
+
+    Unbuffered on purpose: when the disk is full a write fails and that event is lost (the bus counts it),
+    instead of piling up in a buffer that fails again at every later write and at close. A line a failed
+    write may have cut short is ended before the next one, so one lost event never garbles another.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "a", encoding="utf-8")
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._line_cut = False
 
     def handle(self, event: Event) -> None:
-        """Write one event as a JSON line."""
-        self._file.write(json.dumps(event, default=str) + "\n")
-        self._file.flush()
+        """Write one event as a JSON line; raises OSError when the disk refuses it."""
+        data = (json.dumps(event, default=str) + "\n").encode("utf-8")
+        if self._line_cut:
+            data = b"\n" + data
+        self._line_cut = True  # until the whole line is written
+        written = 0
+        while written < len(data):
+            written += os.write(self._fd, data[written:])
+        self._line_cut = False
 
     def close(self) -> None:
         """Close the file."""
-        self._file.close()
+        os.close(self._fd)
 
 
 def read_events(path: Path) -> list[Event]:
-    """Every event in a JSONL event log (for tests and tools)."""
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    """Every event in a JSONL event log (for tests and tools); a line cut short by a full disk is skipped."""
+    events = []
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+        if not line.strip():
+            continue
+        try:
+            events.append(json.loads(line))
+        except ValueError:
+            log.warning("skipped a broken event log line", extra={"path": str(path), "line": line[:200]})
+    return events

@@ -3,9 +3,9 @@
 Rules: 2xx = delivered (deleted); connection errors, timeouts, 408, 429 and 5xx = try again after a
 backoff with jitter (one gate for the receiver: while it is down, one probe per backoff period, not one
 request per alert), and never before the Retry-After of a 429 / 503 (capped at the webhook's backoff
-`max_s`, so a receiver cannot park alerts for a day); any other answer = give up (moved to dead/ with the reason). An alert not
-delivered `give_up_after_s` after it was made is given up on as expired. Delivery is at least once: a
-crash between the receiver's answer and the delete resends it with the same `alert_id`.
+`max_s`, so a receiver cannot park alerts for a day); any other answer = give up (moved to dead/ with the
+reason). An alert not delivered `give_up_after_s` after it was made is given up on as expired. Delivery is
+at least once: a crash between the receiver's answer and the delete resends it with the same `alert_id`.
 """
 from __future__ import annotations
 

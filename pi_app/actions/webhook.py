@@ -1,8 +1,8 @@
 """POST one alert to the webhook and say what to do next: done, try again later, or give up.
 
 One attempt per call, no retries here: retrying is the dispatcher's job, with backoff and the durable
-outbox behind it; a 429 or 503 answer's Retry-After is passed on for it to honour. Webhook URLs often carry a token (Slack, Home Assistant, ntfy), so only the scheme and
-host are ever logged or shown.
+outbox behind it; a 429 or 503 answer's Retry-After is passed on for it to honour. Webhook URLs often
+carry a token (Slack, Home Assistant, ntfy), so only the scheme and host are ever logged or shown.
 """
 from __future__ import annotations
 

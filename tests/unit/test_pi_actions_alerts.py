@@ -1,6 +1,7 @@
 """Webhook alerts against a real HTTP server on 127.0.0.1: delivered with a signed clip link, retried on
-5xx / 408 / 429 / connection refused, given up (and recorded) on 400, expired after `give_up_after_s`,
-and kept in the outbox across a restart until they are delivered."""
+5xx / 408 / 429 / connection refused (never before a 429 / 503's Retry-After, capped), given up (and
+recorded) on 400, expired after `give_up_after_s`, and kept in the outbox across a restart until they are
+delivered."""
 from __future__ import annotations
 
 import json
@@ -8,6 +9,7 @@ import logging
 import socket
 import time
 from collections.abc import Iterator
+from email.utils import formatdate
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,7 +22,7 @@ from pi_app.actions.alert import Alert
 from pi_app.actions.alert_outbox import AlertOutbox
 from pi_app.actions.clip_links import S3ClipLinks
 from pi_app.actions.scheduler import ManualScheduler
-from pi_app.actions.webhook import DELIVERED, GIVE_UP, RETRY, outcome_of, url_origin
+from pi_app.actions.webhook import DELIVERED, GIVE_UP, RETRY, WebhookSender, outcome_of, url_origin
 from pi_app.events import utc_iso
 from pi_app.logging_setup import configure_device_logging
 from tests.unit.pi_actions_support import RULES, FakeLinks, RecordingSender, recognition, recording_gpio, stranger
@@ -269,3 +271,56 @@ def test_closing_does_not_wait_for_a_receiver_that_is_backing_off(open_actions) 
 
     assert time.monotonic() - started < 1.0  # the next try is 30 s away: no point in waiting 5 s for it
     assert len(actions.outbox.pending()) == 1  # kept for the next start
+
+
+def _manual_actions(monkeypatch, tmp_path: Path, url: str, clock: FakeClock, max_s: float = 60) -> DeviceActions:
+    """DeviceActions with the real webhook sender and no dispatcher thread: deliver_due() by hand on `clock`."""
+    gpio, _ = recording_gpio(monkeypatch, ManualScheduler())
+    backoff = f"backoff = {{ base_s = 0.01, max_s = {max_s}, jitter = 0 }}\n"
+    actions = DeviceActions(parse_actions_config(rules_for(url, backoff)), device_id="door-1",
+                            outbox_dir=tmp_path / "alerts", clip_links=FakeLinks(), gpio=gpio,
+                            scheduler=ManualScheduler(), clock=clock)
+    actions.outputs.open()
+    return actions
+
+
+@pytest.mark.parametrize("status, as_date, wait_s", [(429, False, 7.0), (503, True, 30.0)],
+                         ids=["429-seconds", "503-http-date"])
+def test_the_next_attempt_waits_for_the_retry_after(monkeypatch, tmp_path: Path, status: int, as_date: bool,
+                                                    wait_s: float) -> None:
+    clock = FakeClock()
+    retry_after = formatdate(time.time() + wait_s, usegmt=True) if as_date else f"{wait_s:.0f}"
+    with scripted_server([(status, {}, {"Retry-After": retry_after}), (200, {})]) as server:
+        actions = _manual_actions(monkeypatch, tmp_path, hook_url(server), clock)
+        actions.sink.handle(recognition(clock.now, stranger()))
+
+        retry_at = actions.dispatcher.deliver_due()
+        assert retry_at is not None and wait_s - 2 <= retry_at - clock.now <= wait_s  # the backoff alone: 0.01 s
+        clock.advance(retry_at - clock.now - 0.1)
+        assert actions.dispatcher.deliver_due() == retry_at and len(server.requests) == 1  # not before it
+        clock.advance(0.1)
+        assert actions.dispatcher.deliver_due() is None
+        actions.close(flush_timeout_s=0)
+
+    assert len(server.requests) == 2 and actions.outbox.pending() == []
+
+
+def test_a_retry_after_is_capped_at_the_webhooks_backoff_max(monkeypatch, tmp_path: Path) -> None:
+    clock = FakeClock()
+    with scripted_server([(429, {}, {"Retry-After": "86400"})]) as server:
+        actions = _manual_actions(monkeypatch, tmp_path, hook_url(server), clock, max_s=45)
+        actions.sink.handle(recognition(clock.now, stranger()))
+        retry_at = actions.dispatcher.deliver_due()
+        actions.close(flush_timeout_s=0)
+
+    assert retry_at == clock.now + 45  # a receiver cannot park the alerts for a day
+
+
+def test_the_sender_reads_retry_after_only_where_it_counts() -> None:
+    with scripted_server([(429, {}, {"Retry-After": "3"}), (500, {}, {"Retry-After": "3"})]) as server:
+        sender = WebhookSender(hook_url(server))
+        throttled, failed = sender.send({"alert_id": "a"}), sender.send({"alert_id": "a"})
+        sender.close()
+
+    assert (throttled.outcome, throttled.retry_after_s) == (RETRY, 3.0)
+    assert (failed.outcome, failed.retry_after_s) == (RETRY, None)

@@ -52,12 +52,26 @@ def test_run_needs_an_api_key_with_an_api_url(a_video: Path) -> None:
 
 
 @pytest.mark.parametrize("option, value", [("--clip-seconds", "0"), ("--clip-seconds", "-0.5"), ("--duration", "0"),
-                                           ("--stale-after", "-1")])
+                                           ("--stale-after", "-1"), ("--spool-max-gb", "0"),
+                                           ("--recognize-timeout", "0")])
 def test_run_rejects_non_positive_durations(a_video: Path, option: str, value: str) -> None:
     result = _facegate("run", "--camera", f"video:{a_video}", option, value)
 
     assert result.returncode == 2
     assert option in result.stderr and "must be positive" in result.stderr
+
+
+def test_run_rejects_a_negative_free_space_floor(a_video: Path) -> None:
+    result = _facegate("run", "--camera", f"video:{a_video}", "--spool-min-free-mb", "-1")
+
+    assert result.returncode == 2 and "--spool-min-free-mb" in result.stderr and "zero or more" in result.stderr
+
+
+def test_run_rejects_a_recognize_timeout_that_would_outlast_stale_after(a_video: Path) -> None:
+    result = _facegate("run", "--camera", f"video:{a_video}", "--stale-after", "10", "--recognize-timeout", "8")
+
+    assert result.returncode == 2
+    assert "connect + read timeout (11.05 s) must be under --stale-after (10 s)" in result.stderr
 
 
 def test_run_rejects_a_bad_device_id(a_video: Path) -> None:

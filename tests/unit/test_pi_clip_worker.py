@@ -14,6 +14,7 @@ from pi_app.work_queue import WorkQueue
 from tests.unit.pi_support import FakeClock, FakeRecognizer, FakeUploader, add_clip
 
 NO_JITTER = Backoff(base_s=1.0, max_s=8.0, jitter=0.0)
+AUTH_NO_JITTER = Backoff(base_s=60.0, max_s=900.0, jitter=0.0)
 
 
 class Rig:
@@ -27,7 +28,7 @@ class Rig:
         self.worker = ClipWorker(self.spool, self.recognizer, self.uploader, self.events.append,
                                  stale_after_s=stale_after_s, clock=self.clock,
                                  recognize_gate=RetryGate(NO_JITTER, self.clock),
-                                 upload_gate=RetryGate(NO_JITTER, self.clock))
+                                 upload_gate=RetryGate(NO_JITTER, self.clock), auth_backoff=AUTH_NO_JITTER)
         self.queue = WorkQueue(self.clock)
 
     def record(self, n: int) -> list[str]:

@@ -19,6 +19,7 @@ from pi_app.logging_setup import configure_device_logging
 from pi_app.recognize_client import RecognizeClient
 from pi_app.shutdown import stop_on_signals
 from pi_app.spool import Spool
+from pi_app.spool_budget import SpoolLimits
 from tests.unit.pi_support import OK_BODY, FakeRecognizer, FakeUploader, moving_face_video, scripted_server
 
 QUICK_BACKOFF = Backoff(base_s=0.01, max_s=0.05, jitter=0.0)
@@ -26,7 +27,8 @@ QUICK_BACKOFF = Backoff(base_s=0.01, max_s=0.05, jitter=0.0)
 
 def _config(tmp_path: Path, **overrides) -> DeviceConfig:
     settings = dict(device_id="door-1", spool_dir=tmp_path / "spool", events_path=tmp_path / "events.jsonl",
-                    fourcc="mp4v", drain_timeout_s=30.0, recognize_backoff=QUICK_BACKOFF, upload_backoff=QUICK_BACKOFF)
+                    fourcc="mp4v", drain_timeout_s=30.0, recognize_backoff=QUICK_BACKOFF, upload_backoff=QUICK_BACKOFF,
+                    spool_limits=SpoolLimits(min_free_bytes=0))  # the test machine's free space must not matter
     return DeviceConfig(**{**settings, **overrides})
 
 

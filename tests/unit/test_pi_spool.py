@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from stat import S_ISDIR
+
+import pytest
 
 from facegate_contract import clip_key
 from pi_app.clip_state import PENDING, RECOGNISED, UPLOADED
 from pi_app.clip_worker import ClipWorker
-from pi_app.spool import STATE_FILE, Spool
+from pi_app.durable_files import DiskSync
+from pi_app.spool import CLIP_FILE, FRAME_FILE, INCOMING, STATE_FILE, Spool
 from tests.unit.pi_support import FakeClock, FakeRecognizer, FakeUploader, add_clip
 
 
@@ -76,3 +81,88 @@ def test_sequence_numbers_continue_after_a_restart(tmp_path: Path) -> None:
 
     assert Spool(tmp_path).next_seq() == 8
     assert Spool(tmp_path / "empty").next_seq() == 0
+
+
+class WatchedSync(DiskSync):
+    """Records every fsync (what, which path) with what the spool looked like at that moment, then does it."""
+
+    def __init__(self, spool_root: Path) -> None:
+        self.root = spool_root
+        self.calls: list[tuple[str, Path, set[str]]] = []
+
+    def _seen(self) -> set[str]:
+        return {str(p.relative_to(self.root)) for p in self.root.rglob("*")}
+
+    def file(self, path: Path) -> None:
+        self.calls.append(("file", path, self._seen()))
+        super().file(path)
+
+    def directory(self, path: Path) -> None:
+        self.calls.append(("dir", path, self._seen()))
+        super().directory(path)
+
+    def dirs(self) -> list[Path]:
+        return [path for kind, path, _ in self.calls if kind == "dir"]
+
+
+def test_a_commit_syncs_the_files_before_the_rename_and_the_spool_folder_after_it(tmp_path: Path) -> None:
+    sync = WatchedSync(tmp_path)
+    spool = Spool(tmp_path, sync=sync)
+
+    state = add_clip(spool, 0, FakeClock().now)
+
+    files = [(path.name, seen) for kind, path, seen in sync.calls if kind == "file"]
+    assert [name for name, _ in files] == [CLIP_FILE, FRAME_FILE]
+    assert all(f"{INCOMING}/{state.clip}/{CLIP_FILE}" in seen for _, seen in files)  # still staged: before the rename
+    kind, path, seen = sync.calls[-2]
+    assert (kind, path) == ("dir", tmp_path) and f"{state.clip}/{STATE_FILE}" in seen  # after the rename
+    assert sync.dirs()[-1] == tmp_path / INCOMING
+
+
+def test_every_state_save_syncs_the_clip_folder_after_the_replace(tmp_path: Path) -> None:
+    sync = WatchedSync(tmp_path)
+    spool = Spool(tmp_path, sync=sync)
+    state = add_clip(spool, 0, FakeClock().now)
+    sync.calls.clear()
+
+    state.recognition.attempts = 3
+    spool.save(state)
+
+    assert sync.dirs() == [spool.folder(state.clip)]
+    kind, _, seen = sync.calls[-1]
+    assert f"{state.clip}/.{STATE_FILE}.tmp" not in seen  # the rename was done before the folder was synced
+
+
+def test_finishing_a_clip_syncs_the_spool_folder_after_the_delete(tmp_path: Path) -> None:
+    sync = WatchedSync(tmp_path)
+    spool = Spool(tmp_path, sync=sync)
+    state = add_clip(spool, 0, FakeClock().now)
+    sync.calls.clear()
+
+    spool.finish(state)
+
+    ((kind, path, seen),) = sync.calls
+    assert (kind, path) == ("dir", tmp_path) and state.clip not in seen
+
+
+def test_disk_sync_fsyncs_a_descriptor_of_the_directory_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[os.stat_result] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(os.fstat(fd)), real_fsync(fd))[1])
+
+    DiskSync().directory(tmp_path)
+
+    (stat,) = synced
+    assert S_ISDIR(stat.st_mode) and stat.st_ino == tmp_path.stat().st_ino
+
+
+def test_the_spool_keeps_a_running_total_of_its_clips_bytes(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    first = add_clip(spool, 0, FakeClock().now)
+    second = add_clip(spool, 1, FakeClock().now)
+    on_disk = sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file())
+
+    assert spool.bytes_used() == on_disk > 0
+    assert Spool(tmp_path).bytes_used() == on_disk  # a restart counts what is there
+    spool.finish(first)
+    assert spool.bytes_used() == sum(p.stat().st_size for p in spool.folder(second.clip).iterdir())

@@ -86,3 +86,55 @@ def test_summary_line() -> None:
     line = summary_line({"clips": 6, "recognised": 5, "failures": 0, "latency_ms": {"p50": 140.0, "p95": 180.0}})
 
     assert line == "summary: clips=6 recognised=5 failures=0 latency_p50_ms=140.0 latency_p95_ms=180.0"
+
+
+PAUSED = {"event": "recording_paused", "ts": "2026-11-23T23:11:58.500Z", "reason": "disk_low",
+          "spool_bytes": 3 * 1024**3, "spool_max_bytes": 2 * 1024**3, "free_bytes": 150 * 1024**2,
+          "min_free_bytes": 200 * 1024**2}
+AUTH = {"event": "auth_failed", "ts": "2026-11-23T23:12:00.000Z", "clip": "c9", "stage": "recognize", "status": 401,
+        "attempt": 1, "error": "x", "retry_in_s": 60.0}
+
+
+def test_live_view_shows_what_holds_the_device_back_until_it_clears() -> None:
+    stats = Stats()
+    for event in (PAUSED, AUTH):
+        stats.handle(event)
+    console = Console(file=io.StringIO(), width=200, record=True)
+    view = LiveView(stats, "door-1", console=console)
+
+    console.print(view.render())
+    text = console.export_text()
+    assert "recording PAUSED (disk_low): spool 3.00 GB of 2.00 GB, 150 MB free (floor 200 MB)" in text
+    assert "recognize: credentials rejected (HTTP 401), clips kept; retry in 60.0 s" in text
+    assert "auth rejected: 1" in text
+
+    stats.handle({"event": "recording_resumed", "paused_s": 12.0, "frames_dropped": 240})
+    console.print(view.render())
+    assert "PAUSED" not in console.export_text()
+
+
+def test_plain_view_prints_the_notices() -> None:
+    out = io.StringIO()
+    view = PlainView(out)
+    for event in (PAUSED, AUTH, {"event": "throttled", "ts": "", "stage": "upload", "status": 429, "retry_in_s": 3.0},
+                  {"event": "recording_resumed", "ts": "", "paused_s": 12.0, "frames_dropped": 240}):
+        view.handle(event)
+
+    lines = out.getvalue().splitlines()
+    assert lines[0] == ("23:11:58.500 recording PAUSED (disk_low): spool 3.00 GB of 2.00 GB, 150 MB free "
+                        "(floor 200 MB); recorded clips keep draining")
+    assert "recognize: credentials rejected (HTTP 401)" in lines[1] and "upload: throttled (HTTP 429)" in lines[2]
+    assert "recording resumed after 12.0 s paused; 240 frame(s) were not recorded" in lines[3]
+
+
+def test_the_summary_names_each_failing_sink_and_the_frames_not_recorded() -> None:
+    summary = {"clips": 6, "frames_dropped_paused": 40, "sink_errors": {"EventLog": 12},
+               "latency_ms": {"p50": 140.0, "p95": 180.0}}
+    console = Console(file=io.StringIO(), width=120, record=True)
+
+    LiveView(Stats(), "door-1", console=console).show_summary(summary)
+
+    assert summary_line(summary) == ("summary: clips=6 frames_dropped_paused=40 latency_p50_ms=140.0 "
+                                     "latency_p95_ms=180.0 sink_errors=EventLog:12")
+    text = console.export_text()
+    assert "frames dropped paused" in text and "event sink errors: EventLog" in text and "12" in text

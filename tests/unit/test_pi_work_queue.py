@@ -7,6 +7,7 @@ import pytest
 
 from pi_app.backoff import Backoff
 from pi_app.work_queue import WorkQueue
+from pi_app.worker_pool import WorkerPool
 from tests.unit.pi_support import FakeClock
 
 
@@ -81,3 +82,24 @@ def test_backoff_jitter_only_shortens_the_delay() -> None:
 
     assert backoff.delay(3, rng=lambda: 1.0) == 2.0  # half of 4 s at most jitter
     assert backoff.delay(3, rng=lambda: 0.5) == 3.0
+
+
+def test_a_clip_whose_processing_crashes_is_tried_again_not_dropped() -> None:
+    queue = WorkQueue()
+    calls: list[str] = []
+
+    def process(clip: str) -> None:
+        calls.append(clip)
+        if len(calls) == 1:
+            raise OSError(28, "No space left on device")  # e.g. its state could not be saved
+
+    pool = WorkerPool(queue, process, threads=1, poll_s=0.01, crash_backoff=Backoff(base_s=0.3, max_s=1.0, jitter=0.0))
+    queue.put("a")
+    pool.start()
+    try:
+        assert not queue.wait_idle(0.15)  # waiting out its crash backoff: not idle, not dropped
+        assert queue.wait_idle(10)
+    finally:
+        pool.stop()
+
+    assert calls == ["a", "a"]
