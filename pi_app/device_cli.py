@@ -71,16 +71,17 @@ def _open_camera(spec: CameraSpec, realtime: bool, loop: bool, size: tuple[int, 
 
 def run(
     camera: CameraOpt = "picamera2",
-    outputs: Annotated[Optional[Path], typer.Option("--outputs", help="Deploy outputs file "
-                                                                      "(default .facegate/outputs.json).")] = None,
-    api_url: Annotated[Optional[str], typer.Option("--api-url", help="API stage URL, instead of the outputs file's.")] = None,
-    api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="FACEGATE_API_KEY", help="API key for --api-url.")] = None,
-    bucket: Annotated[Optional[str], typer.Option("--bucket", help="Clips bucket, instead of the outputs file's.")] = None,
+    device_file: Annotated[Optional[Path], typer.Option(
+        "--device-file", envvar="FACEGATE_DEVICE_FILE",
+        help="The device's file from `facegate device add`: its whole configuration (API URL, its own key, its id); "
+             "clips go to S3 through presigned URLs, no AWS credentials needed.")] = None,
+    outputs: Annotated[Optional[Path], typer.Option(
+        "--outputs", help="Developers, without --device-file: the deploy outputs (default .facegate/outputs.json); "
+                          "the developer key, clips straight to S3 with --profile's credentials.")] = None,
     endpoint_url: Annotated[Optional[str], typer.Option("--endpoint-url", envvar="FACEGATE_ENDPOINT_URL",
-                                                        help="Reach the emulator at this URL instead of the outputs'.")] = None,
-    profile: Annotated[Optional[str], typer.Option("--profile", envvar="AWS_PROFILE", help="AWS named profile.")] = None,
-    region: Annotated[Optional[str], typer.Option("--region", help="AWS region with --api-url and --bucket.")] = None,
-    device_id: Annotated[Optional[str], typer.Option("--device-id", help="This device's id (default: host name).")] = None,
+                                                        help="With --outputs: reach the emulator at this URL.")] = None,
+    profile: Annotated[Optional[str], typer.Option("--profile", envvar="AWS_PROFILE",
+                                                   help="With --outputs: AWS named profile for direct S3 uploads.")] = None,
     spool: Annotated[Path, typer.Option("--spool", help="Where clips wait for recognition and upload.")] = DEVICE_DIR / "spool",
     events: Annotated[Path, typer.Option("--events", help="JSONL event log (appended).")] = DEVICE_DIR / "events.jsonl",
     log_file: Annotated[Optional[Path], typer.Option("--log-file", help="JSON-lines log (default: next to --events; "
@@ -118,11 +119,9 @@ def run(
     log_level: Annotated[str, typer.Option("--log-level", help="Log level.")] = "INFO",
 ) -> None:
     """Record clips, recognise a frame of each through the API and upload every clip to S3."""
-    from facegate_contract import is_device_id
-    from pi_app.clip_names import default_device_id
+    from pi_app.api_session import AttemptTimeout
     from pi_app.device_app import DeviceApp, DeviceConfig
     from pi_app.logging_setup import configure_device_logging
-    from pi_app.recognize_client import AttemptTimeout
     from pi_app.spool_budget import GB, MB, SpoolLimits
     from pi_app.stack_connection import connect
     from pi_app.stats import Stats
@@ -143,21 +142,16 @@ def run(
     if attempt_timeout.total_s >= stale_after:  # a hung call would hold a worker until its clip is stale
         raise typer.BadParameter(f"connect + read timeout ({attempt_timeout.total_s:g} s) must be under --stale-after "
                                  f"({stale_after:g} s)", param_hint="--recognize-timeout")
-    if api_url and not api_key:
-        raise typer.BadParameter("--api-url needs --api-key (or FACEGATE_API_KEY)", param_hint="--api-key")
-    device = device_id or default_device_id()
-    if not is_device_id(device):
-        raise typer.BadParameter("use letters, digits, '.', '_' or '-' (at most 63)", param_hint="--device-id")
+    if device_file is not None and outputs is not None:
+        raise typer.BadParameter("give a device file or deploy outputs, not both", param_hint="--device-file")
     actions_config = _load_actions(actions, "--actions") if actions else None  # before anything starts
     plain = headless or not sys.stdout.isatty()
 
+    # Read the device file or outputs before anything starts: a mistake is reported now, in one line.
+    connection = connect(device_file=device_file, outputs=outputs, endpoint_url=endpoint_url, profile=profile,
+                         timeout=attempt_timeout)
+    device = connection.device_id
     configure_device_logging(None if plain and log_file is None else (log_file or events.with_name("device.log")), log_level)
-    try:
-        connection = connect(device, outputs=outputs, endpoint_url=endpoint_url, profile=profile, api_url=api_url,
-                             api_key=api_key, bucket=bucket, region=region)
-    except (ValueError, FileNotFoundError) as exc:
-        raise typer.BadParameter(str(exc), param_hint="--outputs / --api-url") from exc
-    connection.recognizer.timeout = attempt_timeout
     source = _open_camera(spec, realtime, loop, size, fps)
     device_actions = _start_actions(actions_config, device, alerts_outbox, connection, source) if actions_config else None
     config = DeviceConfig(device_id=device, spool_dir=spool, events_path=events, clip_seconds=clip_seconds,
@@ -166,7 +160,7 @@ def run(
                           spool_limits=SpoolLimits(max_bytes=round(spool_max_gb * GB),
                                                    min_free_bytes=round(spool_min_free_mb * MB)))
     stats = Stats()
-    view = PlainView() if plain else LiveView(stats, f"{device} · {spec.describe()} · {connection.description}")
+    view = PlainView() if plain else LiveView(stats, f"{spec.describe()} · {connection.description}")
     try:
         DeviceApp(config, source, connection.recognizer, connection.uploader, view=view, stats=stats,
                   sinks=[device_actions.sink] if device_actions else []).run()

@@ -16,6 +16,7 @@ from pi_app.camera import VideoFileCamera
 from pi_app.device_app import DeviceApp, DeviceConfig
 from pi_app.events import read_events
 from pi_app.logging_setup import configure_device_logging
+from pi_app.api_session import ApiSession
 from pi_app.recognize_client import RecognizeClient
 from pi_app.shutdown import stop_on_signals
 from pi_app.spool import Spool
@@ -121,7 +122,7 @@ def test_the_api_key_never_reaches_logs_or_events(tmp_path: Path, video: Path) -
     configure_device_logging(log_file, "DEBUG")
     try:
         with scripted_server([(503, {"error": "busy"}), (200, OK_BODY)]) as server:
-            client = RecognizeClient(server.url, secret, device_id="door-1")
+            client = RecognizeClient(server.url, ApiSession(secret))
             summary = DeviceApp(_config(tmp_path), VideoFileCamera(video, realtime=False), client, FakeUploader()).run()
     finally:
         root.handlers[:], _ = saved

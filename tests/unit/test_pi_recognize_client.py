@@ -8,29 +8,30 @@ from email.utils import formatdate
 
 import pytest
 
-from pi_app.recognize_client import AttemptTimeout, RecognizeClient
+from pi_app.api_session import ApiSession, AttemptTimeout
+from pi_app.recognize_client import RecognizeClient
 from pi_app.service_errors import (ServiceAuthRejected, ServiceRefused, ServiceThrottled, ServiceUnavailable)
 from tests.unit.pi_support import OK_BODY, hanging_server, scripted_server
 
 QUICK = AttemptTimeout(connect_s=1.0, read_s=0.3)
 
 
-def test_an_answer_is_read_and_the_request_carries_the_device_headers() -> None:
+def test_an_answer_is_read_and_the_request_carries_the_key_and_clip_key() -> None:
     with scripted_server([(200, OK_BODY)]) as server:
-        client = RecognizeClient(server.url, "secret-key", device_id="dev-1")
+        client = RecognizeClient(server.url, ApiSession("secret-key"))
         answer = client.recognize(b"jpeg bytes", clip_key="clips/dev-1/x.mp4")
 
     assert answer.names == ["Eileen_Collins"] and answer.model_version == "m1" and answer.server_ms == 12
     (request,) = server.requests
     assert request["headers"]["x-api-key"] == "secret-key"
     assert request["headers"]["X-Facegate-Clip-Key"] == "clips/dev-1/x.mp4"
-    assert request["headers"]["X-Facegate-Device"] == "dev-1"
+    assert "X-Facegate-Device" not in request["headers"]  # the API knows the device by its key
     assert request["body"] == b"jpeg bytes"
 
 
 def test_a_5xx_is_not_retried_inside_the_client() -> None:
     with scripted_server([(503, {"error": "busy"}), (200, OK_BODY)]) as server:
-        client = RecognizeClient(server.url, "k", device_id="dev-1")
+        client = RecognizeClient(server.url, ApiSession("k"))
         with pytest.raises(ServiceUnavailable) as unavailable:
             client.recognize(b"jpeg")
 
@@ -41,7 +42,7 @@ def test_a_5xx_is_not_retried_inside_the_client() -> None:
 def test_a_503_passes_on_its_retry_after() -> None:
     with scripted_server([(503, {"error": "busy"}, {"Retry-After": "7"})]) as server:
         with pytest.raises(ServiceUnavailable) as unavailable:
-            RecognizeClient(server.url, "k", device_id="dev-1").recognize(b"jpeg")
+            RecognizeClient(server.url, ApiSession("k")).recognize(b"jpeg")
 
     assert unavailable.value.retry_after_s == 7.0
 
@@ -50,7 +51,7 @@ def test_a_429_is_throttled_with_the_retry_after_date() -> None:
     when = formatdate(time.time() + 120, usegmt=True)
     with scripted_server([(429, {"error": "slow_down"}, {"Retry-After": when})]) as server:
         with pytest.raises(ServiceThrottled) as throttled:
-            RecognizeClient(server.url, "k", device_id="dev-1").recognize(b"jpeg")
+            RecognizeClient(server.url, ApiSession("k")).recognize(b"jpeg")
 
     assert isinstance(throttled.value, ServiceUnavailable)  # a kind of "try again later"
     assert throttled.value.status == 429 and 115 <= throttled.value.retry_after_s <= 120
@@ -59,7 +60,7 @@ def test_a_429_is_throttled_with_the_retry_after_date() -> None:
 def test_a_400_is_refused() -> None:
     with scripted_server([(400, {"error": "bad_image", "message": "not an image"})]) as server:
         with pytest.raises(ServiceRefused) as refused:
-            RecognizeClient(server.url, "k", device_id="dev-1").recognize(b"garbage")
+            RecognizeClient(server.url, ApiSession("k")).recognize(b"garbage")
 
     assert (refused.value.status, refused.value.error) == (400, "bad_image")
     assert "400" in str(refused.value) and "not an image" in str(refused.value)
@@ -69,7 +70,7 @@ def test_a_400_is_refused() -> None:
 def test_rejected_credentials_are_not_the_frames_fault(status: int) -> None:
     with scripted_server([(status, {"message": "Forbidden"})]) as server:
         with pytest.raises(ServiceAuthRejected) as rejected:
-            RecognizeClient(server.url, "revoked", device_id="dev-1").recognize(b"jpeg")
+            RecognizeClient(server.url, ApiSession("revoked")).recognize(b"jpeg")
 
     assert not isinstance(rejected.value, ServiceRefused) and rejected.value.status == status
 
@@ -78,7 +79,7 @@ def test_connection_refused_is_unavailable() -> None:
     with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    client = RecognizeClient(f"http://127.0.0.1:{port}/recognize", "k", device_id="dev-1")
+    client = RecognizeClient(f"http://127.0.0.1:{port}/recognize", ApiSession("k"))
 
     with pytest.raises(ServiceUnavailable):
         client.recognize(b"jpeg")
@@ -86,7 +87,7 @@ def test_connection_refused_is_unavailable() -> None:
 
 def test_a_server_that_never_answers_costs_one_attempt_bounded_by_the_timeout() -> None:
     with hanging_server() as server:
-        client = RecognizeClient(server.url, "k", device_id="dev-1", timeout=QUICK)
+        client = RecognizeClient(server.url, ApiSession("k", QUICK))
         started = time.monotonic()
         with pytest.raises(ServiceUnavailable, match="ReadTimeout"):
             client.recognize(b"jpeg")

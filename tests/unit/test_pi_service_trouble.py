@@ -12,7 +12,8 @@ from facegate_contract import clip_key
 from pi_app.backoff import Backoff
 from pi_app.clip_state import PENDING, RECOGNISED, SKIPPED_STALE, UPLOADED
 from pi_app.clip_worker import ClipWorker
-from pi_app.recognize_client import AttemptTimeout, RecognizeClient, Recognition
+from pi_app.api_session import ApiSession, AttemptTimeout
+from pi_app.recognize_client import RecognizeClient, Recognition
 from pi_app.retry_gate import RetryGate
 from pi_app.service_errors import (ServiceAuthRejected, ServiceRefused, ServiceThrottled, ServiceUnavailable,
                                    error_for_status)
@@ -29,7 +30,7 @@ QUICK = AttemptTimeout(connect_s=1.0, read_s=0.3)
 def test_a_hanging_backend_frees_the_worker_within_the_timeout_and_the_gate_retries(tmp_path: Path) -> None:
     rig = Rig(tmp_path, stale_after_s=5)
     with hanging_server() as server:
-        rig.worker.recognizer = RecognizeClient(server.url, "k", device_id="dev-1", timeout=QUICK)
+        rig.worker.recognizer = RecognizeClient(server.url, ApiSession("k", QUICK))
         (clip,) = rig.record(1)
 
         started = time.monotonic()

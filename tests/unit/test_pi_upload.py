@@ -11,8 +11,10 @@ from pi_app.clip_metadata import MAX_VALUE_CHARS, ascii_value, clip_metadata
 from pi_app.clip_state import RECOGNISED
 from pi_app.s3_uploader import S3ClipUploader
 from pi_app.spool import Spool
-from pi_app.stack_connection import connect, recognize_url
-from facegate_contract import StackOutputs
+from facegate_contract import ContractFileError, DeviceFile, StackOutputs
+from pi_app.api_clip_transfers import ApiClipLinks, ApiClipUploader
+from pi_app.service_errors import ServiceAuthRejected, ServiceThrottled, ServiceUnavailable
+from pi_app.stack_connection import connect
 from tests.unit.pi_support import FakeClock, add_clip
 
 
@@ -32,12 +34,15 @@ def test_a_clip_is_put_under_its_key_with_metadata(tmp_path: Path) -> None:
         stub.assert_no_pending_responses()
 
 
-def test_s3_errors_reach_the_worker_so_it_can_retry(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("code", "status", "kind"), [
+    ("ServiceUnavailable", 503, ServiceUnavailable), ("SlowDown", 503, ServiceThrottled),
+    ("AccessDenied", 403, ServiceAuthRejected), ("ExpiredToken", 400, ServiceAuthRejected)])
+def test_s3_errors_reach_the_worker_in_its_vocabulary(tmp_path: Path, code: str, status: int, kind: type) -> None:
     clip = tmp_path / "clip.mp4"
     clip.write_bytes(b"mp4")
     s3 = _s3()
-    with Stubber(s3) as stub, pytest.raises(Exception, match="ServiceUnavailable"):
-        stub.add_client_error("put_object", service_error_code="ServiceUnavailable", http_status_code=503)
+    with Stubber(s3) as stub, pytest.raises(kind, match=code):
+        stub.add_client_error("put_object", service_error_code=code, http_status_code=status)
         S3ClipUploader(s3, "facegate-clips").upload(clip, "k", {})
 
 
@@ -62,9 +67,10 @@ def _outputs(path: Path, endpoint: str | None = "http://localhost:4566") -> Path
     return path
 
 
-def test_connect_from_the_outputs_file(tmp_path: Path) -> None:
-    connection = connect("door-1", outputs=_outputs(tmp_path / "outputs.json"))
+def test_connect_from_the_outputs_file_uploads_straight_to_s3(tmp_path: Path) -> None:
+    connection = connect(outputs=_outputs(tmp_path / "outputs.json"))
 
+    assert connection.device_id == "facegate-developer"  # the developer key's device
     assert connection.recognizer.url == "http://localhost:4566/_aws/execute-api/abc123/prod/recognize"
     assert connection.uploader.bucket == "facegate-clips"
     assert "k3y" not in connection.description
@@ -73,22 +79,29 @@ def test_connect_from_the_outputs_file(tmp_path: Path) -> None:
 
 
 def test_connect_through_another_emulator_url(tmp_path: Path) -> None:
-    connection = connect("door-1", outputs=_outputs(tmp_path / "outputs.json"), endpoint_url="http://emulator:4566")
+    connection = connect(outputs=_outputs(tmp_path / "outputs.json"), endpoint_url="http://emulator:4566")
 
     assert connection.recognizer.url.startswith("http://emulator:4566/")
 
 
-def test_connect_with_an_explicit_api_needs_a_key_and_a_bucket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)  # no default outputs file here
-    with pytest.raises(ValueError, match="--api-key"):
-        connect("door-1", api_url="https://x.example/prod")
-    with pytest.raises(ValueError, match="--bucket"):
-        connect("door-1", api_url="https://x.example/prod", api_key="k")
+def test_connect_from_a_device_file_needs_no_aws_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    path = tmp_path / "door-1.json"
+    DeviceFile(device_id="door-1", api_url="https://x.example/live", api_key="k").write(path)
+    connection = connect(device_file=path)
 
-    connection = connect("door-1", api_url="https://x.example/prod", api_key="k", bucket="b", region="eu-west-1")
-    assert (connection.recognizer.url, connection.uploader.bucket) == ("https://x.example/prod/recognize", "b")
+    assert connection.device_id == "door-1"
+    assert connection.recognizer.url == "https://x.example/live/recognize"
+    assert isinstance(connection.uploader, ApiClipUploader) and isinstance(connection.clip_links, ApiClipLinks)
+    assert "k" not in connection.description.replace("x.example", "")
 
 
-def test_recognize_url_accepts_the_stage_or_the_resource_url() -> None:
-    assert recognize_url("https://x.example/prod/") == "https://x.example/prod/recognize"
-    assert recognize_url("https://x.example/prod/recognize") == "https://x.example/prod/recognize"
+@pytest.mark.parametrize("content", ["{}", "not json", '{"device_id": "../x", "api_url": "https://a", "api_key": "k"}',
+                                     '{"device_id": "d", "api_url": "ftp://a", "api_key": "k"}'])
+def test_a_broken_device_file_is_refused_with_a_reason(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "d.json"
+    path.write_text(content)
+    with pytest.raises(ContractFileError, match="device file"):
+        connect(device_file=path)
