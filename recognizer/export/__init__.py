@@ -1,0 +1,1 @@
+"""Build-time converters from dlib's model files to formats served without dlib."""
