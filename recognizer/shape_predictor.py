@@ -13,31 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from recognizer.similarity import SimilarityFit
+
 FILE_NAME = "shape_predictor_5.npz"
-
-
-class SimilarityFit:
-    """The 2x2 scale-rotation part of the least-squares similarity transform from a fixed
-    `source` shape (P, 2) to target shapes (n, P, 2): dlib's find_similarity_transform.
-
-    dlib solves it with Umeyama's SVD method; in 2-D the same minimiser (scale times a rotation,
-    no reflection) has a closed form, the complex least-squares ratio sum(conj(s) t) / sum(|s|^2)
-    over centred points, so no SVD is needed per face.
-    """
-
-    def __init__(self, source: np.ndarray) -> None:
-        centred = source.astype(np.float64) - source.astype(np.float64).mean(axis=0)
-        norm = (centred ** 2).sum()
-        self._along = centred / norm  # gives the cosine part: sum(s . t)
-        self._across = np.stack([-centred[:, 1], centred[:, 0]], axis=1) / norm  # the sine part
-
-    def __call__(self, targets: np.ndarray) -> np.ndarray:
-        centred = targets - targets.mean(axis=1, keepdims=True, dtype=np.float64)
-        cos = np.einsum("npk,pk->n", centred, self._along)
-        sin = np.einsum("npk,pk->n", centred, self._across)
-        matrices = np.empty((len(targets), 2, 2))
-        matrices[:, 0, 0], matrices[:, 0, 1], matrices[:, 1, 0], matrices[:, 1, 1] = cos, -sin, sin, cos
-        return matrices
 
 
 @dataclass(frozen=True)
@@ -101,7 +79,7 @@ class ShapePredictor:
     def _pixel_features(self, grey: "_GreyLookup", level: _Level, shape: np.ndarray,
                         origin: np.ndarray, extent: np.ndarray) -> np.ndarray:
         """Grey levels at this level's feature pixels, placed relative to the current shape."""
-        m = self._similarity(shape).astype(np.float32)  # (n, 2, 2)
+        m = self._similarity.matrices(shape).astype(np.float32)  # (n, 2, 2)
         anchors = np.take(shape, level.anchor, axis=1)  # (n, F, 2)
         # float32 like dlib: (tform * delta) + anchor point, then to pixels in double, rounded.
         px = (m[:, 0, 0, None] * level.dx + m[:, 0, 1, None] * level.dy) + anchors[..., 0]
