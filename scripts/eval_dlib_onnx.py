@@ -3,6 +3,7 @@ in-process speed.
 
     .venv/bin/python scripts/eval_dlib_onnx.py accuracy [--data ../shared/datasets/lfw-dev]
     .venv/bin/python scripts/eval_dlib_onnx.py speed [--repeat 30]
+    .venv/bin/python scripts/eval_dlib_onnx.py parity [--data ../shared/datasets/lfw-dev]
 
 Both build the ONNX model and the landmark npz into a temporary folder first. `accuracy` runs
 MTCNN once per photo and embeds the same detections with every variant:
@@ -180,6 +181,42 @@ def speed(repeat: int) -> dict:
     return result
 
 
+def parity(data: Path) -> dict:
+    """Worst differences from dlib over every face of the fixtures and lfw-dev (MTCNN boxes):
+    landmarks, chips on the same landmarks (all faces of a photo at once), descriptors on the same chips."""
+    import dlib
+    import face_recognition_models as frm
+
+    from recognizer.image_decode import load_rgb
+
+    onnx = DlibResNetOnnxEmbedder(build_models(), threads=1)
+    predictor = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
+    net = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
+    detector = CachedDetector()
+    worst = {"faces": 0, "landmark_px": 0.0, "chip_levels": 0, "chip_pixels_differing": 0, "l2": 0.0, "cosine": 1.0}
+    for path in sorted((ROOT / "fixtures" / "images").rglob("*.jpg")) + sorted(data.rglob("*.jpg")):
+        rgb = load_rgb(path)
+        detections = detector.detect(rgb)
+        if not detections:
+            continue
+        shapes = dlib.full_object_detections()
+        for d in detections:
+            shapes.append(predictor(rgb, dlib.rectangle(*d.box)))
+        theirs_points = np.array([[(p.x, p.y) for p in s.parts()] for s in shapes], dtype=np.float64)
+        theirs_chips = np.stack(dlib.get_face_chips(rgb, shapes, CHIP_SIZE, PADDING))
+        chip_diff = np.abs(face_chips(rgb, theirs_points).astype(int) - theirs_chips.astype(int))
+        theirs = np.array([np.asarray(net.compute_face_descriptor(chip)) for chip in theirs_chips])
+        ours = onnx.embed_chips(theirs_chips)
+        cosine = (ours * theirs).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(theirs, axis=1)
+        worst.update(faces=worst["faces"] + len(detections),
+                     landmark_px=max(worst["landmark_px"], float(np.abs(onnx.landmarks(rgb, detections) - theirs_points).max())),
+                     chip_levels=max(worst["chip_levels"], int(chip_diff.max())),
+                     chip_pixels_differing=worst["chip_pixels_differing"] + int((chip_diff > 0).sum()),
+                     l2=max(worst["l2"], float(np.linalg.norm(ours - theirs, axis=1).max())),
+                     cosine=min(worst["cosine"], float(cosine.min())))
+    return worst
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -187,8 +224,13 @@ def main() -> None:
     acc.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "lfw-dev")
     spd = sub.add_parser("speed")
     spd.add_argument("--repeat", type=int, default=30)
+    par = sub.add_parser("parity")
+    par.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "lfw-dev")
     args = parser.parse_args()
-    print(json.dumps(accuracy(args.data) if args.command == "accuracy" else speed(args.repeat), indent=2))
+    if args.command == "speed":
+        print(json.dumps(speed(args.repeat), indent=2))
+    else:
+        print(json.dumps((accuracy if args.command == "accuracy" else parity)(args.data), indent=2))
 
 
 if __name__ == "__main__":

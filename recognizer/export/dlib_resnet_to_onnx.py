@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +75,7 @@ def fold_affine_into_conv(layers: list[Layer]) -> list[Layer]:
             gamma = layer.arrays["gamma"].astype(np.float64)
             weights = previous.arrays["weights"].astype(np.float64) * gamma[:, None, None, None]
             bias = previous.arrays.get("bias", np.zeros_like(gamma)).astype(np.float64) * gamma + layer.arrays["beta"]
-            previous.arrays = {"weights": weights.astype(np.float32), "bias": bias.astype(np.float32)}
+            folded[-1] = replace(previous, arrays={"weights": weights.astype(np.float32), "bias": bias.astype(np.float32)})
             continue
         folded.append(layer)
     return folded
