@@ -101,6 +101,8 @@ def _bilinear(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     where the 2x2 neighbourhood leaves the image. Same operation order as dlib:
     (1 - fy) * ((1 - fx) * tl + fx * tr) + fy * ((1 - fx) * bl + fx * br)."""
     height, width = image.shape[:2]
+    if height < 2 or width < 2:  # nothing to interpolate from (e.g. the chip lies outside the frame)
+        return np.zeros(x.shape + (image.shape[2],), np.uint8)
     left, top = np.floor(x), np.floor(y)
     inside = (left >= 0) & (top >= 0) & (left + 1 < width) & (top + 1 < height)
     index = np.where(inside, top * width + left, 0).astype(np.intp)[..., None]

@@ -155,6 +155,20 @@ def test_face_chips_through_the_image_pyramid_and_a_shared_crop(dlib_predictor) 
     _assert_same_chips(face_chips(frame, _points(shapes[:1])), dlib.get_face_chip(frame, shapes[0], 150, 0.25)[None], "one face")
 
 
+def test_face_chips_at_and_beyond_the_frame_edge(dlib_predictor) -> None:
+    """Chips reaching past the frame are black there, as dlib's; a chip wholly outside is all black."""
+    photo = load_rgb(FIXTURE_IMAGES / "probe_eileen_collins.jpg")
+    [rect] = list(dlib.get_frontal_face_detector()(photo, 1))
+    shape = dlib_predictor(photo, rect)
+    cut = np.ascontiguousarray(photo[:, (rect.left() + rect.right()) // 2:])  # half the face out of frame
+    moved = [dlib.point(p.x - (rect.left() + rect.right()) // 2, p.y) for p in shape.parts()]
+    for frame, parts in [(cut, moved), (photo, [dlib.point(p.x + 5000, p.y) for p in shape.parts()])]:
+        detection = dlib.full_object_detection(rect, dlib.points(parts))
+        points = np.array([(p.x, p.y) for p in parts], dtype=np.float64)[None]
+        _assert_same_chips(face_chips(frame, points), dlib.get_face_chip(frame, detection, 150, 0.25)[None], "edge")
+    assert face_chips(photo, points).max() == 0
+
+
 def test_embedder_equals_the_dlib_backend_end_to_end(frames, onnx_embedder) -> None:
     from recognizer.embedding import DlibResNetEmbedder
 
