@@ -46,11 +46,14 @@ class ShapePredictor:
         _, trees, splits, _ = split_index.shape
         leaves = leaf_values.shape[2]
         self.depth = int(np.log2(leaves))
-        flat = lambda a, dtype: np.ascontiguousarray(a, dtype=dtype)  # noqa: E731
         self._levels = [
-            _Level(flat(split_index[c, ..., 0].reshape(-1), np.int32), flat(split_index[c, ..., 1].reshape(-1), np.int32),
-                   flat(split_threshold[c].reshape(-1), np.float32), flat(leaf_values[c].reshape(trees * leaves, -1), np.float32),
-                   flat(anchor_index[c], np.int32), flat(deltas[c, :, 0], np.float32), flat(deltas[c, :, 1], np.float32))
+            _Level(first=np.ascontiguousarray(split_index[c, ..., 0].reshape(-1), np.int32),
+                   second=np.ascontiguousarray(split_index[c, ..., 1].reshape(-1), np.int32),
+                   threshold=np.ascontiguousarray(split_threshold[c].reshape(-1), np.float32),
+                   leaves=np.ascontiguousarray(leaf_values[c].reshape(trees * leaves, -1), np.float32),
+                   anchor=np.ascontiguousarray(anchor_index[c], np.int32),
+                   dx=np.ascontiguousarray(deltas[c, :, 0], np.float32),
+                   dy=np.ascontiguousarray(deltas[c, :, 1], np.float32))
             for c in range(split_index.shape[0])]
         self._node_base = np.arange(trees, dtype=np.intp) * splits
         self._leaf_base = np.arange(trees, dtype=np.intp) * leaves - splits

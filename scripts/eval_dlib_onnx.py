@@ -56,15 +56,15 @@ def build_models() -> Path:
 
 
 class CachedDetector:
-    """MTCNN once per photo, whatever embedder follows."""
+    """The served detector (MTCNN on ONNX Runtime, serving settings), run once per photo whatever
+    embedder follows."""
 
     name = "mtcnn-cached"
 
     def __init__(self) -> None:
-        from recognizer.model_files import onnx_dir
-        from recognizer.mtcnn_onnx import MtcnnOnnxDetector
+        from recognizer.detection import make_detector
 
-        self._detector = MtcnnOnnxDetector(onnx_dir())
+        self._detector = make_detector("mtcnn")
         self._cache: dict[bytes, list[Detection]] = {}
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
