@@ -2,8 +2,9 @@
 
 One wrong answer among several right ones must not name the visitor: a label is decided on a window
 (the latest `window_clips` clips, by recording time) only when it has enough clips of its own *and*
-most of the window's weight. A decision holds until another label is decided the same way: a visitor
-turning away at the end (a few "unknown" answers) stays who they were. Two different enrolled names in
+most of the window's weight. A decision holds until another label is decided the same way, and a
+person's name is replaced only by another name: a visitor turning away at the end (a few "unknown"
+answers) stays who they were. Two different enrolled names in
 the latest window are a conflict, whatever the decision: the door opens nothing while one lasts.
 """
 from __future__ import annotations
@@ -52,7 +53,7 @@ class Decision:
         return {"decision": self.name, "share": round(self.share, 3),
                 "confidence": None if self.confidence is None else round(self.confidence, 4),
                 "agreeing": self.agreeing, "votes": {k: round(v, 3) for k, v in self.votes.items()},
-                "clips": dict(self.clips), "conflict": list(self.conflict)}
+                "label_clips": dict(self.clips), "conflict": list(self.conflict)}
 
 
 def window(votes: Sequence[Vote], policy: DecisionPolicy) -> list[Vote]:
@@ -72,7 +73,11 @@ def decide(votes: Sequence[Vote], policy: DecisionPolicy, before: str = UNDECIDE
     ordered = sorted(votes, key=lambda v: (v.at, v.clip))
     name = before
     for end in range(1, len(ordered) + 1):
-        name = _decided(_Tally(_latest(ordered[:end], policy.window_clips)), policy) or name
+        decided = _decided(_Tally(_latest(ordered[:end], policy.window_clips)), policy)
+        # "unknown" is the absence of a match, weaker than a match: it never replaces a person's name
+        # (a visitor turning away or walking off comes back unknown), only another name does.
+        if decided and not (decided == UNKNOWN_NAME and name not in (UNDECIDED, UNKNOWN_NAME)):
+            name = decided
     tally = _Tally(_latest(ordered, policy.window_clips))
     if not tally.weights:
         return Decision()

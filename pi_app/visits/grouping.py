@@ -35,7 +35,8 @@ class Visit:
     votes: list[Vote] = field(default_factory=list)  # by recording time, the latest MAX_VOTES
     first_at: float = float("inf")  # recording time of the first and last clip with the face (of all, kept or not)
     last_at: float = float("-inf")
-    last_seq: int = -1  # the last clip's sequence number
+    first_seq: int = -1  # the first and last clips' sequence numbers
+    last_seq: int = -1
     decision: Decision = field(default_factory=Decision)
     conflicts: set[str] = field(default_factory=set)  # every enrolled name that was ever part of a conflict
     ended: bool = False
@@ -45,7 +46,8 @@ class Visit:
 
     def add(self, vote: Vote, policy: DecisionPolicy) -> None:
         """Add a vote (in recording-time order, wherever it falls) and decide again."""
-        self.first_at = min(self.first_at, vote.at)
+        if vote.at < self.first_at:
+            self.first_at, self.first_seq = vote.at, vote.seq
         if vote.at >= self.last_at:
             self.last_at, self.last_seq = vote.at, vote.seq
         self.votes.append(vote)

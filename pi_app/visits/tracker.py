@@ -2,10 +2,11 @@
 come out.
 
 Answers may arrive out of order (two workers; newest clip first after an outage), so everything is
-placed by the clip's recording time, and a visit ends only once the clips covering `end_after_s` after
-its last face have all been answered (clip sequence numbers tell which are still missing): a slow
-answer can still join the visit it belongs to. A hole that stays open (a clip lost to a crash) stops
-holding a visit after MISSING_CLIP_WAIT_S of later recordings.
+placed by the clip's recording time, and a visit ends only once every clip from `end_after_s` before
+its first face to `end_after_s` after its last has been answered (clip sequence numbers tell which are
+still missing): a slow answer still joins the visit it belongs to before the visit is reported ended. A
+hole that stays open (a clip lost to a crash) stops holding a visit after MISSING_CLIP_WAIT_S of later
+recordings.
 """
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pi_app.clip_names import clip_seq
 from pi_app.events import Event
 from pi_app.stamped_ids import stamped_id
-from pi_app.visits.decision import Decision
+from pi_app.visits.decision import UNDECIDED, Decision
 from pi_app.visits.evidence import Vote, clip_seen
 from pi_app.visits.grouping import Visit, VisitConfig, assign
 
@@ -27,7 +29,7 @@ STARTED, EVIDENCE, DECIDED, ENDED = "started", "evidence", "decided", "ended"
 GAP, MISSING_CLIPS, SHUTDOWN = "gap", "missing_clips", "shutdown"  # why a visit ended
 MISSING_CLIP_WAIT_S = 30.0  # the device's default stale_after_s: older clips come back unrecognised anyway
 KEPT_ENDED = 32  # ended visits a late answer may still join
-REMEMBERED_CLIPS = 4096  # clip sequence numbers remembered for coverage and duplicates (~30 min)
+REMEMBERED_CLIPS = 10_000  # clip sequence numbers remembered for coverage and duplicates (~80 min)
 
 
 @dataclass(frozen=True)
@@ -69,10 +71,15 @@ class VisitTracker:
         self._visits: list[Visit] = []  # open ones and the latest ended ones, by start
         self._clips: OrderedDict[int | str, float] = OrderedDict()  # answered clips: seq (or id) -> recorded_at
         self._newest_at = float("-inf")
+        self._run_start_seq: int | None = None  # the first clip recorded in this run (from `clip_recorded`)
         self._lock = threading.Lock()
 
     def observe(self, event: Event) -> list[VisitChange]:
-        """Take one event (only `recognition` events matter); returns the visit changes it caused."""
+        """Take one event (`recognition`; `clip_recorded` tells where this run's clips start); returns the
+        visit changes it caused."""
+        if event.get("event") == "clip_recorded":
+            self._note_recorded(str(event.get("clip", "")))
+            return []
         seen = clip_seen(event)
         if seen is None:
             return []
@@ -110,7 +117,7 @@ class VisitTracker:
             self._visits.sort(key=lambda v: v.first_at)
             log.info("visit started", extra={"visit_id": visit.id, "clip": vote.clip, "label": vote.name})
             started = [VisitChange(STARTED, _view(visit))]
-            return started + ([VisitChange(DECIDED, started[0].visit, "")] if visit.decision.decided else [])
+            return started + ([VisitChange(DECIDED, started[0].visit, UNDECIDED)] if visit.decision.decided else [])
         before = visit.decision
         visit.add(vote, policy)
         after = visit.decision
@@ -122,17 +129,38 @@ class VisitTracker:
         return [VisitChange(DECIDED, _view(visit), before.name)]
 
     def _end_reason(self, visit: Visit) -> str:
-        """GAP once the clips after the visit's last face cover `end_after_s` without it; "" while not yet."""
-        deadline = visit.last_at + self.config.end_after_s
-        if visit.last_seq >= 0:
-            seq = visit.last_seq + 1
-            while seq in self._clips:
-                if self._clips[seq] >= deadline:
-                    return GAP
-                seq += 1
-        elif self._newest_at >= deadline:
-            return GAP  # clips without sequence numbers: nothing tells what is missing
+        """GAP once every clip within `end_after_s` around the visit is answered and one after it is faceless
+        (it would have joined otherwise); "" while not yet."""
+        gap = self.config.end_after_s
+        deadline = visit.last_at + gap
+        if visit.first_seq < 0:
+            if self._newest_at >= deadline:
+                return GAP  # clips without sequence numbers: nothing tells what is missing
+        elif (self._answered(visit.first_seq, +1, lambda at: at >= deadline)
+              and self._answered(visit.first_seq, -1, lambda at: at <= visit.first_at - gap)):
+            return GAP
         return MISSING_CLIPS if self._newest_at >= deadline + MISSING_CLIP_WAIT_S else ""
+
+    def _answered(self, seq: int, step: int, far_enough: Callable[[float], bool]) -> bool:
+        """True when every clip from `seq` on (in the direction of `step`) is answered up to one `far_enough`,
+        or back to the first clip of the run."""
+        first = self._run_start_seq if self._run_start_seq is not None else 0
+        while True:
+            seq += step
+            if seq < first:
+                return True  # before this run: those clips are from before the device started
+            if seq not in self._clips:
+                return False
+            if far_enough(self._clips[seq]):
+                return True
+
+    def _note_recorded(self, clip: str) -> None:
+        try:
+            seq = clip_seq(clip)
+        except (IndexError, ValueError):
+            return
+        with self._lock:
+            self._run_start_seq = seq if self._run_start_seq is None else min(self._run_start_seq, seq)
 
     def _end(self, visit: Visit, reason: str) -> VisitChange:
         visit.ended, visit.end_reason = True, reason

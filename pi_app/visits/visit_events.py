@@ -21,7 +21,7 @@ def visit_event(change: VisitChange) -> Event | None:
         return None
     event: Event = {"event": name, **visit_fields(change.visit)}
     if change.kind == DECIDED:
-        event["previous"] = change.previous or None
+        event["previous"] = change.previous
     if change.kind == ENDED:
         event["reason"] = change.visit.end_reason
     return event
