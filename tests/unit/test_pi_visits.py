@@ -281,3 +281,16 @@ def test_the_first_visit_of_a_run_waits_for_no_clip_from_before_the_run() -> Non
 
     assert [c.kind for c in play(told, clips)][-1] == ENDED
     assert ENDED not in [c.kind for c in play(untold, clips)]  # clips 98, 99 might still be answered
+
+
+def test_the_clip_state_keeps_each_faces_box_and_sighting_for_visits() -> None:
+    from pi_app.clip_state import RecognitionRecord
+    from pi_app.recognize_client import Recognition
+
+    record = RecognitionRecord()
+    api_face = {**eileen(x=100), "distance": 0.41, "sighting_id": "s-1"}
+    record.record_answer(Recognition([api_face, {"name": "unknown", "confidence": 0.7}], "m1", 10.0, None))
+
+    assert record.faces[0] == {"name": E, "confidence": 0.97, "details": api_face["details"], "box": box(100),
+                               "sighting_id": "s-1"}
+    assert record.faces[1] == {"name": U, "confidence": 0.7, "details": {}}  # no box, no sighting: none invented
