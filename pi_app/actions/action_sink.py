@@ -70,10 +70,9 @@ class ActionSink:
         kind = event.get("event")
         if kind == "upload" and event.get("key"):
             self.uploads.add(str(event["key"]))
-        elif kind == "recognition":
-            if event.get("status") == STATUS_NO_FACE:
-                self._no_face(event)
-            self.visit_sink.handle(event)
+        elif kind == "recognition" and event.get("status") == STATUS_NO_FACE:
+            self._no_face(event)
+        self.visit_sink.handle(event)  # visits take `recognition` and `clip_recorded`, and ignore the rest
 
     def close(self) -> None:
         """End the visits still open (their `visit_ended` events go out; nothing more fires for them)."""

@@ -294,3 +294,26 @@ def test_the_clip_state_keeps_each_faces_box_and_sighting_for_visits() -> None:
     assert record.faces[0] == {"name": E, "confidence": 0.97, "details": api_face["details"], "box": box(100),
                                "sighting_id": "s-1"}
     assert record.faces[1] == {"name": U, "confidence": 0.7, "details": {}}  # no box, no sighting: none invented
+
+
+def test_visit_events_reach_the_bus_through_the_relay_without_deadlock() -> None:
+    from pi_app.event_relay import EventRelay
+    from pi_app.events import EventBus
+    from pi_app.visits import VisitSink
+
+    seen: list[dict] = []
+
+    class Collect:
+        def handle(self, event: dict) -> None:
+            seen.append(event)
+
+    bus = EventBus([Collect()])
+    relay = EventRelay(bus.emit).start()
+    bus.add(VisitSink(VisitTracker(), publish=relay.put))  # handles under the bus lock: must not emit itself
+    for event in scene(eileen(), eileen(), *[None] * 5):
+        bus.emit(event)
+    relay.close()
+
+    visit_events = [e["event"] for e in seen if e["event"].startswith("visit_")]
+    assert visit_events == ["visit_started", "visit_decided", "visit_ended"]
+    assert all("ts" in e for e in seen)  # stamped by the bus like any event
