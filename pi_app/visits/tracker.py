@@ -58,8 +58,8 @@ class VisitChange:
 
 
 def _view(visit: Visit) -> VisitView:
-    return VisitView(visit.id, tuple(visit.votes), visit.first_at, visit.last_at, visit.decision, tuple(sorted(visit.conflicts)), visit.ended,
-                     visit.end_reason, visit.dropped)
+    return VisitView(visit.id, tuple(visit.votes), visit.first_at, visit.last_at, visit.decision,
+                     tuple(sorted(visit.conflicts)), visit.ended, visit.end_reason, visit.dropped)
 
 
 class VisitTracker:
