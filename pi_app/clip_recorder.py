@@ -16,6 +16,7 @@ from pi_app.clip_names import clip_id
 from pi_app.clip_state import ClipState
 from pi_app.frame_choice import SharpestFrame
 from pi_app.image_encoding import DEFAULT_MAX_SIDE, encode_jpeg
+from pi_app.motion_gate import MotionMeter
 from pi_app.spool import CLIP_FILE, FRAME_FILE, Spool
 
 # Frame times are floats (index / fps): without the slack a frame exactly on a boundary can land a clip early.
@@ -36,8 +37,9 @@ class ClipRecorder:
     """Groups frames into clips of `clip_seconds` of camera time: frame t belongs to window floor((t - t0) / length).
 
     Frames are encoded as they come and only the sharpest one is held in memory, so memory does not grow
-    with the clip. A finished clip is committed to the spool with its chosen frame as JPEG and handed to
-    `on_clip`.
+    with the clip. Every frame is also scored for motion (across clip boundaries: the first frame of a clip
+    is compared with the last ones of the clip before). A finished clip is committed to the spool with its
+    chosen frame as JPEG and its motion score, and handed to `on_clip`.
     """
 
     def __init__(self, spool: Spool, device_id: str, fps: float, clip_seconds: float = 0.5,
@@ -57,6 +59,7 @@ class ClipRecorder:
         self._seq = spool.next_seq()
         self._t0: float | None = None
         self._open: _OpenClip | None = None
+        self._motion = MotionMeter()
 
     def add(self, frame: Frame) -> ClipState | None:
         """Record one frame; returns the clip this frame completed, if it started a new one."""
@@ -71,6 +74,7 @@ class ClipRecorder:
             self._open = self._start(window, _size(frame.rgb))
         self._open.writer.write(frame.rgb)
         self._open.sharpest.offer(frame.rgb)
+        self._motion.offer(frame.rgb, frame.t)
         return finished
 
     def close(self) -> ClipState | None:
@@ -95,7 +99,7 @@ class ClipRecorder:
             started_at=current.started_at, recorded_at=self._wall_clock(), frames=current.writer.frames,
             duration_s=round(current.writer.frames / self.fps, 3), fourcc=self.fourcc,
             frame_index=current.sharpest.index, frame_sharpness=round(current.sharpest.score, 2),
-            stream_offset_s=round(current.window * self.clip_seconds, 3),
+            stream_offset_s=round(current.window * self.clip_seconds, 3), motion=self._motion.take(),
         )
         self.spool.commit(state)
         if self._on_clip is not None:

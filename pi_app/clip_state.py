@@ -13,19 +13,27 @@ UNKNOWN = "unknown"  # faces, none of them enrolled
 NO_FACE = "no_face"
 REFUSED = "refused"  # the API answered 4xx: final, never retried
 SKIPPED_STALE = "skipped_stale"  # recognition fell behind: the clip was too old to be worth it
+SKIPPED_STILL = "skipped_still"  # the motion gate: nothing moved and no visit was open (pi_app.motion_gate)
 # Upload statuses.
 UPLOADED = "uploaded"
+NOT_UPLOADED = "not_uploaded"  # a still clip, with the motion gate set not to upload those: final too
 
 UNKNOWN_NAME = "unknown"
 STATE_VERSION = 1
 
 
 def face_summary(face: dict[str, Any]) -> dict[str, Any]:
-    """What the device keeps of one face in the API's answer: name, confidence and the person's details
-    (from DynamoDB `people`, e.g. allow_entry); boxes and distances are not needed after the answer."""
+    """What the device keeps of one face in the API's answer: name, confidence, the person's details (from
+    DynamoDB `people`, e.g. allow_entry), the box (visits follow a face by it) and the sighting id when
+    the API gives one (visits report which sightings they hold); distances are not needed."""
     details = face.get("details")
-    return {"name": str(face.get("name", UNKNOWN_NAME)), "confidence": face.get("confidence"),
-            "details": details if isinstance(details, dict) else {}}
+    summary = {"name": str(face.get("name", UNKNOWN_NAME)), "confidence": face.get("confidence"),
+               "details": details if isinstance(details, dict) else {}}
+    if isinstance(face.get("box"), dict):
+        summary["box"] = face["box"]
+    if face.get("sighting_id"):
+        summary["sighting_id"] = str(face["sighting_id"])
+    return summary
 
 
 @dataclass
@@ -39,7 +47,7 @@ class RecognitionRecord:
     model_version: str = ""
     latency_ms: float | None = None
     error: str = ""
-    faces: list[dict[str, Any]] = field(default_factory=list)  # [{name, confidence, details}], see face_summary
+    faces: list[dict[str, Any]] = field(default_factory=list)  # [{name, confidence, details, box...}]: face_summary
 
     @property
     def final(self) -> bool:
@@ -73,8 +81,8 @@ class UploadRecord:
 
     @property
     def final(self) -> bool:
-        """True once the clip is in the bucket."""
-        return self.status == UPLOADED
+        """True once the clip is in the bucket (or, a still clip, is not to go there)."""
+        return self.status in (UPLOADED, NOT_UPLOADED)
 
 
 @dataclass
@@ -96,6 +104,9 @@ class ClipState:
     # Where the clip starts in the camera's stream (seconds from its first frame): lines a
     # recorded video's clips up with its manifest.
     stream_offset_s: float = 0.0
+    # The clip's motion score (pi_app.motion_gate): the moving fraction of the frame at its peak; None
+    # for clips recorded before the gate existed.
+    motion: float | None = None
     version: int = STATE_VERSION
 
     @property

@@ -1,10 +1,14 @@
-"""Score a device run against a video manifest: did each clip's recognition say who was on screen?"""
+"""Score a device run against a video manifest: did each clip's recognition say who was on screen (check_run)?
+Was each visit decided right, did the door open only for the visitor, one alert per stranger visit, and
+how many clips of the empty stretches went to the API (check_visits)?"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pi_app.clip_state import UNKNOWN_NAME
 from pi_app.events import Event
-from pi_app.video_manifest import VideoManifest
+from pi_app.video_manifest import ExpectedVisit, VideoManifest
+from pi_app.visits.decision import UNDECIDED
 
 
 @dataclass(frozen=True)
@@ -51,3 +55,81 @@ def check_run(events: list[Event], manifest: VideoManifest, clip_seconds: float)
         result.clips.append(ClipCheck(recorded["clip"], offset, manifest.people_at(offset, clip_seconds), got,
                                       answer.get("status", "?") if answer else "missing"))
     return result
+
+
+ANSWERED = ("recognised", "unknown", "no_face")  # clips that went to the API and got an answer
+
+
+@dataclass(frozen=True)
+class VisitCheck:
+    """One expected visit against the device's visits that overlap it (same time, nearest face)."""
+
+    expected: ExpectedVisit
+    visit_ids: tuple[str, ...]
+    decisions: tuple[str, ...]  # the final decision of each matched device visit
+    door_for: tuple[str, ...]  # whom the door opened for in those visits
+    alerts: int  # alerts sent for those visits
+
+    @property
+    def decided_right(self) -> bool:
+        """Some device visit was decided, and every decided one says who it was."""
+        decided = [d for d in self.decisions if d != UNDECIDED]
+        return bool(decided) and all(d == self.expected.expected for d in decided)
+
+    @property
+    def door_right(self) -> bool:
+        """The door opened for nobody but the visitor."""
+        return all(name == self.expected.expected for name in self.door_for)
+
+    @property
+    def alerts_right(self) -> bool:
+        """One alert per stranger visit, none for an enrolled visitor (with the example rules)."""
+        return self.alerts == (1 if self.expected.expected == UNKNOWN_NAME else 0)
+
+
+@dataclass
+class VisitsCheck:
+    visits: list[VisitCheck] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)  # device visits during no expected visit
+    recognised_on_empty: int = 0  # clips of empty stretches sent to the API
+    empty_clips: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.visits) and all(v.decided_right and v.door_right and v.alerts_right for v in self.visits)
+
+
+def check_visits(events: list[Event], manifest: VideoManifest, clip_seconds: float) -> VisitsCheck:
+    """Pair the device's visits (`visit_ended`, `visit_action`) with the manifest's expected visits by video
+    time and face position; count the empty-stretch clips that were sent for recognition."""
+    offsets = {e["clip"]: float(e.get("stream_offset_s", 0.0)) for e in events if e.get("event") == "clip_recorded"}
+    ended = [e for e in events if e.get("event") == "visit_ended" and any(c in offsets for c in e.get("clips", []))]
+    actions = [e for e in events if e.get("event") == "visit_action"]
+    spans = {e["visit_id"]: (min(offsets[c] for c in e["clips"] if c in offsets),
+                             max(offsets[c] for c in e["clips"] if c in offsets) + clip_seconds) for e in ended}
+    owner: dict[str, ExpectedVisit] = {}
+    for event in ended:
+        start, end = spans[event["visit_id"]]
+        overlapping = [v for v in manifest.visits if v.start < end and v.end > start]
+        if overlapping:
+            x = _face_x(event)
+            owner[event["visit_id"]] = min(overlapping, key=lambda v: abs((v.x or 0) - x) if x is not None else 0)
+    result = VisitsCheck(unmatched=[e["visit_id"] for e in ended if e["visit_id"] not in owner])
+    for expected in manifest.visits:
+        mine = [e for e in ended if owner.get(e["visit_id"]) is expected]
+        ids = {e["visit_id"] for e in mine}
+        acted = [a for a in actions if a.get("visit_id") in ids]
+        result.visits.append(VisitCheck(expected, tuple(sorted(ids)), tuple(e["decision"] for e in mine),
+                                        tuple(a["decision"] for a in acted if a.get("door")),
+                                        sum(1 for a in acted if a.get("alert_id"))))
+    answered = {e["clip"] for e in events if e.get("event") == "recognition" and e.get("status") in ANSWERED}
+    empty = [clip for clip, offset in offsets.items()
+             if offset < manifest.duration_s - 1e-6 and manifest.people_at(offset, clip_seconds) == ()]
+    result.empty_clips, result.recognised_on_empty = len(empty), sum(1 for clip in empty if clip in answered)
+    return result
+
+
+def _face_x(visit_event: Event) -> float | None:
+    """The centre x of the visit's last face box."""
+    boxes = [v["box"] for v in visit_event.get("evidence", []) if v.get("box")]
+    return (boxes[-1]["x1"] + boxes[-1]["x2"]) / 2 if boxes else None

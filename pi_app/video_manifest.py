@@ -1,4 +1,5 @@
-"""Manifests of recorded test videos: who is on screen when (the camera shim's ground truth)."""
+"""Manifests of recorded test videos: who is on screen when, and (hard fixture) which visits should be decided
+how: the camera shim's ground truth."""
 from __future__ import annotations
 
 import json
@@ -15,19 +16,35 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class ExpectedVisit:
+    """One person's visit in the video: when (video seconds), the decision expected (a label or "unknown"),
+    and where their face ends up (x, pixels), which tells two people at once apart."""
+
+    start: float
+    end: float
+    expected: str
+    x: float | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class VideoManifest:
     video: Path
     fps: float
     width: int
     height: int
     segments: tuple[Segment, ...]
+    visits: tuple[ExpectedVisit, ...] = ()
 
     @classmethod
     def read(cls, path: Path) -> "VideoManifest":
         """Load `<name>.json`; the video path is relative to the manifest."""
         data = json.loads(Path(path).read_text())
         segments = tuple(Segment(s["start"], s["end"], tuple(s["people"]), s.get("note", "")) for s in data["segments"])
-        return cls(Path(path).parent / data["video"], float(data["fps"]), int(data["width"]), int(data["height"]), segments)
+        visits = tuple(ExpectedVisit(v["start"], v["end"], v["expected"], v.get("x"), v.get("note", ""))
+                       for v in data.get("visits", []))
+        return cls(Path(path).parent / data["video"], float(data["fps"]), int(data["width"]), int(data["height"]),
+                   segments, visits)
 
     @property
     def duration_s(self) -> float:
@@ -39,6 +56,11 @@ class VideoManifest:
         if len({s.people for s in inside}) != 1:
             return None
         return tuple(sorted(inside[0].people))
+
+    def empty_fraction(self) -> float:
+        """The share of the video with nobody on screen."""
+        empty = sum(s.end - s.start for s in self.segments if not s.people)
+        return empty / self.duration_s if self.duration_s else 0.0
 
     def enrolled(self) -> set[str]:
         """Every named (not "unknown") person in the video."""

@@ -3,17 +3,26 @@
     python scripts/make_fixture_videos.py                       # fixtures/videos/demo.{mp4,json}
     python scripts/make_fixture_videos.py --from-lfw DATA --out DIR [--known Laura_Bush]
                                                                 # test-time video from lfw-dev
+    python scripts/make_fixture_videos.py --from-lfw DATA --out DIR --hard [--known Laura_Bush Vladimir_Putin]
+                                                                # the hard doorway: hard.{mp4,json}
 
 The bundled demo is project-owned: scikit-image's public-domain astronaut() photo (Eileen Collins)
 over synthetic backgrounds, with pans, a zoom, lighting changes and empty scenes. The lfw-dev
 variant adds a second known person, a stranger and two people at once; it is built at test time
 because those photos must not be copied into the repository. Segments are whole multiples of
 0.5 s so every device clip shows one situation.
+
+The hard variant is a far, dim, blurred doorway camera: faces of 45-70 px, slightly tilted, stepping in
+and swaying, the whole frame dimmed, defocused, noisy and JPEG-compressed at quality 35 over a static
+background; visits of 2-6 s by two enrolled people (lfw-dev val/ photos: enrol them from training/) and
+three strangers, two people at once twice, and long empty stretches (about 80 % of its 131.5 s). Its
+manifest adds `visits`: one entry per person and visit, with the expected decision.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,6 +140,132 @@ def lfw_shots(known: str) -> list[Shot]:
     ]
 
 
+# --- the hard doorway -------------------------------------------------------------------------------------
+
+FACE_FRACTION = 0.4  # of an lfw portrait's side, the face's width
+HARD_DEGRADATION = {"blur_sigma": 1.3, "noise_sigma": 5.0, "jpeg_quality": 35, "face_px": [45, 70]}
+
+
+@dataclass
+class Walker:
+    """One person in a hard shot: portrait key, label, and where they go: from (x0, px0) to (x1, px1) in the
+    first 40 % of the shot (stepping in), then swaying; `tilt` degrees."""
+
+    key: str
+    label: str
+    x0: float
+    x1: float
+    px0: float
+    px1: float
+    tilt: float
+    y: float = HEIGHT * 0.42
+
+    def place(self, t: float) -> tuple[float, float, float, float]:
+        """(cx, cy, face px, angle) at shot time t in [0, 1]."""
+        step = min(1.0, t / 0.4)
+        ease = step * step * (3 - 2 * step)
+        sway = math.sin(2 * math.pi * 1.5 * t)
+        return (self.x0 + (self.x1 - self.x0) * ease + 4 * sway, self.y + 3 * math.sin(2 * math.pi * t),
+                self.px0 + (self.px1 - self.px0) * ease, self.tilt + 2 * sway)
+
+
+@dataclass
+class HardShot:
+    seconds: float
+    walkers: list[Walker]
+    gain: float
+    note: str = ""
+
+
+def hard_shots(known: tuple[str, str]) -> list[HardShot]:
+    """The hard doorway's script (portrait keys: "<label>#<n>" for the n-th val photo, stranger1-3)."""
+    a, b = known
+    return [
+        HardShot(12, [], 0.55, "empty doorway"),
+        HardShot(4, [Walker(f"{a}#0", a, 200, 320, 50, 62, 6)], 0.55, f"{a} steps in from the left"),
+        HardShot(14, [], 0.55, "empty"),
+        HardShot(3, [Walker("stranger1", "unknown", 470, 350, 48, 58, -5)], 0.5, "a stranger from the right"),
+        HardShot(16, [], 0.5, "empty"),
+        HardShot(5, [Walker(f"{b}#0", b, 230, 300, 45, 55, -7)], 0.45, f"{b}, far and dim"),
+        HardShot(12, [], 0.45, "empty, dim"),
+        HardShot(4, [Walker(f"{a}#1", a, 140, 200, 52, 60, -4),
+                     Walker("stranger2", "unknown", 520, 450, 50, 58, 7)], 0.6, f"{a} and a stranger at once"),
+        HardShot(15, [], 0.6, "empty"),
+        HardShot(2, [Walker("stranger3", "unknown", 300, 330, 55, 65, 5)], 0.6, "a stranger, briefly"),
+        HardShot(12, [], 0.6, "empty"),
+        HardShot(6, [Walker(f"{a}#2", a, 130, 190, 50, 60, 5),
+                     Walker(f"{b}#1", b, 500, 440, 55, 66, -6)], 0.55, f"{a} and {b} at once"),
+        HardShot(14, [], 0.55, "empty"),
+        HardShot(2.5, [Walker(f"{b}#2", b, 360, 320, 60, 70, 8)], 0.65, f"{b}, close"),
+        HardShot(10, [], 0.65, "empty"),
+    ]
+
+
+def paste_face(canvas: np.ndarray, portrait: np.ndarray, cx: float, cy: float, face_px: float, angle: float) -> None:
+    """Blend a portrait whose face is `face_px` wide, tilted by `angle` degrees, through a soft oval (a head
+    in front of the background, not a pasted photo), centred at (cx, cy)."""
+    side = max(8, int(round(face_px / FACE_FRACTION)))
+    image = cv2.resize(portrait, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
+    turn = cv2.getRotationMatrix2D((side / 2, side / 2), angle, 1.0)
+    image = cv2.warpAffine(image, turn, (side, side), borderMode=cv2.BORDER_REFLECT)
+    mask = np.zeros((side, side), np.float32)
+    cv2.ellipse(mask, (side // 2, side // 2), (int(side * 0.36), int(side * 0.47)), angle, 0, 360, 1.0, -1)
+    mask = cv2.GaussianBlur(mask, (0, 0), side * 0.04)[..., None]
+    x0, y0 = int(cx - side / 2), int(cy - side / 2)
+    x1, y1, x2, y2 = max(0, x0), max(0, y0), min(WIDTH, x0 + side), min(HEIGHT, y0 + side)
+    crop = (slice(y1 - y0, y2 - y0), slice(x1 - x0, x2 - x0))
+    region = canvas[y1:y2, x1:x2].astype(np.float32)
+    canvas[y1:y2, x1:x2] = (image[crop] * mask[crop] + region * (1 - mask[crop])).astype(np.uint8)
+
+
+def degrade(rgb: np.ndarray, gain: float, rng: np.random.Generator) -> np.ndarray:
+    """A far, cheap doorway camera: dim, defocused, noisy, JPEG quality 35."""
+    frame = cv2.GaussianBlur(rgb.astype(np.float32) * gain, (0, 0), HARD_DEGRADATION["blur_sigma"])
+    frame = np.clip(frame + rng.normal(0, HARD_DEGRADATION["noise_sigma"], frame.shape), 0, 255).astype(np.uint8)
+    _, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, HARD_DEGRADATION["jpeg_quality"]])
+    return cv2.imdecode(jpeg, cv2.IMREAD_UNCHANGED)
+
+
+def render_hard(shots: list[HardShot], portraits: dict[str, np.ndarray], video: Path, seed: int = 11) -> dict:
+    """Write the hard video (mp4v) and return its manifest, with `visits`."""
+    video.parent.mkdir(parents=True, exist_ok=True)
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (WIDTH, HEIGHT))
+    if not writer.isOpened():
+        raise RuntimeError(f"cannot write {video}")
+    scene, rng = background(seed), np.random.default_rng(seed)
+    segments, visits, t0 = [], [], 0.0
+    for shot in shots:
+        frames = int(round(shot.seconds * FPS))
+        for i in range(frames):
+            canvas = scene.copy()
+            for walker in shot.walkers:
+                paste_face(canvas, portraits[walker.key], *walker.place(i / max(1, frames - 1)))
+            writer.write(cv2.cvtColor(degrade(canvas, shot.gain, rng), cv2.COLOR_RGB2BGR))
+        end = round(t0 + shot.seconds, 3)
+        segments.append({"start": round(t0, 3), "end": end, "people": [w.label for w in shot.walkers],
+                         "note": shot.note})
+        visits += [{"start": round(t0, 3), "end": end, "expected": w.label, "x": w.x1, "face_px": [w.px0, w.px1],
+                    "photo": w.key, "with": [o.label for o in shot.walkers if o is not w], "note": shot.note}
+                   for w in shot.walkers]
+        t0 += shot.seconds
+    writer.release()
+    return {"video": video.name, "fps": FPS, "width": WIDTH, "height": HEIGHT, "segments": segments,
+            "visits": visits, "degradation": HARD_DEGRADATION,
+            "_comment": "Generated by scripts/make_fixture_videos.py --hard: people on screen per time range; "
+                        "visits: one per person and visit, with the decision expected (a label or unknown); "
+                        "x: where the face ends up (pixels), to tell two people at once apart."}
+
+
+def hard_portraits(data: Path, known: tuple[str, str], strangers: list[str]) -> dict[str, np.ndarray]:
+    """The portraits the hard script names: three val photos of each known person, three strangers."""
+    portraits = {}
+    for label in known:
+        val = sorted((data / "val" / label).glob("*.jpg"))
+        portraits.update({f"{label}#{n}": _lfw_photo(val[n]) for n in range(3)})
+    portraits.update({f"stranger{n + 1}": _lfw_photo(data / "unknown" / name) for n, name in enumerate(strangers)})
+    return portraits
+
+
 def _lfw_photo(path: Path) -> np.ndarray:
     return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
 
@@ -139,15 +274,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "fixtures" / "videos")
     parser.add_argument("--from-lfw", type=Path, default=None, help="lfw-dev folder (seed layout + unknown/)")
-    parser.add_argument("--known", default="Laura_Bush", help="lfw-dev person shown (enrol them from training/)")
-    parser.add_argument("--strangers", nargs=2, default=None, help="two photos in unknown/ to use as strangers")
+    parser.add_argument("--known", nargs="+", default=None,
+                        help="lfw-dev people shown (enrol them from training/); default Laura_Bush "
+                             "(with --hard: Laura_Bush Vladimir_Putin)")
+    parser.add_argument("--strangers", nargs="+", default=None,
+                        help="photos in unknown/ to use as strangers (2; with --hard, 3)")
+    parser.add_argument("--hard", action="store_true", help="the hard doorway video (needs --from-lfw)")
     args = parser.parse_args()
 
     portraits = {"Eileen_Collins": astronaut_portrait()}
-    if args.from_lfw is None:
+    if args.hard:
+        if args.from_lfw is None:
+            parser.error("--hard needs --from-lfw")
+        known = tuple(args.known or ["Laura_Bush", "Vladimir_Putin"])
+        strangers = args.strangers or [p.name for p in sorted((args.from_lfw / "unknown").glob("*.jpg"))[2:5]]
+        if len(known) != 2 or len(strangers) != 3:
+            parser.error("--hard shows two known people and three strangers")
+        manifest = render_hard(hard_shots(known), hard_portraits(args.from_lfw, known, strangers), args.out / "hard.mp4")
+        manifest["sources"] = {"known": list(known), "strangers": strangers}
+        name = "hard"
+    elif args.from_lfw is None:
         manifest = render(demo_shots(), portraits, args.out / "demo.mp4")
         name = "demo"
     else:
+        args.known = (args.known or ["Laura_Bush"])[0]
         val = sorted((args.from_lfw / "val" / args.known).glob("*.jpg"))
         strangers = args.strangers or [p.name for p in sorted((args.from_lfw / "unknown").glob("*.jpg"))[:2]]
         portraits[args.known] = _lfw_photo(val[0])

@@ -1,7 +1,8 @@
 """What the device does about what it recognises: GPIO pulses (LEDs, buzzer, door relay) and webhook alerts.
 
-Data path, by module: events (`recognition`, `upload`) → action_sink → rules (sightings, plan) + visits
-(cool-downs) → gpio_outputs (pulses on a scheduler; gpio_backend = RPi.GPIO | fake-rpi) and alert →
+Data path, by module: events (`recognition`, `clip_recorded`, `upload`) → action_sink → pi_app.visits
+(visits decided over several clips) → rules (which rule, what it does) + door_rule (may the relay open)
++ cooldowns → gpio_outputs (pulses on a scheduler; gpio_backend = RPi.GPIO | fake-rpi) and alert →
 alert_outbox (durable) → alert_dispatcher → webhook, with alert_payload (clip_links signs the clip URL,
 clip_uploads says whether it works yet). config (+ config_reader) loads the TOML rules, config_summary
 prints them; device_actions wires it all for `facegate run --actions`.

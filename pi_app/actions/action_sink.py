@@ -1,5 +1,7 @@
-"""The event sink that acts: every `recognition` event goes through the rules, and each new visit pulses
-its outputs and files its alert; `upload` events mark clips whose link already works.
+"""The event sink that acts: `recognition` events build visits (pi_app.visits); each visit's rule fires once,
+when the visit is first decided as a known person or a stranger; the door opens at most once per visit,
+when the door rule says so; a clip without a face fires the no_face rule (with its cool-down); `upload`
+events mark clips whose link already works.
 
 It runs on the event bus (lock held, worker threads): pin writes and one small atomic file write per
 alert are quick; the network is left to the alert dispatcher's thread.
@@ -8,70 +10,158 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from pi_app.actions.alert import Alert, new_alert_id
 from pi_app.actions.clip_uploads import ClipUploads
-from pi_app.actions.config import ActionsConfig
+from pi_app.actions.config import NO_FACE, ActionsConfig, Rule
+from pi_app.actions.cooldowns import Cooldowns
+from pi_app.actions.door_rule import door_verdict
 from pi_app.actions.gpio_outputs import GpioOutputs
-from pi_app.actions.rules import Sighting, plan_visit, sightings
-from pi_app.actions.visits import VisitTracker
+from pi_app.actions.rules import Plan, plan, rule_for
+from pi_app.clip_state import NO_FACE as STATUS_NO_FACE
 from pi_app.events import Event
+from pi_app.visits.decision import window
+from pi_app.visits.evidence import Vote
+from pi_app.visits.tracker import ENDED, VisitChange, VisitTracker, VisitView
+from pi_app.visits.visit_sink import VisitSink
 
 log = logging.getLogger(__name__)
 
 SubmitAlert = Callable[[Alert], None]
+Publish = Callable[[Event], None]
+REMEMBERED_VISITS = 256  # what recent visits did: a late answer to an ended visit must not fire it again
+
+
+@dataclass
+class _Acted:
+    """What one visit has done so far."""
+
+    rules: set[str] = field(default_factory=set)
+    door_opened: bool = False
+    conflict_reported: bool = False
 
 
 class ActionSink:
-    """Turns recognitions into pulses and alerts, once per visit."""
+    """Turns visits into pulses and alerts. Pass `visits` to share the tracker (e.g. with the motion gate) and
+    `publish` to get the visit events and `visit_action` events (through an EventRelay onto the bus)."""
 
     def __init__(self, config: ActionsConfig, outputs: GpioOutputs, device_id: str, *,
                  submit_alert: SubmitAlert | None = None, uploads: ClipUploads | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, visits: VisitTracker | None = None,
+                 publish: Publish | None = None) -> None:
         self.config = config
         self.outputs = outputs
         self.device_id = device_id
         self.submit_alert = submit_alert
         self.uploads = uploads if uploads is not None else ClipUploads()
         self.clock = clock
-        self.visits = VisitTracker()
+        self.publish = publish
+        self.visits = visits if visits is not None else VisitTracker(config.visits)
+        self.visit_sink = VisitSink(self.visits, [self.on_visit], publish)
+        self.cooldowns = Cooldowns()
+        self._acted: OrderedDict[str, _Acted] = OrderedDict()
 
     def handle(self, event: Event) -> None:
         """Act on one device event."""
         kind = event.get("event")
         if kind == "upload" and event.get("key"):
             self.uploads.add(str(event["key"]))
-        elif kind == "recognition":
-            for sighting in sightings(event):
-                self._act(event, sighting)
+        elif kind == "recognition" and event.get("status") == STATUS_NO_FACE:
+            self._no_face(event)
+        self.visit_sink.handle(event)  # visits take `recognition` and `clip_recorded`, and ignore the rest
 
-    def _act(self, event: Event, sighting: Sighting) -> None:
-        rule = self.config.rules[sighting.rule]
-        if rule.does_nothing:
+    def close(self) -> None:
+        """End the visits still open (their `visit_ended` events go out; nothing more fires for them)."""
+        self.visit_sink.close()
+
+    def on_visit(self, change: VisitChange) -> None:
+        """Act on one visit change: the rule's first firing, the door, a conflict."""
+        visit, acted = change.visit, self._acted_on(change.visit.id)
+        if change.kind == ENDED:
+            return
+        decision = visit.decision
+        if decision.conflict and not acted.conflict_reported:
+            acted.conflict_reported = True
+            log.warning("visit conflict: nothing opens", extra={"visit_id": visit.id, "decision": decision.name,
+                                                                "names": list(decision.conflict)})
+            self._report(visit, "conflict", names=list(decision.conflict))
+        rule_name = rule_for(decision)
+        if rule_name is None:
+            return
+        rule = self.config.rules[rule_name]
+        now = self.clock()
+        best = _best_vote(visit, decision.name)
+        newest = window(visit.votes, self.config.visits.decision)[-1]
+        first = rule_name not in acted.rules
+        if first:
+            acted.rules.add(rule_name)
+            first = not rule.does_nothing and self.cooldowns.allows(decision.name, newest.at, rule.cooldown_s)
+        door = door_verdict(rule, visit, self.config.visits.decision, now)
+        opens = door.opens and not acted.door_opened
+        if not first and not opens:
+            return
+        acted.door_opened = acted.door_opened or opens
+        fresh = now - newest.at <= rule.max_age_s
+        self._carry_out(plan(rule, signals=first and fresh, alert=first, opens_door=opens), rule, visit, best,
+                        now, door_reason=door.reason)
+
+    def _carry_out(self, what: Plan, rule: Rule, visit: VisitView, best: Vote, now: float, door_reason: str) -> None:
+        for pulse in what.pulses:
+            self.outputs.pulse(pulse.output, pulse.seconds)
+        alert_id = None
+        if what.alert:
+            alert_id = self._alert(rule.name, visit.decision.name, best.confidence, best.at, best.clip, best.key,
+                                   best.details, now, visit.id)
+        self._report(visit, rule.name, pulses=[p.output for p in what.pulses], door=what.opens_door,
+                     door_reason=door_reason, alert_id=alert_id, age_s=round(now - visit.last_at, 2))
+
+    def _no_face(self, event: Event) -> None:
+        rule = self.config.rules[NO_FACE]
+        seen_at = float(event.get("recorded_at") or self.clock())
+        if rule.does_nothing or not self.cooldowns.allows(NO_FACE, seen_at, rule.cooldown_s):
             return
         now = self.clock()
-        seen_at = float(event.get("recorded_at") or now)
-        if not self.visits.starts_visit(sighting.subject, seen_at, rule.cooldown_s):
-            return
-        age_s = now - seen_at
-        plan = plan_visit(rule, sighting, fresh=age_s <= rule.max_age_s)
-        for pulse in plan.pulses:
+        what = plan(rule, signals=now - seen_at <= rule.max_age_s, alert=True, opens_door=False)
+        for pulse in what.pulses:
             self.outputs.pulse(pulse.output, pulse.seconds)
-        alert_id = self._alert(event, sighting, seen_at, now) if plan.alert else None
-        log.info("visit", extra={"rule": rule.name, "subject": sighting.subject, "clip": event.get("clip"),
-                                 "age_s": round(age_s, 2), "pulses": [p.output for p in plan.pulses],
-                                 "door": plan.opens_door, "alert_id": alert_id})
+        alert_id = (self._alert(NO_FACE, NO_FACE, None, seen_at, str(event.get("clip", "")),
+                                str(event.get("key", "")), {}, now, "") if what.alert else None)
+        log.info("no face", extra={"clip": event.get("clip"), "pulses": [p.output for p in what.pulses],
+                                   "alert_id": alert_id})
 
-    def _alert(self, event: Event, sighting: Sighting, seen_at: float, now: float) -> str | None:
+    def _report(self, visit: VisitView, rule: str, **fields: Any) -> None:
+        log.info("visit action", extra={"visit_id": visit.id, "rule": rule, "decision": visit.decision.name, **fields})
+        if self.publish is not None:
+            self.publish({"event": "visit_action", "visit_id": visit.id, "rule": rule,
+                          "decision": visit.decision.name, **fields})
+
+    def _alert(self, rule: str, name: str, confidence: float | None, seen_at: float, clip: str, key: str,
+               details: dict[str, Any], now: float, visit_id: str) -> str | None:
         if self.submit_alert is None:
             return None
-        alert = Alert(id=new_alert_id(now), rule=sighting.rule, name=sighting.subject, confidence=sighting.confidence,
-                      device_id=self.device_id, seen_at=seen_at, created_at=now, clip=str(event.get("clip", "")),
-                      clip_key=str(event.get("key", "")), details=dict(sighting.details))
+        alert = Alert(id=new_alert_id(now), rule=rule, name=name, confidence=confidence, device_id=self.device_id,
+                      seen_at=seen_at, created_at=now, clip=clip, clip_key=key, details=dict(details),
+                      visit_id=visit_id)
         try:
             self.submit_alert(alert)
         except OSError:  # disk full or read-only: the pins still worked; never break the event bus
             log.exception("alert could not be stored", extra={"alert_id": alert.id})
             return None
         return alert.id
+
+    def _acted_on(self, visit_id: str) -> _Acted:
+        acted = self._acted.get(visit_id)
+        if acted is None:
+            acted = self._acted[visit_id] = _Acted()
+            while len(self._acted) > REMEMBERED_VISITS:
+                self._acted.popitem(last=False)
+        return acted
+
+
+def _best_vote(visit: VisitView, name: str) -> Vote:
+    """The visit's most confident clip for `name` (the one an alert shows)."""
+    return max((v for v in visit.votes if v.name == name), key=lambda v: v.weight)

@@ -5,12 +5,11 @@ the receiver gets it, and no signed URL (a bearer credential for the clip) is ev
 """
 from __future__ import annotations
 
-import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pi_app.clip_names import utc_stamp
 from pi_app.events import utc_iso
+from pi_app.stamped_ids import stamped_id
 
 ALERT_VERSION = 1
 
@@ -29,6 +28,7 @@ class Alert:
     clip: str
     clip_key: str
     details: dict[str, Any] = field(default_factory=dict)
+    visit_id: str = ""  # the visit the alert is about ("" for no_face, and in outboxes from before visits)
     attempts: int = 0
     last_error: str = ""
     version: int = ALERT_VERSION
@@ -48,6 +48,7 @@ class Alert:
             "clip_url_expires_in_s": clip_url_expires_in_s,
             "clip_pending": clip_pending,  # true: the clip was not in S3 yet; the URL works once it lands
             "details": self.details,
+            "visit_id": self.visit_id or None,
             "attempt": self.attempts + 1,
         }
 
@@ -63,4 +64,4 @@ class Alert:
 
 def new_alert_id(now: float) -> str:
     """A unique id that sorts by creation time (the outbox sends oldest first)."""
-    return f"{utc_stamp(now)}-{secrets.token_hex(4)}"
+    return stamped_id(now)

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 from pi_app.actions.config_reader import TableReader
 from pi_app.backoff import Backoff
+from pi_app.visits.decision import DecisionPolicy
+from pi_app.visits.grouping import VisitConfig
 
 KNOWN, UNKNOWN, NO_FACE = "known", "unknown", "no_face"
 RULE_NAMES = (KNOWN, UNKNOWN, NO_FACE)
@@ -21,7 +23,11 @@ BCM_PINS = (0, 27)  # the 28 GPIO lines of the 40-pin header, BCM numbering
 MAX_DOOR_PULSE_S = 60.0  # a relay held longer than this is a door left open, not a pulse
 MAX_SIGNAL_S = 600.0
 MAX_PRESIGN_S = 7 * 24 * 3600  # S3 SigV4 presigned URLs live at most 7 days
-DEFAULT_COOLDOWN_S = {KNOWN: 30.0, UNKNOWN: 60.0, NO_FACE: 30.0}
+# Visits say when a person's rule fires again; a cool-down only adds a pause across visits. No visit
+# spans "no_face" clips: there the cool-down is what keeps a shadow from firing every half second.
+DEFAULT_COOLDOWN_S = {KNOWN: 0.0, UNKNOWN: 0.0, NO_FACE: 30.0}
+MIN_DOOR_CLIPS = 2  # the door never opens on a single answer
+MAX_WINDOW_CLIPS = 120
 # Alerts can wait: back off up to 5 minutes while the receiver is down, the outbox keeps them meanwhile.
 DEFAULT_ALERT_BACKOFF = Backoff(base_s=1.0, max_s=300.0, jitter=0.5)
 
@@ -55,7 +61,8 @@ class Pulse:
 
 @dataclass(frozen=True)
 class Rule:
-    """What one recognition outcome does, once per visit (a visit ends after `cooldown_s` without a sighting)."""
+    """What a visit decided as a known person or a stranger does, once per visit; `no_face` fires per clip.
+    `cooldown_s` keeps a subject's rule from firing again that soon, even in a new visit."""
 
     name: str
     cooldown_s: float
@@ -64,6 +71,7 @@ class Rule:
     door: Pulse | None = None  # known rule only, and only when the person's details allow entry
     entry_detail: str = "allow_entry"
     alert: bool = False
+    door_min_clips: int = MIN_DOOR_CLIPS  # known rule: agreeing clips in the visit's window before the door opens
 
     @property
     def does_nothing(self) -> bool:
@@ -91,6 +99,7 @@ class ActionsConfig:
     outputs: dict[str, Output] = field(default_factory=dict)
     rules: dict[str, Rule] = field(default_factory=lambda: {n: Rule(n, DEFAULT_COOLDOWN_S[n]) for n in RULE_NAMES})
     webhook: Webhook | None = None
+    visits: VisitConfig = field(default_factory=VisitConfig)
 
 
 def load_actions_config(path: Path) -> ActionsConfig:
@@ -119,13 +128,18 @@ def parse_actions_config(text: str, source: str = "actions config") -> ActionsCo
     outputs = _outputs(output_table)
     webhook = _webhook(top.table("webhook"))
     rules = _rules(top.table("on"), outputs, set(output_table.data) if output_table else set())
+    visits = _visits(top.table("visits"))
     top.finish()
     for rule in rules.values():
         if rule.alert and not top.has("webhook"):
             problems.append(f"on.{rule.name}.alert: alerts need a [webhook] section with a url")
+    if visits is not None and rules[KNOWN].door_min_clips > visits.decision.window_clips:
+        problems.append(f"on.known.door_min_clips: {rules[KNOWN].door_min_clips} agreeing clips can never fit in "
+                        f"visits.window_clips = {visits.decision.window_clips}: the door would never open")
     if problems:
         raise ActionsConfigError(source, problems)
-    return ActionsConfig(gpio_backend=backend, outputs=outputs, rules=rules, webhook=webhook)
+    assert visits is not None
+    return ActionsConfig(gpio_backend=backend, outputs=outputs, rules=rules, webhook=webhook, visits=visits)
 
 
 def _outputs(table: TableReader | None) -> dict[str, Output]:
@@ -162,16 +176,44 @@ def _rule(name: str, item: TableReader, outputs: dict[str, Output], declared: se
     cooldown = item.number("cooldown_s", DEFAULT_COOLDOWN_S[name], minimum=0)
     max_age = item.number("max_age_s", 10.0, above=0)
     signals = tuple(p for p in (_pulse(t, outputs, declared, SIGNAL, MAX_SIGNAL_S) for t in item.tables("signals")) if p)
-    door, entry_detail = None, "allow_entry"
+    door, entry_detail, door_min_clips = None, "allow_entry", MIN_DOOR_CLIPS
     if name == KNOWN:  # read only here: elsewhere `door` is reported as not allowed, never silently ignored
         door_table = item.table("door")
         door = _pulse(door_table, outputs, declared, DOOR, MAX_DOOR_PULSE_S) if door_table else None
         entry_detail = item.text("entry_detail", "allow_entry") or "allow_entry"
+        door_min_clips = item.integer("door_min_clips", MIN_DOOR_CLIPS, minimum=MIN_DOOR_CLIPS,
+                                      maximum=MAX_WINDOW_CLIPS, what="a number of agreeing clips") or MIN_DOOR_CLIPS
     alert = item.flag("alert", False)
     item.finish(hints={"door": "only [on.known] may open the door",
-                       "entry_detail": "only [on.known] has an entry_detail"})
+                       "entry_detail": "only [on.known] has an entry_detail",
+                       "door_min_clips": "only [on.known] has a door_min_clips"})
     return Rule(name, cooldown if cooldown is not None else DEFAULT_COOLDOWN_S[name],
-                max_age if max_age is not None else 10.0, signals, door, entry_detail, alert)
+                max_age if max_age is not None else 10.0, signals, door, entry_detail, alert, door_min_clips)
+
+
+def _visits(item: TableReader | None) -> VisitConfig | None:
+    """The [visits] table; None when a value is wrong (already reported)."""
+    default = VisitConfig()
+    if item is None:
+        return default
+    policy = default.decision
+    end_after = item.number("end_after_s", default.end_after_s, above=0, maximum=60)
+    max_shift = item.number("max_shift", default.max_shift, above=0, maximum=20)
+    window = item.integer("window_clips", policy.window_clips, minimum=MIN_DOOR_CLIPS, maximum=MAX_WINDOW_CLIPS,
+                          what="a number of clips")
+    fits = window or MAX_WINDOW_CLIPS
+    min_clips = item.integer("min_clips", policy.min_clips, minimum=1, maximum=fits,
+                             what="a number of clips within visits.window_clips")
+    unknown_min = item.integer("unknown_min_clips", policy.unknown_min_clips, minimum=1, maximum=fits,
+                               what="a number of clips within visits.window_clips")
+    # Above one half: two labels can never both be decided on the same window.
+    share = item.number("min_share", policy.min_share, above=0.5, maximum=1)
+    item.finish()
+    if None in (end_after, max_shift, window, min_clips, unknown_min, share):
+        return None
+    assert end_after is not None and max_shift is not None and window is not None and min_clips is not None
+    assert unknown_min is not None and share is not None
+    return VisitConfig(end_after, max_shift, DecisionPolicy(window, min_clips, unknown_min, share))
 
 
 def _pulse(item: TableReader, outputs: dict[str, Output], declared: set[str], kind: str,

@@ -1,8 +1,9 @@
 """The parsed action config in words, for `facegate check-actions` (secret-free: the webhook shows its host only)."""
 from __future__ import annotations
 
-from pi_app.actions.config import DOOR, RULE_NAMES, ActionsConfig, Pulse, Rule
+from pi_app.actions.config import DOOR, NO_FACE, RULE_NAMES, ActionsConfig, Pulse, Rule
 from pi_app.actions.webhook import url_origin
+from pi_app.visits.grouping import VisitConfig
 
 
 def describe_config(config: ActionsConfig) -> list[str]:
@@ -12,8 +13,9 @@ def describe_config(config: ActionsConfig) -> list[str]:
     for output in sorted(config.outputs.values(), key=lambda o: o.pin):
         level = "active low" if output.active_low else "active high"
         lines.append(f"  {output.name}: GPIO{output.pin}, {output.kind}, {level}")
+    lines += _visit_lines(config.visits)
     for name in RULE_NAMES:
-        lines += _rule_lines(config.rules[name])
+        lines += _rule_lines(config.rules[name], config.visits)
     hook = config.webhook
     if hook is None:
         lines.append("webhook: none")
@@ -25,14 +27,25 @@ def describe_config(config: ActionsConfig) -> list[str]:
     return lines
 
 
-def _rule_lines(rule: Rule) -> list[str]:
+def _visit_lines(visits: VisitConfig) -> list[str]:
+    policy = visits.decision
+    return [f"visits: a face followed from clip to clip (moving at most {visits.max_shift:g} face sizes); "
+            f"ended after {visits.end_after_s:g} s without it",
+            f"  decided on the latest {policy.window_clips} clips: a name with {policy.min_clips}+ clips, "
+            f"unknown with {policy.unknown_min_clips}+, and {policy.min_share:.0%}+ of the confidence-weighted votes"]
+
+
+def _rule_lines(rule: Rule, visits: VisitConfig) -> list[str]:
     if rule.does_nothing:
         return [f"on {rule.name}: nothing"]
-    lines = [f"on {rule.name}: once per visit (cool-down {rule.cooldown_s:g} s); "
-             f"pins only for clips at most {rule.max_age_s:g} s old"]
+    when = "per clip without a face" if rule.name == NO_FACE else "once per visit, when decided"
+    pause = f", not again within {rule.cooldown_s:g} s" if rule.cooldown_s > 0 else ""
+    lines = [f"on {rule.name}: {when}{pause}; pins only for clips at most {rule.max_age_s:g} s old"]
     lines += [f"  pulse {_pulse(p)}" for p in rule.signals]
     if rule.door is not None:
-        lines.append(f"  {DOOR}: pulse {_pulse(rule.door)} when details.{rule.entry_detail} is true")
+        lines.append(f"  {DOOR}: pulse {_pulse(rule.door)} at most once per visit, when details.{rule.entry_detail} "
+                     f"is true and {rule.door_min_clips}+ of the latest {visits.decision.window_clips} clips agree "
+                     f"with no other enrolled name among them")
     lines.append("  alert: webhook" if rule.alert else "  alert: no")
     return lines
 

@@ -4,8 +4,10 @@ outbox and its dispatcher.
     with DeviceActions(config, device_id="door-1", outbox_dir=Path("alerts"), clip_links=connection.clip_links) as actions:
         DeviceApp(device_config, camera, recognizer, uploader, sinks=[actions.sink]).run()
 
-Closing ends every running pulse (pins off), gives pending alerts a moment to go out and stops the
-threads; undelivered alerts stay in the outbox and are sent by the next start.
+`actions.sink` keeps the visits (pi_app.visits) from the `recognition` events it gets: put it on the bus
+and feed its tracker (`actions.visits`, or the one passed in) from nowhere else.
+Closing ends the visits still open, ends every running pulse (pins off), gives pending alerts a moment
+to go out and stops the threads; undelivered alerts stay in the outbox and are sent by the next start.
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ from pi_app.actions.gpio_backend import load_gpio
 from pi_app.actions.gpio_outputs import GpioOutputs
 from pi_app.actions.scheduler import Scheduler, ThreadScheduler
 from pi_app.actions.webhook import WebhookSender
+from pi_app.events import Event
+from pi_app.visits.tracker import VisitTracker
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +40,8 @@ class DeviceActions:
 
     def __init__(self, config: ActionsConfig, *, device_id: str, outbox_dir: Path,
                  clip_links: ClipLinks | None = None, gpio: Any = None, scheduler: Scheduler | None = None,
-                 sender: AlertSender | None = None, clock: Callable[[], float] = time.time) -> None:
+                 sender: AlertSender | None = None, clock: Callable[[], float] = time.time,
+                 visits: VisitTracker | None = None, publish: Callable[[Event], None] | None = None) -> None:
         self.config = config
         self._own_scheduler: ThreadScheduler | None = None
         if scheduler is None:
@@ -56,7 +61,9 @@ class DeviceActions:
             payloads = AlertPayloads(clip_links, config.webhook.clip_url_expiry_s, uploads)
             self.dispatcher = AlertDispatcher(self.outbox, sender, payloads, config.webhook, clock=clock)
         self.sink = ActionSink(config, self.outputs, device_id, uploads=uploads, clock=clock,
-                               submit_alert=self.dispatcher.submit if self.dispatcher else None)
+                               submit_alert=self.dispatcher.submit if self.dispatcher else None,
+                               visits=visits, publish=publish)
+        self.visits = self.sink.visits
 
     def start(self) -> DeviceActions:
         """Claim the pins (all off) and start the timer and delivery threads; returns self."""
@@ -72,9 +79,12 @@ class DeviceActions:
         return self
 
     def close(self, flush_timeout_s: float = 5.0) -> None:
-        """Pins off, pending alerts given up to `flush_timeout_s`, threads stopped."""
+        """Open visits ended, pins off, pending alerts given up to `flush_timeout_s`, threads stopped."""
         try:
-            self.outputs.close()
+            try:
+                self.sink.close()
+            finally:
+                self.outputs.close()  # pins off whatever happened above
         finally:
             if self._own_scheduler is not None:
                 self._own_scheduler.close()

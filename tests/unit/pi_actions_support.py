@@ -1,5 +1,5 @@
 """Helpers for the action-layer tests: fake-rpi's GPIO recording every pin write with the scheduler's time,
-recognition events, and a device-actions rig on a manual clock."""
+recognition events (faces with boxes), and a device-actions rig on a manual clock that plays visits."""
 from __future__ import annotations
 
 import sys
@@ -34,12 +34,10 @@ pin = 23
 kind = "door"
 
 [on.known]
-cooldown_s = 30
 signals = [{ output = "green_led", seconds = 2.0 }]
 door = { output = "door_relay", seconds = 0.5 }
 
 [on.unknown]
-cooldown_s = 60
 signals = [{ output = "red_led", seconds = 2.0 }, { output = "buzzer", seconds = 0.3 }]
 alert = true
 
@@ -90,14 +88,29 @@ def recognition(t: float, *faces: dict[str, Any], seq: int = 0, status: str | No
             "status": status, "names": names, "faces": list(faces), "confidence": None}
 
 
-def eileen(allow_entry: Any = True) -> dict[str, Any]:
-    """Eileen_Collins' face, with allow_entry in her details (or no details at all when None)."""
+def visit_events(t: float, *faces: dict[str, Any], clips: int = 3, seq: int = 0) -> list[dict[str, Any]]:
+    """The recognition events of `clips` consecutive clips (0.5 s apart from `t`, numbered from `seq`) showing `faces`."""
+    return [recognition(t + 0.5 * n, *faces, seq=seq + n) for n in range(clips)]
+
+
+def box(x: float = 300, y: float = 200, side: float = 60) -> dict[str, float]:
+    """A face box as the API gives it, `side` pixels wide with its top-left corner at (x, y)."""
+    return {"x1": x, "y1": y, "x2": x + side, "y2": y + side, "score": 0.99}
+
+
+def eileen(allow_entry: Any = True, x: float = 300, confidence: float = 0.97) -> dict[str, Any]:
+    """Eileen_Collins' face at `x`, with allow_entry in her details (or no details at all when None)."""
     details = {} if allow_entry is None else {"name": "Eileen Collins", "allow_entry": allow_entry}
-    return {"name": "Eileen_Collins", "confidence": 0.97, "details": details}
+    return {"name": "Eileen_Collins", "confidence": confidence, "details": details, "box": box(x)}
 
 
-def stranger(confidence: float = 0.6) -> dict[str, Any]:
-    return {"name": "unknown", "confidence": confidence, "details": {}}
+def alvaro(allow_entry: Any = True, x: float = 300, confidence: float = 0.73) -> dict[str, Any]:
+    """Alvaro_Uribe's face: another enrolled person (the wrong answer of a hard clip)."""
+    return {"name": "Alvaro_Uribe", "confidence": confidence, "details": {"allow_entry": allow_entry}, "box": box(x)}
+
+
+def stranger(confidence: float = 0.6, x: float = 300) -> dict[str, Any]:
+    return {"name": "unknown", "confidence": confidence, "details": {}, "box": box(x)}
 
 
 class ActionsRig:
@@ -108,13 +121,38 @@ class ActionsRig:
         self.clock = FakeClock()
         self.gpio, self.writes = recording_gpio(monkeypatch, self.scheduler)
         self.sender = RecordingSender()
+        self.events: list[dict] = []  # what the sink published (visit events, visit actions)
         self.actions = DeviceActions(parse_actions_config(rules), device_id="door-1", outbox_dir=tmp_path / "alerts",
-                                     gpio=self.gpio, scheduler=self.scheduler, sender=self.sender, clock=self.clock)
+                                     gpio=self.gpio, scheduler=self.scheduler, sender=self.sender, clock=self.clock,
+                                     publish=self.events.append)
         self.actions.outputs.open()  # pins only: the dispatcher thread stays off, tests deliver by hand
+        self.seq = 0
 
-    def see(self, *faces: dict[str, Any], seq: int = 0, age_s: float = 0.0) -> None:
-        """The worker reports a clip recorded `age_s` ago with these faces."""
+    def see(self, *faces: dict[str, Any], seq: int | None = None, age_s: float = 0.0) -> None:
+        """The worker reports a clip recorded `age_s` ago with these faces (the next clip, unless `seq` is given)."""
+        if seq is None:
+            seq, self.seq = self.seq, self.seq + 1
         self.actions.sink.handle(recognition(self.clock.now - age_s, *faces, seq=seq))
+
+    def clips(self, *faces_per_clip: tuple[dict[str, Any], ...] | dict[str, Any] | None, every_s: float = 0.5) -> None:
+        """One clip per argument, `every_s` apart (the clock moves after each): a face, a tuple of faces, or
+        None for a clip with no face."""
+        for faces in faces_per_clip:
+            self.see(*(() if faces is None else faces if isinstance(faces, tuple) else (faces,)))
+            self.advance(every_s)
+
+    def quiet(self, seconds: float = 3.0) -> None:
+        """Clips with no face for `seconds`: open visits end."""
+        self.clips(*[None] * round(seconds / 0.5))
+
+    def published(self, name: str) -> list[dict]:
+        """The published events called `name`."""
+        return [e for e in self.events if e["event"] == name]
+
+    @property
+    def door_openings(self) -> list[float]:
+        """When the relay went on."""
+        return [t for pin, value, t in self.writes if pin == RELAY and value == 1]
 
     def advance(self, seconds: float) -> None:
         """Let time pass: pulses end on the scheduler, the wall clock moves as much."""

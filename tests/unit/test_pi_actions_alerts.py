@@ -1,7 +1,7 @@
-"""Webhook alerts against a real HTTP server on 127.0.0.1: delivered with a signed clip link, retried on
-5xx / 408 / 429 / connection refused (never before a 429 / 503's Retry-After, capped), given up (and
-recorded) on 400, expired after `give_up_after_s`, and kept in the outbox across a restart until they are
-delivered."""
+"""Webhook alerts (one per stranger visit: three clips) against a real HTTP server on 127.0.0.1: delivered with a
+signed clip link, retried on 5xx / 408 / 429 / connection refused (never before a 429 / 503's Retry-After, capped),
+given up (and recorded) on 400, expired after `give_up_after_s`, and kept in the outbox across a restart until
+they are delivered."""
 from __future__ import annotations
 
 import json
@@ -25,7 +25,7 @@ from pi_app.actions.scheduler import ManualScheduler
 from pi_app.actions.webhook import DELIVERED, GIVE_UP, RETRY, WebhookSender, outcome_of, url_origin
 from pi_app.events import utc_iso
 from pi_app.logging_setup import configure_device_logging
-from tests.unit.pi_actions_support import RULES, FakeLinks, RecordingSender, recognition, recording_gpio, stranger
+from tests.unit.pi_actions_support import RULES, FakeLinks, RecordingSender, recording_gpio, stranger, visit_events
 from tests.unit.pi_support import FakeClock, ScriptedServer, scripted_server
 
 TOKEN = "tok-3f9a8e"
@@ -65,6 +65,14 @@ def open_actions(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator:
         actions.close(flush_timeout_s=0)
 
 
+def stranger_visit(actions: DeviceActions, t: float, confidence: float = 0.6, seq: int = 0) -> list[dict]:
+    """A stranger at the door for three clips from `t`: one visit, one alert; returns the recognition events."""
+    events = visit_events(t, stranger(confidence), seq=seq)
+    for event in events:
+        actions.sink.handle(event)
+    return events
+
+
 def wait_for(predicate, timeout_s: float = 10.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not predicate():
@@ -75,9 +83,8 @@ def wait_for(predicate, timeout_s: float = 10.0) -> None:
 def test_an_unknown_visit_is_posted_with_a_signed_clip_link(open_actions) -> None:
     with scripted_server([(200, {"ok": True})]) as server:
         actions = open_actions(hook_url(server))
-        event = recognition(time.time() - 1.0, stranger(0.58))
         sent = time.monotonic()
-        actions.sink.handle(event)
+        event = stranger_visit(actions, time.time() - 1.5, 0.58)[0]  # the best clip: the first of equals
         wait_for(lambda: server.requests)
         latency_ms = (time.monotonic() - sent) * 1e3
         assert actions.dispatcher.wait_idle(5)
@@ -98,9 +105,9 @@ def test_an_unknown_visit_is_posted_with_a_signed_clip_link(open_actions) -> Non
 def test_clip_pending_is_false_once_the_upload_was_seen(open_actions) -> None:
     with scripted_server([(200, {})]) as server:
         actions = open_actions(hook_url(server))
-        event = recognition(time.time(), stranger())
+        event = visit_events(time.time(), stranger())[0]
         actions.sink.handle({"event": "upload", "clip": event["clip"], "key": event["key"]})
-        actions.sink.handle(event)
+        stranger_visit(actions, event["recorded_at"])
         wait_for(lambda: server.requests)
 
     assert json.loads(server.requests[0]["body"])["clip_pending"] is False
@@ -111,7 +118,7 @@ def test_retryable_answers_are_retried_until_delivered(open_actions, failures: l
     script = [(status, {"error": "busy"}) for status in failures] + [(200, {})]
     with scripted_server(script) as server:
         actions = open_actions(hook_url(server))
-        actions.sink.handle(recognition(time.time(), stranger()))
+        stranger_visit(actions, time.time())
         wait_for(lambda: len(server.requests) == len(script))
         assert actions.dispatcher.wait_idle(5)
 
@@ -124,7 +131,7 @@ def test_retryable_answers_are_retried_until_delivered(open_actions, failures: l
 def test_a_400_is_final_and_recorded(open_actions) -> None:
     with scripted_server([(400, {"error": "bad payload"})]) as server:
         actions = open_actions(hook_url(server))
-        actions.sink.handle(recognition(time.time(), stranger()))
+        stranger_visit(actions, time.time())
         wait_for(lambda: actions.outbox.dead())
         time.sleep(0.1)  # a retry would come after 0.01-0.02 s
 
@@ -141,8 +148,8 @@ def test_connection_refused_is_retried_and_the_outbox_survives_a_restart(monkeyp
                          outbox_dir=tmp_path / "alerts", clip_links=FakeLinks(), gpio=gpio,
                          scheduler=ManualScheduler(), clock=clock)
     down.outputs.open()
-    down.sink.handle(recognition(clock.now, stranger(), seq=0))
-    down.sink.handle(recognition(clock.now + 90, stranger(), seq=1))  # a second visit (cool-down 60 s)
+    stranger_visit(down, clock.now)
+    stranger_visit(down, clock.now + 90, seq=180)  # a second visit
     clock.advance(90)
 
     retry_at = down.dispatcher.deliver_due()
@@ -175,7 +182,7 @@ def test_an_alert_not_delivered_in_time_expires(monkeypatch, tmp_path: Path) -> 
     actions = DeviceActions(parse_actions_config(rules_for(hook_url(port=closed_port()), QUICK + "give_up_after_s = 60\n")),
                             device_id="door-1", outbox_dir=tmp_path / "alerts", gpio=gpio,
                             scheduler=ManualScheduler(), clock=clock)
-    actions.sink.handle(recognition(clock.now, stranger()))
+    stranger_visit(actions, clock.now)
     actions.dispatcher.deliver_due()
     clock.advance(61)
 
@@ -198,7 +205,7 @@ def test_the_webhook_token_never_reaches_the_logs(open_actions, tmp_path: Path) 
     try:
         with scripted_server([(503, {}), (400, {})]) as server:
             actions = open_actions(hook_url(server))
-            actions.sink.handle(recognition(time.time(), stranger()))
+            stranger_visit(actions, time.time())
             wait_for(lambda: actions.outbox.dead())
     finally:
         root.handlers[:], _ = saved
@@ -238,7 +245,7 @@ def test_an_alert_whose_link_cannot_be_signed_goes_out_without_it(monkeypatch, t
     actions = DeviceActions(parse_actions_config(rules_for("http://127.0.0.1:9/x")), device_id="door-1",
                             outbox_dir=tmp_path, clip_links=S3ClipLinks(_s3(), "b"), gpio=gpio,
                             scheduler=ManualScheduler(), sender=sender)
-    actions.sink.handle(recognition(time.time(), stranger()))
+    stranger_visit(actions, time.time())
     actions.dispatcher.deliver_due()
 
     (payload,) = sender.payloads
@@ -263,7 +270,7 @@ def test_an_unreadable_outbox_file_is_set_aside_and_dead_alerts_are_bounded(tmp_
 
 def test_closing_does_not_wait_for_a_receiver_that_is_backing_off(open_actions) -> None:
     actions = open_actions(hook_url(port=closed_port()), "backoff = { base_s = 30, max_s = 60, jitter = 0 }\n")
-    actions.sink.handle(recognition(time.time(), stranger()))
+    stranger_visit(actions, time.time())
     wait_for(lambda: actions.dispatcher.gate.failures == 1)
 
     started = time.monotonic()

@@ -8,6 +8,7 @@ import pytest
 
 from pi_app.actions import ActionsConfigError, load_actions_config, parse_actions_config
 from pi_app.actions.config import DOOR, KNOWN, UNKNOWN, Pulse
+from pi_app.visits import DecisionPolicy, VisitConfig
 from tests.conftest import ROOT
 from tests.unit.pi_actions_support import RULES
 from tests.unit.test_pi_cli import _facegate
@@ -30,11 +31,23 @@ def test_the_example_config_loads_with_the_documented_rules() -> None:
         "green_led": (17, "signal"), "red_led": (27, "signal"), "buzzer": (22, "signal"), "door_relay": (23, DOOR)}
     assert config.outputs["door_relay"].active_low is True
     known, unknown = config.rules[KNOWN], config.rules[UNKNOWN]
-    assert (known.signals, known.door, known.alert, known.cooldown_s) == (
-        (Pulse("green_led", 2.0),), Pulse("door_relay", 0.5), False, 30.0)
+    assert (known.signals, known.door, known.alert, known.cooldown_s, known.door_min_clips) == (
+        (Pulse("green_led", 2.0),), Pulse("door_relay", 0.5), False, 0.0, 2)
     assert (unknown.signals, unknown.door, unknown.alert) == ((Pulse("red_led", 2.0), Pulse("buzzer", 0.3)), None, True)
     assert config.rules["no_face"].does_nothing
     assert config.webhook is not None and config.webhook.clip_url_expiry_s == 86400
+    assert config.visits == VisitConfig(2.0, 2.5, DecisionPolicy(window_clips=4, min_clips=2, unknown_min_clips=3,
+                                                                  min_share=0.6))
+
+
+def test_visits_and_the_door_rule_are_read_from_the_file() -> None:
+    config = parse_actions_config(OUTPUTS + "[visits]\nend_after_s = 3\nwindow_clips = 8\nmin_clips = 3\n"
+                                  "min_share = 0.75\n[on.known]\ndoor = { output = \"relay\", seconds = 1 }\n"
+                                  "door_min_clips = 5\n")
+
+    assert config.visits.end_after_s == 3.0 and config.visits.max_shift == 2.5
+    assert config.visits.decision == DecisionPolicy(window_clips=8, min_clips=3, unknown_min_clips=3, min_share=0.75)
+    assert config.rules[KNOWN].door_min_clips == 5
 
 
 def test_an_empty_file_is_valid_and_does_nothing() -> None:
@@ -70,6 +83,16 @@ def test_an_empty_file_is_valid_and_does_nothing() -> None:
     ("[on.unknown]\nalert = true", "on.unknown.alert: alerts need a [webhook] section with a url"),
     ("[outputs]\nled = 17", "outputs.led: expected a table, got an integer"),
     ("[outputs.led\npin = 17", "not valid TOML"),
+    (OUTPUTS + "[on.known]\ndoor_min_clips = 1", "on.known.door_min_clips: 1 is not a number of agreeing clips (2-120)"),
+    (OUTPUTS + "[on.known]\ndoor_min_clips = 5", "on.known.door_min_clips: 5 agreeing clips can never fit in "
+                                                 "visits.window_clips = 4"),
+    (OUTPUTS + "[on.unknown]\ndoor_min_clips = 3", "on.unknown.door_min_clips: only [on.known] has a door_min_clips"),
+    ("[visits]\nend_after_s = 0", "visits.end_after_s: must be more than 0, got 0"),
+    ("[visits]\nwindow_clips = 1", "visits.window_clips: 1 is not a number of clips (2-120)"),
+    ("[visits]\nwindow_clips = 6\nmin_clips = 7", "visits.min_clips: 7 is not a number of clips within "
+                                                   "visits.window_clips (1-6)"),
+    ("[visits]\nmin_share = 0.5", "visits.min_share: must be more than 0.5, got 0.5"),
+    ("[visits]\ncooldown_s = 3", "visits.cooldown_s: unknown key"),
 ])
 def test_a_mistake_is_named_by_its_key(text: str, expected: str) -> None:
     problems = _problems(text)
@@ -108,7 +131,9 @@ def test_check_actions_prints_the_parsed_rules_without_the_webhook_token(tmp_pat
 
     assert result.returncode == 0, result.stderr
     assert f"{rules}: OK" in result.stdout
-    assert "  door: pulse door_relay for 0.5 s when details.allow_entry is true" in result.stdout
+    assert ("  door: pulse door_relay for 0.5 s at most once per visit, when details.allow_entry is true and 2+ of "
+            "the latest 4 clips agree with no other enrolled name among them") in result.stdout
+    assert "visits: a face followed from clip to clip (moving at most 2.5 face sizes); ended after 2 s" in result.stdout
     assert "on no_face: nothing" in result.stdout
     assert "webhook: POST https://hooks.example.org/…" in result.stdout
     assert "s3cr3t" not in result.stdout and "hidden-value" not in result.stdout

@@ -1,0 +1,106 @@
+"""Which visit each face of a clip belongs to: by recording time and by where the face is in the frame.
+
+A visit is one face followed through consecutive clips: a face joins the visit whose face was last seen
+close in time (within `end_after_s`) and close in the frame (its box overlaps, or moved at most
+`max_shift` face sizes), so two people at the door at once are two visits. Names play no part in
+grouping, only as a tie-break: a wrong answer must land in the visit it belongs to and be outvoted
+there, not start a visit of its own.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pi_app.visits.decision import UNDECIDED, Decision, DecisionPolicy, decide
+from pi_app.visits.evidence import Box, Vote
+
+MAX_VOTES = 120  # kept per visit (a minute of clips); older ones only cost memory and event size
+_OVERLAPPING = 0.1  # an IoU above this is the same place, whatever the shift
+
+
+@dataclass(frozen=True)
+class VisitConfig:
+    """How clips make visits and how visits are decided."""
+
+    end_after_s: float = 2.0  # a visit ends after this long (clip recording time) without its face
+    max_shift: float = 2.5  # face sizes a face may move between two clips of the same visit
+    decision: DecisionPolicy = field(default_factory=DecisionPolicy)
+
+
+@dataclass
+class Visit:
+    """One visit's evidence and state (mutable; owned by the tracker)."""
+
+    id: str
+    votes: list[Vote] = field(default_factory=list)  # by recording time, the latest MAX_VOTES
+    first_at: float = float("inf")  # recording time of the first and last clip with the face (of all, kept or not)
+    last_at: float = float("-inf")
+    first_seq: int = -1  # the first and last clips' sequence numbers
+    last_seq: int = -1
+    decision: Decision = field(default_factory=Decision)
+    conflicts: set[str] = field(default_factory=set)  # every enrolled name that was ever part of a conflict
+    ended: bool = False
+    end_reason: str = ""
+    dropped: int = 0  # votes beyond MAX_VOTES, oldest first
+    settled: str = UNDECIDED  # the decision when the oldest kept vote came (what the dropped votes decided)
+
+    def add(self, vote: Vote, policy: DecisionPolicy) -> None:
+        """Add a vote (in recording-time order, wherever it falls) and decide again."""
+        if vote.at < self.first_at:
+            self.first_at, self.first_seq = vote.at, vote.seq
+        if vote.at >= self.last_at:
+            self.last_at, self.last_seq = vote.at, vote.seq
+        self.votes.append(vote)
+        self.votes.sort(key=lambda v: (v.at, v.clip))
+        excess = len(self.votes) - MAX_VOTES
+        if excess > 0:
+            self.settled = decide(self.votes[:excess], policy, self.settled).name
+            self.dropped += excess
+            del self.votes[:excess]
+        self.decision = decide(self.votes, policy, self.settled)
+        if self.decision.conflict:  # the names that disagreed: the rivals and the decided one
+            self.conflicts.update(self.decision.conflict + ((self.decision.name,) if self.decision.enrolled else ()))
+
+    def reaches(self, at: float, gap_s: float) -> bool:
+        """True when a face recorded at `at` is close enough in time to be part of this visit."""
+        return self.first_at - gap_s <= at <= self.last_at + gap_s
+
+    def box_near(self, at: float) -> Box | None:
+        """The box of the vote closest in time to `at` (the face's place then)."""
+        boxed = [v for v in self.votes if v.box is not None]
+        return min(boxed, key=lambda v: abs(v.at - at)).box if boxed else None
+
+    def has_clip(self, clip: str) -> bool:
+        return any(v.clip == clip for v in self.votes)
+
+
+def distance(visit: Visit, vote: Vote, config: VisitConfig) -> float | None:
+    """How far `vote` is from `visit` (lower is closer), None when it cannot belong to it."""
+    if not visit.reaches(vote.at, config.end_after_s) or visit.has_clip(vote.clip):
+        return None
+    place = visit.box_near(vote.at)
+    if place is None or vote.box is None:
+        return config.max_shift  # no boxes to compare (an older API): time alone groups
+    shift = place.shift(vote.box)
+    if place.iou(vote.box) > _OVERLAPPING:
+        return min(shift, config.max_shift)
+    return shift if shift <= config.max_shift else None
+
+
+def assign(votes: Sequence[Vote], visits: Sequence[Visit], config: VisitConfig) -> list[tuple[Vote, Visit | None]]:
+    """Pair each face of one clip with the visit it continues (None: a new visit), closest pairs first; two
+    faces of one clip never join the same visit."""
+    pairs = []
+    for i, vote in enumerate(votes):
+        for j, visit in enumerate(visits):
+            d = distance(visit, vote, config)
+            if d is not None:
+                same_name = visit.decision.name == vote.name or any(v.name == vote.name for v in visit.votes[-3:])
+                pairs.append((d, not same_name, abs(vote.at - visit.last_at), i, j))
+    chosen: dict[int, Visit | None] = {i: None for i in range(len(votes))}
+    taken: set[int] = set()
+    for _, _, _, i, j in sorted(pairs):
+        if chosen[i] is None and j not in taken:
+            chosen[i] = visits[j]
+            taken.add(j)
+    return [(vote, chosen[i]) for i, vote in enumerate(votes)]

@@ -1,0 +1,174 @@
+"""Visits over time: every clip's recognition goes in, visit changes (started, new evidence, decided, ended)
+come out.
+
+Answers may arrive out of order (two workers; newest clip first after an outage), so everything is
+placed by the clip's recording time, and a visit ends only once every clip from `end_after_s` before
+its first face to `end_after_s` after its last has been answered (clip sequence numbers tell which are
+still missing): a slow answer still joins the visit it belongs to before the visit is reported ended. A
+hole that stays open (a clip lost to a crash) stops holding a visit after MISSING_CLIP_WAIT_S of later
+recordings.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pi_app.clip_names import clip_seq
+from pi_app.events import Event
+from pi_app.stamped_ids import stamped_id
+from pi_app.visits.decision import UNDECIDED, Decision
+from pi_app.visits.evidence import Vote, clip_seen
+from pi_app.visits.grouping import Visit, VisitConfig, assign
+
+log = logging.getLogger(__name__)
+
+STARTED, EVIDENCE, DECIDED, ENDED = "started", "evidence", "decided", "ended"
+GAP, MISSING_CLIPS, SHUTDOWN = "gap", "missing_clips", "shutdown"  # why a visit ended
+MISSING_CLIP_WAIT_S = 30.0  # the device's default stale_after_s: older clips come back unrecognised anyway
+KEPT_ENDED = 32  # ended visits a late answer may still join
+REMEMBERED_CLIPS = 10_000  # clip sequence numbers remembered for coverage and duplicates (~80 min)
+
+
+@dataclass(frozen=True)
+class VisitView:
+    """A visit as it stands after one change: safe to hand to other threads."""
+
+    id: str
+    votes: tuple[Vote, ...]  # the latest ones (pi_app.visits.grouping.MAX_VOTES)
+    first_at: float
+    last_at: float
+    decision: Decision
+    conflicts: tuple[str, ...]
+    ended: bool
+    end_reason: str
+    dropped: int
+
+
+@dataclass(frozen=True)
+class VisitChange:
+    """What happened to a visit: STARTED, EVIDENCE (a new clip, same decision), DECIDED (the decision or its
+    conflict changed) or ENDED."""
+
+    kind: str
+    visit: VisitView
+    previous: str = ""  # DECIDED: the decision before
+
+
+def _view(visit: Visit) -> VisitView:
+    return VisitView(visit.id, tuple(visit.votes), visit.first_at, visit.last_at, visit.decision,
+                     tuple(sorted(visit.conflicts)), visit.ended, visit.end_reason, visit.dropped)
+
+
+class VisitTracker:
+    """Groups clip answers into visits and decides each; thread-safe (`is_open` is asked from worker threads)."""
+
+    def __init__(self, config: VisitConfig | None = None, new_id: Callable[[float], str] = stamped_id) -> None:
+        self.config = config or VisitConfig()
+        self._new_id = new_id
+        self._visits: list[Visit] = []  # open ones and the latest ended ones, by start
+        self._clips: OrderedDict[int | str, float] = OrderedDict()  # answered clips: seq (or id) -> recorded_at
+        self._newest_at = float("-inf")
+        self._run_start_seq: int | None = None  # the first clip recorded in this run (from `clip_recorded`)
+        self._lock = threading.Lock()
+
+    def observe(self, event: Event) -> list[VisitChange]:
+        """Take one event (`recognition`; `clip_recorded` tells where this run's clips start); returns the
+        visit changes it caused."""
+        if event.get("event") == "clip_recorded":
+            self._note_recorded(str(event.get("clip", "")))
+            return []
+        seen = clip_seen(event)
+        if seen is None:
+            return []
+        with self._lock:
+            ref: int | str = seen.seq if seen.seq >= 0 else seen.clip
+            if ref in self._clips:
+                return []  # the same answer twice (a resumed clip re-emitted): already counted
+            self._clips[ref] = seen.at
+            while len(self._clips) > REMEMBERED_CLIPS:
+                self._clips.popitem(last=False)
+            self._newest_at = max(self._newest_at, seen.at)
+            changes = [change for vote, visit in assign(seen.votes, self._visits, self.config)
+                       for change in self._add(vote, visit)]
+            changes += [self._end(visit, reason) for visit in self._visits if not visit.ended
+                        if (reason := self._end_reason(visit))]
+            self._forget_old()
+        return changes
+
+    def end_all(self, reason: str = SHUTDOWN) -> list[VisitChange]:
+        """End every open visit now (at shutdown: nothing more will be answered in this run)."""
+        with self._lock:
+            return [self._end(visit, reason) for visit in self._visits if not visit.ended]
+
+    def is_open(self, at: float | None = None) -> bool:
+        """True while some visit has not ended; with `at` (a clip's recording time), one that clip could be part of."""
+        with self._lock:
+            return any(not v.ended and (at is None or v.reaches(at, self.config.end_after_s)) for v in self._visits)
+
+    def _add(self, vote: Vote, visit: Visit | None) -> list[VisitChange]:
+        policy = self.config.decision
+        if visit is None:
+            visit = Visit(self._new_id(vote.at))
+            visit.add(vote, policy)
+            self._visits.append(visit)
+            self._visits.sort(key=lambda v: v.first_at)
+            log.info("visit started", extra={"visit_id": visit.id, "clip": vote.clip, "label": vote.name})
+            started = [VisitChange(STARTED, _view(visit))]
+            return started + ([VisitChange(DECIDED, started[0].visit, UNDECIDED)] if visit.decision.decided else [])
+        before = visit.decision
+        visit.add(vote, policy)
+        after = visit.decision
+        if (after.name, after.conflict) == (before.name, before.conflict):
+            return [VisitChange(EVIDENCE, _view(visit))]
+        log.log(logging.WARNING if after.conflict else logging.INFO, "visit decided",
+                extra={"visit_id": visit.id, "decision": after.name, "previous": before.name,
+                       "agreeing": after.agreeing, "share": round(after.share, 3), "conflict": list(after.conflict)})
+        return [VisitChange(DECIDED, _view(visit), before.name)]
+
+    def _end_reason(self, visit: Visit) -> str:
+        """GAP once every clip within `end_after_s` around the visit is answered and one after it is faceless
+        (it would have joined otherwise); "" while not yet."""
+        gap = self.config.end_after_s
+        deadline = visit.last_at + gap
+        if visit.first_seq < 0:
+            if self._newest_at >= deadline:
+                return GAP  # clips without sequence numbers: nothing tells what is missing
+        elif (self._answered(visit.first_seq, +1, lambda at: at >= deadline)
+              and self._answered(visit.first_seq, -1, lambda at: at <= visit.first_at - gap)):
+            return GAP
+        return MISSING_CLIPS if self._newest_at >= deadline + MISSING_CLIP_WAIT_S else ""
+
+    def _answered(self, seq: int, step: int, far_enough: Callable[[float], bool]) -> bool:
+        """True when every clip from `seq` on (in the direction of `step`) is answered up to one `far_enough`,
+        or back to the first clip of the run."""
+        first = self._run_start_seq if self._run_start_seq is not None else 0
+        while True:
+            seq += step
+            if seq < first:
+                return True  # before this run: those clips are from before the device started
+            if seq not in self._clips:
+                return False
+            if far_enough(self._clips[seq]):
+                return True
+
+    def _note_recorded(self, clip: str) -> None:
+        try:
+            seq = clip_seq(clip)
+        except (IndexError, ValueError):
+            return
+        with self._lock:
+            self._run_start_seq = seq if self._run_start_seq is None else min(self._run_start_seq, seq)
+
+    def _end(self, visit: Visit, reason: str) -> VisitChange:
+        visit.ended, visit.end_reason = True, reason
+        log.info("visit ended", extra={"visit_id": visit.id, "decision": visit.decision.name, "reason": reason,
+                                       "clips": len(visit.votes), "conflicts": sorted(visit.conflicts)})
+        return VisitChange(ENDED, _view(visit))
+
+    def _forget_old(self) -> None:
+        ended = [v for v in self._visits if v.ended]
+        for visit in ended[:-KEPT_ENDED]:
+            self._visits.remove(visit)
