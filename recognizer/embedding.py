@@ -75,7 +75,7 @@ class FacenetOnnxEmbedder:
             raise ModelUnavailable(
                 f"facenet backend needs real vggface2 weights, exported to {model_path}: build the image with "
                 "FACENET_WEIGHTS_URL reachable or a .pt file in recognizer/weights/, or run "
-                "`python -m recognizer.onnx_export --facenet-weights FILE`. Refusing to start without them."
+                "`python -m recognizer.export --out DIR --facenet-weights FILE`. Refusing to start without them."
             )
         from recognizer.onnx_session import open_session
 

@@ -2,7 +2,7 @@
 in numpy: the same stages and numbers as facenet-pytorch's `detect_face`, without torch.
 
 The three networks are exported from facenet-pytorch's bundled weights by
-`recognizer.onnx_export` (at image build time); P-Net takes any input size.
+`recognizer.export` (at image build time); P-Net takes any input size.
 """
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ class MtcnnOnnxDetector:
         missing = [n for n in NETS if not (model_dir / f"{n}.onnx").exists()]
         if missing:
             raise ModelUnavailable(f"MTCNN networks {missing} not found in {model_dir}: "
-                                   "export them with `python -m recognizer.onnx_export --out DIR`")
+                                   "export them with `python -m recognizer.export --out DIR`")
         intra_op = threads or int(os.environ.get("FACEGATE_THREADS", "1"))
         self._nets = {n: open_session(model_dir / f"{n}.onnx", intra_op) for n in NETS}
         self.settings = settings

@@ -12,7 +12,7 @@ MTCNN once per photo and embeds the same detections with every variant:
   mtcnn-meanface chips aligned from MTCNN's five points onto dlib's 68-point mean face + ONNX
   mtcnn-fitted   chips aligned from MTCNN's five points onto a template fitted on the training
                  split (where MTCNN's points fall in dlib-aligned chips) + ONNX
-then fits (threshold on val) and evaluates each with recognizer.training. Prints JSON.
+then fits (threshold on val) and evaluates each with recognizer.training.fit. Prints JSON.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from recognizer import training  # noqa: E402
+from recognizer.training import fit as training  # noqa: E402
 from recognizer.dlib_resnet_onnx import DlibResNetOnnxEmbedder  # noqa: E402
 from recognizer.face_chips import CHIP_SIZE, DLIB_5_POINT_TEMPLATE, PADDING, face_chips  # noqa: E402
 from recognizer.faces import Detection  # noqa: E402

@@ -209,7 +209,7 @@ def test_missing_model_files_are_named(tmp_path: Path) -> None:
 def test_same_identities_as_the_dlib_backend_on_lfw_dev(onnx_embedder, detector, lfw_dev: Path) -> None:
     """A gallery enrolled with dlib itself; every val photo and stranger gets the same name through
     the ONNX path, at the threshold dlib's val split chooses."""
-    from recognizer import training
+    from recognizer.training import fit as training
     from recognizer.embedding import DlibResNetEmbedder
     from recognizer.pipeline import FacePipeline
 

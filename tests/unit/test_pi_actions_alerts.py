@@ -299,7 +299,8 @@ def test_the_next_attempt_waits_for_the_retry_after(monkeypatch, tmp_path: Path,
     retry_after = formatdate(time.time() + wait_s, usegmt=True) if as_date else f"{wait_s:.0f}"
     with scripted_server([(status, {}, {"Retry-After": retry_after}), (200, {})]) as server:
         actions = _manual_actions(monkeypatch, tmp_path, hook_url(server), clock)
-        actions.sink.handle(recognition(clock.now, stranger()))
+        for event in visit_events(clock.now, stranger()):  # a stranger visit: three clips
+            actions.sink.handle(event)
 
         retry_at = actions.dispatcher.deliver_due()
         assert retry_at is not None and wait_s - 2 <= retry_at - clock.now <= wait_s  # the backoff alone: 0.01 s
@@ -316,7 +317,8 @@ def test_a_retry_after_is_capped_at_the_webhooks_backoff_max(monkeypatch, tmp_pa
     clock = FakeClock()
     with scripted_server([(429, {}, {"Retry-After": "86400"})]) as server:
         actions = _manual_actions(monkeypatch, tmp_path, hook_url(server), clock, max_s=45)
-        actions.sink.handle(recognition(clock.now, stranger()))
+        for event in visit_events(clock.now, stranger()):  # a stranger visit: three clips
+            actions.sink.handle(event)
         retry_at = actions.dispatcher.deliver_due()
         actions.close(flush_timeout_s=0)
 
