@@ -93,11 +93,21 @@ class FacenetOnnxEmbedder:
 
 
 def make_embedder(backend: str) -> FaceEmbedder:
-    """The embedder for `backend`, or ModelUnavailable with a message saying what is missing."""
-    if backend == "dlib":
+    """The embedder for `backend`, or ModelUnavailable with a message saying what is missing.
+
+    `dlib` runs on ONNX Runtime (dlib's ResNet converted at build time, alignment in numpy: the same vectors);
+    FACEGATE_DLIB_ENGINE=native uses the dlib package itself (parity tests, the comparison image).
+    """
+    threads = int(os.environ.get("FACEGATE_THREADS", "1"))
+    if backend == "dlib" and os.environ.get("FACEGATE_DLIB_ENGINE", "onnx") == "native":
         return DlibResNetEmbedder()
+    if backend == "dlib":
+        from recognizer.dlib_resnet_onnx import DlibResNetOnnxEmbedder
+        from recognizer.model_files import onnx_dir
+
+        return DlibResNetOnnxEmbedder(onnx_dir(), threads=threads)
     if backend == "facenet":
         from recognizer.model_files import facenet_model_path
 
-        return FacenetOnnxEmbedder(facenet_model_path(), threads=int(os.environ.get("FACEGATE_THREADS", "0")))
+        return FacenetOnnxEmbedder(facenet_model_path(), threads=threads)
     raise ModelUnavailable(f"unknown embedding backend {backend!r} (available: dlib, facenet)")

@@ -12,6 +12,8 @@ from recognizer.embedding import ModelUnavailable
 
 IMAGE_MODEL_DIR = Path("/opt/facegate/models")  # baked into the images at build time
 MTCNN_FILES = ("pnet.onnx", "rnet.onnx", "onet.onnx")
+DLIB_FILES = ("dlib_resnet.onnx", "shape_predictor_5.npz")
+SERVED_FILES = MTCNN_FILES + DLIB_FILES
 
 
 def cache_model_dir() -> Path:
@@ -20,7 +22,7 @@ def cache_model_dir() -> Path:
 
 
 def _complete(directory: Path) -> bool:
-    return all((directory / name).exists() for name in MTCNN_FILES)
+    return all((directory / name).exists() for name in SERVED_FILES)
 
 
 def onnx_dir() -> Path:
@@ -29,7 +31,8 @@ def onnx_dir() -> Path:
     if configured:
         directory = Path(configured)
         if not _complete(directory):
-            raise ModelUnavailable(f"FACEGATE_ONNX_DIR={directory} lacks {', '.join(MTCNN_FILES)}")
+            missing = [name for name in SERVED_FILES if not (directory / name).exists()]
+            raise ModelUnavailable(f"FACEGATE_ONNX_DIR={directory} lacks {', '.join(missing)}")
         return directory
     for directory in (IMAGE_MODEL_DIR, cache_model_dir()):
         if _complete(directory):

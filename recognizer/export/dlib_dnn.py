@@ -127,7 +127,7 @@ def _read_con(reader: DlibReader, spec: Spec) -> Layer:
     stride = (reader.integer("con_ stride_y", 4), reader.integer("con_ stride_x", 4))
     padding = (reader.integer("con_ padding_y", 4), reader.integer("con_ padding_x", 4))
     filters = reader.alias_tensor("con_ filters")
-    biases = reader.alias_tensor("con_ biases")
+    reader.alias_tensor("con_ biases")  # an alias into params: its values are sliced from params below
     for name in ("learning_rate", "weight_decay", "bias_learning_rate", "bias_weight_decay"):
         reader.floating(f"con_ {name}_multiplier")
     use_bias = reader.boolean("con_ use_bias") if version in ("con_5", "con_6") else True

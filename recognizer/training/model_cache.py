@@ -17,15 +17,15 @@ def ensure_onnx_models() -> Path:
         return onnx_dir()
     except ModelUnavailable:
         pass
-    try:
-        from recognizer.export.torch_models import export_mtcnn
-    except ImportError as exc:  # pragma: no cover - depends on installed extras
-        raise ModelUnavailable("no exported networks and no torch to export them: install the train extra, or set "
-                               "FACEGATE_ONNX_DIR to a folder of exported networks") from exc
     target = cache_model_dir()
-    log.info("exporting the networks to ONNX", extra={"dir": str(target)})
+    log.info("exporting the networks", extra={"dir": str(target)})
     try:
-        export_mtcnn(target)
+        from recognizer.export.networks import export_all
+    except ImportError as exc:  # pragma: no cover - depends on installed extras
+        raise ModelUnavailable(f"no exported networks, and exporting them needs the train extra ({exc}); or set "
+                               "FACEGATE_ONNX_DIR to a folder of exported networks") from exc
+    try:
+        export_all(target)
     except ImportError as exc:
-        raise ModelUnavailable(f"cannot export the networks: {exc}") from exc
+        raise ModelUnavailable(f"cannot export the networks: {exc} (the train extra has what it needs)") from exc
     return onnx_dir()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from facegate_contract import DeviceFile, StackOutputs
+from facegate_contract import StackOutputs
 from pi_app.video_manifest import VideoManifest
 from services import local_stack, stack
 from services.device_commands import provision

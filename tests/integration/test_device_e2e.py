@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import threading
 import time
 import uuid
 from pathlib import Path
 
-import pytest
 from boto3.dynamodb.conditions import Key
 
 from pi_app.run_check import check_run
