@@ -54,6 +54,11 @@ def is_device_id(value: str) -> bool:
 CLIP_ID_RE = re.compile(r"^\d{8}T\d{6}\.\d{3}Z-\d{6,}$")  # <UTC stamp>-<seq>: 20261123T231158.500Z-000042
 
 
+VISIT_ID_RE = re.compile(r"^\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{8}$")  # <UTC stamp>-<8 hex>: sorts by start time
+VISIT_PARTITION = "#visit"  # visit summaries live in the sightings table under this partition, sorted by start
+UNDECIDED = "undecided"  # a visit's decision before enough clips agree
+
+
 def api_key_hash(api_key: str) -> str:
     """How the device registry knows a key without storing it: its SHA-256, hex."""
     return hashlib.sha256(api_key.encode("utf-8")).hexdigest()

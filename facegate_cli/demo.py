@@ -95,6 +95,7 @@ def demo(
     from pi_app.stats import Stats
     from pi_app.video_manifest import VideoManifest
     from pi_app.views import LiveView, PlainView
+    from pi_app.visit_reporter import VisitReporter
     from facegate_contract import default_outputs_path
     from recognizer.training.stack_access import StackAccess
 
@@ -118,10 +119,12 @@ def demo(
     stats = Stats()
     plain = headless or not sys.stdout.isatty()
     view = PlainView() if plain else LiveView(stats, f"{manifest.video.name} · {connection.description}")
+    reporter = VisitReporter(work / "visits", connection.report_visit).start()
     try:
         summary = DeviceApp(config, VideoFileCamera(manifest.video, realtime=True), connection.recognizer,
-                            connection.uploader, view=view, stats=stats).run()
+                            connection.uploader, view=view, stats=stats, sinks=[reporter]).run()
     finally:
+        reporter.close(flush_timeout_s=30)
         connection.close()
     check = check_run(read_events(config.events_path), manifest, config.clip_seconds)
     console.print(_report(check, manifest))

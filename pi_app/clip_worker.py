@@ -11,7 +11,9 @@ is failing, one worker at a time probes it (RetryGate.attempt). Rules, by what a
 - throttled (429): `throttled` is emitted, the gate stays shut for the backoff or the service's Retry-After;
 - unavailable (connection error, timeout, 5xx) or anything unexpected: `failure`, retried after the backoff
   (or Retry-After on 503).
-A clip older than `stale_after_s` is not recognised any more (`skipped_stale`) but is still uploaded:
+A clip where nothing moved while no visit is open is not recognised (`skipped_still`, the motion gate; uploaded
+unless the policy says otherwise). A clip older than `stale_after_s` is not recognised any more (`skipped_stale`)
+but is still uploaded:
 no wait for the recognition service ever holds up its upload past that. Uploads are retried until they succeed.
 """
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any, Protocol
 from pi_app.backoff import Backoff
 from pi_app.clip_metadata import clip_metadata
 from pi_app.clip_state import REFUSED, SKIPPED_STALE, UPLOADED, ClipState
+from pi_app.motion_gate import MotionPolicy, mark_still, should_recognise
 from pi_app.recognize_client import Recognition
 from pi_app.retry_gate import RetryGate
 from pi_app.service_errors import ServiceAuthRejected, ServiceError, ServiceRefused, ServiceThrottled
@@ -64,7 +67,8 @@ class ClipWorker:
     def __init__(self, spool: Spool, recognizer: Recognizer, uploader: ClipUploader, emit: Emit, *,
                  stale_after_s: float = 30.0, clock: Callable[[], float] = time.time,
                  recognize_gate: RetryGate | None = None, upload_gate: RetryGate | None = None,
-                 auth_backoff: Backoff = DEFAULT_AUTH_BACKOFF) -> None:
+                 auth_backoff: Backoff = DEFAULT_AUTH_BACKOFF, motion: MotionPolicy = MotionPolicy(enabled=False),
+                 visit_open: Callable[[float], bool] = lambda at: False) -> None:
         self.spool = spool
         self.recognizer = recognizer
         self.uploader = uploader
@@ -74,6 +78,8 @@ class ClipWorker:
         self.recognize_gate = recognize_gate or RetryGate(Backoff(), clock)
         self.upload_gate = upload_gate or RetryGate(Backoff(), clock)
         self.auth_backoff = auth_backoff
+        self.motion = motion  # the motion gate: skip recognising clips where nothing moves
+        self.visit_open = visit_open  # is a visit open at this recording time (then every clip is recognised)
 
     def process(self, clip: str) -> float | None:
         """Work on `clip`; returns None when it is finished, else the clock time to try again."""
@@ -97,6 +103,11 @@ class ClipWorker:
             record.status = SKIPPED_STALE
             self.spool.save(state)
             self._emit_recognition(state, age_s=round(now - state.recorded_at, 1))
+            return None
+        if not should_recognise(state, self.visit_open(state.recorded_at), self.motion):
+            mark_still(state, self.motion)  # nothing moved and nobody is at the door: no request (the clip is kept)
+            self.spool.save(state)
+            self._emit_recognition(state, motion=state.motion)
             return None
         with self.recognize_gate.attempt() as wait_until:
             if wait_until is not None:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pi_app.backoff import Backoff
 from pi_app.camera.base import Camera
@@ -20,14 +20,19 @@ from pi_app.clip_encoder import available_fourcc
 from pi_app.clip_recorder import ClipRecorder
 from pi_app.clip_state import ClipState
 from pi_app.clip_worker import DEFAULT_AUTH_BACKOFF, ClipUploader, ClipWorker, Recognizer
-from pi_app.events import EventBus, EventLog, EventSink
+from pi_app.event_relay import EventRelay
+from pi_app.events import Event, EventBus, EventLog, EventSink
 from pi_app.image_encoding import DEFAULT_MAX_SIDE
+from pi_app.motion_gate import MotionPolicy
 from pi_app.retry_gate import RetryGate
 from pi_app.shutdown import stop_on_signals
 from pi_app.spool import Spool
 from pi_app.spool_budget import RecordingGuard, SpaceProbe, SpoolLimits, SpoolSpace
 from pi_app.stats import Stats
 from pi_app.views import View
+from pi_app.visits.grouping import VisitConfig
+from pi_app.visits.tracker import VisitTracker
+from pi_app.visits.visit_sink import VisitSink
 from pi_app.work_queue import WorkQueue
 from pi_app.worker_pool import WorkerPool
 
@@ -53,6 +58,17 @@ class DeviceConfig:
     upload_backoff: Backoff = field(default_factory=Backoff)
     auth_backoff: Backoff = DEFAULT_AUTH_BACKOFF  # after 401/403: long, the key will not fix itself
     spool_limits: SpoolLimits = field(default_factory=SpoolLimits)  # recording pauses beyond them
+    motion: MotionPolicy = field(default_factory=MotionPolicy)  # skip recognising clips where nothing moves
+    visits: VisitConfig = field(default_factory=VisitConfig)  # how clips make visits (with --actions: the TOML's)
+
+
+class VisitFeeder(Protocol):
+    """The one event sink that feeds the device's visit tracker (a VisitSink, or the actions' sink)."""
+
+    visits: VisitTracker
+
+    def handle(self, event: Event) -> None: ...
+    def close(self) -> None: ...
 
 
 class DeviceApp:
@@ -66,7 +82,10 @@ class DeviceApp:
 
     def __init__(self, config: DeviceConfig, camera: Camera, recognizer: Recognizer, uploader: ClipUploader, *,
                  view: View | None = None, stats: Stats | None = None, sinks: Iterable[EventSink] = (),
-                 clock: Callable[[], float] = time.time, space_probe: SpaceProbe | None = None) -> None:
+                 clock: Callable[[], float] = time.time, space_probe: SpaceProbe | None = None,
+                 visit_feeder: VisitFeeder | None = None, relay: EventRelay | None = None) -> None:
+        """`visit_feeder`: the sink that feeds the visit tracker when something else owns it (the actions, made
+        with `publish=relay.put` of the `relay` passed here); by default the app keeps visits itself."""
         self.config = config
         self.camera = camera
         self.view = view
@@ -75,9 +94,15 @@ class DeviceApp:
         self.spool = Spool(config.spool_dir, keep_done=config.keep_done)
         self.queue = WorkQueue(clock)
         self.bus = EventBus([self.stats, *([view] if view else []), *sinks], clock)
+        # Visit events are made inside a sink (under the bus lock): the relay emits them from its own thread.
+        self.relay = relay or EventRelay()
+        self.relay.bind(self.bus.emit)
+        self.visit_feeder = visit_feeder or VisitSink(VisitTracker(config.visits), publish=self.relay.put)
+        self.bus.add(self.visit_feeder)
         self.worker = ClipWorker(self.spool, recognizer, uploader, self.bus.emit, stale_after_s=config.stale_after_s,
                                  clock=clock, recognize_gate=RetryGate(config.recognize_backoff, clock),
-                                 upload_gate=RetryGate(config.upload_backoff, clock), auth_backoff=config.auth_backoff)
+                                 upload_gate=RetryGate(config.upload_backoff, clock), auth_backoff=config.auth_backoff,
+                                 motion=config.motion, visit_open=self.visit_feeder.visits.is_open)
         self.guard = RecordingGuard(config.spool_limits, space_probe or SpoolSpace(self.spool), self.bus.emit)
         self._stopping = threading.Event()
 
@@ -112,6 +137,7 @@ class DeviceApp:
             self.bus.emit({"event": "resumed", "clips": len(resumed)})
         if self.view:
             self.view.start()
+        self.relay.start()
         pool.start()
         try:
             with stop_on_signals(self.stop):
@@ -123,6 +149,8 @@ class DeviceApp:
         finally:
             pool.stop()  # workers finish the clip in hand; anything left is already in the spool
             self.camera.close()
+            self.visit_feeder.close()  # the visits still open end now: their `visit_ended` events go out
+            self.relay.close()
             if self.view:
                 self.view.stop()
         summary = self.stats.summary(pending=len(self.spool.unfinished()), drained=drained, fourcc=fourcc,

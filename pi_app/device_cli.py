@@ -16,6 +16,7 @@ from pi_app.camera.spec import CameraSpec, parse_camera_spec
 
 if TYPE_CHECKING:
     from pi_app.actions import ActionsConfig, DeviceActions
+    from pi_app.event_relay import EventRelay
     from pi_app.stack_connection import StackConnection
 
 console = Console(stderr=True)
@@ -116,12 +117,25 @@ def run(
                                                                      "alerts; see pi_app/actions.example.toml.")] = None,
     alerts_outbox: Annotated[Path, typer.Option("--alerts-outbox", help="Where alerts wait for delivery "
                                                                         "(with --actions).")] = DEVICE_DIR / "alerts",
+    visit_reports: Annotated[Path, typer.Option("--visit-reports", help="Where visit reports wait until the API "
+                                                                        "has them.")] = DEVICE_DIR / "visits",
+    motion_gate: Annotated[bool, typer.Option("--motion-gate/--no-motion-gate", help="Skip recognising clips where "
+                                                                                    "nothing moves and no visit is "
+                                                                                    "open.")] = True,
+    motion_threshold: Annotated[float, typer.Option("--motion-threshold", help="Moving fraction of the frame that "
+                                                                               "counts as motion.")] = 0.002,
+    upload_still: Annotated[bool, typer.Option("--upload-still/--no-upload-still", help="Upload clips the motion "
+                                                                                       "gate skipped.")] = True,
     log_level: Annotated[str, typer.Option("--log-level", help="Log level.")] = "INFO",
 ) -> None:
     """Record clips, recognise a frame of each through the API and upload every clip to S3."""
     from pi_app.api_session import AttemptTimeout
     from pi_app.device_app import DeviceApp, DeviceConfig
+    from pi_app.event_relay import EventRelay
     from pi_app.logging_setup import configure_device_logging
+    from pi_app.motion_gate import MotionPolicy
+    from pi_app.visit_reporter import VisitReporter
+    from pi_app.visits.grouping import VisitConfig
     from pi_app.spool_budget import GB, MB, SpoolLimits
     from pi_app.stack_connection import connect
     from pi_app.stats import Stats
@@ -138,6 +152,7 @@ def run(
     _positive(recognize_connect_timeout, "--recognize-connect-timeout")
     _positive(spool_max_gb, "--spool-max-gb")
     _positive(spool_min_free_mb, "--spool-min-free-mb", allow_zero=True)
+    _positive(motion_threshold, "--motion-threshold")
     attempt_timeout = AttemptTimeout(connect_s=recognize_connect_timeout, read_s=recognize_timeout)
     if attempt_timeout.total_s >= stale_after:  # a hung call would hold a worker until its clip is stale
         raise typer.BadParameter(f"connect + read timeout ({attempt_timeout.total_s:g} s) must be under --stale-after "
@@ -153,29 +168,36 @@ def run(
     device = connection.device_id
     configure_device_logging(None if plain and log_file is None else (log_file or events.with_name("device.log")), log_level)
     source = _open_camera(spec, realtime, loop, size, fps)
-    device_actions = _start_actions(actions_config, device, alerts_outbox, connection, source) if actions_config else None
+    relay = EventRelay()  # visit events, emitted onto the bus the app makes
+    device_actions = (_start_actions(actions_config, device, alerts_outbox, connection, source, relay)
+                      if actions_config else None)
     config = DeviceConfig(device_id=device, spool_dir=spool, events_path=events, clip_seconds=clip_seconds,
                           workers=workers, stale_after_s=stale_after, duration_s=duration, drain_timeout_s=drain_timeout,
                           max_side=max_side, fourcc=fourcc, keep_done=keep_done,
                           spool_limits=SpoolLimits(max_bytes=round(spool_max_gb * GB),
-                                                   min_free_bytes=round(spool_min_free_mb * MB)))
+                                                   min_free_bytes=round(spool_min_free_mb * MB)),
+                          motion=MotionPolicy(enabled=motion_gate, threshold=motion_threshold, upload_still=upload_still),
+                          visits=actions_config.visits if actions_config else VisitConfig())
     stats = Stats()
     view = PlainView() if plain else LiveView(stats, f"{spec.describe()} · {connection.description}")
+    reporter = VisitReporter(visit_reports, connection.report_visit).start()
     try:
         DeviceApp(config, source, connection.recognizer, connection.uploader, view=view, stats=stats,
-                  sinks=[device_actions.sink] if device_actions else []).run()
+                  sinks=[reporter], visit_feeder=device_actions.sink if device_actions else None, relay=relay).run()
     finally:
         if device_actions:
             device_actions.close(flush_timeout_s=min(drain_timeout, 5.0))
+        reporter.close(flush_timeout_s=min(drain_timeout, 5.0))
         connection.close()
 
 
 def _start_actions(config: ActionsConfig, device: str, outbox: Path, connection: StackConnection,
-                   source: Camera) -> DeviceActions:
+                   source: Camera, relay: EventRelay) -> DeviceActions:
     from pi_app.actions import DeviceActions
 
     try:
-        return DeviceActions(config, device_id=device, outbox_dir=outbox, clip_links=connection.clip_links).start()
+        return DeviceActions(config, device_id=device, outbox_dir=outbox, clip_links=connection.clip_links,
+                             publish=relay.put).start()
     except RuntimeError as exc:  # GpioUnavailable, or RPi.GPIO refusing the pins (no access to the GPIO chip)
         source.close()
         connection.close()

@@ -15,12 +15,17 @@ _STOP = None
 
 
 class EventRelay:
-    """`put()` never blocks; `start()` then emits each event with `emit` (e.g. EventBus.emit) on a thread."""
+    """`put()` never blocks; `start()` then emits each event with `emit` (e.g. EventBus.emit) on a thread.
+    `emit` may be bound later (`bind`), before `start()`: sinks that publish are often made before the bus."""
 
-    def __init__(self, emit: Callable[[Event], None]) -> None:
+    def __init__(self, emit: Callable[[Event], None] | None = None) -> None:
         self._emit = emit
         self._queue: queue.SimpleQueue[Event | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="event-relay", daemon=True)
+
+    def bind(self, emit: Callable[[Event], None]) -> None:
+        """Emit with `emit` (before `start()`)."""
+        self._emit = emit
 
     def put(self, event: Event) -> None:
         """Queue `event` for emission."""
@@ -28,6 +33,8 @@ class EventRelay:
 
     def start(self) -> EventRelay:
         """Start emitting; returns self."""
+        if self._emit is None:
+            raise RuntimeError("an EventRelay needs its emit (bind) before it starts")
         self._thread.start()
         return self
 
@@ -40,6 +47,7 @@ class EventRelay:
     def _loop(self) -> None:
         while (event := self._queue.get()) is not _STOP:
             try:
+                assert self._emit is not None
                 self._emit(event)
             except Exception:  # one broken sink must not stop the events after it
                 log.exception("relayed event failed", extra={"event_name": event.get("event")})

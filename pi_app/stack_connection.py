@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.config import Config
 
-from facegate_contract import DeviceFile, StackOutputs, aws_session, default_outputs_path
+from facegate_contract import VISITS_PATH, DeviceFile, StackOutputs, aws_session, default_outputs_path
 from pi_app.actions.clip_links import SIGV4, ClipLinks, S3ClipLinks
 from pi_app.api_clip_transfers import ApiClipLinks, ApiClipUploader
 from pi_app.api_session import ApiSession, AttemptTimeout
@@ -39,6 +39,11 @@ class StackConnection:
     clip_links: ClipLinks
     description: str
     session: ApiSession
+    visits_url: str
+
+    def report_visit(self, report: dict[str, Any]) -> dict[str, Any]:
+        """POST one visit report (pi_app.visit_reporter sends them); raises a ServiceError when it cannot."""
+        return self.session.post_json("visit report", self.visits_url, report)
 
     def close(self) -> None:
         """Release the HTTP connections."""
@@ -64,7 +69,7 @@ def _from_device_file(device: DeviceFile, timeout: AttemptTimeout) -> StackConne
                                               "clips": "presigned"})
     return StackConnection(device.device_id, RecognizeClient(device.recognize_url, session),
                            ApiClipUploader(session, device.uploads_url), ApiClipLinks(session, device.clip_links_url),
-                           description, session)
+                           description, session, device.visits_url)
 
 
 def _from_outputs(stack: StackOutputs, profile: str | None, timeout: AttemptTimeout) -> StackConnection:
@@ -77,4 +82,5 @@ def _from_outputs(stack: StackOutputs, profile: str | None, timeout: AttemptTime
     log.info("connected to the stack", extra={"device_id": stack.device_id, "recognize_url": stack.recognize_url,
                                               "bucket": stack.bucket, "target": where})
     return StackConnection(stack.device_id, RecognizeClient(stack.recognize_url, session),
-                           S3ClipUploader(s3, stack.bucket), S3ClipLinks(s3, stack.bucket), description, session)
+                           S3ClipUploader(s3, stack.bucket), S3ClipLinks(s3, stack.bucket), description, session,
+                           stack.api_url.rstrip("/") + VISITS_PATH)

@@ -30,6 +30,7 @@ def build_service() -> Any:
     from recognizer.pipeline import FacePipeline
     from recognizer.service import RecognizerService
     from recognizer.sightings_log import SightingsLog
+    from recognizer.visit_reports import VisitReports
 
     env = os.environ.get
     backend = env("FACEGATE_BACKEND", "dlib")
@@ -44,10 +45,12 @@ def build_service() -> Any:
     dynamodb = boto3.resource("dynamodb", config=config)
     table = lambda name: dynamodb.Table(env(name)) if env(name) else None  # noqa: E731
     people, sightings, devices = table(ENV_PEOPLE_TABLE), table(ENV_SIGHTINGS_TABLE), table(ENV_DEVICES_TABLE)
+    retention_days = int(env(ENV_RETENTION_DAYS, "30"))
     return RecognizerService(
         pipeline, models,
         people=PeopleDirectory(people) if people else None,
-        sightings=SightingsLog(sightings, int(env(ENV_RETENTION_DAYS, "30"))) if sightings else None,
+        sightings=SightingsLog(sightings, retention_days) if sightings else None,
+        visits=VisitReports(sightings, retention_days) if sightings else None,
         devices=DeviceDirectory(devices) if devices else None,
         transfers=ClipTransfers(bucket, s3_presigner, env(ENV_PRESIGN_ENDPOINT)) if bucket else None,
     )

@@ -19,9 +19,14 @@ log = logging.getLogger(__name__)
 DAY_S = 86400
 
 
+def iso_utc(epoch_s: float) -> str:
+    """ISO-8601 UTC with milliseconds: sorts as text."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch_s)) + f".{int(epoch_s * 1000) % 1000:03d}Z"
+
+
 def seen_at_stamp(now: float) -> str:
     """ISO-8601 UTC with milliseconds plus a short random suffix: a sort key unique per face."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z#{uuid.uuid4().hex[:8]}"
+    return f"{iso_utc(now)}#{uuid.uuid4().hex[:8]}"
 
 
 class SightingsLog:

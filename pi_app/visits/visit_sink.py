@@ -20,6 +20,11 @@ class VisitSink:
         self.listeners = list(listeners)
         self.publish = publish
 
+    @property
+    def visits(self) -> VisitTracker:
+        """The tracker this sink feeds (the same attribute as ActionSink's)."""
+        return self.tracker
+
     def handle(self, event: Event) -> None:
         """Take one device event."""
         self._fan_out(self.tracker.observe(event))

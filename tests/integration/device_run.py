@@ -10,6 +10,7 @@ from pi_app.camera.video_file import VideoFileCamera
 from pi_app.device_app import DeviceApp, DeviceConfig
 from pi_app.events import Event, read_events
 from pi_app.stack_connection import connect
+from pi_app.visit_reporter import VisitReporter
 
 
 @dataclass
@@ -30,12 +31,14 @@ def run_device(device_file: Path, video: Path, work: Path, *, realtime: bool, lo
     config = DeviceConfig(device_id=connection.device_id, spool_dir=work / "spool", events_path=work / "events.jsonl",
                           duration_s=duration_s, drain_timeout_s=drain_timeout_s, stale_after_s=600.0,
                           recognize_backoff=Backoff(base_s=0.5, max_s=4.0), upload_backoff=Backoff(base_s=0.5, max_s=4.0))
+    reporter = VisitReporter(work / "visits", connection.report_visit).start()
     app = DeviceApp(config, VideoFileCamera(video, realtime=realtime, loop=loop), connection.recognizer,
-                    connection.uploader)
+                    connection.uploader, sinks=[reporter])
     if app_hook is not None:
         app_hook(app)
     try:
         summary = app.run()
     finally:
+        reporter.close(flush_timeout_s=30)
         connection.close()
     return DeviceRun(summary, read_events(config.events_path))

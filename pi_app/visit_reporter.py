@@ -1,0 +1,139 @@
+"""Report visits to the stack (POST /visits), so `facegate sightings` and the console list them.
+
+Each `visit_decided` / `visit_ended` event becomes the visit's report file in `<root>/pending/<visit_id>.json`
+(one file per visit: a later report replaces an earlier one, as it does at the API) before anything is sent, so a
+crash or an outage loses none; a thread sends them oldest first and deletes each once the API has it. A report
+the API refuses (4xx, e.g. malformed) is moved to `<root>/rejected/` with the reason, never retried for ever;
+anything else (unreachable, 5xx, throttled, a revoked key) is retried with backoff, across restarts.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pi_app.backoff import Backoff
+from pi_app.durable_files import write_atomically
+from pi_app.events import Event
+from pi_app.retry_gate import RetryGate
+from pi_app.service_errors import ServiceRefused
+
+log = logging.getLogger(__name__)
+
+REPORTED = ("visit_decided", "visit_ended")
+PENDING, REJECTED = "pending", "rejected"
+Send = Callable[[dict[str, Any]], Any]
+
+
+def report_body(event: Event) -> dict[str, Any]:
+    """What the API gets of a visit event: everything but the event's own name and stamp."""
+    return {k: v for k, v in event.items() if k not in ("event", "ts")}
+
+
+class VisitReporter:
+    """An event sink (`handle`) with a sending thread (`start` / `close`)."""
+
+    def __init__(self, root: Path, send: Send, *, backoff: Backoff = Backoff(base_s=1.0, max_s=300.0),
+                 clock: Callable[[], float] = time.time) -> None:
+        self.root = Path(root)
+        (self.root / PENDING).mkdir(parents=True, exist_ok=True)
+        (self.root / REJECTED).mkdir(exist_ok=True)
+        self._send = send
+        self._clock = clock
+        self.gate = RetryGate(backoff, clock)
+        self.sent = 0
+        self._lock = threading.Lock()  # a report file is written and deleted under it
+        self._wake = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def handle(self, event: Event) -> None:
+        """Keep the visit's latest report on disk and wake the sender (on the bus: one small file write)."""
+        if event.get("event") not in REPORTED or not event.get("visit_id"):
+            return
+        with self._lock:
+            write_atomically(self._path(PENDING, str(event["visit_id"])), json.dumps(report_body(event)))
+        with self._wake:
+            self._wake.notify()
+
+    def pending(self) -> list[Path]:
+        """Report files waiting to be sent, oldest visit first (visit ids sort by start time)."""
+        return sorted((self.root / PENDING).glob("*.json"))
+
+    def send_due(self) -> float | None:
+        """One round: send what may be sent now; returns when to try again (None: nothing left)."""
+        for path in self.pending():
+            with self.gate.attempt() as wait_until:
+                if wait_until is not None:
+                    return wait_until
+                try:
+                    text = path.read_text(encoding="utf-8")
+                    self._send(json.loads(text))
+                except FileNotFoundError:
+                    continue
+                except ServiceRefused as exc:
+                    self.gate.succeeded()  # the API is up; it refuses this report
+                    self._reject(path, str(exc))
+                    continue
+                except Exception as exc:  # noqa: BLE001 - unavailable, throttled, auth: all retried later
+                    retry_at = self.gate.failed(retry_after_s=getattr(exc, "retry_after_s", None))
+                    log.warning("visit report not sent; will retry", extra={"report": path.stem,
+                                "error": f"{exc.__class__.__name__}: {exc}"[:200], "retry_in_s": round(retry_at - self._clock(), 1)})
+                    return retry_at
+                self.gate.succeeded()
+            self._delivered(path, text)
+        return None
+
+    def _delivered(self, path: Path, text: str) -> None:
+        with self._lock:
+            try:
+                if path.read_text(encoding="utf-8") == text:  # unchanged: a newer report would be sent next round
+                    path.unlink()
+                    self.sent += 1
+            except FileNotFoundError:
+                pass
+
+    def _reject(self, path: Path, reason: str) -> None:
+        with self._lock:
+            record = {"report": json.loads(path.read_text(encoding="utf-8")), "rejected": reason}
+            write_atomically(self._path(REJECTED, path.stem), json.dumps(record))
+            path.unlink(missing_ok=True)
+        log.error("visit report refused by the API; kept in rejected/", extra={"report": path.stem, "reason": reason})
+
+    def start(self) -> VisitReporter:
+        """Send in the background: reports left by the last run, then each new one; returns self."""
+        self._thread = threading.Thread(target=self._loop, name="visit-reporter", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self, flush_timeout_s: float = 5.0) -> None:
+        """Give pending reports up to `flush_timeout_s` to go, then stop (the rest go at the next start)."""
+        deadline = time.monotonic() + flush_timeout_s
+        while self.pending() and time.monotonic() < deadline and self.gate.is_open():
+            time.sleep(0.05)
+        with self._wake:
+            self._stopping = True
+            self._wake.notify()
+        if self._thread is not None:
+            self._thread.join(flush_timeout_s + 5.0)
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                retry_at = self.send_due()
+            except Exception:  # e.g. the disk is full: keep the thread, try again soon
+                log.exception("visit report round failed")
+                retry_at = self._clock() + 5.0
+            with self._wake:
+                if self._stopping:
+                    return
+                self._wake.wait(None if retry_at is None else max(0.05, retry_at - self._clock()))
+                if self._stopping:
+                    return
+
+    def _path(self, folder: str, visit_id: str) -> Path:
+        return self.root / folder / f"{visit_id}.json"

@@ -1,0 +1,127 @@
+"""Read the visits devices reported (the sightings table's `#visit` partition): the query behind
+`facegate sightings` and the console's timeline."""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+
+from facegate_contract import VISIT_PARTITION
+
+_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_ABSOLUTE = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
+
+
+class SinceError(ValueError):
+    """A --since value that is neither a duration nor a UTC date."""
+
+    friendly = True
+    exit_code = 2
+
+
+def since_epoch(value: str, now: float | None = None) -> float:
+    """`30m`, `2h`, `7d` (ago) or a UTC date `2026-11-29[THH:MM[:SS]]` as epoch seconds."""
+    now = time.time() if now is None else now
+    relative = _RELATIVE.match(value.strip())
+    if relative:
+        return now - float(relative.group(1)) * _UNIT_S[relative.group(2)]
+    for fmt in _ABSOLUTE:
+        try:
+            return float(time.mktime(time.strptime(value.strip().rstrip("Z"), fmt)) - time.timezone)
+        except ValueError:
+            continue
+    raise SinceError(f"--since {value!r}: give a duration like 30m, 2h, 7d or a UTC date like 2026-11-29T10:00")
+
+
+def visit_key_at(epoch_s: float) -> str:
+    """The visit-id prefix of a moment: visit ids start with their UTC stamp, so this bounds a time range."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(epoch_s)) + f".{int(epoch_s * 1000) % 1000:03d}Z"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class VisitRecord:
+    """One visit as its device last reported it."""
+
+    visit_id: str
+    device: str
+    started_at: str
+    ended_at: str
+    duration_s: float
+    decision: str
+    confidence: float | None
+    clips: int
+    keys: list[str]
+    conflicts: list[str]
+    ended: bool
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    review: str = ""  # set by the console: "ignored", or the label a stranger was enrolled as
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> VisitRecord:
+        """From a DynamoDB item of the `#visit` partition."""
+        data = _plain(item)
+        return cls(visit_id=data["visit_id"], device=data.get("device", ""), started_at=data.get("started_at", ""),
+                   ended_at=data.get("ended_at", ""), duration_s=float(data.get("duration_s", 0)),
+                   decision=data.get("decision", ""), confidence=data.get("confidence"),
+                   clips=int(data.get("clips", 0)), keys=list(data.get("keys", [])),
+                   conflicts=list(data.get("conflicts", [])), ended=bool(data.get("ended", False)),
+                   evidence=list(data.get("evidence", [])), review=data.get("review", ""))
+
+    @property
+    def best_key(self) -> str:
+        """The clip with the decision's most confident face (else the first clip)."""
+        matching = [e for e in self.evidence if e.get("name") == self.decision and e.get("key")]
+        if matching:
+            return max(matching, key=lambda e: e.get("confidence") or 0)["key"]
+        return self.keys[0] if self.keys else ""
+
+
+def list_visits(table: Any, *, since: float | None = None, device: str | None = None, name: str | None = None,
+                limit: int = 200) -> list[VisitRecord]:
+    """The newest visits first, from `since` (epoch) on, of one device and/or decided as one name."""
+    condition = Key("person").eq(VISIT_PARTITION)
+    if since is not None:
+        condition = condition & Key("seen_at").gte(visit_key_at(since))
+    filters = None
+    if device:
+        filters = Attr("device").eq(device)
+    if name:
+        filters = Attr("decision").eq(name) if filters is None else filters & Attr("decision").eq(name)
+    kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ScanIndexForward": False}
+    if filters is not None:
+        kwargs["FilterExpression"] = filters
+    visits: list[VisitRecord] = []
+    while len(visits) < limit:
+        page = table.query(**kwargs)
+        visits.extend(VisitRecord.from_item(item) for item in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return visits[:limit]
+
+
+def get_visit(table: Any, visit_id: str) -> VisitRecord | None:
+    """One visit by id, or None."""
+    item = table.get_item(Key={"person": VISIT_PARTITION, "seen_at": visit_id}).get("Item")
+    return VisitRecord.from_item(item) if item else None
+
+
+def set_review(table: Any, visit_id: str, review: str) -> None:
+    """Mark a visit as reviewed in the console ("ignored", or the label its stranger was enrolled as)."""
+    table.update_item(Key={"person": VISIT_PARTITION, "seen_at": visit_id}, UpdateExpression="SET review = :r",
+                      ConditionExpression="attribute_exists(visit_id)", ExpressionAttributeValues={":r": review})
