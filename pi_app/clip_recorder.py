@@ -31,6 +31,7 @@ class _OpenClip:
     started_at: float
     writer: ClipWriter
     sharpest: SharpestFrame
+    last_t: float  # camera time of the clip's latest frame
 
 
 class ClipRecorder:
@@ -40,12 +41,16 @@ class ClipRecorder:
     with the clip. Every frame is also scored for motion (across clip boundaries: the first frame of a clip
     is compared with the last ones of the clip before). A finished clip is committed to the spool with its
     chosen frame as JPEG and its motion score, and handed to `on_clip`.
+
+    Clips are stamped with the wall clock as they are recorded; with `stream_clock` (a recorded video replayed
+    faster than real time) with the camera's own time instead, from the wall time of its first frame, so a
+    replay's clips are as far apart as the video's moments (visits depend on it).
     """
 
     def __init__(self, spool: Spool, device_id: str, fps: float, clip_seconds: float = 0.5,
                  fourcc: str | None = None, max_side: int = DEFAULT_MAX_SIDE,
                  wall_clock: Callable[[], float] = time.time,
-                 on_clip: Callable[[ClipState], None] | None = None) -> None:
+                 on_clip: Callable[[ClipState], None] | None = None, stream_clock: bool = False) -> None:
         if clip_seconds <= 0:
             raise ValueError("clip_seconds must be positive")
         self.spool = spool
@@ -55,6 +60,8 @@ class ClipRecorder:
         self.fourcc = fourcc or available_fourcc()
         self.max_side = max_side
         self._wall_clock = wall_clock
+        self._stream_clock = stream_clock
+        self._origin: float | None = None  # wall time of camera time 0 (stream_clock)
         self._on_clip = on_clip
         self._seq = spool.next_seq()
         self._t0: float | None = None
@@ -71,7 +78,8 @@ class ClipRecorder:
         if current is not None and (window != current.window or _size(frame.rgb) != current.writer.size):
             finished = self._finish(current)  # a new window, or the source changed resolution
         if self._open is None:
-            self._open = self._start(window, _size(frame.rgb))
+            self._open = self._start(window, _size(frame.rgb), frame.t)
+        self._open.last_t = frame.t
         self._open.writer.write(frame.rgb)
         self._open.sharpest.offer(frame.rgb)
         self._motion.offer(frame.rgb, frame.t)
@@ -81,13 +89,21 @@ class ClipRecorder:
         """Finish the clip in progress (shorter than a full clip when the stream stopped mid-way)."""
         return self._finish(self._open) if self._open is not None else None
 
-    def _start(self, window: int, size: tuple[int, int]) -> _OpenClip:
-        started_at = self._wall_clock()
+    def _now(self, t: float) -> float:
+        """When camera time `t` happened: the wall clock, or (stream_clock) the stream's own time."""
+        if not self._stream_clock:
+            return self._wall_clock()
+        if self._origin is None:
+            self._origin = self._wall_clock() - t
+        return self._origin + t
+
+    def _start(self, window: int, size: tuple[int, int], t: float) -> _OpenClip:
+        started_at = self._now(t)
         name = clip_id(started_at, self._seq)
         self._seq += 1
         folder = self.spool.staging(name)
         writer = ClipWriter(folder / CLIP_FILE, self.fps, size, self.fourcc)
-        return _OpenClip(name, folder, window, started_at, writer, SharpestFrame())
+        return _OpenClip(name, folder, window, started_at, writer, SharpestFrame(), t)
 
     def _finish(self, current: _OpenClip) -> ClipState:
         self._open = None
@@ -96,7 +112,8 @@ class ClipRecorder:
         (current.folder / FRAME_FILE).write_bytes(encode_jpeg(current.sharpest.frame, self.max_side))
         state = ClipState(
             clip=current.clip, device_id=self.device_id, key=clip_key(self.device_id, current.clip),
-            started_at=current.started_at, recorded_at=self._wall_clock(), frames=current.writer.frames,
+            started_at=current.started_at, recorded_at=self._now(current.last_t + 1 / self.fps),
+            frames=current.writer.frames,
             duration_s=round(current.writer.frames / self.fps, 3), fourcc=self.fourcc,
             frame_index=current.sharpest.index, frame_sharpness=round(current.sharpest.score, 2),
             stream_offset_s=round(current.window * self.clip_seconds, 3), motion=self._motion.take(),

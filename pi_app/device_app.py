@@ -60,6 +60,7 @@ class DeviceConfig:
     spool_limits: SpoolLimits = field(default_factory=SpoolLimits)  # recording pauses beyond them
     motion: MotionPolicy = field(default_factory=MotionPolicy)  # skip recognising clips where nothing moves
     visits: VisitConfig = field(default_factory=VisitConfig)  # how clips make visits (with --actions: the TOML's)
+    stream_clock: bool = False  # stamp clips with the camera's time (a video replayed faster than real time)
 
 
 class VisitFeeder(Protocol):
@@ -143,7 +144,7 @@ class DeviceApp:
             with stop_on_signals(self.stop):
                 recorder = ClipRecorder(self.spool, self.config.device_id, self.camera.fps, self.config.clip_seconds,
                                         fourcc=fourcc, max_side=self.config.max_side, wall_clock=self.clock,
-                                        on_clip=self._clip_recorded)
+                                        on_clip=self._clip_recorded, stream_clock=self.config.stream_clock)
                 self._record(recorder)
                 drained = self._wait_for_drain()
         finally:

@@ -177,7 +177,8 @@ def run(
                           spool_limits=SpoolLimits(max_bytes=round(spool_max_gb * GB),
                                                    min_free_bytes=round(spool_min_free_mb * MB)),
                           motion=MotionPolicy(enabled=motion_gate, threshold=motion_threshold, upload_still=upload_still),
-                          visits=actions_config.visits if actions_config else VisitConfig())
+                          visits=actions_config.visits if actions_config else VisitConfig(),
+                          stream_clock=spec.kind != "picamera2" and not realtime)
     stats = Stats()
     view = PlainView() if plain else LiveView(stats, f"{spec.describe()} · {connection.description}")
     reporter = VisitReporter(visit_reports, connection.report_visit).start()

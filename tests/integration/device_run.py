@@ -29,6 +29,7 @@ def run_device(device_file: Path, video: Path, work: Path, *, realtime: bool, lo
     `app_hook(app)` runs before start (e.g. to stop it from a thread)."""
     connection = connect(device_file=device_file)
     config = DeviceConfig(device_id=connection.device_id, spool_dir=work / "spool", events_path=work / "events.jsonl",
+                          stream_clock=not realtime,
                           duration_s=duration_s, drain_timeout_s=drain_timeout_s, stale_after_s=600.0,
                           recognize_backoff=Backoff(base_s=0.5, max_s=4.0), upload_backoff=Backoff(base_s=0.5, max_s=4.0))
     reporter = VisitReporter(work / "visits", connection.report_visit).start()

@@ -12,6 +12,7 @@ import requests
 from pi_app.actions import DeviceActions, parse_actions_config
 from pi_app.camera.video_file import VideoFileCamera
 from pi_app.device_app import DeviceApp, DeviceConfig
+from pi_app.event_relay import EventRelay
 from pi_app.events import read_events
 from pi_app.stack_connection import connect
 from pi_app.video_manifest import VideoManifest
@@ -56,6 +57,8 @@ door = {{ output = "door_relay", seconds = 0.2 }}
 cooldown_s = {cooldown_s}
 signals = [{{ output = "red_led", seconds = 0.5 }}]
 alert = true
+[visits]
+unknown_min_clips = 2  # each stranger of this video is on screen for three clips
 [webhook]
 url = "http://127.0.0.1:{receiver.server_address[1]}/hook"
 backoff = {{ base_s = 0.2, max_s = 1, jitter = 0 }}
@@ -64,10 +67,11 @@ backoff = {{ base_s = 0.2, max_s = 1, jitter = 0 }}
         config = DeviceConfig(device_id=device, spool_dir=tmp_path / "spool", events_path=tmp_path / "events.jsonl",
                               drain_timeout_s=120.0, stale_after_s=600.0)
         try:
+            relay = EventRelay()
             with DeviceActions(rules, device_id=device, outbox_dir=tmp_path / "alerts",
-                               clip_links=connection.clip_links) as actions:
+                               clip_links=connection.clip_links, publish=relay.put) as actions:
                 summary = DeviceApp(config, VideoFileCamera(lfw_video.video, realtime=True), connection.recognizer,
-                                    connection.uploader, sinks=[actions.sink]).run()
+                                    connection.uploader, visit_feeder=actions.sink, relay=relay).run()
                 assert actions.dispatcher is not None and actions.dispatcher.wait_idle(30)
         finally:
             connection.close()

@@ -119,3 +119,18 @@ def test_sharpness_is_the_variance_of_the_laplacian() -> None:
 
     assert sharpness(rgb) == pytest.approx(reference, rel=1e-9)
     assert sharpness(cv2.GaussianBlur(rgb, (9, 9), 3)) < reference / 4
+
+
+@pytest.mark.parametrize("stream_clock, spacing", [(False, 0.0), (True, 0.5)])
+def test_a_fast_replay_stamps_clips_with_the_videos_time_when_asked(tmp_path: Path, stream_clock: bool,
+                                                                     spacing: float) -> None:
+    video = moving_face_video(tmp_path / "door.mp4", seconds=2.0, fps=20)
+    camera = VideoFileCamera(video, realtime=False)
+    clock = FakeClock()  # never advances: the replay takes no wall time at all
+    recorder = ClipRecorder(Spool(tmp_path / "spool"), "dev-1", camera.fps, 0.5, fourcc="mp4v", wall_clock=clock,
+                            stream_clock=stream_clock)
+    clips = [c for c in [*(recorder.add(f) for f in camera.frames()), recorder.close()] if c is not None]
+
+    starts = [c.started_at for c in clips]
+    assert [round(b - a, 3) for a, b in zip(starts, starts[1:])] == [spacing] * 3
+    assert all(round(c.recorded_at - c.started_at, 3) == (0.5 if stream_clock else 0.0) for c in clips)
