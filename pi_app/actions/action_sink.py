@@ -81,8 +81,8 @@ class ActionSink:
     def on_visit(self, change: VisitChange) -> None:
         """Act on one visit change: the rule's first firing, the door, a conflict."""
         visit, acted = change.visit, self._acted_on(change.visit.id)
-        if change.kind == ENDED:
-            return
+        if change.kind == ENDED or not visit.settled:
+            return  # a clip inside the visit is still unanswered (another worker, a retry): it could change it
         decision = visit.decision
         if decision.conflict and not acted.conflict_reported:
             acted.conflict_reported = True

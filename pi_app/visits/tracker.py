@@ -5,13 +5,14 @@ Answers may arrive out of order (two workers; newest clip first after an outage)
 placed by the clip's recording time, and a visit ends only once every clip from `end_after_s` before
 its first face to `end_after_s` after its last has been answered (clip sequence numbers tell which are
 still missing): a slow answer still joins the visit it belongs to before the visit is reported ended. A
-hole that stays open (a clip lost to a crash) stops holding a visit after MISSING_CLIP_WAIT_S of later
-recordings.
+hole that stays open (a clip lost to a crash) stops holding a visit MISSING_CLIP_WAIT_S after the recordings
+passed the visit's end, on the device's own clock (a fast replay's recording time runs ahead of its answers).
 """
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ class VisitView:
     ended: bool
     end_reason: str
     dropped: int
+    settled: bool = True  # every clip from the visit's first face to its last is answered: no hole can change it
 
 
 @dataclass(frozen=True)
@@ -57,17 +59,20 @@ class VisitChange:
     previous: str = ""  # DECIDED: the decision before
 
 
-def _view(visit: Visit) -> VisitView:
+def _view(visit: Visit, settled: bool = True) -> VisitView:
     return VisitView(visit.id, tuple(visit.votes), visit.first_at, visit.last_at, visit.decision,
-                     tuple(sorted(visit.conflicts)), visit.ended, visit.end_reason, visit.dropped)
+                     tuple(sorted(visit.conflicts)), visit.ended, visit.end_reason, visit.dropped, settled)
 
 
 class VisitTracker:
     """Groups clip answers into visits and decides each; thread-safe (`is_open` is asked from worker threads)."""
 
-    def __init__(self, config: VisitConfig | None = None, new_id: Callable[[float], str] = stamped_id) -> None:
+    def __init__(self, config: VisitConfig | None = None, new_id: Callable[[float], str] = stamped_id,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config or VisitConfig()
         self._new_id = new_id
+        self._clock = clock
+        self._waiting: dict[str, float] = {}  # visit id -> when (device clock) it started waiting for a missing clip
         self._visits: list[Visit] = []  # open ones and the latest ended ones, by start
         self._clips: OrderedDict[int | str, float] = OrderedDict()  # answered clips: seq (or id) -> recorded_at
         self._newest_at = float("-inf")
@@ -87,12 +92,17 @@ class VisitTracker:
             ref: int | str = seen.seq if seen.seq >= 0 else seen.clip
             if ref in self._clips:
                 return []  # the same answer twice (a resumed clip re-emitted): already counted
+            unsettled = [v for v in self._visits if not v.ended and not self._settled(v)]
             self._clips[ref] = seen.at
             while len(self._clips) > REMEMBERED_CLIPS:
                 self._clips.popitem(last=False)
             self._newest_at = max(self._newest_at, seen.at)
             changes = [change for vote, visit in assign(seen.votes, self._visits, self.config)
                        for change in self._add(vote, visit)]
+            # A faceless answer that fills a visit's last hole changes no vote, but settles it: say so.
+            changed = {c.visit.id for c in changes}
+            changes += [VisitChange(EVIDENCE, self._view(v)) for v in unsettled
+                        if v.id not in changed and self._settled(v)]
             changes += [self._end(visit, reason) for visit in self._visits if not visit.ended
                         if (reason := self._end_reason(visit))]
             self._forget_old()
@@ -116,17 +126,28 @@ class VisitTracker:
             self._visits.append(visit)
             self._visits.sort(key=lambda v: v.first_at)
             log.info("visit started", extra={"visit_id": visit.id, "clip": vote.clip, "label": vote.name})
-            started = [VisitChange(STARTED, _view(visit))]
+            started = [VisitChange(STARTED, self._view(visit))]
             return started + ([VisitChange(DECIDED, started[0].visit, UNDECIDED)] if visit.decision.decided else [])
         before = visit.decision
         visit.add(vote, policy)
         after = visit.decision
         if (after.name, after.conflict) == (before.name, before.conflict):
-            return [VisitChange(EVIDENCE, _view(visit))]
+            return [VisitChange(EVIDENCE, self._view(visit))]
         log.log(logging.WARNING if after.conflict else logging.INFO, "visit decided",
                 extra={"visit_id": visit.id, "decision": after.name, "previous": before.name,
                        "agreeing": after.agreeing, "share": round(after.share, 3), "conflict": list(after.conflict)})
-        return [VisitChange(DECIDED, _view(visit), before.name)]
+        return [VisitChange(DECIDED, self._view(visit), before.name)]
+
+    def _settled(self, visit: Visit) -> bool:
+        """True when no unanswered clip could still change the visit so far: every clip between its first and
+        last face is answered, and so are those just before it (back to `end_after_s` before its first face)."""
+        if visit.first_seq < 0 or visit.last_seq < 0:
+            return True  # clips without sequence numbers: nothing tells what is missing
+        return (all(seq in self._clips for seq in range(visit.first_seq, visit.last_seq + 1))
+                and self._answered(visit.first_seq, -1, lambda at: at <= visit.first_at - self.config.end_after_s))
+
+    def _view(self, visit: Visit) -> VisitView:
+        return _view(visit, self._settled(visit))
 
     def _end_reason(self, visit: Visit) -> str:
         """GAP once every clip within `end_after_s` around the visit is answered and one after it is faceless
@@ -139,7 +160,10 @@ class VisitTracker:
         elif (self._answered(visit.first_seq, +1, lambda at: at >= deadline)
               and self._answered(visit.first_seq, -1, lambda at: at <= visit.first_at - gap)):
             return GAP
-        return MISSING_CLIPS if self._newest_at >= deadline + MISSING_CLIP_WAIT_S else ""
+        if self._newest_at < deadline:
+            return ""  # the recordings have not passed the visit's end yet
+        since = self._waiting.setdefault(visit.id, self._clock())
+        return MISSING_CLIPS if self._clock() - since >= MISSING_CLIP_WAIT_S else ""
 
     def _answered(self, seq: int, step: int, far_enough: Callable[[float], bool]) -> bool:
         """True when every clip from `seq` on (in the direction of `step`) is answered up to one `far_enough`,
@@ -164,9 +188,10 @@ class VisitTracker:
 
     def _end(self, visit: Visit, reason: str) -> VisitChange:
         visit.ended, visit.end_reason = True, reason
+        self._waiting.pop(visit.id, None)
         log.info("visit ended", extra={"visit_id": visit.id, "decision": visit.decision.name, "reason": reason,
                                        "clips": len(visit.votes), "conflicts": sorted(visit.conflicts)})
-        return VisitChange(ENDED, _view(visit))
+        return VisitChange(ENDED, self._view(visit))
 
     def _forget_old(self) -> None:
         ended = [v for v in self._visits if v.ended]

@@ -127,6 +127,31 @@ def test_a_known_face_that_starts_as_unknown_is_no_stranger(rig: ActionsRig) -> 
     assert len(rig.door_openings) == 1
 
 
+def test_nothing_acts_while_a_clip_inside_the_visit_is_unanswered(rig: ActionsRig) -> None:
+    # Two workers, newest first: the three latest clips (unknown) come back before the two older ones that
+    # show who it is. Acting on the three would alert about a stranger; the visit waits for its hole to fill.
+    t0 = rig.clock.now
+    rig.clock.now = t0 + 3
+    for seq, face in ((4, stranger()), (3, stranger()), (2, stranger())):
+        rig.actions.sink.handle(recognition(t0 + seq * 0.5, face, seq=seq))
+    assert rig.published("visit_action") == []
+    for seq in (1, 0):
+        rig.actions.sink.handle(recognition(t0 + seq * 0.5, eileen(), seq=seq))
+
+    assert rig.deliver() == [] and RED not in {pin for pin, _, _ in rig.writes}
+    assert [a["decision"] for a in rig.published("visit_action")] == ["Eileen_Collins"]
+
+
+def test_a_faceless_answer_that_fills_the_hole_lets_the_visit_act(rig: ActionsRig) -> None:
+    t0 = rig.clock.now
+    for seq in (0, 2, 3):  # clip 1 is still out
+        rig.actions.sink.handle(recognition(t0 + seq * 0.5, eileen(), seq=seq))
+    assert rig.door_openings == []
+    rig.actions.sink.handle(recognition(t0 + 0.5, seq=1))  # no face in it after all
+
+    assert len(rig.door_openings) == 1
+
+
 def test_no_face_does_nothing_by_default(rig: ActionsRig) -> None:
     rig.quiet(5)
 
