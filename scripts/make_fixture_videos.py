@@ -256,12 +256,18 @@ def render_hard(shots: list[HardShot], portraits: dict[str, np.ndarray], video: 
                         "x: where the face ends up (pixels), to tell two people at once apart."}
 
 
+# Which val photos play the known people. The fixture tests the visit logic, so each visit must be answerable on
+# most of its clips: measured at 50-60 px and gain 0.5-0.6, Laura_Bush's val photo 2 (0027) is never recognised
+# (0/6) while 0, 1 and 3 are on 16 of 18 tries; Vladimir_Putin's 0, 1 and 3 on 14 of 18.
+HARD_VAL_PHOTOS = (0, 1, 3)
+
+
 def hard_portraits(data: Path, known: tuple[str, str], strangers: list[str]) -> dict[str, np.ndarray]:
     """The portraits the hard script names: three val photos of each known person, three strangers."""
     portraits = {}
     for label in known:
         val = sorted((data / "val" / label).glob("*.jpg"))
-        portraits.update({f"{label}#{n}": _lfw_photo(val[n]) for n in range(3)})
+        portraits.update({f"{label}#{n}": _lfw_photo(val[photo]) for n, photo in enumerate(HARD_VAL_PHOTOS)})
     portraits.update({f"stranger{n + 1}": _lfw_photo(data / "unknown" / name) for n, name in enumerate(strangers)})
     return portraits
 
