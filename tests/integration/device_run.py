@@ -9,6 +9,7 @@ from pi_app.backoff import Backoff
 from pi_app.camera.video_file import VideoFileCamera
 from pi_app.device_app import DeviceApp, DeviceConfig
 from pi_app.events import Event, read_events
+from pi_app.motion_gate import MotionPolicy
 from pi_app.stack_connection import connect
 from pi_app.visit_reporter import VisitReporter
 
@@ -23,13 +24,14 @@ class DeviceRun:
 
 
 def run_device(device_file: Path, video: Path, work: Path, *, realtime: bool, loop: bool = False,
-               duration_s: float | None = None, drain_timeout_s: float = 120.0,
-               app_hook=None) -> DeviceRun:
+               duration_s: float | None = None, drain_timeout_s: float = 120.0, app_hook=None,
+               motion: MotionPolicy = MotionPolicy(enabled=False)) -> DeviceRun:
     """Play `video` through DeviceApp as the device of `device_file` (API key only, no AWS credentials);
-    `app_hook(app)` runs before start (e.g. to stop it from a thread)."""
+    `app_hook(app)` runs before start (e.g. to stop it from a thread). Every clip is recognised (the motion gate
+    is off) unless `motion` says otherwise: these runs check each clip's answer."""
     connection = connect(device_file=device_file)
     config = DeviceConfig(device_id=connection.device_id, spool_dir=work / "spool", events_path=work / "events.jsonl",
-                          stream_clock=not realtime,
+                          stream_clock=not realtime, motion=motion,
                           duration_s=duration_s, drain_timeout_s=drain_timeout_s, stale_after_s=600.0,
                           recognize_backoff=Backoff(base_s=0.5, max_s=4.0), upload_backoff=Backoff(base_s=0.5, max_s=4.0))
     reporter = VisitReporter(work / "visits", connection.report_visit).start()

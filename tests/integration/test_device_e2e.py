@@ -12,7 +12,7 @@ from boto3.dynamodb.conditions import Key
 
 from pi_app.run_check import check_run
 from pi_app.video_manifest import VideoManifest
-from facegate_contract import StackOutputs
+from facegate_contract import DeviceFile, StackOutputs
 from services.target import Target
 from tests.conftest import ROOT
 from tests.integration.conftest import post_frame
@@ -94,28 +94,30 @@ def test_emulator_outage_loses_no_clip(deployed: tuple[StackOutputs, Path], enro
     assert {e["clip"] for e in run.of("recognition")} == recorded
 
 
-def test_eight_concurrent_clients_for_thirty_seconds(deployed: tuple[StackOutputs, Path], probe_jpeg: bytes) -> None:
-    outputs = deployed[0]
+def test_eight_concurrent_devices_for_thirty_seconds(deployed: tuple[StackOutputs, Path], probe_jpeg: bytes,
+                                                     add_device) -> None:
+    """Eight devices, each with its own key (each key has its own throttle on the usage plan), all at once."""
+    devices = [DeviceFile.read(add_device(f"it-many-{n}-{uuid.uuid4().hex[:4]}")) for n in range(8)]
     results: list[int] = []
     errors: list[str] = []
     lock = threading.Lock()
     stop_at = time.time() + 30
 
-    def client() -> None:
+    def client(device: DeviceFile) -> None:
         import requests
 
         session = requests.Session()
-        session.headers.update({"x-api-key": outputs.api_key, "Content-Type": "image/jpeg"})
+        session.headers.update({"x-api-key": device.api_key, "Content-Type": "image/jpeg"})
         while time.time() < stop_at:
             try:
-                status = session.post(outputs.recognize_url, data=probe_jpeg, timeout=60).status_code
+                status = session.post(device.recognize_url, data=probe_jpeg, timeout=60).status_code
                 with lock:
                     results.append(status)
             except Exception as exc:  # a lost response is a failure of the system under test
                 with lock:
                     errors.append(repr(exc))
 
-    threads = [threading.Thread(target=client) for _ in range(8)]
+    threads = [threading.Thread(target=client, args=(device,)) for device in devices]
     for t in threads:
         t.start()
     for t in threads:

@@ -137,7 +137,7 @@ def test_awslocal_inspects_the_local_stack(deployed: tuple[StackOutputs, Path], 
     result = subprocess.run([str(awslocal), *command], capture_output=True, text=True, timeout=120,
                             env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"})
     assert result.returncode == 0, result.stderr[-1000:]
-    assert (deployed[0].bucket if command[0] == "s3" else "Eileen_Collins") in result.stdout
+    assert (deployed[0].bucket if command[0] == "s3" else '"person"') in result.stdout
 
 
 def test_the_sighting_records_the_keys_device_even_with_a_forged_header(
