@@ -114,3 +114,20 @@ def test_train_role_exports_the_networks(wheel: Path, tmp_path: Path) -> None:
                               capture_output=True, text=True, timeout=900)
     assert exported.returncode == 0, exported.stderr[-2000:]
     assert {"pnet.onnx", "rnet.onnx", "onet.onnx"} <= {p.name for p in out.iterdir()}
+
+
+def test_the_device_role_resolves_for_raspberry_pi_os_arm64(wheel: Path, tmp_path: Path) -> None:
+    """Every wheel `facegate[device]` needs exists for a Pi 4/5 (aarch64, CPython 3.11), with the system's numpy 1.x
+    that picamera2 was built against (the constraints file the README's Pi section uses)."""
+    constraints = ROOT / "pi_app" / "raspberry-pi-constraints.txt"
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--platform",
+         "manylinux_2_28_aarch64", "--platform", "manylinux2014_aarch64", "--python-version", "3.11",
+         "--implementation", "cp", "-c", str(constraints), "-d", str(tmp_path), f"{wheel}[device]"],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    names = {p.name.split("-")[0].lower() for p in tmp_path.glob("*.whl")}
+    assert {"numpy", "opencv_python_headless", "requests", "boto3"} <= names
+    assert not names & {"torch", "onnxruntime", "dlib_bin"}
+    numpy = next(tmp_path.glob("numpy-*.whl")).name
+    assert numpy.startswith("numpy-1.") and "aarch64" in numpy
