@@ -202,3 +202,15 @@ def test_an_unreadable_device_registry_is_503_not_a_crash(service: RecognizerSer
 def test_json_routes_refuse_what_is_not_a_small_json_object(service: RecognizerService, raw: bytes) -> None:
     status, body = answer(service, proxy_event("/uploads", raw))
     assert status in (400, 413) and set(body) == {"error", "message"}
+
+
+def test_a_frame_sent_again_for_the_same_clip_writes_the_same_sightings(service: RecognizerService, tables,
+                                                                        probe_jpeg: bytes) -> None:
+    evt = proxy_event("/recognize", probe_jpeg, content_type="image/jpeg",
+                      **{"X-Facegate-Clip-Key": clip_key("door-1", CLIP)})
+    first, again = answer(service, evt), answer(service, evt)  # the device crashed before saving the answer
+
+    assert first[0] == again[0] == 200
+    keys = [(p["person"], p["seen_at"]) for p in tables["sightings"].puts]
+    assert len(keys) == 2 and keys[0] == keys[1]  # one item, written twice: no duplicate sighting
+    assert keys[0][1].startswith("2026-11-29T10:10:10.500Z#" + CLIP)
