@@ -1,6 +1,7 @@
 """Deploy, destroy and inspect a whole facegate stack; the same calls for an emulator and AWS."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,15 @@ class DeployOptions:
     seed: bool = True
     public_endpoint_url: str | None = None  # the emulator as clients (and the docker engine) reach it
     extra_environment: dict[str, str] = field(default_factory=dict)
+    reserved_concurrency: int | None = None  # None: AWS's unreserved pool; on an emulator, this machine's cores
+
+
+def reserved_concurrency(target: Target, options: DeployOptions) -> int | None:
+    """What the function may run at once: as asked; on an emulator by default as many as the machine has cores
+    (every Lambda container runs here: more only thrash, and the excess is throttled, which devices retry)."""
+    if options.reserved_concurrency is not None or not target.is_emulator:
+        return options.reserved_concurrency
+    return max(1, os.cpu_count() or 1)
 
 
 @dataclass
@@ -87,7 +97,8 @@ def deploy(target: Target, options: DeployOptions) -> DeployResult:
     lam = target.client("lambda")
     spec = recognizer_function.FunctionSpec(
         name=names.function, image_uri=image.uri, role_arn=role_arn, architecture=image.architecture,
-        environment=function_environment(names, options, target.is_emulator))
+        environment=function_environment(names, options, target.is_emulator),
+        reserved_concurrency=reserved_concurrency(target, options))
     function_arn, change = recognizer_function.ensure_function(lam, spec)
     changes.append(change)
 

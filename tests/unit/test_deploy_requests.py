@@ -68,6 +68,7 @@ class TestLambdaFunction:
                                "Publish": False, "Role": self.SPEC.role_arn, "Timeout": 25, "MemorySize": 2048,
                                "Environment": {"Variables": {}}})
             stub.add_response("get_function", {"Configuration": {"State": "Active"}})
+            stub.add_response("get_function_concurrency", {})
             recognizer_function.ensure_function(lam, self.SPEC, sleep=lambda s: None)
             stub.assert_no_pending_responses()
 
@@ -83,8 +84,23 @@ class TestLambdaFunction:
                               {"FunctionName": "facegate-recognizer", "ImageUri": "r/x:img-1",
                                "Architectures": ["arm64"]})
             stub.add_response("get_function", {"Configuration": {"LastUpdateStatus": "Successful"}})
+            stub.add_response("get_function_concurrency", {})
             _, change = recognizer_function.ensure_function(lam, self.SPEC, sleep=lambda s: None)
         assert change.action.value == "updated" and "arm64" in change.detail
+
+    @pytest.mark.parametrize(("current", "wanted", "call"), [
+        ({}, 2, ("put_function_concurrency", {"FunctionName": "f", "ReservedConcurrentExecutions": 2})),
+        ({"ReservedConcurrentExecutions": 2}, None, ("delete_function_concurrency", {"FunctionName": "f"})),
+        ({"ReservedConcurrentExecutions": 2}, 2, None)], ids=["reserve", "release", "unchanged"])
+    def test_reserved_concurrency_is_converged(self, current: dict, wanted: int | None, call) -> None:
+        lam = client("lambda")
+        with Stubber(lam) as stub:
+            stub.add_response("get_function_concurrency", current, {"FunctionName": "f"})
+            if call:
+                stub.add_response(call[0], {}, call[1])
+            changed = recognizer_function.ensure_concurrency(lam, "f", wanted)
+            stub.assert_no_pending_responses()
+        assert bool(changed) == bool(call)
 
     def test_a_timeout_of_api_gateways_limit_or_more_is_refused(self) -> None:
         with pytest.raises(ValueError, match="29"):
