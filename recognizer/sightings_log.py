@@ -12,10 +12,12 @@ import time
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from facegate_contract import parse_clip_key
-from recognizer.faces import RecognizedFace
+
+if TYPE_CHECKING:  # the control function stores visit reports with this module's keys, without numpy
+    from recognizer.faces import RecognizedFace
 
 log = logging.getLogger(__name__)
 

@@ -36,6 +36,7 @@ class FunctionSpec:
     # None: the account's unreserved pool (AWS scales out). An emulator runs every container on one machine:
     # more at once than it has cores only thrashes, so deploy reserves about that many there.
     reserved_concurrency: int | None = None
+    command: tuple[str, ...] | None = None  # the image's CMD for this function (the control function's handler)
 
     def __post_init__(self) -> None:
         if not 1 <= self.timeout_s < API_GATEWAY_LIMIT_S:
@@ -43,8 +44,11 @@ class FunctionSpec:
 
     def configuration(self) -> dict[str, Any]:
         """The UpdateFunctionConfiguration arguments (the architecture goes with the code)."""
-        return {"Role": self.role_arn, "Timeout": self.timeout_s, "MemorySize": self.memory_mb,
-                "Environment": {"Variables": dict(self.environment)}}
+        config = {"Role": self.role_arn, "Timeout": self.timeout_s, "MemorySize": self.memory_mb,
+                  "Environment": {"Variables": dict(self.environment)}}
+        if self.command:
+            config["ImageConfig"] = {"Command": list(self.command)}
+        return config
 
 
 def retry_while_role_propagates(call: Callable[[], T], attempts: int = 10, first_delay_s: float = 1.0,
@@ -84,6 +88,9 @@ def _config_drift(current: dict[str, Any], spec: FunctionSpec) -> list[str]:
     drift = [key for key in ("Role", "Timeout", "MemorySize") if current.get(key) != wanted[key]]
     if (current.get("Environment") or {}).get("Variables", {}) != wanted["Environment"]["Variables"]:
         drift.append("Environment")
+    command = ((current.get("ImageConfigResponse") or {}).get("ImageConfig") or {}).get("Command")
+    if (command or None) != (wanted.get("ImageConfig") or {}).get("Command"):
+        drift.append("ImageConfig")
     return drift
 
 

@@ -171,7 +171,7 @@ class TestApi:
 
 class TestPartitions:
     def test_every_arn_is_in_the_stacks_partition(self) -> None:
-        document = json.dumps(lambda_role.access_policy(CHINA))
+        document = json.dumps([lambda_role.access_policy(CHINA), lambda_role.control_policy(CHINA)])
         arns = [a for a in document.replace('"', " ").split() if a.startswith("arn:")]
         assert arns and all(a.startswith("arn:aws-cn:") for a in arns), arns
         assert rest_api.lambda_integration_uri(CHINA, "arn:aws-cn:lambda:x").startswith("arn:aws-cn:apigateway:")
@@ -194,6 +194,13 @@ class TestRoleAndBucket:
         assert listing["Action"] == ["s3:ListBucket"]
         assert listing["Condition"] == {"StringLike": {"s3:prefix": ["models/*"]}}
         assert all(not a.endswith("*") for s in statements.values() for a in s["Action"])  # no wildcard actions
+
+    def test_each_function_can_do_only_its_own_job(self) -> None:
+        actions = lambda policy: {a for s in policy["Statement"] for a in s["Action"]}  # noqa: E731
+        recognizer, control = actions(lambda_role.access_policy(NAMES)), actions(lambda_role.control_policy(NAMES))
+        assert "s3:PutObject" not in recognizer and "dynamodb:UpdateItem" not in recognizer  # no clips, no tagging
+        assert not {"s3:ListBucket", "s3:GetObject"} <= control or all(  # no models for the control function
+            "models/" not in str(s["Resource"]) for s in lambda_role.control_policy(NAMES)["Statement"])
 
     def test_the_bucket_refuses_requests_without_tls(self) -> None:
         s3 = client("s3", "us-east-1")
