@@ -27,7 +27,7 @@ from facegate_cli.console.backend import ConsoleBackend, ConsoleError, Upload, b
 from facegate_cli.console.clip_media import ClipMissing
 from facegate_cli.console.strangers import FaceRef, parse_token
 from facegate_contract import UNDECIDED, UNKNOWN, is_label, parse_clip_key
-from services.visit_log import SinceError, VisitRecord, since_epoch
+from services.visit_log import SinceError, since_epoch
 
 log = logging.getLogger(__name__)
 
@@ -400,8 +400,3 @@ def create_app(backend: ConsoleBackend, *, secure_cookies: bool = False, session
 
     return app
 
-
-def visit_summary(visit: VisitRecord) -> dict[str, Any]:
-    """A visit as the timeline shows it (tests and the JSON view)."""
-    return {"visit_id": visit.visit_id, "device": visit.device, "started_at": visit.started_at,
-            "decision": visit.decision, "confidence": visit.confidence, "clips": visit.clips, "review": visit.review}

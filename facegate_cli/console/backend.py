@@ -132,14 +132,19 @@ class ConsoleBackend:
                 self._pipeline = self._pipeline_loader(current.classifier.backend if current else "dlib")
             return self._pipeline
 
-    def warm(self) -> threading.Thread:
-        """Load the pipeline in the background so the first review or enrolment does not wait for it."""
-        def load() -> None:
-            try:
-                self.pipeline()
-            except Exception:  # noqa: BLE001 - reported again, to the person, when a page needs it
-                log.exception("face pipeline not loaded")
-        thread = threading.Thread(target=load, name="console-pipeline", daemon=True)
+    def keep_review_ready(self, every_s: float = 20.0) -> threading.Thread:
+        """Embed new strangers' faces in the background, so the review page finds them cached."""
+        def loop() -> None:
+            while True:
+                try:
+                    self.pipeline()
+                    for visit in self.strangers_to_review():
+                        for face in unknown_faces(visit):
+                            self.review.embedding(face)
+                except Exception:  # noqa: BLE001 - the stack may be briefly unreachable: try again later
+                    log.warning("stranger faces not prepared; will retry", exc_info=True)
+                time.sleep(every_s)
+        thread = threading.Thread(target=loop, name="console-review", daemon=True)
         thread.start()
         return thread
 

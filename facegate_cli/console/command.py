@@ -53,7 +53,7 @@ def console(
     if not _loopback(host):
         stderr.print(f"[yellow]listening on {host}: other machines can reach the console; it speaks plain HTTP, so "
                       "put it behind TLS (and pass --secure-cookies) beyond a trusted network[/]")
-    backend.warm()
+    backend.keep_review_ready()  # loads the face pipeline first, then embeds new strangers' faces every 20 s
     app = create_app(backend, secure_cookies=secure_cookies)
     stderr.print(f"facegate console for {backend.describe()}: http://{'localhost' if _loopback(host) else host}:{port}/")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)

@@ -3,7 +3,6 @@ own VisitReports, clips recorded as devices record them (mp4v), the recognizer's
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,12 +10,10 @@ from typing import Any
 import boto3
 import cv2
 import numpy as np
-import pytest
 
 from facegate_contract import StackOutputs, clip_key
 from recognizer.training.stack_access import StackAccess
 from recognizer.visit_reports import VisitReports
-from services import console_login
 from tests.conftest import ROOT
 
 PASSWORD = "correct horse battery staple"
@@ -84,36 +81,23 @@ class FakeStack:
         return visit_id
 
 
-@pytest.fixture
-def fake_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, face_pipeline: Any) -> Iterator[FakeStack]:
-    from moto import mock_aws
+def open_fake_stack(tmp_path: Path, pipeline: Any) -> FakeStack:
+    """Inside moto's mock_aws: the bucket and tables a deploy makes, and the console password set."""
+    session = boto3.Session(region_name=REGION)
+    s3 = session.client("s3")
+    dynamodb = session.client("dynamodb")
+    bucket = "facegate-123456789012-us-east-1"
+    s3.create_bucket(Bucket=bucket)
+    for name, keys in (("facegate-people", [("person", "HASH")]),
+                       ("facegate-sightings", [("person", "HASH"), ("seen_at", "RANGE")])):
+        dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                              KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in keys],
+                              AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k, _ in keys])
+    outputs = StackOutputs.build(region=REGION, endpoint_url=None, api_id="abc123", stage="live", api_key=API_KEY,
+                                 bucket=bucket, people_table="facegate-people", sightings_table="facegate-sightings",
+                                 function_name="facegate-recognizer", devices_table="facegate-devices")
+    from services import console_login
 
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        session = boto3.Session(region_name=REGION)
-        s3 = session.client("s3")
-        dynamodb = session.client("dynamodb")
-        bucket = "facegate-123456789012-us-east-1"
-        s3.create_bucket(Bucket=bucket)
-        for name, keys in (("facegate-people", [("person", "HASH")]),
-                           ("facegate-sightings", [("person", "HASH"), ("seen_at", "RANGE")])):
-            dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                                  KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in keys],
-                                  AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k, _ in keys])
-        outputs = StackOutputs.build(region=REGION, endpoint_url=None, api_id="abc123", stage="live", api_key=API_KEY,
-                                     bucket=bucket, people_table="facegate-people",
-                                     sightings_table="facegate-sightings", function_name="facegate-recognizer",
-                                     devices_table="facegate-devices")
-        access = StackAccess(outputs, session)
-        console_login.store_login(s3, bucket, console_login.hash_password(PASSWORD))
-        visits = VisitReports(session.resource("dynamodb").Table("facegate-sightings"))
-        yield FakeStack(outputs, access, s3, visits, face_pipeline, tmp_path)
-
-
-@pytest.fixture(scope="session")
-def face_pipeline() -> Any:
-    from recognizer.pipeline import FacePipeline
-
-    return FacePipeline.load("dlib")
+    console_login.store_login(s3, bucket, console_login.hash_password(PASSWORD))
+    visits = VisitReports(session.resource("dynamodb").Table("facegate-sightings"))
+    return FakeStack(outputs, StackAccess(outputs, session), s3, visits, pipeline, tmp_path)

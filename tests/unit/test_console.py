@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,8 @@ from facegate_cli.console.clip_media import web_key  # noqa: E402
 from recognizer.image_decode import load_rgb  # noqa: E402
 from services.visit_log import get_visit  # noqa: E402
 from tests.conftest import FIXTURE_IMAGES  # noqa: E402
-from tests.unit.console_support import (API_KEY, AWS_SECRET, PASSWORD, FakeStack, demo_frames,  # noqa: E402,F401
-                                        face_pipeline, fake_stack)
+from tests.unit.console_support import (API_KEY, AWS_SECRET, PASSWORD, REGION, FakeStack,  # noqa: E402
+                                        demo_frames, open_fake_stack)
 
 NOW = time.time()
 PAGES = ["/", "/visits", "/visits/rows", "/visits/20261129T100000.000Z-00000001", "/strangers", "/people",
@@ -37,6 +38,24 @@ FORMS = ["/strangers/enrol", "/strangers/ignore", "/people", "/people/Eileen_Col
 @pytest.fixture(scope="module")
 def frames() -> list[np.ndarray]:
     return demo_frames()
+
+
+@pytest.fixture(scope="session")
+def face_pipeline() -> Any:
+    from recognizer.pipeline import FacePipeline
+
+    return FacePipeline.load("dlib")
+
+
+@pytest.fixture
+def fake_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, face_pipeline: Any) -> Iterator[FakeStack]:
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        yield open_fake_stack(tmp_path, face_pipeline)
 
 
 @pytest.fixture
