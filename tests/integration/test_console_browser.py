@@ -47,7 +47,8 @@ def _free_port() -> int:
 def console_stack(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[StackOutputs, Path]]:
     """A stack of its own with the console password set at deploy (as `facegate deploy` sets it)."""
     stack.destroy(target, PREFIX)  # leftovers of an interrupted run
-    result = stack.deploy(target, stack.DeployOptions(prefix=PREFIX, console_password=PASSWORD,
+    image = os.environ.get("FACEGATE_TEST_RECOGNIZER_IMAGE", stack.recognizer_image.DEFAULT_LOCAL_IMAGE)
+    result = stack.deploy(target, stack.DeployOptions(prefix=PREFIX, console_password=PASSWORD, image=image,
                                                       extra_environment={"FACEGATE_MODEL_REFRESH_S": "2"}))
     path = tmp_path_factory.mktemp("console-state") / "outputs.json"
     result.outputs.write(path)
