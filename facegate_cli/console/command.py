@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 import uvicorn
+from botocore.exceptions import ClientError
 from rich.console import Console
 
 from facegate_cli.console.app import create_app
@@ -14,6 +15,13 @@ from facegate_cli.console.backend import ConsoleBackend
 from services.console_login import PASSWORD_ENV, PASSWORD_FILE
 
 stderr = Console(stderr=True)
+
+
+class StackMissing(Exception):
+    """The outputs name a stack that is not there (destroyed, or another endpoint)."""
+
+    friendly = True
+    exit_code = 2
 
 
 class NoConsolePassword(Exception):
@@ -46,7 +54,14 @@ def console(
 ) -> None:
     """Serve the web console: visits with clips, the face library, strangers to review and enrol."""
     backend = ConsoleBackend.open(outputs, endpoint_url, profile, public_endpoint_url)
-    if backend.login_record() is None:
+    try:
+        record = backend.login_record()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NoSuchBucket":
+            raise
+        raise StackMissing(f"the stack's bucket {backend.outputs.bucket} does not exist at {backend.describe()}: "
+                           "deploy the stack first (facegate deploy)") from exc
+    if record is None:
         raise NoConsolePassword(f"no console password is set for this stack: run `facegate deploy` (the first deploy "
                                 f"generates one into {PASSWORD_FILE} beside the outputs file) or deploy with "
                                 f"{PASSWORD_ENV} set")
