@@ -46,6 +46,7 @@ class RecognitionRecord:
     confidence: float | None = None
     model_version: str = ""
     latency_ms: float | None = None
+    server_ms: float | None = None  # the recognizer's own time for the frame (what Lambda bills), from the answer
     error: str = ""
     faces: list[dict[str, Any]] = field(default_factory=list)  # [{name, confidence, details, box...}]: face_summary
 
@@ -62,6 +63,7 @@ class RecognitionRecord:
         self.confidence = max(confidences) if confidences else None
         self.model_version = answer.model_version
         self.latency_ms = round(answer.latency_ms, 1)
+        self.server_ms = None if answer.server_ms is None else round(float(answer.server_ms), 1)
         self.error = ""
         if not self.names:
             self.status = NO_FACE

@@ -176,6 +176,6 @@ class ClipWorker:
         record = state.recognition
         self.emit({"event": "recognition", "clip": state.clip, "key": state.key, "recorded_at": state.recorded_at,
                    "status": record.status, "names": record.names, "faces": record.faces,
-                   "confidence": record.confidence, "latency_ms": record.latency_ms,
+                   "confidence": record.confidence, "latency_ms": record.latency_ms, "server_ms": record.server_ms,
                    "model_version": record.model_version, "attempts": record.attempts,
                    **({"error": record.error} if record.error else {}), **extra})

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from facegate_contract import CLIP_KEY_HEADER
+from facegate_contract import CLIP_KEY_HEADER, MAX_FRAME_BYTES
 from pi_app.api_session import ApiSession, json_or_empty
 from pi_app.service_errors import ServiceRefused, ServiceUnavailable
 
@@ -42,7 +42,14 @@ class RecognizeClient:
         self.session = session
 
     def recognize(self, frame: bytes, content_type: str = "image/jpeg", clip_key: str = "") -> Recognition:
-        """POST one encoded frame once; raises a pi_app.service_errors.ServiceError when there is no answer to use."""
+        """POST one encoded frame once; raises a pi_app.service_errors.ServiceError when there is no answer to use.
+
+        A frame over the API's limit is refused here, as the API would refuse it (413): past the limit the
+        platform answers a bare 502 that no retry can fix.
+        """
+        if len(frame) > MAX_FRAME_BYTES:
+            raise ServiceRefused(f"the frame is {len(frame)} bytes; the API takes at most {MAX_FRAME_BYTES}",
+                                 status=413, error="payload_too_large")
         headers = {"Content-Type": content_type, **({CLIP_KEY_HEADER: clip_key} if clip_key else {})}
         response = self.session.request("recognize", "POST", self.url, data=frame, headers=headers)
         body = json_or_empty(response)

@@ -20,17 +20,15 @@ def build_service() -> Any:
     from botocore.config import Config
 
     from facegate_contract import (ENV_BUCKET, ENV_DEVICES_TABLE, ENV_MODEL_PREFIX, ENV_PEOPLE_TABLE,
-                                   ENV_PRESIGN_ENDPOINT, ENV_RETENTION_DAYS, ENV_SIGHTINGS_TABLE, MODELS_PREFIX)
+                                   ENV_RETENTION_DAYS, ENV_SIGHTINGS_TABLE, MODELS_PREFIX)
     from recognizer.artifact_store import S3ArtifactStore
     from recognizer.classifier import OpenSetClassifier
-    from recognizer.clip_transfers import ClipTransfers, s3_presigner
     from recognizer.device_identity import DeviceDirectory
     from recognizer.model_source import ModelSource
     from recognizer.people_details import PeopleDirectory
     from recognizer.pipeline import FacePipeline
     from recognizer.service import RecognizerService
     from recognizer.sightings_log import SightingsLog
-    from recognizer.visit_reports import VisitReports
 
     env = os.environ.get
     backend = env("FACEGATE_BACKEND", "dlib")
@@ -50,9 +48,7 @@ def build_service() -> Any:
         pipeline, models,
         people=PeopleDirectory(people) if people else None,
         sightings=SightingsLog(sightings, retention_days) if sightings else None,
-        visits=VisitReports(sightings, retention_days) if sightings else None,
         devices=DeviceDirectory(devices) if devices else None,
-        transfers=ClipTransfers(bucket, s3_presigner, env(ENV_PRESIGN_ENDPOINT)) if bucket else None,
     )
 
 

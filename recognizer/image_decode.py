@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from recognizer.api_event import RequestError
+
 MAX_PIXELS = 4096 * 4096  # larger frames are refused before decoding (decompression bombs)
 MIN_SIDE = 20
 
@@ -22,13 +24,11 @@ _SIGNATURES = {
 _FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
 
 
-class ImageError(ValueError):
+class ImageError(RequestError):
     """The body is not a usable image. `kind` names the problem for the API's error field."""
 
     def __init__(self, kind: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.status = status
+        super().__init__(status, kind, message)
 
 
 def sniff_media_type(data: bytes) -> str | None:

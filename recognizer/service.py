@@ -1,58 +1,39 @@
-"""The recognizer service: one API Gateway proxy event in, one JSON response out.
-
-Routes: /recognize (frame → faces with names and details; a sighting per face), /uploads and /clip-links (signed
-URLs for the calling device's own clips), /visits (a device's report of a visit). The caller's device comes from
-its API key. Client mistakes are 4xx JSON; a fault after the answer was computed (DynamoDB or S3 briefly
-unavailable) degrades the answer, it never turns it into a 5xx.
+"""The recognizer service: POST /recognize, one frame in, every face with its name and details out, a sighting per
+face. The caller's device comes from its API key. Client mistakes are 4xx JSON; a fault after the answer was
+computed (DynamoDB briefly unavailable) degrades the answer, it never turns it into a 5xx.
 """
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from facegate_contract import CLIP_LINKS_PATH, RECOGNIZE_PATH, UNKNOWN, UPLOADS_PATH, VISITS_PATH, parse_clip_key
-from recognizer.api_event import FrameRequest, RequestError, api_key, frame_request, json_request, route
-from recognizer.clip_transfers import ClipTransfers
-from recognizer.device_identity import LocalDevice
+from facegate_contract import RECOGNIZE_PATH, UNKNOWN, parse_clip_key
+from recognizer.api_event import FrameRequest, RequestError, frame_request
 from recognizer.faces import RecognizedFace
-from recognizer.image_decode import ImageError, decode_image
+from recognizer.image_decode import decode_image
 from recognizer.model_source import ModelSource
 from recognizer.people_details import PeopleDirectory
 from recognizer.pipeline import FacePipeline
-from recognizer.responses import error_response, json_response
+from recognizer.proxy_service import Devices, ProxyService
+from recognizer.responses import json_response
 from recognizer.sightings_log import SightingsLog
 
 log = logging.getLogger(__name__)
 
 
-class Devices(Protocol):
-    """Which device an API key is (recognizer.device_identity)."""
-
-    def device_for(self, api_key: str) -> str: ...
-
-
-class VisitReports(Protocol):
-    """Stores a device's visit reports (recognizer.visit_reports)."""
-
-    def report(self, device: str, request: dict[str, Any]) -> dict[str, Any]: ...
-
-
-class RecognizerService:
-    """Holds everything loaded once per container and answers requests."""
+class RecognizerService(ProxyService):
+    """Holds everything loaded once per container and answers recognitions."""
 
     def __init__(self, pipeline: FacePipeline, models: ModelSource, people: PeopleDirectory | None = None,
-                 sightings: SightingsLog | None = None, devices: Devices | None = None,
-                 transfers: ClipTransfers | None = None, visits: VisitReports | None = None) -> None:
+                 sightings: SightingsLog | None = None, devices: Devices | None = None) -> None:
+        super().__init__({RECOGNIZE_PATH: self._recognize_event}, devices)
         self.pipeline = pipeline
         self.models = models
         self.people = people
         self.sightings = sightings
-        self.devices = devices or LocalDevice()
-        self.transfers = transfers
-        self.visits = visits
 
     def warm_up(self) -> float:
         """Run the pipeline once on a synthetic frame so the first real request pays no lazy init."""
@@ -61,47 +42,9 @@ class RecognizerService:
         self.pipeline.run(frame, self.models.classifier)
         return (time.perf_counter() - t0) * 1e3
 
-    def handle(self, event: Any) -> dict[str, Any]:
-        """Answer one proxy event; client mistakes become 4xx JSON."""
-        try:
-            path = route(event)
-            if path == RECOGNIZE_PATH:
-                request = frame_request(event)  # refuse a bad frame before any lookup
-                device = self._device(event)
-                return self._recognize(request, device)
-            device = self._device(event)
-            body = json_request(event)
-            if path == UPLOADS_PATH:
-                return json_response(200, self._transfers().upload(event, device, body))
-            if path == CLIP_LINKS_PATH:
-                return json_response(200, self._transfers().link(event, device, body))
-            assert path == VISITS_PATH
-            if self.visits is None:
-                raise RequestError(404, "not_found", "visit reports are not kept by this deployment")
-            return json_response(200, self.visits.report(device, body))
-        except RequestError as exc:
-            log.info("request refused", extra={"status": exc.status, "error": exc.kind})
-            return error_response(exc.status, exc.kind, str(exc))
-        except ImageError as exc:
-            log.info("image refused", extra={"status": exc.status, "error": exc.kind})
-            return error_response(exc.status, exc.kind, str(exc))
-        except Exception:  # a bug, not the caller's fault: say so without details, log everything
-            log.exception("request failed")
-            return error_response(500, "internal_error", "the recognizer failed on this request; it has been logged")
-
-    def _device(self, event: dict[str, Any]) -> str:
-        try:
-            return self.devices.device_for(api_key(event))
-        except RequestError:
-            raise
-        except Exception as exc:  # the registry cannot be read: the caller may retry
-            log.error("device lookup failed", extra={"error": repr(exc)[:300]})
-            raise RequestError(503, "unavailable", "the device registry is unavailable; try again") from exc
-
-    def _transfers(self) -> ClipTransfers:
-        if self.transfers is None:
-            raise RequestError(404, "not_found", "clip transfers are not offered by this deployment")
-        return self.transfers
+    def _recognize_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        request = frame_request(event)  # a bad frame is refused before any lookup
+        return self._recognize(request, self.device(event))
 
     def _recognize(self, request: FrameRequest, device: str) -> dict[str, Any]:
         if request.clip_key:

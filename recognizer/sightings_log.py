@@ -1,7 +1,9 @@
 """Write every recognised face to DynamoDB `sightings`: who, when, which device and clip, with an expiry.
 
-A failed write is retried once, then logged: the recognition answer matters more than its log line, so a
-DynamoDB fault never fails the request.
+A frame sent again for the same clip (the device crashed after the answer, before it saved it) writes the same
+items again, not new ones: a sighting of a clip is keyed by the clip's recording time, its id and the face's
+place in the answer. A failed write is retried once, then logged: the recognition answer matters more than its
+log line, so a DynamoDB fault never fails the request.
 """
 from __future__ import annotations
 
@@ -10,9 +12,12 @@ import time
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from recognizer.faces import RecognizedFace
+from facegate_contract import parse_clip_key
+
+if TYPE_CHECKING:  # the control function stores visit reports with this module's keys, without numpy
+    from recognizer.faces import RecognizedFace
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +27,13 @@ DAY_S = 86400
 def iso_utc(epoch_s: float) -> str:
     """ISO-8601 UTC with milliseconds: sorts as text."""
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch_s)) + f".{int(epoch_s * 1000) % 1000:03d}Z"
+
+
+def clip_sighting_key(clip: str, face_index: int) -> str:
+    """The sort key of a clip's face: the clip's recording time (ISO, from its id), the id, the face's place."""
+    stamp = clip.split("-", 1)[0]  # 20261123T231158.500Z
+    iso = f"{stamp[0:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[9:11]}:{stamp[11:13]}:{stamp[13:]}"
+    return f"{iso}#{clip}#{face_index}"
 
 
 def seen_at_stamp(now: float) -> str:
@@ -44,10 +56,11 @@ class SightingsLog:
         """Write the faces; returns each face's sighting id (its sort key), None where the write failed."""
         now = self._clock()
         ids: list[str | None] = []
-        for face in faces:
+        clip = parse_clip_key(clip_key)
+        for index, face in enumerate(faces):
             item = {
                 "person": face.identity.name,
-                "seen_at": seen_at_stamp(now),
+                "seen_at": clip_sighting_key(clip[1], index) if clip else seen_at_stamp(now),
                 "device": device,
                 "clip_key": clip_key,
                 "confidence": Decimal(str(round(face.identity.confidence, 4))),

@@ -56,6 +56,23 @@ class StackNames:
         return f"{self.prefix}-recognizer"
 
     @property
+    def control_function(self) -> str:
+        """Upload URLs, clip links and visit reports: the same image, another command, no models."""
+        return f"{self.prefix}-control"
+
+    @property
+    def control_role(self) -> str:
+        return f"{self.prefix}-control-role"
+
+    @property
+    def control_role_policy(self) -> str:
+        return f"{self.prefix}-control-access"
+
+    @property
+    def control_log_group(self) -> str:
+        return f"/aws/lambda/{self.control_function}"
+
+    @property
     def ecr_repository(self) -> str:
         return f"{self.prefix}/recognizer"
 

@@ -33,6 +33,10 @@ class FunctionSpec:
     # Real Lambda gives CPU in proportion to memory: 2048 MB is enough for ~1.2 vCPU.
     memory_mb: int = 2048
     timeout_s: int = DEFAULT_TIMEOUT_S
+    # None: the account's unreserved pool (AWS scales out). An emulator runs every container on one machine:
+    # more at once than it has cores only thrashes, so deploy reserves about that many there.
+    reserved_concurrency: int | None = None
+    command: tuple[str, ...] | None = None  # the image's CMD for this function (the control function's handler)
 
     def __post_init__(self) -> None:
         if not 1 <= self.timeout_s < API_GATEWAY_LIMIT_S:
@@ -40,8 +44,11 @@ class FunctionSpec:
 
     def configuration(self) -> dict[str, Any]:
         """The UpdateFunctionConfiguration arguments (the architecture goes with the code)."""
-        return {"Role": self.role_arn, "Timeout": self.timeout_s, "MemorySize": self.memory_mb,
-                "Environment": {"Variables": dict(self.environment)}}
+        config = {"Role": self.role_arn, "Timeout": self.timeout_s, "MemorySize": self.memory_mb,
+                  "Environment": {"Variables": dict(self.environment)}}
+        if self.command:
+            config["ImageConfig"] = {"Command": list(self.command)}
+        return config
 
 
 def retry_while_role_propagates(call: Callable[[], T], attempts: int = 10, first_delay_s: float = 1.0,
@@ -81,6 +88,9 @@ def _config_drift(current: dict[str, Any], spec: FunctionSpec) -> list[str]:
     drift = [key for key in ("Role", "Timeout", "MemorySize") if current.get(key) != wanted[key]]
     if (current.get("Environment") or {}).get("Variables", {}) != wanted["Environment"]["Variables"]:
         drift.append("Environment")
+    command = ((current.get("ImageConfigResponse") or {}).get("ImageConfig") or {}).get("Command")
+    if (command or None) != (wanted.get("ImageConfig") or {}).get("Command"):
+        drift.append("ImageConfig")
     return drift
 
 
@@ -93,8 +103,9 @@ def ensure_function(lam: Any, spec: FunctionSpec, sleep: Callable[[float], None]
             Architectures=[spec.architecture], Description="facegate recognizer: detect, embed and classify faces",
             Publish=False, **spec.configuration()), sleep=sleep)
         lam.get_waiter("function_active_v2").wait(FunctionName=spec.name, WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+        concurrency = ensure_concurrency(lam, spec.name, spec.reserved_concurrency)
         return created["FunctionArn"], Change("lambda function", spec.name, Action.CREATED,
-                                              f"{spec.image_uri} ({spec.architecture})")
+                                              f"{spec.image_uri} ({spec.architecture})" + (f"; {concurrency}" if concurrency else ""))
 
     config = found["Configuration"]
     updates: list[str] = []
@@ -109,8 +120,23 @@ def ensure_function(lam: Any, spec: FunctionSpec, sleep: Callable[[float], None]
             lambda: lam.update_function_configuration(FunctionName=spec.name, **spec.configuration()), sleep=sleep)
         _wait_updated(lam, spec.name)
         updates.append("configuration (" + ", ".join(drift) + ")")
+    concurrency = ensure_concurrency(lam, spec.name, spec.reserved_concurrency)
+    if concurrency:
+        updates.append(concurrency)
     action = Action.UPDATED if updates else Action.UNCHANGED
     return config["FunctionArn"], Change("lambda function", spec.name, action, "; ".join(updates))
+
+
+def ensure_concurrency(lam: Any, name: str, reserved: int | None) -> str:
+    """Converge the function's reserved concurrency; returns what changed ("" when nothing did)."""
+    current = lam.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions")
+    if current == reserved:
+        return ""
+    if reserved is None:
+        lam.delete_function_concurrency(FunctionName=name)
+        return "reserved concurrency removed"
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved)
+    return f"reserved concurrency {reserved}"
 
 
 def _permission_statement(lam: Any, function: str, statement_id: str) -> dict[str, Any] | None:

@@ -146,16 +146,16 @@ def lambda_integration_uri(names: StackNames, function_arn: str) -> str:
     return names.arn("apigateway", f"lambda:path/2015-03-31/functions/{function_arn}/invocations", account=False)
 
 
-def ensure_rest_api(apigw: Any, names: StackNames, function_arn: str) -> tuple[ApiInfo, list[Change]]:
-    """Create or converge the whole API; a new deployment is made only when the API changed."""
+def ensure_rest_api(apigw: Any, names: StackNames, functions: dict[str, str]) -> tuple[ApiInfo, list[Change]]:
+    """Create or converge the whole API (`functions`: route → the ARN of the function serving it); a new
+    deployment is made only when the API changed."""
     log: list[str] = []
-    lambda_uri = lambda_integration_uri(names, function_arn)
     api_id, created = _ensure_api(apigw, names, log)
     resources = paginate(apigw, "get_resources", restApiId=api_id)
     for path in ROUTES:
         resource_id = _ensure_resource(apigw, api_id, path, resources, log)
         for method in METHODS:
-            _ensure_method(apigw, api_id, resource_id, method, lambda_uri, log)
+            _ensure_method(apigw, api_id, resource_id, method, lambda_integration_uri(names, functions[path]), log)
     _ensure_gateway_responses(apigw, api_id, log)
     deployed = _ensure_stage(apigw, api_id, names.stage, redeploy=bool(log) or created)
     plan_id, plan_change = ensure_usage_plan(apigw, names, api_id)

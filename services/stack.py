@@ -1,6 +1,7 @@
 """Deploy, destroy and inspect a whole facegate stack; the same calls for an emulator and AWS."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -8,7 +9,7 @@ from urllib.parse import urlsplit
 
 from facegate_contract import (ENV_BUCKET, ENV_DEVICES_TABLE, ENV_MODEL_PREFIX, ENV_PEOPLE_TABLE, ENV_PRESIGN_ENDPOINT,
                                ENV_RETENTION_DAYS, ENV_SIGHTINGS_TABLE, MODELS_PREFIX, PRESIGN_REQUEST_HOST,
-                               StackOutputs, stage_url)
+                               RECOGNIZE_PATH, StackOutputs, stage_url)
 from services import (clip_bucket, console_login, device_registry, lambda_role, log_group, recognizer_function,
                       recognizer_image, rest_api, tables)
 from services.changes import Change
@@ -28,8 +29,21 @@ class DeployOptions:
     seed: bool = True
     public_endpoint_url: str | None = None  # the emulator as clients (and the docker engine) reach it
     extra_environment: dict[str, str] = field(default_factory=dict)
+    reserved_concurrency: int | None = None  # None: AWS's unreserved pool; on an emulator, this machine's cores
     # The console's login: replaces a different stored one; None keeps the stored one (or generates the first).
     console_password: str | None = field(default=None, repr=False)
+
+
+CONTROL_HANDLER = "recognizer.control_handler.handler"
+CONTROL_MEMORY_MB = 256  # presigning and small DynamoDB writes: no models
+
+
+def reserved_concurrency(target: Target, options: DeployOptions) -> int | None:
+    """What the function may run at once: as asked; on an emulator by default as many as the machine has cores
+    (every Lambda container runs here: more only thrash, and the excess is throttled, which devices retry)."""
+    if options.reserved_concurrency is not None or not target.is_emulator:
+        return options.reserved_concurrency
+    return max(1, os.cpu_count() or 1)
 
 
 @dataclass
@@ -84,25 +98,39 @@ def deploy(target: Target, options: DeployOptions) -> DeployResult:
         changes.append(tables.ensure_table(dynamodb, spec))
     if options.seed:
         changes.append(seed_people(target.resource("dynamodb"), names.people_table, load_people(options.seed_file)))
-    changes.append(log_group.ensure_log_group(target.client("logs"), names.log_group))
-    role_arn, change = lambda_role.ensure_role(target.client("iam"), names)
+    logs, iam = target.client("logs"), target.client("iam")
+    changes += [log_group.ensure_log_group(logs, group) for group in (names.log_group, names.control_log_group)]
+    role_arn, change = lambda_role.ensure_role(iam, names.role, names.role_policy, lambda_role.access_policy(names))
+    changes.append(change)
+    control_role_arn, change = lambda_role.ensure_role(iam, names.control_role, names.control_role_policy,
+                                                       lambda_role.control_policy(names))
     changes.append(change)
 
     image, image_changes = recognizer_image.ensure_image(target.client("ecr"), names.ecr_repository, names.account_id,
                                                          options.image, registry_host(target, options))
     changes.extend(image_changes)
     lam = target.client("lambda")
-    spec = recognizer_function.FunctionSpec(
+    environment = function_environment(names, options, target.is_emulator)
+    recognizer = recognizer_function.FunctionSpec(
         name=names.function, image_uri=image.uri, role_arn=role_arn, architecture=image.architecture,
-        environment=function_environment(names, options, target.is_emulator))
-    function_arn, change = recognizer_function.ensure_function(lam, spec)
-    changes.append(change)
+        environment=environment, reserved_concurrency=reserved_concurrency(target, options))
+    # The device's light calls run apart: a busy recognizer never holds up a clip's upload URL.
+    control = recognizer_function.FunctionSpec(
+        name=names.control_function, image_uri=image.uri, role_arn=control_role_arn, architecture=image.architecture,
+        environment=environment, memory_mb=CONTROL_MEMORY_MB, timeout_s=10, command=(CONTROL_HANDLER,))
+    arns = {}
+    for spec in (recognizer, control):
+        arns[spec.name], change = recognizer_function.ensure_function(lam, spec)
+        changes.append(change)
 
     apigw = target.client("apigateway")
-    api, api_changes = rest_api.ensure_rest_api(apigw, names, function_arn)
+    routes = {path: arns[names.function if path == RECOGNIZE_PATH else names.control_function]
+              for path in rest_api.ROUTES}
+    api, api_changes = rest_api.ensure_rest_api(apigw, names, routes)
     changes.extend(api_changes)
-    changes.append(recognizer_function.ensure_invoke_permission(
-        lam, names.function, names.invoke_permission, rest_api.invoke_source_arn(names, api.api_id)))
+    for function in arns:
+        changes.append(recognizer_function.ensure_invoke_permission(
+            lam, function, names.invoke_permission, rest_api.invoke_source_arn(names, api.api_id)))
     devices = target.resource("dynamodb").Table(names.devices_table)
     developer, change = device_registry.ensure_developer_key(apigw, devices, names, api.usage_plan_id)
     changes.append(change)
@@ -128,9 +156,10 @@ def destroy(target: Target, prefix: str = "facegate") -> list[Change]:
     apigw = target.client("apigateway")
     changes = rest_api.delete_rest_api(apigw, names)
     changes.append(device_registry.delete_all_keys(apigw, names))
-    changes.append(recognizer_function.delete_function(target.client("lambda"), names.function))
-    changes.append(lambda_role.delete_role(target.client("iam"), names))
-    changes.append(log_group.delete_log_group(target.client("logs"), names.log_group))
+    lam, iam, logs = target.client("lambda"), target.client("iam"), target.client("logs")
+    changes += [recognizer_function.delete_function(lam, f) for f in (names.function, names.control_function)]
+    changes += [lambda_role.delete_role(iam, r) for r in (names.role, names.control_role)]
+    changes += [log_group.delete_log_group(logs, g) for g in (names.log_group, names.control_log_group)]
     dynamodb = target.client("dynamodb")
     for table in (names.people_table, names.sightings_table, names.devices_table):
         changes.append(tables.delete_table(dynamodb, table))
@@ -153,15 +182,18 @@ def status(target: Target, prefix: str = "facegate") -> list[dict[str, Any]]:
         present = tables.table_exists(dynamodb, table)
         count = dynamodb.describe_table(TableName=table)["Table"].get("ItemCount", 0) if present else 0
         row("dynamodb table", table, present, f"{count} items" if present else "")
-    row("log group", names.log_group, log_group.log_group_exists(target.client("logs"), names.log_group))
-    row("iam role", names.role, lambda_role.role_arn(target.client("iam"), names) is not None)
+    logs, iam, lam = target.client("logs"), target.client("iam"), target.client("lambda")
+    for group in (names.log_group, names.control_log_group):
+        row("log group", group, log_group.log_group_exists(logs, group))
+    for role in (names.role, names.control_role):
+        row("iam role", role, lambda_role.role_arn(iam, role) is not None)
     row("ecr repository", names.ecr_repository,
         recognizer_image.repository_exists(target.client("ecr"), names.ecr_repository))
-    lam = target.client("lambda")
-    fn = recognizer_function.get_function(lam, names.function)
-    row("lambda function", names.function, fn is not None, fn["Code"].get("ImageUri", "") if fn else "")
-    row("lambda permission", names.invoke_permission,
-        fn is not None and recognizer_function.permission_exists(lam, names.function, names.invoke_permission))
+    for function in (names.function, names.control_function):
+        fn = recognizer_function.get_function(lam, function)
+        row("lambda function", function, fn is not None, fn["Code"].get("ImageUri", "") if fn else "")
+        row("lambda permission", f"{function}/{names.invoke_permission}",
+            fn is not None and recognizer_function.permission_exists(lam, function, names.invoke_permission))
     apigw = target.client("apigateway")
     api = rest_api.find_api(apigw, names.rest_api)
     row("rest api", names.rest_api, api is not None,

@@ -25,6 +25,9 @@ def deploy(
     seed_file: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help="People JSON (default: bundled).")] = None,
     no_seed: Annotated[bool, typer.Option("--no-seed", help="Do not write people records.")] = False,
     public_endpoint_url: Annotated[Optional[str], typer.Option(help="Emulator URL clients use, if not --endpoint-url.")] = None,
+    reserved_concurrency: Annotated[Optional[int], typer.Option(
+        min=1, help="Recognitions the Lambda runs at once (default: unreserved on AWS, the machine's cores on an "
+                    "emulator).")] = None,
     console_password_file: Annotated[Optional[Path], typer.Option(
         exists=True, dir_okay=False, help=f"Set the console password from this file's first line (or set "
                                           f"{console_login.PASSWORD_ENV}); by default the first deploy generates "
@@ -37,7 +40,8 @@ def deploy(
     stack.recognizer_image.docker_client()  # the image is pushed from the docker engine: fail before touching AWS
     target = target_from(endpoint_url, profile, region)
     options = stack.DeployOptions(prefix=prefix, image=image, retention_days=retention_days, seed_file=seed_file,
-                                  seed=not no_seed, public_endpoint_url=public_endpoint_url, console_password=password)
+                                  seed=not no_seed, public_endpoint_url=public_endpoint_url,
+                                  reserved_concurrency=reserved_concurrency, console_password=password)
     with console.status("deploying…"):
         result = stack.deploy(target, options)
     console.print(changes_table("deploy", result.changes))

@@ -73,7 +73,7 @@ def test_emulator_outage_loses_no_clip(deployed: tuple[StackOutputs, Path], enro
         def outage_thread() -> None:
             time.sleep(5)
             outage["stop"] = time.time()
-            subprocess.run(["docker", "compose", "stop", "emulator"], cwd=ROOT, check=True, capture_output=True)
+            subprocess.run(["docker", "compose", "stop", "-t", "60", "emulator"], cwd=ROOT, check=True, capture_output=True)
             time.sleep(10)
             subprocess.run(["docker", "compose", "start", "emulator"], cwd=ROOT, check=True, capture_output=True)
             outage["start"] = time.time()

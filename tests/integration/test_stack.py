@@ -11,7 +11,7 @@ from boto3.dynamodb.conditions import Key
 from facegate_contract import StackOutputs, clip_key
 from services import stack
 from services.changes import any_changed
-from services.lambda_role import access_policy
+from services.lambda_role import access_policy, control_policy
 from services.names import StackNames
 from services.target import Target
 from tests.conftest import FIXTURE_IMAGES
@@ -99,16 +99,23 @@ def test_bucket_is_private_encrypted_and_expires_clips(target: Target, deployed:
     assert rule["Filter"]["Prefix"] == "clips/" and rule["Expiration"]["Days"] == 30
 
 
-def test_lambda_role_has_only_the_least_privilege_policy(target: Target, deployed: tuple[StackOutputs, Path]) -> None:
+@pytest.mark.parametrize("which", ["recognizer", "control"])
+def test_each_lambda_role_has_only_its_least_privilege_policy(target: Target, deployed: tuple[StackOutputs, Path],
+                                                             which: str) -> None:
     iam = target.client("iam")
     names = StackNames.for_target(target)
-    assert iam.list_role_policies(RoleName=names.role)["PolicyNames"] == [names.role_policy]
-    document = iam.get_role_policy(RoleName=names.role, PolicyName=names.role_policy)["PolicyDocument"]
+    role, policy_name, wanted = ((names.role, names.role_policy, access_policy(names)) if which == "recognizer" else
+                                 (names.control_role, names.control_role_policy, control_policy(names)))
+    assert iam.list_role_policies(RoleName=role)["PolicyNames"] == [policy_name]
+    document = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
     document = json.loads(document) if isinstance(document, str) else document
-    assert document == access_policy(names)
+    assert document == wanted
     actions = sorted({a for s in document["Statement"] for a in s["Action"]})
-    assert actions == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "logs:CreateLogStream",
-                       "logs:PutLogEvents", "s3:GetObject", "s3:ListBucket", "s3:PutObject"]
+    assert actions == {
+        "recognizer": ["dynamodb:GetItem", "dynamodb:PutItem", "logs:CreateLogStream", "logs:PutLogEvents",
+                       "s3:GetObject", "s3:ListBucket"],
+        "control": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "logs:CreateLogStream",
+                    "logs:PutLogEvents", "s3:GetObject", "s3:PutObject"]}[which]
 
 
 def test_function_is_an_image_lambda_from_the_ecr_registry(target: Target, deployed: tuple[StackOutputs, Path]) -> None:

@@ -68,6 +68,7 @@ class TestLambdaFunction:
                                "Publish": False, "Role": self.SPEC.role_arn, "Timeout": 25, "MemorySize": 2048,
                                "Environment": {"Variables": {}}})
             stub.add_response("get_function", {"Configuration": {"State": "Active"}})
+            stub.add_response("get_function_concurrency", {})
             recognizer_function.ensure_function(lam, self.SPEC, sleep=lambda s: None)
             stub.assert_no_pending_responses()
 
@@ -83,8 +84,23 @@ class TestLambdaFunction:
                               {"FunctionName": "facegate-recognizer", "ImageUri": "r/x:img-1",
                                "Architectures": ["arm64"]})
             stub.add_response("get_function", {"Configuration": {"LastUpdateStatus": "Successful"}})
+            stub.add_response("get_function_concurrency", {})
             _, change = recognizer_function.ensure_function(lam, self.SPEC, sleep=lambda s: None)
         assert change.action.value == "updated" and "arm64" in change.detail
+
+    @pytest.mark.parametrize(("current", "wanted", "call"), [
+        ({}, 2, ("put_function_concurrency", {"FunctionName": "f", "ReservedConcurrentExecutions": 2})),
+        ({"ReservedConcurrentExecutions": 2}, None, ("delete_function_concurrency", {"FunctionName": "f"})),
+        ({"ReservedConcurrentExecutions": 2}, 2, None)], ids=["reserve", "release", "unchanged"])
+    def test_reserved_concurrency_is_converged(self, current: dict, wanted: int | None, call) -> None:
+        lam = client("lambda")
+        with Stubber(lam) as stub:
+            stub.add_response("get_function_concurrency", current, {"FunctionName": "f"})
+            if call:
+                stub.add_response(call[0], {}, call[1])
+            changed = recognizer_function.ensure_concurrency(lam, "f", wanted)
+            stub.assert_no_pending_responses()
+        assert bool(changed) == bool(call)
 
     def test_a_timeout_of_api_gateways_limit_or_more_is_refused(self) -> None:
         with pytest.raises(ValueError, match="29"):
@@ -155,7 +171,7 @@ class TestApi:
 
 class TestPartitions:
     def test_every_arn_is_in_the_stacks_partition(self) -> None:
-        document = json.dumps(lambda_role.access_policy(CHINA))
+        document = json.dumps([lambda_role.access_policy(CHINA), lambda_role.control_policy(CHINA)])
         arns = [a for a in document.replace('"', " ").split() if a.startswith("arn:")]
         assert arns and all(a.startswith("arn:aws-cn:") for a in arns), arns
         assert rest_api.lambda_integration_uri(CHINA, "arn:aws-cn:lambda:x").startswith("arn:aws-cn:apigateway:")
@@ -178,6 +194,13 @@ class TestRoleAndBucket:
         assert listing["Action"] == ["s3:ListBucket"]
         assert listing["Condition"] == {"StringLike": {"s3:prefix": ["models/*"]}}
         assert all(not a.endswith("*") for s in statements.values() for a in s["Action"])  # no wildcard actions
+
+    def test_each_function_can_do_only_its_own_job(self) -> None:
+        actions = lambda policy: {a for s in policy["Statement"] for a in s["Action"]}  # noqa: E731
+        recognizer, control = actions(lambda_role.access_policy(NAMES)), actions(lambda_role.control_policy(NAMES))
+        assert "s3:PutObject" not in recognizer and "dynamodb:UpdateItem" not in recognizer  # no clips, no tagging
+        assert not {"s3:ListBucket", "s3:GetObject"} <= control or all(  # no models for the control function
+            "models/" not in str(s["Resource"]) for s in lambda_role.control_policy(NAMES)["Statement"])
 
     def test_the_bucket_refuses_requests_without_tls(self) -> None:
         s3 = client("s3", "us-east-1")

@@ -14,12 +14,14 @@ import pytest
 from facegate_contract import api_key_hash, clip_key
 from recognizer.classifier import OpenSetClassifier
 from recognizer.clip_transfers import ClipTransfers
+from recognizer.control_service import ControlService
 from recognizer.device_identity import DeviceDirectory
 from recognizer.model_source import ModelSource
 from recognizer.people_details import PeopleDirectory
 from recognizer.pipeline import FacePipeline
 from recognizer.service import RecognizerService
 from recognizer.sightings_log import SightingsLog
+from recognizer.visit_reports import VisitReports
 
 CLIP = "20261129T101010.500Z-000007"
 KEYS = {"key-door-1": "door-1", "key-door-2": "door-2"}
@@ -47,6 +49,14 @@ class Table:
     def put_item(self, Item: dict[str, Any]) -> None:  # noqa: N803
         self._maybe_fail()
         self.puts.append(Item)
+
+    def update_item(self, Key: dict[str, str], ExpressionAttributeValues: dict[str, Any], **_: Any) -> None:  # noqa: N803
+        """Only a sighting of the calling device may be tagged (the condition the real call carries)."""
+        self._maybe_fail()
+        item = next((p for p in self.puts if p["person"] == Key["person"] and p["seen_at"] == Key["seen_at"]), None)
+        if item is None or item.get("device") != ExpressionAttributeValues[":d"]:
+            raise RuntimeError("ConditionalCheckFailedException")
+        item["visit_id"] = ExpressionAttributeValues[":v"]
 
 
 def devices_table() -> Table:
@@ -100,8 +110,13 @@ def service(pipeline: FacePipeline, tables: dict[str, Table], s3_presigner, enro
     models = ModelSource(classifier)
     return RecognizerService(pipeline, models, people=PeopleDirectory(tables["people"]),
                              sightings=SightingsLog(tables["sightings"], retention_days=30),
-                             devices=DeviceDirectory(tables["devices"]),
-                             transfers=ClipTransfers("clips-bucket", s3_presigner, "request-host"))
+                             devices=DeviceDirectory(tables["devices"]))
+
+
+@pytest.fixture
+def control(tables: dict[str, Table], s3_presigner) -> ControlService:
+    return ControlService(ClipTransfers("clips-bucket", s3_presigner, "request-host"),
+                          VisitReports(tables["sightings"]), devices=DeviceDirectory(tables["devices"]))
 
 
 def test_the_device_is_the_api_keys_not_the_header(service: RecognizerService, tables, probe_jpeg: bytes) -> None:
@@ -119,9 +134,9 @@ def test_an_unregistered_key_is_403(service: RecognizerService, probe_jpeg: byte
     assert (status, body["error"]) == (403, "unknown_device")
 
 
-def test_an_upload_url_is_signed_for_the_callers_own_key_and_host(service: RecognizerService) -> None:
+def test_an_upload_url_is_signed_for_the_callers_own_key_and_host(control: ControlService) -> None:
     request = {"clip": CLIP, "metadata": {"recognition": "recognised", "names": "Eileen_Collins"}}
-    status, body = answer(service, proxy_event("/uploads", json.dumps(request).encode()))
+    status, body = answer(control, proxy_event("/uploads", json.dumps(request).encode()))
     assert status == 200
     assert body["key"] == clip_key("door-1", CLIP)
     url = urlsplit(body["url"])
@@ -137,16 +152,16 @@ def test_an_upload_url_is_signed_for_the_callers_own_key_and_host(service: Recog
     ({"clip": CLIP, "metadata": {"names": "é"}}, "bad_metadata"),
     ({"clip": CLIP, "metadata": {"n": "x" * 2000}}, "bad_metadata"),
 ])
-def test_a_bad_upload_request_is_400(service: RecognizerService, request_body: dict, error: str) -> None:
-    status, body = answer(service, proxy_event("/uploads", json.dumps(request_body).encode()))
+def test_a_bad_upload_request_is_400(control: ControlService, request_body: dict, error: str) -> None:
+    status, body = answer(control, proxy_event("/uploads", json.dumps(request_body).encode()))
     assert (status, body["error"]) == (400, error)
 
 
-def test_a_device_cannot_link_to_another_devices_clip(service: RecognizerService) -> None:
+def test_a_device_cannot_link_to_another_devices_clip(control: ControlService) -> None:
     mine = {"key": clip_key("door-1", CLIP), "expires_in": 600}
     theirs = {"key": clip_key("door-2", CLIP), "expires_in": 600}
-    assert answer(service, proxy_event("/clip-links", json.dumps(mine).encode()))[0] == 200
-    status, body = answer(service, proxy_event("/clip-links", json.dumps(theirs).encode()))
+    assert answer(control, proxy_event("/clip-links", json.dumps(mine).encode()))[0] == 200
+    status, body = answer(control, proxy_event("/clip-links", json.dumps(theirs).encode()))
     assert (status, body["error"]) == (403, "not_your_clip")
 
 
@@ -199,6 +214,72 @@ def test_an_unreadable_device_registry_is_503_not_a_crash(service: RecognizerSer
 
 
 @pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b"{" + b" " * 70000 + b"}"])
-def test_json_routes_refuse_what_is_not_a_small_json_object(service: RecognizerService, raw: bytes) -> None:
-    status, body = answer(service, proxy_event("/uploads", raw))
+def test_json_routes_refuse_what_is_not_a_small_json_object(control: ControlService, raw: bytes) -> None:
+    status, body = answer(control, proxy_event("/uploads", raw))
     assert status in (400, 413) and set(body) == {"error", "message"}
+
+
+def test_a_frame_sent_again_for_the_same_clip_writes_the_same_sightings(service: RecognizerService, tables,
+                                                                        probe_jpeg: bytes) -> None:
+    evt = proxy_event("/recognize", probe_jpeg, content_type="image/jpeg",
+                      **{"X-Facegate-Clip-Key": clip_key("door-1", CLIP)})
+    first, again = answer(service, evt), answer(service, evt)  # the device crashed before saving the answer
+
+    assert first[0] == again[0] == 200
+    keys = [(p["person"], p["seen_at"]) for p in tables["sightings"].puts]
+    assert len(keys) == 2 and keys[0] == keys[1]  # one item, written twice: no duplicate sighting
+    assert keys[0][1].startswith("2026-11-29T10:10:10.500Z#" + CLIP)
+
+
+VISIT = "20261129T101010.500Z-1a2b3c4d"
+
+
+def visit_report(device: str = "door-1", **changes: Any) -> dict[str, Any]:
+    key = clip_key(device, CLIP)
+    report = {"visit_id": VISIT, "first_at": 1795947010.5, "last_at": 1795947012.0, "decision": "Eileen_Collins",
+              "confidence": 0.93, "agreeing": 3, "keys": [key], "conflicts": [], "ended": True,
+              "evidence": [{"key": key, "name": "Eileen_Collins", "confidence": 0.93, "at": 1795947010.5,
+                            "box": {"x1": 10, "y1": 20, "x2": 70, "y2": 90}}]}
+    report.update(changes)
+    return report
+
+
+def test_a_visit_report_is_kept_and_tags_the_devices_own_sightings(control: ControlService, service, tables,
+                                                                   probe_jpeg: bytes) -> None:
+    recognised = answer(service, proxy_event("/recognize", probe_jpeg, content_type="image/jpeg",
+                                             **{"X-Facegate-Clip-Key": clip_key("door-1", CLIP)}))[1]
+    report = visit_report()
+    report["evidence"][0]["sighting_id"] = recognised["faces"][0]["sighting_id"]
+    status, body = answer(control, proxy_event("/visits", json.dumps(report).encode()))
+
+    assert (status, body["sightings_tagged"]) == (200, 1)
+    stored = next(p for p in tables["sightings"].puts if p["person"] == "#visit")
+    assert stored["seen_at"] == VISIT and stored["device"] == "door-1" and stored["decision"] == "Eileen_Collins"
+    assert stored["expires_at"] > time.time() + 29 * 86400
+    sighting = next(p for p in tables["sightings"].puts if p["person"] == "Eileen_Collins")
+    assert sighting["visit_id"] == VISIT
+
+
+def test_a_device_cannot_report_or_tag_another_devices_clips(control: ControlService, service, tables,
+                                                             probe_jpeg: bytes) -> None:
+    theirs = answer(service, proxy_event("/recognize", probe_jpeg, key="key-door-2", content_type="image/jpeg",
+                                         **{"X-Facegate-Clip-Key": clip_key("door-2", CLIP)}))[1]
+    status, body = answer(control, proxy_event("/visits", json.dumps(visit_report(device="door-2")).encode()))
+    assert (status, body["error"]) == (403, "not_your_clip")
+    report = visit_report()  # its own clips, but naming door-2's sighting
+    report["evidence"][0]["sighting_id"] = theirs["faces"][0]["sighting_id"]
+    status, body = answer(control, proxy_event("/visits", json.dumps(report).encode()))
+    assert (status, body["sightings_tagged"]) == (200, 0)
+    assert all("visit_id" not in p for p in tables["sightings"].puts if p.get("device") == "door-2")
+
+
+@pytest.mark.parametrize("changes", [{"visit_id": "../x"}, {"first_at": "yesterday"}, {"decision": "eileen"},
+                                     {"last_at": 1.0}], ids=["visit id", "time", "label", "ends before it starts"])
+def test_a_malformed_visit_report_is_400(control: ControlService, changes: dict) -> None:
+    status, body = answer(control, proxy_event("/visits", json.dumps(visit_report(**changes)).encode()))
+    assert (status, body["error"]) == (400, "bad_visit")
+
+
+def test_each_function_serves_only_its_own_routes(control: ControlService, service, probe_jpeg: bytes) -> None:
+    assert answer(control, proxy_event("/recognize", probe_jpeg, content_type="image/jpeg"))[0] == 404
+    assert answer(service, proxy_event("/uploads", json.dumps({"clip": CLIP}).encode()))[0] == 404

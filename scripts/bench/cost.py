@@ -1,0 +1,181 @@
+"""What one door camera costs per day on AWS, with and without the motion gate, beside Rekognition.
+
+    .venv/bin/python scripts/bench/cost.py [--empty 0.9] [--endpoint-url http://localhost:4566]
+
+Measured here, in one run: the hard doorway (lfw-dev faces; scripts/make_fixture_videos.py --hard) played through
+the real device app against the local stack twice, motion gate on and off: which clips are sent for recognition
+(empty stretch vs someone at the door), the recognizer's own time per frame (what Lambda bills), clip sizes, visit
+reports; and the control function's time per upload URL, in process. Then a scripted day: 24 h of 0.5 s clips,
+`--empty` of them an empty doorway, at AWS list prices (us-east-1, as below: edit PRICES for your region).
+Writes bench-results/cost.json and prints the table. Needs the docker engine, the emulator and lfw-dev.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench_common import LFW_DEV, machine, save  # noqa: E402
+
+CLIP_S = 0.5
+DAY_CLIPS = int(24 * 3600 / CLIP_S)
+RETENTION_DAYS = 30
+# AWS list prices, us-east-1 (public price pages; check them for your region and date).
+PRICES = {
+    "lambda_gb_s_x86": 0.0000166667,  # per GB-second
+    "lambda_request": 0.20 / 1e6,
+    "apigw_rest_request": 3.50 / 1e6,  # REST API, first 333 M requests a month
+    "s3_put": 0.005 / 1000,  # PUT, COPY, POST, LIST
+    "s3_gb_month": 0.023,  # S3 Standard, first 50 TB
+    "dynamodb_write": 0.625 / 1e6,  # on-demand write request unit (items under 1 KB)
+    "rekognition_image": 0.001,  # SearchFacesByImage / DetectFaces, first 1 M images a month
+}
+
+
+def _run(gate: bool, device_file: Path, manifest, work: Path) -> dict:
+    from tests.integration.doorway_rig import run_doorway
+
+    events, _ = run_doorway(device_file, manifest, work, gate=gate)
+    offsets = {e["clip"]: float(e.get("stream_offset_s", 0)) for e in events if e.get("event") == "clip_recorded"}
+    sent = {e["clip"]: e for e in events if e.get("event") == "recognition" and e.get("status") in
+            ("recognised", "unknown", "no_face")}
+    empty = {c for c, o in offsets.items() if o < manifest.duration_s and manifest.people_at(o, CLIP_S) == ()}
+    occupied = set(offsets) - empty
+    uploads = [e for e in events if e.get("event") == "upload"]
+    visits = [e for e in events if e.get("event") == "visit_ended"]
+    return {
+        "clips": len(offsets), "empty_clips": len(empty), "occupied_clips": len(occupied),
+        "sent_empty": sum(1 for c in empty if c in sent), "sent_occupied": sum(1 for c in occupied if c in sent),
+        "server_ms": [float(e["server_ms"]) for e in sent.values() if e.get("server_ms") is not None],
+        "faces": sum(len(e.get("faces") or []) for e in sent.values()),
+        "clip_bytes": statistics.fmean(u["bytes"] for u in uploads) if uploads else 0.0,
+        "visits": len(visits),
+        "visit_reports": sum(1 for e in events if e.get("event") in ("visit_decided", "visit_ended")),
+    }
+
+
+def control_ms(samples: int = 200) -> float:
+    """The control function's own time for one upload URL (presigning is local CPU work), median in ms."""
+    import boto3
+    from botocore.config import Config
+
+    from facegate_contract import api_key_hash
+    from recognizer.clip_transfers import ClipTransfers
+    from recognizer.control_service import ControlService
+    from recognizer.device_identity import DeviceDirectory
+
+    class Devices:
+        def get_item(self, Key: dict) -> dict:  # noqa: N803 - boto3's spelling
+            return {"Item": {"key_hash": api_key_hash("k"), "device_id": "door-1"}}
+
+    presigner = lambda endpoint: boto3.client(  # noqa: E731
+        "s3", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b",
+        config=Config(signature_version="s3v4"))
+    service = ControlService(ClipTransfers("bucket", presigner), visits=None,  # type: ignore[arg-type]
+                             devices=DeviceDirectory(Devices()))
+    event = {"httpMethod": "POST", "resource": "/uploads", "path": "/uploads", "isBase64Encoded": False,
+             "headers": {"x-api-key": "k", "Content-Type": "application/json"},
+             "body": json.dumps({"clip": "20261129T101010.500Z-000007", "metadata": {"recognition": "unknown"}})}
+    service.handle(event)
+    times = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        service.handle(event)
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def day_cost(run: dict, empty_share: float, recognize_ms: float, control_each_ms: float) -> dict:
+    """Per device-day: requests and dollars, for a day of DAY_CLIPS clips, `empty_share` of them empty."""
+    empty_clips, occupied_clips = DAY_CLIPS * empty_share, DAY_CLIPS * (1 - empty_share)
+    sent = (empty_clips * run["sent_empty"] / max(1, run["empty_clips"])
+            + occupied_clips * run["sent_occupied"] / max(1, run["occupied_clips"]))
+    visits = occupied_clips / max(1.0, run["occupied_clips"] / max(1, run["visits"]))
+    reports = visits * run["visit_reports"] / max(1, run["visits"])
+    control_calls = DAY_CLIPS + reports  # an upload URL per clip, the visit reports
+    faces = sent * run["faces"] / max(1, run["sent_empty"] + run["sent_occupied"])
+    gb_s = sent * recognize_ms / 1000 * 2.048 + control_calls * max(1.0, control_each_ms) / 1000 * 0.256
+    storage_gb_month = DAY_CLIPS * run["clip_bytes"] / 1e9 * RETENTION_DAYS / 30.4
+    dollars = {
+        "lambda": gb_s * PRICES["lambda_gb_s_x86"] + (sent + control_calls) * PRICES["lambda_request"],
+        "api_gateway": (sent + control_calls) * PRICES["apigw_rest_request"],
+        "s3_puts": DAY_CLIPS * PRICES["s3_put"],
+        "s3_storage": storage_gb_month * PRICES["s3_gb_month"],
+        "dynamodb": (faces + 2 * reports) * PRICES["dynamodb_write"],
+    }
+    dollars["total"] = sum(dollars.values())
+    return {"frames_sent": round(sent), "visits": round(visits), "control_calls": round(control_calls),
+            "lambda_gb_s": round(gb_s, 1), "usd": {k: round(v, 4) for k, v in dollars.items()},
+            "rekognition_usd_same_frames": round(sent * PRICES["rekognition_image"], 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--empty", type=float, default=0.9, help="share of the day the doorway is empty")
+    parser.add_argument("--endpoint-url", default="http://localhost:4566")
+    args = parser.parse_args()
+    if not (LFW_DEV / "training").is_dir():
+        sys.exit(f"needs the lfw-dev dataset at {LFW_DEV}")
+
+    from services import local_stack, stack
+    from services.device_commands import provision
+    from services.target import Target
+    from tests.integration.doorway_rig import enrol_and_build
+
+    started = local_stack.ensure_emulator(args.endpoint_url)
+    target = Target(endpoint_url=args.endpoint_url)
+    work = Path(tempfile.mkdtemp(prefix="facegate-cost-"))
+    prefix = "fgcost"
+    try:
+        outputs = stack.deploy(target, stack.DeployOptions(prefix=prefix)).outputs
+        outputs.write(work / "outputs.json")
+        manifest = enrol_and_build(LFW_DEV, work / "outputs.json", work / "video")
+        runs = {}
+        for gate in (False, True):
+            device = f"cost-{'gate' if gate else 'nogate'}-{int(time.time())}"
+            provision(target, prefix, device).write(work / f"{device}.json")
+            runs["with_gate" if gate else "without_gate"] = _run(gate, work / f"{device}.json", manifest,
+                                                                 work / device)
+    finally:
+        stack.destroy(target, prefix)
+        if started:
+            local_stack.stop_stack()
+    recognize_ms = statistics.median(runs["without_gate"]["server_ms"] + runs["with_gate"]["server_ms"])
+    control_each = control_ms()
+    result = {"machine": machine(), "empty_share": args.empty, "day_clips": DAY_CLIPS, "prices": PRICES,
+              "recognize_ms_median": round(recognize_ms, 1), "control_ms_median": round(control_each, 2),
+              "runs": {k: {**v, "server_ms": len(v["server_ms"])} for k, v in runs.items()},
+              "per_device_day": {k: day_cost(v, args.empty, recognize_ms, control_each) for k, v in runs.items()}}
+    save("cost", result)
+    _print(result)
+    print(json.dumps(result, indent=2))
+
+
+def _print(result: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    day = result["per_device_day"]
+    table = Table(title=f"one device-day on AWS ({result['empty_share']:.0%} empty doorway, "
+                        f"{result['day_clips']} clips of 0.5 s)")
+    table.add_column("")
+    for name in day:
+        table.add_column(name.replace("_", " "), justify="right")
+    rows = [("frames recognised", lambda d: f"{d['frames_sent']:,}")]
+    rows += [(f"{k} $", lambda d, k=k: f"{d['usd'][k]:.4f}") for k in ("lambda", "api_gateway", "s3_puts",
+                                                                          "s3_storage", "dynamodb", "total")]
+    rows += [("Rekognition $, same frames", lambda d: f"{d['rekognition_usd_same_frames']:.2f}")]
+    for label, cell in rows:
+        table.add_row(label, *(cell(d) for d in day.values()))
+    Console(stderr=True).print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Many devices at once against the local stack, at length (tests/integration/load_rig.py).
+
+    .venv/bin/python scripts/bench/load.py [--devices 16] [--seconds 120] [--stale-after 30]
+
+Deploys a throwaway stack (prefix fgload), enrols the demo person, provisions the devices, runs them at 2 clips/s
+each in real time, and reports clips, uploads, recognitions vs stale skips, throttling, 5xx, latency p50/p95 and
+the oldest answer; writes bench-results/load.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench_common import FIXTURES, ROOT, machine, save  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--devices", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--stale-after", type=float, default=30.0)
+    parser.add_argument("--endpoint-url", default="http://localhost:4566")
+    args = parser.parse_args()
+
+    from recognizer.pipeline import FacePipeline
+    from recognizer.training.enrolment import enrol_listed_people
+    from recognizer.training.model_cache import ensure_onnx_models
+    from recognizer.training.stack_access import StackAccess
+    from services import local_stack, stack
+    from services.device_commands import provision
+    from services.target import Target
+    from tests.integration.load_rig import light_doorway_video, run_devices
+
+    started = local_stack.ensure_emulator(args.endpoint_url)
+    target, prefix = Target(endpoint_url=args.endpoint_url), "fgload"
+    work = Path(tempfile.mkdtemp(prefix="facegate-load-"))
+    try:
+        stack.deploy(target, stack.DeployOptions(prefix=prefix)).outputs.write(work / "outputs.json")
+        ensure_onnx_models()
+        enrol_listed_people(FacePipeline.load("dlib"), StackAccess.open(work / "outputs.json"), FIXTURES)
+        devices = []
+        for n in range(args.devices):
+            provision(target, prefix, f"load-{n}").write(work / f"load-{n}.json")
+            devices.append(work / f"load-{n}.json")
+        video = light_doorway_video(ROOT / "fixtures" / "videos" / "demo.mp4", work / "light.mp4")
+        report = run_devices(devices, video, work, args.seconds, args.stale_after)
+    finally:
+        stack.destroy(target, prefix)
+        if started:
+            local_stack.stop_stack()
+    result = {"machine": machine(), "stale_after_s": args.stale_after, **report.to_json()}
+    save("load", result)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""The hard doorway through the real device app with its actions (door relay, stranger alerts to a loopback
+webhook receiver) and visit reports: what the visits test checks and what the cost benchmark counts."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from pi_app.actions import DeviceActions, parse_actions_config
+from pi_app.camera.video_file import VideoFileCamera
+from pi_app.device_app import DeviceApp, DeviceConfig
+from pi_app.event_relay import EventRelay
+from pi_app.events import read_events
+from pi_app.motion_gate import MotionPolicy
+from pi_app.stack_connection import connect
+from pi_app.video_manifest import VideoManifest
+from pi_app.visit_reporter import VisitReporter
+from tests.unit.pi_support import scripted_server
+
+ROOT = Path(__file__).resolve().parents[2]
+KNOWN = ("Laura_Bush", "Vladimir_Putin")  # Laura may enter, Vladimir may not (services/data/people.json)
+
+RULES = """
+[gpio]
+backend = "fake"
+[outputs.green_led]
+pin = 17
+[outputs.red_led]
+pin = 27
+[outputs.door_relay]
+pin = 23
+kind = "door"
+[on.known]
+signals = [{{ output = "green_led", seconds = 0.2 }}]
+door = {{ output = "door_relay", seconds = 0.2 }}
+[on.unknown]
+signals = [{{ output = "red_led", seconds = 0.2 }}]
+alert = true
+[webhook]
+url = "{url}"
+backoff = {{ base_s = 0.2, max_s = 1, jitter = 0 }}
+"""
+
+
+
+def enrol_and_build(lfw_dev: Path, outputs_path: Path, out: Path) -> VideoManifest:
+    """Enrol the doorway's known people (their training/ photos) and build the video from their val/ photos."""
+    for name in KNOWN:
+        photos = sorted((lfw_dev / "training" / name).glob("*.jpg"))
+        enrol = subprocess.run([sys.executable, "-m", "facegate_cli", "enroll", "--name", name, "--outputs",
+                                str(outputs_path), *map(str, photos)], capture_output=True, text=True, timeout=600)
+        assert enrol.returncode == 0, enrol.stderr
+    made = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_fixture_videos.py"), "--from-lfw",
+                           str(lfw_dev), "--out", str(out), "--hard", "--known", *KNOWN],
+                          capture_output=True, text=True, timeout=600)
+    assert made.returncode == 0, made.stderr
+    return VideoManifest.read(out / "hard.json")
+
+
+def run_doorway(device_file: Path, manifest: VideoManifest, work: Path, gate: bool) -> tuple[list[dict], list[dict]]:
+    """Replay the doorway through the device app with actions and visit reports; (events, alerts received)."""
+    with scripted_server([(200, {"ok": True})]) as receiver:
+        rules = parse_actions_config(RULES.format(url=f"http://127.0.0.1:{receiver.server_address[1]}/hook"))
+        connection = connect(device_file=device_file)
+        config = DeviceConfig(device_id=connection.device_id, spool_dir=work / "spool", events_path=work / "events.jsonl",
+                              drain_timeout_s=180.0, stale_after_s=600.0, stream_clock=True, visits=rules.visits,
+                              motion=MotionPolicy(enabled=gate))
+        relay = EventRelay()
+        reporter = VisitReporter(work / "visits", connection.report_visit).start()
+        try:
+            with DeviceActions(rules, device_id=connection.device_id, outbox_dir=work / "alerts",
+                               clip_links=connection.clip_links, publish=relay.put) as actions:
+                summary = DeviceApp(config, VideoFileCamera(manifest.video, realtime=False), connection.recognizer,
+                                    connection.uploader, sinks=[reporter], visit_feeder=actions.sink,
+                                    relay=relay).run()
+                assert actions.dispatcher is not None and actions.dispatcher.wait_idle(60)
+            reporter.close(flush_timeout_s=60)
+        finally:
+            connection.close()
+        assert summary["pending"] == 0, summary
+        return read_events(config.events_path), [json.loads(r["body"]) for r in receiver.requests]
+
+
