@@ -40,11 +40,16 @@ COMMANDS: dict[str, CommandSpec] = {
     "evaluate": CommandSpec("recognizer.training.cli", "evaluate", "recognizer", "Measure a model on val data."),
     "enroll": CommandSpec("recognizer.training.cli", "enroll", "recognizer", "Enrol one person from photos."),
     "publish": CommandSpec("recognizer.training.cli", "publish", "recognizer", "Ship a trained model to the stack."),
+    "people": CommandSpec("recognizer.training.cli", "people", "recognizer", "List the face library."),
+    "forget": CommandSpec("recognizer.training.cli", "forget", "recognizer",
+                          "Remove one person: model, record and enrolment photos."),
     "run": CommandSpec("pi_app.device_cli", "run", "device", "Record clips, recognise them, upload every clip."),
     "collect": CommandSpec("pi_app.device_cli", "collect", "device", "Capture face photos for training."),
     "check-actions": CommandSpec("pi_app.device_cli", "check_actions", "device", "Check an action rules file."),
     "demo": CommandSpec("facegate_cli.demo", "demo", "deploy,device,recognizer",
                         "Enrol the demo person and play the fixture video through the device app."),
+    "console": CommandSpec("facegate_cli.console.command", "console", "console",
+                           "Serve the web console: visits with clips, the face library, strangers to review."),
 }
 
 

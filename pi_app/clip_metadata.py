@@ -18,9 +18,12 @@ def ascii_value(value: str, limit: int = MAX_VALUE_CHARS) -> str:
 
 
 def clip_metadata(state: ClipState) -> dict[str, str]:
-    """Metadata for the clip's S3 object: device, recognition status and, when known, names, confidence, model."""
+    """Metadata for the clip's S3 object: device, recognition status, frame count, the codec (the console makes a
+    browser copy of codecs browsers do not play), which frame was recognised (face boxes are in that frame) and,
+    when known, names, confidence, model."""
     recognition = state.recognition
-    metadata = {"device": state.device_id, "recognition": recognition.status, "frames": str(state.frames)}
+    metadata = {"device": state.device_id, "recognition": recognition.status, "frames": str(state.frames),
+                "codec": state.fourcc, "frame-index": str(state.frame_index)}
     if recognition.names:
         metadata["names"] = ",".join(recognition.names)
     if recognition.confidence is not None:

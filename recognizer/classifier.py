@@ -51,18 +51,38 @@ class OpenSetClassifier:
                 result.append(Identity(UNKNOWN, 1.0 - p_known, d))
         return result
 
-    def with_person(self, label: str, embeddings: np.ndarray) -> "OpenSetClassifier":
-        """A copy with `label`'s gallery replaced by `embeddings` (enrolment)."""
+    def with_person(self, label: str, embeddings: np.ndarray, keep_existing: bool = False) -> "OpenSetClassifier":
+        """A copy with `label`'s gallery replaced by `embeddings` (enrolment); with `keep_existing`, the new
+        embeddings are added to the ones `label` already has."""
         keep = np.ones(len(self.gallery_labels), dtype=bool)
         labels = list(self.labels)
         if label in labels:
-            keep = self.gallery_labels != labels.index(label)
+            if not keep_existing:
+                keep = self.gallery_labels != labels.index(label)
         else:
             labels.append(label)
         index = labels.index(label)
         gallery = np.concatenate([self.gallery[keep], embeddings.astype(np.float32)])
         gallery_labels = np.concatenate([self.gallery_labels[keep], np.full(len(embeddings), index)])
         return OpenSetClassifier(self.backend, labels, gallery, gallery_labels.astype(np.int32), self.threshold)
+
+    def without_person(self, label: str) -> "OpenSetClassifier":
+        """A copy that no longer knows `label` (its gallery removed, the other people's indexes kept consistent)."""
+        if label not in self.labels:
+            return OpenSetClassifier(self.backend, list(self.labels), self.gallery.copy(), self.gallery_labels.copy(),
+                                     self.threshold)
+        index = self.labels.index(label)
+        keep = self.gallery_labels != index
+        remaining = self.gallery_labels[keep]
+        shifted = np.where(remaining > index, remaining - 1, remaining).astype(np.int32)
+        labels = [name for name in self.labels if name != label]
+        return OpenSetClassifier(self.backend, labels, self.gallery[keep], shifted, self.threshold)
+
+    def gallery_size(self, label: str) -> int:
+        """How many embeddings the gallery holds for `label` (0 for someone not enrolled)."""
+        if label not in self.labels:
+            return 0
+        return int(np.count_nonzero(self.gallery_labels == self.labels.index(label)))
 
     def to_bytes(self) -> bytes:
         """Serialise to an .npz payload (no pickle)."""

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 from facegate_contract import (ENV_BUCKET, ENV_DEVICES_TABLE, ENV_MODEL_PREFIX, ENV_PEOPLE_TABLE, ENV_PRESIGN_ENDPOINT,
                                ENV_RETENTION_DAYS, ENV_SIGHTINGS_TABLE, MODELS_PREFIX, PRESIGN_REQUEST_HOST,
                                RECOGNIZE_PATH, StackOutputs, stage_url)
-from services import (clip_bucket, device_registry, lambda_role, log_group, recognizer_function, recognizer_image,
-                      rest_api, tables)
+from services import (clip_bucket, console_login, device_registry, lambda_role, log_group, recognizer_function,
+                      recognizer_image, rest_api, tables)
 from services.changes import Change
 from services.names import StackNames
 from services.people_seed import load_people, seed_people
@@ -30,6 +30,8 @@ class DeployOptions:
     public_endpoint_url: str | None = None  # the emulator as clients (and the docker engine) reach it
     extra_environment: dict[str, str] = field(default_factory=dict)
     reserved_concurrency: int | None = None  # None: AWS's unreserved pool; on an emulator, this machine's cores
+    # The console's login: replaces a different stored one; None keeps the stored one (or generates the first).
+    console_password: str | None = field(default=None, repr=False)
 
 
 CONTROL_HANDLER = "recognizer.control_handler.handler"
@@ -50,6 +52,8 @@ class DeployResult:
 
     changes: list[Change]
     outputs: StackOutputs
+    # Set only when this deploy generated the console password: hand it to the developer once, privately.
+    console_password: str | None = field(default=None, repr=False)
 
 
 def function_environment(names: StackNames, options: DeployOptions, is_emulator: bool) -> dict[str, str]:
@@ -85,6 +89,9 @@ def deploy(target: Target, options: DeployOptions) -> DeployResult:
     bucket_arn = names.arn("s3", names.bucket, regional=False, account=False)
     changes.append(clip_bucket.ensure_bucket(target.client("s3"), names.bucket, target.region, bucket_arn,
                                              options.retention_days))
+    login_change, generated_password = console_login.ensure_login(target.client("s3"), names.bucket,
+                                                                   options.console_password)
+    changes.append(login_change)
     dynamodb = target.client("dynamodb")
     for spec in (tables.people_table(names.people_table), tables.sightings_table(names.sightings_table),
                  tables.devices_table(names.devices_table)):
@@ -134,7 +141,7 @@ def deploy(target: Target, options: DeployOptions) -> DeployResult:
         sightings_table=names.sightings_table, function_name=names.function, devices_table=names.devices_table,
         prefix=options.prefix, device_id=names.developer_device,
     ).seen_from(options.public_endpoint_url)
-    return DeployResult(changes=changes, outputs=outputs)
+    return DeployResult(changes=changes, outputs=outputs, console_password=generated_password)
 
 
 def seed(target: Target, prefix: str = "facegate", seed_file: Path | None = None) -> Change:

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from facegate_contract import default_outputs_path
-from services import stack
+from services import console_login, stack
 from services.changes import any_changed
 from services.cli_options import (EndpointOpt, OutputsOpt, PrefixOpt, ProfileOpt, RegionOpt, changes_table, console,
                                   target_from)
@@ -28,18 +28,29 @@ def deploy(
     reserved_concurrency: Annotated[Optional[int], typer.Option(
         min=1, help="Recognitions the Lambda runs at once (default: unreserved on AWS, the machine's cores on an "
                     "emulator).")] = None,
+    console_password_file: Annotated[Optional[Path], typer.Option(
+        exists=True, dir_okay=False, help=f"Set the console password from this file's first line (or set "
+                                          f"{console_login.PASSWORD_ENV}); by default the first deploy generates "
+                                          f"one into {console_login.PASSWORD_FILE} beside the outputs file.")] = None,
 ) -> None:
     """Create or update the whole stack; running it again changes nothing and says so."""
+    password = console_login.password_from(console_password_file)
+    if password is not None:
+        console_login.check_password(password)  # too short: say so before touching anything
     stack.recognizer_image.docker_client()  # the image is pushed from the docker engine: fail before touching AWS
     target = target_from(endpoint_url, profile, region)
     options = stack.DeployOptions(prefix=prefix, image=image, retention_days=retention_days, seed_file=seed_file,
                                   seed=not no_seed, public_endpoint_url=public_endpoint_url,
-                                  reserved_concurrency=reserved_concurrency)
+                                  reserved_concurrency=reserved_concurrency, console_password=password)
     with console.status("deploying…"):
         result = stack.deploy(target, options)
     console.print(changes_table("deploy", result.changes))
     path = outputs or default_outputs_path()
     result.outputs.write(path)
+    if result.console_password is not None:
+        secret_file = path.parent / console_login.PASSWORD_FILE
+        console_login.write_password_file(secret_file, result.console_password)
+        console.print(f"console password generated: it is in {secret_file} (owner-only); `facegate console` asks for it")
     if any_changed(result.changes):
         console.print(f"[green]stack deployed[/]; outputs in {path}")
     else:

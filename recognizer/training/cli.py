@@ -158,11 +158,12 @@ def enroll(
     name: Annotated[str, typer.Option("--name", help="Label in First_Last form.")],
     details: Annotated[Optional[str], typer.Option(help='Extra details as JSON, e.g. {"email": "a@b.org"}.')] = None,
     backend: Annotated[str, typer.Option(help="Embedding backend (must match the deployed model).")] = "dlib",
+    add: Annotated[bool, typer.Option("--add", help="Add these photos to the person's (default: replace them).")] = False,
     outputs: OutputsOpt = None,
     endpoint_url: EndpointOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
-    """Add or update one person: new model version in S3 and their record in `people`."""
+    """Add or update one person: new model version in S3, their record in `people`, their photos kept."""
     from recognizer.training.enrolment import EnrolmentError, enroll as enroll_person
 
     if not is_label(name):
@@ -178,7 +179,7 @@ def enroll(
     pipeline = _pipeline(backend)
     store, table = stack.model_store(), stack.people()
     try:
-        result = enroll_person(pipeline, store, table, name, images, extra)
+        result = enroll_person(pipeline, store, table, name, images, extra, photos=stack.photos(), add=add)
     except EnrolmentError as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from exc
@@ -187,3 +188,51 @@ def enroll(
     console.print(f"enrolled {name} from {result.images_used} image(s): model {result.version}, "
                   f"{result.people_in_model} people")
 
+
+
+def people(
+    outputs: OutputsOpt = None,
+    endpoint_url: EndpointOpt = None,
+    profile: ProfileOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line instead of a table.")] = False,
+) -> None:
+    """List the face library: who is enrolled, from how many photos, with their details."""
+    from rich.table import Table
+
+    from recognizer.training.face_library import load_library
+
+    stack = _stack(outputs, profile, endpoint_url)
+    library = load_library(stack.model_store(), stack.people(), stack.photos())
+    if as_json:
+        for entry in library.people:
+            print(json.dumps({"person": entry.label, "enrolled": entry.enrolled, "gallery": entry.gallery,
+                              "photos": entry.photos, "details": entry.details}, default=str))
+        return
+    table = Table(title=f"face library (model {library.model_version or 'none'})")
+    for column in ("person", "enrolled", "embeddings", "photos", "details"):
+        table.add_column(column)
+    for entry in library.people:
+        table.add_row(entry.label, "[green]yes[/]" if entry.enrolled else "[dim]no[/]", str(entry.gallery),
+                      str(entry.photos), json.dumps(entry.details, default=str))
+    Console().print(table)
+
+
+def forget(
+    name: Annotated[str, typer.Argument(help="The person's label, First_Last.")],
+    outputs: OutputsOpt = None,
+    endpoint_url: EndpointOpt = None,
+    profile: ProfileOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Remove one person: a model version without them, their record and enrolment photos deleted."""
+    from recognizer.training.enrolment import remove_person
+
+    if not is_label(name):
+        raise typer.BadParameter("use the First_Last form (letters, joined by underscores)", param_hint="NAME")
+    stack = _stack(outputs, profile, endpoint_url)
+    if not yes:
+        typer.confirm(f"Remove {name} from the face library (model, record and photos)?", abort=True)
+    result = remove_person(stack.model_store(), stack.people(), name, stack.photos())
+    model = f"model {result.version}" if result.version else "the model did not know them"
+    console.print(f"removed {name}: {model}; record {'deleted' if result.record_deleted else 'absent'}; "
+                  f"{result.photos_deleted} photo(s) deleted")

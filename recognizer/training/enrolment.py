@@ -1,7 +1,10 @@
-"""Enrol one person: embed their photos, publish a new model version, upsert their `people` record."""
+"""Enrol one person: embed their photos, publish a new model version, upsert their `people` record, keep the photos.
+Remove one: a model version without them, their record and photos deleted. The CLI (`facegate enroll`, `facegate
+forget`) and the console both change the face library only through these functions."""
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,8 +13,13 @@ from recognizer.training import fit as training
 from recognizer.artifact_store import S3ArtifactStore
 from recognizer.classifier import OpenSetClassifier
 from recognizer.training.dataset import LabelledImage
+from recognizer.training.person_photos import PersonPhotos
 from recognizer.pipeline import FacePipeline
 from recognizer.training.stack_access import StackAccess
+
+# A model change reads the current version and publishes the next: in one process (the console serves several
+# browsers) they take turns, so no enrolment is lost to another one published in between.
+_MODEL_CHANGES = threading.Lock()
 
 
 class EnrolmentError(ValueError):
@@ -25,32 +33,80 @@ class EnrolmentResult:
     images_used: int
     skipped: list[Path]
     people_in_model: int
+    photos_stored: int = 0
+
+
+@dataclass(frozen=True)
+class RemovalResult:
+    name: str
+    version: str | None  # the model version without them; None when the model did not know them
+    record_deleted: bool
+    photos_deleted: int
 
 
 def enroll(pipeline: FacePipeline, store: S3ArtifactStore, people_table: Any, name: str, images: list[Path],
-           details: dict[str, Any] | None = None) -> EnrolmentResult:
-    """Add or replace `name` in the current model and write their record (existing fields are kept)."""
+           details: dict[str, Any] | None = None, photos: PersonPhotos | None = None,
+           add: bool = False) -> EnrolmentResult:
+    """Add or replace `name` in the current model and write their record (existing fields are kept).
+
+    `add`: the new photos join the ones `name` was enrolled from (a stranger's faces added to a known person);
+    otherwise they replace them. `photos`: where the photos with a usable face are kept for the face library."""
     embedded = training.embed_images(pipeline, [LabelledImage(p, name) for p in images])
     if not embedded.labels:
         raise EnrolmentError(f"no usable face in any of the {len(images)} image(s) for {name}: nothing enrolled")
-    current = store.load_current()
-    backend = pipeline.embedder.name
-    embedder = pipeline.embedder
-    base = current.classifier if current else OpenSetClassifier.empty(backend, embedder.default_threshold,
-                                                                      embedder.dimension)
-    if base.backend != backend:
-        raise EnrolmentError(f"the deployed model uses the {base.backend} backend, not {backend}")
-    updated = base.with_person(name, embedded.embeddings)
-    version = store.publish(updated, {"enrolled": name, "images": len(embedded.labels),
-                                      "based_on": current.version if current else None})
+    with _MODEL_CHANGES:
+        current = store.load_current()
+        backend = pipeline.embedder.name
+        embedder = pipeline.embedder
+        base = current.classifier if current else OpenSetClassifier.empty(backend, embedder.default_threshold,
+                                                                          embedder.dimension)
+        if base.backend != backend:
+            raise EnrolmentError(f"the deployed model uses the {base.backend} backend, not {backend}")
+        updated = base.with_person(name, embedded.embeddings, keep_existing=add)
+        version = store.publish(updated, {"enrolled": name, "images": len(embedded.labels), "mode": "add" if add else "replace",
+                                          "based_on": current.version if current else None})
     record = people_table.get_item(Key={"person": name}).get("Item") or {"person": name, "name": name.replace("_", " ")}
     record.update(details or {})
     people_table.put_item(Item=record)
-    return EnrolmentResult(name, version, len(embedded.labels), embedded.missed, len(updated.labels))
+    stored = 0
+    if photos is not None:
+        missed = set(embedded.missed)
+        used = [p for p in images if p not in missed]
+        if not add:
+            photos.delete_all(name)
+        stored = len(photos.add(name, used))
+    return EnrolmentResult(name, version, len(embedded.labels), embedded.missed, len(updated.labels), stored)
+
+
+def remove_person(store: S3ArtifactStore, people_table: Any, name: str,
+                  photos: PersonPhotos | None = None) -> RemovalResult:
+    """Forget `name`: a new model version without them (when the model knew them), their `people` record and
+    their enrolment photos deleted. Clips and sightings that name them stay until they expire."""
+    version = None
+    with _MODEL_CHANGES:
+        current = store.load_current()
+        if current is not None and name in current.classifier.labels:
+            version = store.publish(current.classifier.without_person(name),
+                                    {"removed": name, "based_on": current.version})
+    existed = bool(people_table.get_item(Key={"person": name}).get("Item"))
+    if existed:
+        people_table.delete_item(Key={"person": name})
+    deleted = photos.delete_all(name) if photos is not None else 0
+    return RemovalResult(name, version, existed, deleted)
+
+
+def set_details(people_table: Any, name: str, details: dict[str, Any], replace: bool = True) -> dict[str, Any]:
+    """Write `name`'s record: `details` replace every field but the key (or, `replace=False`, are merged in)."""
+    current = people_table.get_item(Key={"person": name}).get("Item") or {}
+    record = {"person": name, **({} if replace else {k: v for k, v in current.items() if k != "person"}),
+              **{k: v for k, v in details.items() if k != "person"}}
+    people_table.put_item(Item=record)
+    return record
 
 
 def enrol_listed_people(pipeline: FacePipeline, stack: StackAccess, images: Path) -> list[EnrolmentResult]:
     """Enrol every person that `images`/manifest.json lists under "enrol" (paths relative to `images`)."""
     manifest = json.loads((images / "manifest.json").read_text())
-    store, people = stack.model_store(), stack.people()
-    return [enroll(pipeline, store, people, name, [images / f for f in files]) for name, files in manifest["enrol"].items()]
+    store, people, photos = stack.model_store(), stack.people(), stack.photos()
+    return [enroll(pipeline, store, people, name, [images / f for f in files], photos=photos)
+            for name, files in manifest["enrol"].items()]

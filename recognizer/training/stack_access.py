@@ -8,6 +8,7 @@ from typing import Any
 
 from facegate_contract import MODELS_PREFIX, StackOutputs, aws_session, default_outputs_path
 from recognizer.artifact_store import S3ArtifactStore
+from recognizer.training.person_photos import PersonPhotos
 
 
 @dataclass
@@ -41,3 +42,7 @@ class StackAccess:
     def people(self) -> Any:
         """The `people` table (details the recognizer returns)."""
         return self.table(self.outputs.people_table)
+
+    def photos(self) -> PersonPhotos:
+        """The photos each person was enrolled from (the console's face library shows them)."""
+        return PersonPhotos(self.client("s3"), self.outputs.bucket)

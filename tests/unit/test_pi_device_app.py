@@ -49,7 +49,9 @@ def test_every_clip_is_recognised_and_uploaded_with_its_result(tmp_path: Path, v
     assert sorted(recognizer.keys) == sorted(uploader.objects)  # each frame was sent with its clip's key
     for key, (body, metadata) in uploader.objects.items():
         assert key.startswith("clips/door-1/") and body[4:8] == b"ftyp"  # a real MP4
-        assert metadata == {"device": "door-1", "recognition": "recognised", "frames": "10",
+        assert metadata["codec"] == "mp4v" and 0 <= int(metadata["frame-index"]) < 10
+        assert {k: v for k, v in metadata.items() if k not in ("codec", "frame-index")} == {
+                            "device": "door-1", "recognition": "recognised", "frames": "10",
                             "names": "Eileen_Collins", "confidence": "0.970", "model-version": "m-test"}
     kinds = [e["event"] for e in read_events(tmp_path / "events.jsonl")]
     assert (kinds.count("clip_recorded"), kinds.count("recognition"), kinds.count("upload")) == (3, 3, 3)

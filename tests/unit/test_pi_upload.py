@@ -52,7 +52,7 @@ def test_metadata_holds_the_recognition_result_as_short_ascii(tmp_path: Path) ->
                      recognition__model_version="20261123T231158Z-df968d")
 
     assert clip_metadata(state) == {"device": "dev-1", "recognition": "recognised", "frames": "10",
-                                    "names": "Eileen_Collins,unknown", "confidence": "0.988",
+                                    "codec": state.fourcc, "frame-index": str(state.frame_index), "names": "Eileen_Collins,unknown", "confidence": "0.988",
                                     "model-version": "20261123T231158Z-df968d"}
 
 

@@ -1,0 +1,290 @@
+"""What the console's pages read and write, through the modules the CLI uses: visits from `services.visit_log`
+(`facegate sightings`), the login from `services.console_login` (`facegate deploy`), enrolment and removal from
+`recognizer.training.enrolment` (`facegate enroll`, `facegate forget`), the library from
+`recognizer.training.face_library` (`facegate people`), the stack from `recognizer.training.stack_access`."""
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from facegate_contract import UNKNOWN, is_label, parse_clip_key
+from facegate_cli.console.clip_media import ClipMedia
+from facegate_cli.console.strangers import FaceRef, StrangerGroup, StrangerReview, parse_token, unknown_faces
+from recognizer.faces import Detection
+from recognizer.training.enrolment import EnrolmentResult, RemovalResult, enroll, remove_person, set_details
+from recognizer.training.face_library import Library, LibraryEntry, load_library
+from recognizer.training.person_photos import StoredPhoto
+from recognizer.training.stack_access import StackAccess
+from services.console_login import LoginRecord, load_login
+from services.visit_log import VisitRecord, get_visit, list_visits, set_review
+
+log = logging.getLogger(__name__)
+
+IGNORED = "ignored"
+REVIEW_WINDOW_S = 30 * 86400  # clips (and so faces) expire after the stack's retention, 30 days by default
+MAX_UPLOAD_PHOTOS = 40
+
+
+class ConsoleError(ValueError):
+    """Something the person at the browser can fix (a bad label, a photo with no face, a visit already reviewed)."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded photo."""
+
+    filename: str
+    body: bytes
+
+
+def default_pipeline_loader(backend: str) -> Any:
+    """The recognizer's own pipeline (the exported networks: the per-user cache, or /opt/facegate/models in the
+    image), as `facegate enroll` loads it."""
+    from recognizer.pipeline import FacePipeline
+    from recognizer.training.model_cache import ensure_onnx_models
+
+    ensure_onnx_models()
+    return FacePipeline.load(backend)
+
+
+def presigner_for(access: StackAccess, public_endpoint_url: str | None) -> Any:
+    """An S3 client that signs URLs for the host the browser reaches: the emulator's public URL, or AWS."""
+    from botocore.config import Config
+
+    endpoint = (public_endpoint_url or access.outputs.endpoint_url) if access.outputs.endpoint_url else None
+    style = "path" if endpoint else "virtual"
+    return access.session.client("s3", endpoint_url=endpoint, region_name=access.outputs.region,
+                                 config=Config(signature_version="s3v4", s3={"addressing_style": style}))
+
+
+def best_face(visit: VisitRecord) -> FaceRef | None:
+    """The face that stands for the visit: the decision's most confident face, else its largest unknown one."""
+    named = [e for e in visit.evidence if e.get("name") == visit.decision and e.get("key") and isinstance(e.get("box"), dict)]
+    if named:
+        top = max(named, key=lambda e: e.get("confidence") or 0)
+        box = top["box"]
+        return FaceRef(visit.visit_id, top["key"], tuple(float(box[k]) for k in ("x1", "y1", "x2", "y2")))  # type: ignore[arg-type]
+    faces = unknown_faces(visit, 1)
+    if faces:
+        return faces[0]
+    for item in visit.evidence:
+        if item.get("key") and isinstance(item.get("box"), dict):
+            box = item["box"]
+            return FaceRef(visit.visit_id, item["key"], tuple(float(box[k]) for k in ("x1", "y1", "x2", "y2")))  # type: ignore[arg-type]
+    return None
+
+
+class ConsoleBackend:
+    """The stack as the console sees it. Long calls (enrolment, embedding) run in the web server's worker threads."""
+
+    def __init__(self, access: StackAccess, presigner: Any,
+                 pipeline_loader: Callable[[str], Any] = default_pipeline_loader, login_ttl_s: float = 30.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.access = access
+        self.outputs = access.outputs
+        self.s3 = access.client("s3")
+        self.visits_table = access.table(access.outputs.sightings_table)
+        self.people_table = access.people()
+        self.store = access.model_store()
+        self.photos = access.photos()
+        self.media = ClipMedia(self.s3, presigner, access.outputs.bucket)
+        self.review = StrangerReview(self._embed_face)
+        self._pipeline_loader = pipeline_loader
+        self._pipeline: Any = None
+        self._pipeline_lock = threading.Lock()
+        self._login: tuple[float, LoginRecord | None] | None = None
+        self._login_ttl_s = login_ttl_s
+        self._clock = clock
+
+    @classmethod
+    def open(cls, outputs_path: Path | None, endpoint_url: str | None, profile: str | None,
+             public_endpoint_url: str | None = None, **kwargs: Any) -> ConsoleBackend:
+        access = StackAccess.open(outputs_path, endpoint_url, profile)
+        return cls(access, presigner_for(access, public_endpoint_url), **kwargs)
+
+    def describe(self) -> str:
+        """Where the stack is, without any secret."""
+        where = f"emulator {self.outputs.endpoint_url}" if self.outputs.endpoint_url else "AWS"
+        return f"{where}, region {self.outputs.region}, stack {self.outputs.prefix}"
+
+    # ---- login ------------------------------------------------------------------------------------------------
+    def login_record(self) -> LoginRecord | None:
+        """The stored login (re-read at most every `login_ttl_s`: a password set by a new deploy takes over)."""
+        now = time.monotonic()
+        if self._login is None or now - self._login[0] > self._login_ttl_s:
+            self._login = (now, load_login(self.s3, self.outputs.bucket))
+        return self._login[1]
+
+    # ---- the face pipeline (loaded once, on first need or by warm()) ---------------------------------------------
+    def pipeline(self) -> Any:
+        with self._pipeline_lock:
+            if self._pipeline is None:
+                current = self.store.load_current()
+                self._pipeline = self._pipeline_loader(current.classifier.backend if current else "dlib")
+            return self._pipeline
+
+    def keep_review_ready(self, every_s: float = 20.0) -> threading.Thread:
+        """Embed new strangers' faces in the background, so the review page finds them cached."""
+        def loop() -> None:
+            while True:
+                try:
+                    self.pipeline()
+                    for visit in self.strangers_to_review():
+                        for face in unknown_faces(visit):
+                            self.review.embedding(face)
+                except Exception:  # noqa: BLE001 - the stack may be briefly unreachable: try again later
+                    log.warning("stranger faces not prepared; will retry", exc_info=True)
+                time.sleep(every_s)
+        thread = threading.Thread(target=loop, name="console-review", daemon=True)
+        thread.start()
+        return thread
+
+    def _embed_face(self, key: str, box: dict[str, float]) -> np.ndarray:
+        frame, pixels = self.media.face_box(key, box)
+        detection = Detection(tuple(int(round(v)) for v in pixels), 1.0)  # type: ignore[arg-type]
+        return self.pipeline().embedder.embed(frame.rgb, [detection])[0]
+
+    # ---- visits -----------------------------------------------------------------------------------------------
+    def visits(self, since: float | None = None, device: str | None = None, name: str | None = None,
+               limit: int = 50) -> list[VisitRecord]:
+        return list_visits(self.visits_table, since=since, device=device, name=name, limit=limit)
+
+    def visit(self, visit_id: str) -> VisitRecord | None:
+        return get_visit(self.visits_table, visit_id)
+
+    # ---- strangers --------------------------------------------------------------------------------------------
+    def strangers_to_review(self, limit: int = 200) -> list[VisitRecord]:
+        """Unknown visits nobody reviewed yet, newest first, within the clips' retention."""
+        visits = list_visits(self.visits_table, since=self._clock() - REVIEW_WINDOW_S, name=UNKNOWN, limit=limit)
+        return [v for v in visits if not v.review]
+
+    def grouping_threshold(self) -> float:
+        current = self.store.load_current()
+        return current.classifier.threshold if current else float(self.pipeline().embedder.default_threshold)
+
+    def stranger_groups(self) -> tuple[list[StrangerGroup], list[VisitRecord]]:
+        return self.review.groups(self.strangers_to_review(), self.grouping_threshold())
+
+    def _reviewable(self, visit_ids: list[str]) -> list[VisitRecord]:
+        visits = []
+        for visit_id in dict.fromkeys(visit_ids):
+            visit = self.visit(visit_id)
+            if visit is None:
+                raise ConsoleError(f"visit {visit_id} is gone (expired?)")
+            if visit.decision != UNKNOWN:
+                raise ConsoleError(f"visit {visit_id} is not a stranger's (decided {visit.decision})")
+            if visit.review:
+                raise ConsoleError(f"visit {visit_id} was already reviewed ({visit.review})")
+            visits.append(visit)
+        if not visits:
+            raise ConsoleError("no visit chosen")
+        return visits
+
+    def enrol_strangers(self, label: str, face_tokens: list[str], visit_ids: list[str],
+                        details: dict[str, Any] | None = None) -> EnrolmentResult:
+        """"This is First_Last": enrol the chosen faces of these unknown visits (added to the person's photos when
+        they are known already) and mark the visits reviewed as that person."""
+        if not is_label(label):
+            raise ConsoleError("the name must be a First_Last label (letters, joined by underscores)")
+        visits = self._reviewable(visit_ids)
+        allowed = {f.token: f for v in visits for f in unknown_faces(v, limit=10_000)}
+        faces = []
+        for token in dict.fromkeys(face_tokens):
+            parsed = parse_token(token)
+            if parsed is None or parse_clip_key(parsed[0]) is None or token not in allowed:
+                raise ConsoleError("a chosen face is not one of these visits' unknown faces")
+            faces.append(allowed[token])
+        if not faces:
+            raise ConsoleError("no face chosen")
+        with tempfile.TemporaryDirectory(prefix="facegate-console-enrol-") as folder:
+            paths = []
+            for i, face in enumerate(faces):
+                path = Path(folder) / f"face-{i:03d}.jpg"
+                path.write_bytes(self.media.enrolment_photo(face.key, face.box_json))
+                paths.append(path)
+            result = self._enroll(label, paths, details, add=True)
+        for visit in visits:
+            set_review(self.visits_table, visit.visit_id, label)
+        log.info("strangers enrolled", extra={"person": label, "faces": len(faces), "visits": len(visits),
+                                              "version": result.version})
+        return result
+
+    def ignore_strangers(self, visit_ids: list[str]) -> int:
+        visits = self._reviewable(visit_ids)
+        for visit in visits:
+            set_review(self.visits_table, visit.visit_id, IGNORED)
+        return len(visits)
+
+    # ---- the face library -------------------------------------------------------------------------------------
+    def library(self) -> Library:
+        return load_library(self.store, self.people_table, self.photos)
+
+    def person(self, label: str) -> tuple[LibraryEntry | None, list[StoredPhoto]]:
+        if not is_label(label):
+            return None, []
+        entry = self.library().get(label)
+        return entry, self.photos.list(label) if entry else []
+
+    def photo(self, label: str, name: str) -> tuple[bytes, str]:
+        key = self.photos.folder(label) + name
+        if not self.photos.owns(label, key):
+            raise ConsoleError("no such photo")
+        return self.photos.read(key), "image/png" if name.endswith(".png") else "image/jpeg"
+
+    def enrol_uploads(self, label: str, uploads: list[Upload], details: dict[str, Any] | None = None,
+                      add: bool = False) -> EnrolmentResult:
+        """Add a person, or replace (`add`: add to) their photos, from uploaded photos: a new model version."""
+        if not is_label(label):
+            raise ConsoleError("the name must be a First_Last label (letters, joined by underscores)")
+        uploads = [u for u in uploads if u.body]
+        if not uploads:
+            raise ConsoleError("choose at least one photo")
+        if len(uploads) > MAX_UPLOAD_PHOTOS:
+            raise ConsoleError(f"at most {MAX_UPLOAD_PHOTOS} photos at once")
+        with tempfile.TemporaryDirectory(prefix="facegate-console-upload-") as folder:
+            paths = []
+            for i, upload in enumerate(uploads):
+                suffix = ".png" if upload.body.startswith(b"\x89PNG") else ".jpg"
+                path = Path(folder) / f"upload-{i:03d}{suffix}"
+                path.write_bytes(upload.body)
+                paths.append(path)
+            return self._enroll(label, paths, details, add=add)
+
+    def _enroll(self, label: str, paths: list[Path], details: dict[str, Any] | None, add: bool) -> EnrolmentResult:
+        from recognizer.training.enrolment import EnrolmentError
+
+        try:
+            return enroll(self.pipeline(), self.store, self.people_table, label, paths, _dynamo(details or {}),
+                          photos=self.photos, add=add)
+        except EnrolmentError as exc:
+            raise ConsoleError(str(exc)) from exc
+
+    def update_details(self, label: str, details: dict[str, Any]) -> None:
+        if not is_label(label):
+            raise ConsoleError("not a First_Last label")
+        set_details(self.people_table, label, _dynamo(details))
+
+    def remove(self, label: str) -> RemovalResult:
+        if not is_label(label):
+            raise ConsoleError("not a First_Last label")
+        return remove_person(self.store, self.people_table, label, self.photos)
+
+
+def _dynamo(value: Any) -> Any:
+    """JSON values as DynamoDB takes them (floats as Decimal)."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {str(k): _dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dynamo(v) for v in value]
+    return value

@@ -1,0 +1,263 @@
+"""Clips as a browser sees them: a presigned URL of a format Chromium plays, the recognised frame, a face crop.
+
+Devices write MPEG-4 Part 2 (`mp4v`) in MP4, which no browser plays; encoding VP8 on the device would cost it
+about six times the CPU per frame (docs/console.md has the numbers). So the console makes the browser's copy: the
+first time a clip is watched it is transcoded to VP8 in WebM (OpenCV's own FFmpeg, no other tool) and stored beside
+the clip as `<clip>.webm`, where the bucket's lifecycle rule expires it with the clip; later views are a presigned
+URL of that copy. A clip a device wrote in a codec browsers play (H.264 `avc1`, VP8, VP9) is linked as it is. Old
+clips (no `codec` metadata) are mp4v: they play the same way.
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from botocore.exceptions import ClientError
+
+from facegate_contract import parse_clip_key
+from pi_app.image_encoding import DEFAULT_MAX_SIDE
+
+log = logging.getLogger(__name__)
+
+BROWSER_CODECS = {"avc1", "h264", "vp80", "vp90", "vp08", "vp09"}  # linked as they are
+WEB_SUFFIX = ".webm"
+WEB_CONTENT_TYPE = "video/webm"
+WEB_FOURCC = "VP80"
+LINK_EXPIRES_S = 900
+CROP_MARGIN = 0.35  # of the face's size on each side of its box, in a crop shown to people
+ENROL_MARGIN = 0.6  # wider: the detector needs forehead, chin and some background to find the face again
+ENROL_MIN_SIDE = 200  # crops are enlarged to this so a far face is big enough for the detector
+
+
+class ClipMissing(LookupError):
+    """The clip is not in the bucket (expired, never uploaded) or is not a clip key."""
+
+
+@dataclass(frozen=True)
+class ClipFrame:
+    """The frame of a clip the recognizer saw (or, for clips without that metadata, the middle one)."""
+
+    rgb: np.ndarray
+    index: int
+    frames: int
+    box_scale: float  # multiply a reported face box by this to get clip pixels
+
+
+def web_key(key: str) -> str:
+    """Where the browser's copy of clip `key` is kept (beside it: expires with it)."""
+    return key[: -len(".mp4")] + WEB_SUFFIX if key.endswith(".mp4") else key + WEB_SUFFIX
+
+
+def _box_scale(width: int, height: int, max_side: int = DEFAULT_MAX_SIDE) -> float:
+    # The device sends the recognised frame shrunk to fit `max_side`: boxes are in that frame's pixels.
+    longest = max(width, height)
+    return longest / max_side if longest > max_side else 1.0
+
+
+def decode_frames(path: Path) -> tuple[list[np.ndarray], float]:
+    """Every frame of a video file as BGR, and its frame rate."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        fps = capture.get(cv2.CAP_PROP_FPS) or 10.0
+        frames = []
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            frames.append(frame)
+    finally:
+        capture.release()
+    return frames, float(fps)
+
+
+def transcode_to_webm(source: Path, target: Path) -> int:
+    """Re-encode a clip as VP8 in WebM; returns the number of frames written."""
+    frames, fps = decode_frames(source)
+    if not frames:
+        raise ValueError(f"no frames could be decoded from {source.name}")
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(target), cv2.VideoWriter.fourcc(*WEB_FOURCC), fps, (width, height))
+    if not writer.isOpened():
+        raise RuntimeError("this OpenCV build cannot write VP8/WebM")
+    try:
+        for frame in frames:
+            writer.write(frame)
+    finally:
+        writer.release()
+    return len(frames)
+
+
+def crop_face(rgb: np.ndarray, box: tuple[float, float, float, float], margin: float, min_side: int = 0) -> np.ndarray:
+    """The face's box grown by `margin` of its size on each side (clipped to the frame), enlarged to `min_side`."""
+    x1, y1, x2, y2 = box
+    grow = margin * max(x2 - x1, y2 - y1)
+    height, width = rgb.shape[:2]
+    left, top = max(0, int(x1 - grow)), max(0, int(y1 - grow))
+    right, bottom = min(width, int(np.ceil(x2 + grow))), min(height, int(np.ceil(y2 + grow)))
+    if right - left < 2 or bottom - top < 2:
+        raise ValueError("the face box lies outside the frame")
+    crop = rgb[top:bottom, left:right]
+    shortest = min(crop.shape[:2])
+    if min_side and shortest < min_side:
+        scale = min_side / shortest
+        crop = cv2.resize(crop, (round(crop.shape[1] * scale), round(crop.shape[0] * scale)),
+                          interpolation=cv2.INTER_CUBIC)
+    return np.ascontiguousarray(crop)
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
+    ok, buffer = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return buffer.tobytes()
+
+
+class _Lru:
+    """A small thread-safe LRU cache."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            if key not in self._items:
+                return None
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+class ClipMedia:
+    """Reads clips from the stack's bucket; makes and links their browser copies; cuts frames and face crops.
+
+    `s3` reads and writes the bucket; `presigner` signs URLs for the host the browser reaches (on an emulator the
+    console may reach it by another name than the browser does)."""
+
+    def __init__(self, s3: Any, presigner: Any, bucket: str, link_expires_s: int = LINK_EXPIRES_S) -> None:
+        self._s3 = s3
+        self._presigner = presigner
+        self._bucket = bucket
+        self._link_expires_s = link_expires_s
+        self._frames = _Lru(64)
+        self._crops = _Lru(512)
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self.transcodes: list[dict[str, Any]] = []  # the latest transcodes' costs (shown nowhere; tests read it)
+
+    # ---- the browser's copy ----------------------------------------------------------------------------------
+    def _head(self, key: str) -> dict[str, Any] | None:
+        try:
+            return self._s3.head_object(Bucket=self._bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
+    def _lock_for(self, key: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def playable_key(self, key: str) -> str:
+        """The key of a copy of clip `key` that browsers play, making it the first time (ClipMissing if none)."""
+        if parse_clip_key(key) is None:
+            raise ClipMissing(f"not a clip key: {key}")
+        head = self._head(key)
+        if head is None:
+            raise ClipMissing(f"clip {key} is not in the bucket (expired or never uploaded)")
+        codec = str(head.get("Metadata", {}).get("codec", "mp4v")).lower()
+        if codec in BROWSER_CODECS:
+            return key
+        target = web_key(key)
+        with self._lock_for(target):
+            if self._head(target) is None:
+                self._transcode(key, target)
+        return target
+
+    def _transcode(self, key: str, target: str) -> None:
+        t0 = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="facegate-console-") as folder:
+            source, output = Path(folder) / "clip.mp4", Path(folder) / "clip.webm"
+            source.write_bytes(self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read())
+            frames = transcode_to_webm(source, output)
+            body = output.read_bytes()
+        self._s3.put_object(Bucket=self._bucket, Key=target, Body=body, ContentType=WEB_CONTENT_TYPE,
+                            Metadata={"source": key.rsplit("/", 1)[-1], "codec": WEB_FOURCC.lower()})
+        cost = {"key": key, "frames": frames, "ms": round((time.perf_counter() - t0) * 1e3, 1), "bytes": len(body)}
+        self.transcodes = (self.transcodes + [cost])[-50:]
+        log.info("clip transcoded for the browser", extra=cost)
+
+    def link(self, key: str) -> str:
+        """A presigned GET URL of `key` for the browser."""
+        return self._presigner.generate_presigned_url("get_object", Params={"Bucket": self._bucket, "Key": key},
+                                                      ExpiresIn=self._link_expires_s)
+
+    # ---- frames and faces -------------------------------------------------------------------------------------
+    def frame(self, key: str) -> ClipFrame:
+        """The clip's recognised frame (its `frame-index` metadata; the middle frame for clips without it)."""
+        cached = self._frames.get(key)
+        if cached is not None:
+            return cached
+        if parse_clip_key(key) is None:
+            raise ClipMissing(f"not a clip key: {key}")
+        try:
+            response = self._s3.get_object(Bucket=self._bucket, Key=key)
+        except ClientError as exc:
+            raise ClipMissing(f"clip {key} is not in the bucket") from exc
+        metadata = response.get("Metadata", {})
+        with tempfile.TemporaryDirectory(prefix="facegate-console-") as folder:
+            path = Path(folder) / "clip.mp4"
+            path.write_bytes(response["Body"].read())
+            frames, _ = decode_frames(path)
+        if not frames:
+            raise ClipMissing(f"clip {key} has no frame that decodes")
+        try:
+            index = int(metadata.get("frame-index", ""))
+        except ValueError:
+            index = len(frames) // 2
+        index = min(max(index, 0), len(frames) - 1)
+        rgb = cv2.cvtColor(frames[index], cv2.COLOR_BGR2RGB)
+        result = ClipFrame(rgb, index, len(frames), _box_scale(rgb.shape[1], rgb.shape[0]))
+        self._frames.put(key, result)
+        return result
+
+    def face_box(self, key: str, box: dict[str, float]) -> tuple[ClipFrame, tuple[float, float, float, float]]:
+        """The clip's frame and the reported box in its pixels."""
+        frame = self.frame(key)
+        s = frame.box_scale
+        return frame, (float(box["x1"]) * s, float(box["y1"]) * s, float(box["x2"]) * s, float(box["y2"]) * s)
+
+    def face_jpeg(self, key: str, box: dict[str, float], size: int = 160) -> bytes:
+        """A square-ish JPEG thumbnail of one face (cached)."""
+        cache_key = (key, tuple(round(float(box[k]), 1) for k in ("x1", "y1", "x2", "y2")), size)
+        cached = self._crops.get(cache_key)
+        if cached is not None:
+            return cached
+        frame, pixels = self.face_box(key, box)
+        crop = crop_face(frame.rgb, pixels, CROP_MARGIN)
+        scale = size / max(crop.shape[:2])
+        crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))),
+                          interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+        jpeg = encode_jpeg(crop, 85)
+        self._crops.put(cache_key, jpeg)
+        return jpeg
+
+    def enrolment_photo(self, key: str, box: dict[str, float]) -> bytes:
+        """A JPEG of one face with room around it, large enough to enrol from."""
+        frame, pixels = self.face_box(key, box)
+        return encode_jpeg(crop_face(frame.rgb, pixels, ENROL_MARGIN, ENROL_MIN_SIDE), 92)

@@ -1,0 +1,155 @@
+"""The console's login: a password set at deploy, kept only as a scrypt hash in the stack's private bucket.
+
+`facegate deploy` stores it (a password given through FACEGATE_CONSOLE_PASSWORD or --console-password-file, or
+one it generates on the first deploy and hands to the developer in a 0600 file); `facegate console` reads the hash
+and checks what a browser sends against it. The plain password is never stored by the stack, never logged, and
+never shown again after the first deploy wrote it to the developer's file.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from services.changes import Action, Change
+
+LOGIN_KEY = "console/login.json"  # outside clips/ and models/: the Lambda role cannot read it
+PASSWORD_ENV = "FACEGATE_CONSOLE_PASSWORD"
+PASSWORD_FILE = "console-password"  # written beside the outputs file when deploy generates the password
+MIN_PASSWORD_CHARS = 8
+# scrypt: 16 MiB of memory and ~50 ms per check on a laptop; a guess costs an attacker the same.
+SCRYPT_N, SCRYPT_R, SCRYPT_P, KEY_BYTES = 2 ** 14, 8, 1, 32
+
+
+class LoginError(ValueError):
+    """A password that is too short, or a login record that cannot be read."""
+
+    friendly = True
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class LoginRecord:
+    """What the stack keeps of the console password: its scrypt hash, salt and parameters."""
+
+    scheme: str
+    n: int
+    r: int
+    p: int
+    salt: str  # base64
+    hash: str  # base64
+    set_at: str
+
+    @property
+    def fingerprint(self) -> str:
+        """Short, non-secret id of this password: sessions made under an older password stop working."""
+        return hashlib.sha256(f"{self.salt}:{self.hash}".encode()).hexdigest()[:16]
+
+    def verify(self, password: str) -> bool:
+        """True when `password` is the one this record was made from (constant-time compare)."""
+        if self.scheme != "scrypt":
+            return False
+        derived = _scrypt(password, base64.b64decode(self.salt), self.n, self.r, self.p, len(base64.b64decode(self.hash)))
+        return hmac.compare_digest(derived, base64.b64decode(self.hash))
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LoginRecord:
+        try:
+            return cls(scheme=str(data["scheme"]), n=int(data["n"]), r=int(data["r"]), p=int(data["p"]),
+                       salt=str(data["salt"]), hash=str(data["hash"]), set_at=str(data.get("set_at", "")))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LoginError(f"the console login record is malformed ({exc}): set the password again with "
+                             f"{PASSWORD_ENV}=... facegate deploy") from exc
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, length: int) -> bytes:
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=length, maxmem=64 * 1024 * 1024)
+
+
+def check_password(password: str) -> None:
+    """Raise LoginError for a password too short to set."""
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise LoginError(f"the console password needs at least {MIN_PASSWORD_CHARS} characters")
+
+
+def hash_password(password: str) -> LoginRecord:
+    """A new record for `password` (fresh random salt)."""
+    check_password(password)
+    salt = secrets.token_bytes(16)
+    derived = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, KEY_BYTES)
+    return LoginRecord("scrypt", SCRYPT_N, SCRYPT_R, SCRYPT_P, base64.b64encode(salt).decode(),
+                       base64.b64encode(derived).decode(), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+
+
+def generate_password() -> str:
+    """A random password for a first deploy that was given none (about 128 bits)."""
+    return secrets.token_urlsafe(16)
+
+
+def load_login(s3: Any, bucket: str) -> LoginRecord | None:
+    """The stored record, or None when no console password was set yet."""
+    try:
+        body = s3.get_object(Bucket=bucket, Key=LOGIN_KEY)["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+            return None
+        raise
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise LoginError(f"the console login record is not JSON ({exc})") from exc
+    return LoginRecord.from_json(data)
+
+
+def store_login(s3: Any, bucket: str, record: LoginRecord) -> None:
+    """Write the record (the bucket encrypts it at rest and is private)."""
+    s3.put_object(Bucket=bucket, Key=LOGIN_KEY, Body=json.dumps(record.to_json()).encode(),
+                  ContentType="application/json")
+
+
+def ensure_login(s3: Any, bucket: str, password: str | None) -> tuple[Change, str | None]:
+    """Converge the console login: a given password replaces a different one; with none given, a stored one is
+    kept and a missing one is generated. Returns the change and the generated password (None unless generated)."""
+    current = load_login(s3, bucket)
+    if password is not None:
+        if current is not None and current.verify(password):
+            return Change("console login", LOGIN_KEY, Action.UNCHANGED, "scrypt hash"), None
+        store_login(s3, bucket, hash_password(password))
+        action = Action.CREATED if current is None else Action.UPDATED
+        return Change("console login", LOGIN_KEY, action, "password set (scrypt hash stored)"), None
+    if current is not None:
+        return Change("console login", LOGIN_KEY, Action.UNCHANGED, "scrypt hash"), None
+    generated = generate_password()
+    store_login(s3, bucket, hash_password(generated))
+    return Change("console login", LOGIN_KEY, Action.CREATED, "password generated (scrypt hash stored)"), generated
+
+
+def password_from(file: Path | None, environ: dict[str, str] | None = None) -> str | None:
+    """The password deploy was given: the first line of `file`, else FACEGATE_CONSOLE_PASSWORD, else None."""
+    if file is not None:
+        lines = file.read_text(encoding="utf-8").splitlines()
+        return lines[0] if lines and lines[0] else None
+    value = (os.environ if environ is None else environ).get(PASSWORD_ENV)
+    return value or None
+
+
+def write_password_file(path: Path, password: str) -> None:
+    """Hand a generated password to the developer: owner-only file, never printed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(password + "\n")
+    os.replace(tmp, path)
