@@ -49,6 +49,7 @@ class VisitReporter:
         self._lock = threading.Lock()  # a report file is written and deleted under it
         self._wake = threading.Condition()
         self._stopping = False
+        self._dirty = False  # a report arrived since the sender's round began: run another before waiting
         self._thread: threading.Thread | None = None
 
     def handle(self, event: Event) -> None:
@@ -58,6 +59,7 @@ class VisitReporter:
         with self._lock:
             write_atomically(self._path(PENDING, str(event["visit_id"])), json.dumps(report_body(event)))
         with self._wake:
+            self._dirty = True
             self._wake.notify()
 
     def pending(self) -> list[Path]:
@@ -123,6 +125,8 @@ class VisitReporter:
 
     def _loop(self) -> None:
         while True:
+            with self._wake:
+                self._dirty = False
             try:
                 retry_at = self.send_due()
             except Exception:  # e.g. the disk is full: keep the thread, try again soon
@@ -131,6 +135,8 @@ class VisitReporter:
             with self._wake:
                 if self._stopping:
                     return
+                if self._dirty and retry_at is None:
+                    continue  # a report came in during the round: its wake-up was not waited for
                 self._wake.wait(None if retry_at is None else max(0.05, retry_at - self._clock()))
                 if self._stopping:
                     return

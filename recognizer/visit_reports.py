@@ -4,7 +4,7 @@ The device decides visits (it opens the door); the Lambda keeps the record: a su
 under the partition `#visit`, keyed by the visit id (it starts with a UTC stamp, so items sort by start time and
 `facegate sightings` and the console query a time range), and the visit id set on every sighting the report names,
 only on the calling device's own sightings. Both expire with the clips. A report may come several times for a
-visit (decided, then ended): the latest wins.
+visit (decided, then ended): the latest wins, and what the console added (a review) stays.
 """
 from __future__ import annotations
 
@@ -103,11 +103,25 @@ class VisitReports:
                          for e, key in zip(evidence, evidence_keys)],
             "expires_at": int(self._clock() + self._retention_s),
         }
-        self._table.put_item(Item=_without_nones(item))
+        self._store(item)
         tagged = self._tag_sightings(device, visit_id, evidence)
         log.info("visit reported", extra={"visit_id": visit_id, "device": device, "decision": decision,
                                           "clips": len(keys), "sightings_tagged": tagged})
         return {"visit_id": visit_id, "stored": True, "clips": len(keys), "sightings_tagged": tagged}
+
+    def _store(self, item: dict[str, Any]) -> None:
+        """Write the report's attributes onto the visit's item, leaving the rest alone (a console review made before
+        the visit ended must survive the final report); an attribute the report no longer has is removed."""
+        key = {k: item[k] for k in ("person", "seen_at")}
+        attributes = [(k, v) for k, v in item.items() if k not in key]
+        names = {f"#a{i}": k for i, (k, _) in enumerate(attributes)}
+        values = {f":v{i}": _without_nones(v) for i, (_, v) in enumerate(attributes) if v is not None}
+        expression = "SET " + ", ".join(f"#a{i} = :v{i}" for i, (_, v) in enumerate(attributes) if v is not None)
+        removed = [f"#a{i}" for i, (_, v) in enumerate(attributes) if v is None]
+        if removed:
+            expression += " REMOVE " + ", ".join(removed)
+        self._table.update_item(Key=key, UpdateExpression=expression, ExpressionAttributeNames=names,
+                                ExpressionAttributeValues=values)
 
     def _tag_sightings(self, device: str, visit_id: str, evidence: list[dict[str, Any]]) -> int:
         """Set the visit id on the sightings the evidence names, only where the sighting is this device's."""

@@ -50,10 +50,24 @@ class Table:
         self._maybe_fail()
         self.puts.append(Item)
 
-    def update_item(self, Key: dict[str, str], ExpressionAttributeValues: dict[str, Any], **_: Any) -> None:  # noqa: N803
-        """Only a sighting of the calling device may be tagged (the condition the real call carries)."""
+    def update_item(self, Key: dict[str, str], ExpressionAttributeValues: dict[str, Any],  # noqa: N803
+                    ExpressionAttributeNames: dict[str, str] | None = None, UpdateExpression: str = "",  # noqa: N803
+                    **_: Any) -> None:
+        """Named attributes: an upsert (`SET #a0 = :v0, ... [REMOVE #a3]`, a visit report). Otherwise a sighting
+        tagged with its visit, only the calling device's own (the condition the real call carries)."""
         self._maybe_fail()
         item = next((p for p in self.puts if p["person"] == Key["person"] and p["seen_at"] == Key["seen_at"]), None)
+        if ExpressionAttributeNames:
+            if item is None:
+                item = dict(Key)
+                self.puts.append(item)
+            sets, _, removes = UpdateExpression.removeprefix("SET ").partition(" REMOVE ")
+            for clause in sets.split(", "):
+                name, value = clause.split(" = ")
+                item[ExpressionAttributeNames[name]] = ExpressionAttributeValues[value]
+            for name in filter(None, removes.split(", ")):
+                item.pop(ExpressionAttributeNames[name], None)
+            return
         if item is None or item.get("device") != ExpressionAttributeValues[":d"]:
             raise RuntimeError("ConditionalCheckFailedException")
         item["visit_id"] = ExpressionAttributeValues[":v"]

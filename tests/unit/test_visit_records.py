@@ -1,0 +1,49 @@
+"""A visit's record in DynamoDB (moto): the device's reports update it, the console's review survives them."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from facegate_contract import clip_key
+from recognizer.visit_reports import VisitReports
+from services.visit_log import get_visit, set_review
+
+VISIT = "20261129T101010.000Z-1a2b3c4d"
+KEY = clip_key("door-1", "20261129T101010.500Z-000007")
+
+
+@pytest.fixture
+def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from moto import mock_aws
+
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                        ("AWS_DEFAULT_REGION", "us-east-1")):
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        dynamodb = boto3.resource("dynamodb")
+        yield dynamodb.create_table(
+            TableName="sightings", BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "person", "KeyType": "HASH"}, {"AttributeName": "seen_at", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("person", "seen_at")])
+
+
+def _report(**changes: Any) -> dict[str, Any]:
+    report = {"visit_id": VISIT, "first_at": 1795947010.0, "last_at": 1795947012.5, "decision": "unknown",
+              "confidence": 0.8, "agreeing": 3, "keys": [KEY], "conflicts": [], "ended": False,
+              "evidence": [{"key": KEY, "name": "unknown", "confidence": 0.8, "at": 1795947010.5}]}
+    return {**report, **changes}
+
+
+def test_the_final_report_keeps_the_review_and_replaces_what_the_device_said(table: Any) -> None:
+    reports = VisitReports(table)
+    reports.report("door-1", _report())
+    set_review(table, VISIT, "ignored")
+    reports.report("door-1", _report(ended=True, last_at=1795947014.0, confidence="n/a"))
+
+    visit = get_visit(table, VISIT)
+    assert visit is not None and visit.review == "ignored"
+    assert visit.ended and visit.duration_s == 4.0 and visit.device == "door-1"
+    assert visit.confidence is None  # a value the latest report no longer has is gone, not stale

@@ -1,0 +1,125 @@
+"""Visit reports: kept on disk until the API has them, the latest per visit, none stranded by a missed wake-up."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+from pi_app.backoff import Backoff
+from pi_app.service_errors import ServiceRefused, ServiceUnavailable
+from pi_app.visit_reporter import VisitReporter
+
+
+def _event(visit: str, decision: str = "Laura_Bush", kind: str = "visit_ended") -> dict:
+    return {"event": kind, "ts": "2026-11-29T10:00:00Z", "visit_id": visit, "decision": decision, "clips": 3}
+
+
+def _wait(predicate, timeout_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+def test_a_report_is_sent_without_its_event_name_and_deleted_once_delivered(tmp_path: Path) -> None:
+    sent: list[dict] = []
+    reporter = VisitReporter(tmp_path, sent.append).start()
+    reporter.handle(_event("v1"))
+    reporter.handle({"event": "recognition", "visit_id": "v9"})  # not a visit report
+    assert _wait(lambda: reporter.sent == 1)
+    reporter.close(1.0)
+    assert sent == [{"visit_id": "v1", "decision": "Laura_Bush", "clips": 3}]
+    assert reporter.pending() == []
+
+
+def test_a_report_arriving_during_a_round_is_sent_without_another_wake_up(tmp_path: Path) -> None:
+    sent: list[str] = []
+    reporter: VisitReporter
+
+    def send(report: dict) -> None:
+        if report["visit_id"] == "v1":  # a new report lands while the sender is busy with this one
+            reporter.handle(_event("v2"))
+        sent.append(report["visit_id"])
+
+    reporter = VisitReporter(tmp_path, send)
+    reporter.handle(_event("v1"))
+    reporter.start()
+    assert _wait(lambda: reporter.sent == 2), sent
+    reporter.close(1.0)
+    assert sent == ["v1", "v2"]
+
+
+def test_a_newer_report_replaces_the_pending_one(tmp_path: Path) -> None:
+    reporter = VisitReporter(tmp_path, lambda report: None)
+    reporter.handle(_event("v1", "undecided", "visit_decided"))
+    reporter.handle(_event("v1", "Laura_Bush"))
+    [path] = reporter.pending()
+    assert json.loads(path.read_text())["decision"] == "Laura_Bush"
+
+
+def test_a_report_changed_while_being_sent_is_sent_again(tmp_path: Path) -> None:
+    sent: list[str] = []
+    reporter: VisitReporter
+
+    def send(report: dict) -> None:
+        sent.append(report["decision"])
+        if len(sent) == 1:
+            reporter.handle(_event("v1", "Laura_Bush"))
+
+    reporter = VisitReporter(tmp_path, send)
+    reporter.handle(_event("v1", "undecided", "visit_decided"))
+    reporter.start()
+    assert _wait(lambda: sent == ["undecided", "Laura_Bush"] and not reporter.pending()), sent
+    reporter.close(1.0)
+
+
+def test_a_refused_report_is_kept_apart_with_the_reason_and_the_rest_go(tmp_path: Path) -> None:
+    sent: list[str] = []
+
+    def send(report: dict) -> None:
+        if report["visit_id"] == "v1":
+            raise ServiceRefused("visits answered 400 bad_visit: no decision", status=400)
+        sent.append(report["visit_id"])
+
+    reporter = VisitReporter(tmp_path, send)
+    reporter.handle(_event("v1"))
+    reporter.handle(_event("v2"))
+    assert reporter.send_due() is None
+    assert sent == ["v2"] and reporter.pending() == []
+    rejected = json.loads((tmp_path / "rejected" / "v1.json").read_text())
+    assert "bad_visit" in rejected["rejected"] and rejected["report"]["visit_id"] == "v1"
+
+
+def test_an_unavailable_api_keeps_reports_for_the_next_run(tmp_path: Path) -> None:
+    now = [1000.0]
+
+    def down(report: dict) -> None:
+        raise ServiceUnavailable("unreachable")
+
+    reporter = VisitReporter(tmp_path, down, backoff=Backoff(base_s=10, max_s=10, jitter=0), clock=lambda: now[0])
+    reporter.handle(_event("v1"))
+    assert reporter.send_due() == 1010.0  # retried after the backoff, not dropped
+    assert len(reporter.pending()) == 1
+
+    sent: list[str] = []
+    restarted = VisitReporter(tmp_path, lambda report: sent.append(report["visit_id"])).start()
+    assert _wait(lambda: sent == ["v1"] and not restarted.pending())
+    restarted.close(1.0)
+
+
+def test_close_gives_pending_reports_time_to_go(tmp_path: Path) -> None:
+    release = threading.Event()
+    sent: list[str] = []
+
+    def slow(report: dict) -> None:
+        release.wait(2.0)
+        sent.append(report["visit_id"])
+
+    reporter = VisitReporter(tmp_path, slow).start()
+    reporter.handle(_event("v1"))
+    threading.Timer(0.2, release.set).start()
+    reporter.close(flush_timeout_s=3.0)
+    assert sent == ["v1"] and reporter.pending() == []
