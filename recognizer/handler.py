@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from facegate_contract import configure_json_logging
 
@@ -40,12 +41,41 @@ def _process_age_ms() -> float | None:
         return None
 
 
+class _Background:
+    """Run `fn` on a thread now; `result()` joins it and returns its value or raises its exception here."""
+
+    def __init__(self, name: str, fn: Callable[[], Any]) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn,), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[[], Any]) -> None:
+        try:
+            self._value = fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised by result(), as if fn had run there
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 def build_service() -> Any:
-    """Wire the service from environment variables (the deploy sets them; names from the wire contract)."""
+    """Wire the service from environment variables (the deploy sets them; names from the wire contract).
+
+    Cold start: ONNX Runtime builds its sessions without holding the GIL, so the networks load on a thread while
+    this one imports boto3 and creates the AWS clients; the published model (S3, mostly network waits) loads on a
+    thread while the DynamoDB resource is built. The wiring is the same as done one step after the other."""
     from recognizer.pipeline import FacePipeline  # numpy, ONNX Runtime
     from recognizer.service import RecognizerService  # Pillow
 
     INIT_STEPS.step("import_ml_ms")
+    env = os.environ.get
+    backend = env("FACEGATE_BACKEND", "dlib")
+    networks = _Background("networks", lambda: FacePipeline.load(backend))  # ModelUnavailable without weights
     import boto3
     from botocore.config import Config
 
@@ -60,23 +90,23 @@ def build_service() -> Any:
     from recognizer.sightings_log import SightingsLog
 
     INIT_STEPS.step("import_aws_ms")
-    env = os.environ.get
-    backend = env("FACEGATE_BACKEND", "dlib")
-    pipeline = FacePipeline.load(backend)  # raises ModelUnavailable: refuse to start without weights
-    INIT_STEPS.step("networks_ms")
     # A fault in DynamoDB or S3 must cost a request little time: short timeouts, one retry.
     config = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"})
     bucket, local_dir = env(ENV_BUCKET), env("FACEGATE_MODEL_DIR")
     store = S3ArtifactStore(boto3.client("s3", config=config), bucket, env(ENV_MODEL_PREFIX, MODELS_PREFIX)) if bucket else None
     INIT_STEPS.step("s3_client_ms")
+    pipeline = networks.result()
+    INIT_STEPS.step("networks_wait_ms")
     empty = OpenSetClassifier.empty(backend, pipeline.embedder.default_threshold, pipeline.embedder.dimension)
-    models = ModelSource(empty, store=store, local_dir=Path(local_dir) if local_dir else None,
-                         refresh_s=float(env("FACEGATE_MODEL_REFRESH_S", "15")))
-    INIT_STEPS.step("model_ms")
+    models_loading = _Background("model-source", lambda: ModelSource(
+        empty, store=store, local_dir=Path(local_dir) if local_dir else None,
+        refresh_s=float(env("FACEGATE_MODEL_REFRESH_S", "15"))))
     dynamodb = boto3.resource("dynamodb", config=config)
     table = lambda name: dynamodb.Table(env(name)) if env(name) else None  # noqa: E731
     people, sightings, devices = table(ENV_PEOPLE_TABLE), table(ENV_SIGHTINGS_TABLE), table(ENV_DEVICES_TABLE)
     INIT_STEPS.step("dynamodb_ms")
+    models = models_loading.result()
+    INIT_STEPS.step("model_wait_ms")
     return RecognizerService(
         pipeline, models,
         people=PeopleDirectory(people) if people else None,

@@ -34,17 +34,20 @@ from pathlib import Path
 
 STDLIB_DROP = {"test", "tests", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "distutils",
                "pydoc_data", "venv", "sqlite3", "dbm", "curses", "turtle.py", "__phello__", "site-packages",
-               "dist-packages"}
+               "dist-packages", "unittest", "doctest.py", "pydoc.py", "xmlrpc", "wsgiref"}
 DYNLOAD_DROP = re.compile(r"^(_test|_ctypes_test|xxlimited|_xxtestfuzz|_xxsubinterpreters|_tkinter|_sqlite3|_curses|"
                           r"_dbm|_gdbm|readline|nis|ossaudiodev|audioop|_crypt)")
 VENV_DROP = ["pip", "pip-*", "setuptools", "setuptools-*", "pkg_resources", "_distutils_hack", "distutils-precedence.pth",
              "wheel", "wheel-*",
+             # ONNX Runtime's declared dependencies that only its offline tools import (model conversion, ORT format)
+             "google", "protobuf-*", "flatbuffers", "flatbuffers-*", "packaging", "packaging-*",
              # ONNX Runtime: the Python binding is self-contained; the C-API library beside it is for C users.
              "onnxruntime/capi/libonnxruntime.so*", "onnxruntime/tools", "onnxruntime/transformers",
              "onnxruntime/quantization", "onnxruntime/datasets", "onnxruntime/backend",
              # numpy: build and typing helpers, headers and static libraries
              "numpy/f2py", "numpy/_pyinstaller", "numpy/_core/include", "numpy/_core/lib", "numpy/random/lib",
              "numpy/random/_examples", "numpy/doc", "numpy/_core/tests", "numpy/typing/tests",
+             "numpy/_core/_simd.*",  # numpy's SIMD test module
              # Pillow: frames are PNG or JPEG (recognizer.image_decode); these plugins are never loaded
              "PIL/_avif.*", "PIL/_webp.*", "PIL/_imagingft.*", "PIL/_imagingtk.*", "PIL/_imagingcms.*",
              "pillow.libs/libavif-*", "pillow.libs/libwebp*", "pillow.libs/libsharpyuv-*", "pillow.libs/libfreetype-*",
@@ -129,15 +132,48 @@ def trim_venv(site: Path, botocore_services: set[str]) -> None:
         for name in [d for d in dirs if d in TREE_DROP]:
             shutil.rmtree(os.path.join(root, name))
             dirs.remove(name)
-    for package, keep_extra in (("botocore", set()), ("boto3", set())):
+    for package in ("botocore", "boto3"):
         data = site / package / "data"
-        if not data.is_dir():
-            continue
-        for entry in data.iterdir():
-            if entry.is_dir() and entry.name not in botocore_services | keep_extra:
-                shutil.rmtree(entry)
+        if data.is_dir():
+            for entry in data.iterdir():
+                if entry.is_dir() and entry.name not in botocore_services:
+                    shutil.rmtree(entry)
+    slim_botocore_data(site / "botocore" / "data", botocore_services)
     for pyi in site.rglob("*.pyi"):
         pyi.unlink()
+
+
+def _without_docs(node):
+    """The same model with every documentation text emptied (botocore reads some of those keys: they stay)."""
+    if isinstance(node, dict):
+        return {k: ("" if k in ("documentation", "documentationUrl") and isinstance(v, str) else _without_docs(v))
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_without_docs(v) for v in node]
+    return node
+
+
+def slim_botocore_data(data: Path, services: set[str]) -> None:
+    """botocore parses these JSON files when a client is created (a cold start pays for it): keep them with empty
+    documentation texts (docstrings are all that show them), compact and uncompressed (the loader prefers .json to .json.gz), drop
+    the examples, and keep the endpoints of the kept services only."""
+    import gzip
+    import json
+
+    if not data.is_dir():
+        return
+    for path in sorted(data.rglob("*.json*")):
+        if path.name.startswith("examples-1.json"):
+            path.unlink()
+            continue
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        model = json.loads(raw)
+        if path.name == "endpoints.json":
+            for partition in model.get("partitions", []):
+                partition["services"] = {k: v for k, v in partition.get("services", {}).items() if k in services}
+        target = path.with_suffix("") if path.suffix == ".gz" else path
+        path.unlink()
+        target.write_text(json.dumps(_without_docs(model), separators=(",", ":")))
 
 
 def copy_stdlib(stdlib: Path, platstdlib: Path, out: Path) -> None:
