@@ -6,7 +6,8 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from facegate_contract import configure_json_logging
 

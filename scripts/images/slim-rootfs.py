@@ -19,7 +19,7 @@ What OUT receives:
   (`ldconfig -r OUT`), glibc's NSS modules for host lookups, CA certificates, minimal passwd/group files
   and a world-writable /tmp;
 - byte-code for every module (unchecked-hash .pyc: the file system of a Lambda is read-only, so the
-  sources never change under them).
+  sources never change under them; no column tables).
 """
 from __future__ import annotations
 
@@ -108,7 +108,7 @@ def is_elf(path: Path) -> bool:
 
 def needed_libraries(elf: Path) -> set[str]:
     """Absolute paths `ldd` resolves for an ELF file (empty for static binaries)."""
-    run = subprocess.run(["ldd", str(elf)], capture_output=True, text=True)
+    run = subprocess.run(["ldd", str(elf)], capture_output=True, text=True, check=False)
     if run.returncode != 0:
         if "not a dynamic executable" in run.stdout + run.stderr or "statically linked" in run.stdout:
             return set()
@@ -202,9 +202,8 @@ def main() -> None:
 
     # The venv, trimmed, at the same path.
     python = args.venv / "bin" / "python3"
-    info = subprocess.run([str(python), "-c", "import sys, sysconfig; p = sysconfig.get_paths(); "
-                           "print(p['purelib']); print(p['stdlib']); print(p['platstdlib']); "
-                           "print(sys.version_info[0]); print(sys.version_info[1])"],
+    query = "import sysconfig; p = sysconfig.get_paths(); print(p['purelib']); print(p['stdlib']); print(p['platstdlib'])"
+    info = subprocess.run([str(python), "-c", query],
                           capture_output=True, text=True, check=True).stdout.split()
     site, stdlib, platstdlib = Path(info[0]), Path(os.path.realpath(info[1])), Path(os.path.realpath(info[2]))
     venv_out = out / args.venv.relative_to("/")
@@ -260,8 +259,10 @@ def main() -> None:
     task = out / "var" / "task"
     if task.is_dir():
         targets.append(str(task))
+    # Without column tables (PYTHONNODEBUGRANGES): smaller code objects load faster; tracebacks keep their lines.
     subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash",
-                    "-s", str(out), "-p", "/", *targets], check=True, stdout=subprocess.DEVNULL)
+                    "-s", str(out), "-p", "/", *targets], check=True, stdout=subprocess.DEVNULL,
+                   env={**os.environ, "PYTHONNODEBUGRANGES": "1"})
     log(f"root file system {du(out):.0f} MB in {out}")
 
 
