@@ -463,7 +463,8 @@ def main() -> None:
 
     refs = ensure_images(variants, args.tag, args.rebuild)
     frames = bench_frames()
-    result: dict = {"machine": machine(), "frames": {k: {"bytes": len(b), "faces": n} for k, (b, n) in frames.items()},
+    # Anything else running spoils the numbers: the load average before and after says whether it was quiet.
+    result: dict = {"machine": {**machine(), "load_average_before": [round(x, 2) for x in os.getloadavg()]}, "frames": {k: {"bytes": len(b), "faces": n} for k, (b, n) in frames.items()},
                     "cold_frame": COLD_FRAME, "variants": {}}
     started = local_stack.ensure_emulator(args.endpoint_url)
     target = Target(endpoint_url=args.endpoint_url)
@@ -474,6 +475,7 @@ def main() -> None:
         if started:
             local_stack.stop_stack()
     result["ratios"] = ratios(result)
+    result["machine"]["load_average_after_emulator_runs"] = [round(x, 2) for x in os.getloadavg()]
     if args.threads and "lean" in refs:
         result["threads"] = threads_in_image(refs["lean"], frames, args.warm, args.threads_cpus, args.threads)
     command = "flock /tmp/facegate-heavy.lock .venv/bin/python scripts/bench/images.py " + " ".join(sys.argv[1:])
