@@ -1,17 +1,19 @@
 """Lambda entry point. Everything heavy loads once per container, at init, with a warm-up pass."""
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from facegate_contract import configure_json_logging
 
 _t0 = time.perf_counter()
+gc.disable()  # init allocates a great many long-lived objects: no collections until it is done (frozen below)
 configure_json_logging(os.environ.get("FACEGATE_LOG_LEVEL", "INFO"))
 log = logging.getLogger("recognizer")
 
@@ -64,19 +66,21 @@ class _Background:
         return self._value
 
 
+def _load_pipeline(backend: str) -> Any:
+    from recognizer.pipeline import FacePipeline  # numpy, ONNX Runtime
+
+    return FacePipeline.load(backend)
+
+
 def build_service() -> Any:
     """Wire the service from environment variables (the deploy sets them; names from the wire contract).
 
-    Cold start: ONNX Runtime builds its sessions without holding the GIL, so the networks load on a thread while
-    this one imports boto3 and creates the AWS clients; the published model (S3, mostly network waits) loads on a
+    Cold start: the networks (numpy, ONNX Runtime, whose sessions build without holding the GIL) load on a thread
+    while this one imports boto3 and creates the AWS clients; the published model (S3, mostly network waits) loads on a
     thread while the DynamoDB resource is built. The wiring is the same as done one step after the other."""
-    from recognizer.pipeline import FacePipeline  # numpy, ONNX Runtime
-    from recognizer.service import RecognizerService  # Pillow
-
-    INIT_STEPS.step("import_ml_ms")
     env = os.environ.get
     backend = env("FACEGATE_BACKEND", "dlib")
-    networks = _Background("networks", lambda: FacePipeline.load(backend))  # ModelUnavailable without weights
+    networks = _Background("networks", lambda: _load_pipeline(backend))  # ModelUnavailable without weights
     import boto3
     from botocore.config import Config
 
@@ -88,6 +92,7 @@ def build_service() -> Any:
     from recognizer.device_identity import DeviceDirectory
     from recognizer.model_source import ModelSource
     from recognizer.people_details import PeopleDirectory
+    from recognizer.service import RecognizerService  # Pillow
     from recognizer.sightings_log import SightingsLog
 
     INIT_STEPS.step("import_aws_ms")
@@ -117,9 +122,13 @@ def build_service() -> Any:
     )
 
 
-SERVICE = build_service()
-_warm_ms = SERVICE.warm_up()
-INIT_STEPS.step("warmup_ms")
+try:
+    SERVICE = build_service()
+    _warm_ms = SERVICE.warm_up()
+    INIT_STEPS.step("warmup_ms")
+    gc.freeze()  # what init built stays: later collections need not walk it
+finally:
+    gc.enable()
 INIT_MS = (time.perf_counter() - _t0) * 1e3
 log.info("recognizer ready", extra={"init_ms": round(INIT_MS, 1), "warmup_ms": round(_warm_ms, 1),
                                     "model_version": SERVICE.models.version, "init_steps_ms": INIT_STEPS.steps,
