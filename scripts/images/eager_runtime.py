@@ -13,8 +13,9 @@ AWS_LAMBDA_RUNTIME_API is unset (not on AWS) and FACEGATE_EAGER_INIT is not 0.
 whole init) and waits. `attach` is what the RIE starts at the first invoke: it hands its environment (the
 Runtime API address and everything else the RIE gives a runtime) to the preloaded process, which then runs
 awslambdaric's loop as `python -m awslambdaric HANDLER` would, and it lives exactly as long as that process
-(the RIE watches it; if the RIE ends it, the preloaded runtime ends too). When nothing was preloaded (it
-failed, or a second runtime is started after a reset) `attach` becomes `python -m awslambdaric HANDLER`.
+(the RIE watches it; if the RIE ends it, the preloaded runtime ends too). When nothing was preloaded, or it
+ended before taking over, or a second runtime is started after a reset, `attach` becomes
+`python -m awslambdaric HANDLER`: the RIE's own way.
 """
 from __future__ import annotations
 
@@ -41,8 +42,15 @@ def attach(handler: str) -> None:
             if os.path.exists(SOCKET) or not _container_is_young() or time.monotonic() >= deadline:
                 os.execv(sys.executable, [sys.executable, "-m", "awslambdaric", handler])  # init now, as usual
             time.sleep(0.005)
-    conn.sendall(json.dumps(dict(os.environ)).encode() + b"\n")
-    while conn.recv(4096):  # the preloaded runtime never writes: this returns when it exits
+    try:
+        conn.sendall(json.dumps(dict(os.environ)).encode() + b"\n")
+        taken = conn.recv(1) == b"1"  # the preloaded runtime took over
+    except OSError:
+        taken = False
+    if not taken:  # it ended before taking over: the plain runtime, initialising now
+        conn.close()
+        os.execv(sys.executable, [sys.executable, "-m", "awslambdaric", handler])
+    while conn.recv(4096):  # nothing more is written: this returns when the preloaded runtime exits
         pass
     sys.exit(1)
 
@@ -69,12 +77,17 @@ def preload(handler: str) -> None:
     server.bind(SOCKET)
     server.listen(1)
 
-    from awslambdaric import bootstrap
-    from awslambdaric.lambda_runtime_client import LambdaRuntimeClient
+    try:
+        from awslambdaric import bootstrap
+        from awslambdaric.lambda_runtime_client import LambdaRuntimeClient
 
-    # awslambdaric sets up logging, then imports the handler module (whose own set-up then wins); keep that order.
-    with bootstrap.create_log_sink() as sink:
-        bootstrap._setup_logging(bootstrap._AWS_LAMBDA_LOG_FORMAT, bootstrap._AWS_LAMBDA_LOG_LEVEL, sink)
+        # awslambdaric sets up logging, then imports the handler module (whose own set-up then wins): same order.
+        with bootstrap.create_log_sink() as sink:
+            bootstrap._setup_logging(bootstrap._AWS_LAMBDA_LOG_FORMAT, bootstrap._AWS_LAMBDA_LOG_LEVEL, sink)
+    except Exception:  # noqa: BLE001 - an awslambdaric without these internals: leave it to the plain runtime
+        server.close()
+        os.unlink(SOCKET)
+        raise
     try:
         importlib.import_module(handler.rsplit(".", 1)[0].replace("/", "."))
     except Exception:  # noqa: BLE001 - bootstrap.run imports it again and reports the error to the Runtime API
@@ -90,6 +103,7 @@ def preload(handler: str) -> None:
             os._exit(1)
         line += chunk
     os.environ.update(json.loads(line))
+    conn.sendall(b"1")
 
     def follow_attached() -> None:  # the RIE ended its runtime (reset, timeout): end this one too
         conn.recv(1)
