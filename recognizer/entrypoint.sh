@@ -1,9 +1,19 @@
 #!/bin/sh
-# Lambda container entrypoint. On AWS, AWS_LAMBDA_RUNTIME_API is set and awslambdaric talks to
-# the real runtime API. Locally (emulator, `docker run`), start the Runtime Interface Emulator
-# which serves the invoke API on :8080 and runs awslambdaric under it.
+# Lambda container entrypoint.
+# On AWS, AWS_LAMBDA_RUNTIME_API is set: awslambdaric talks to the real Runtime API, and the runtime (with the
+# handler's init) starts with the execution environment.
+# Locally (emulator, `docker run`) the Runtime Interface Emulator serves the invoke API on :8080. It would start
+# the runtime only at the first invoke, adding the whole init to that request; so the runtime starts here with
+# the container, as on AWS, and the RIE's runtime command only connects to it (scripts/images/eager_runtime.py).
+# FACEGATE_EAGER_INIT=0 keeps the RIE's own way (init inside the first invoke).
 set -e
-if [ -z "${AWS_LAMBDA_RUNTIME_API}" ]; then
-  exec /usr/local/bin/aws-lambda-rie /opt/venv/bin/python -m awslambdaric "$@"
+PYTHON=/opt/venv/bin/python
+if [ -n "${AWS_LAMBDA_RUNTIME_API}" ]; then
+  exec "$PYTHON" -m awslambdaric "$@"
 fi
-exec /opt/venv/bin/python -m awslambdaric "$@"
+EAGER=/opt/facegate/eager_runtime.py
+if [ "${FACEGATE_EAGER_INIT:-1}" != "0" ] && [ -f "$EAGER" ] && [ "$#" -eq 1 ]; then
+  "$PYTHON" "$EAGER" preload "$1" &
+  exec /usr/local/bin/aws-lambda-rie "$PYTHON" -I -S "$EAGER" attach "$1"
+fi
+exec /usr/local/bin/aws-lambda-rie "$PYTHON" -m awslambdaric "$@"

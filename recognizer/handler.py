@@ -1,21 +1,86 @@
 """Lambda entry point. Everything heavy loads once per container, at init, with a warm-up pass."""
 from __future__ import annotations
 
+import gc
 import logging
 import os
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from facegate_contract import configure_json_logging
 
 _t0 = time.perf_counter()
+gc.disable()  # init allocates a great many long-lived objects: no collections until it is done (frozen below)
 configure_json_logging(os.environ.get("FACEGATE_LOG_LEVEL", "INFO"))
 log = logging.getLogger("recognizer")
 
 
+class _InitClock:
+    """Milliseconds each init step took, for the "recognizer ready" log line (cold start profiling)."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def step(self, name: str) -> None:
+        now = time.perf_counter()
+        self.steps[name] = round((now - self._last) * 1e3, 1)
+        self._last = now
+
+
+INIT_STEPS = _InitClock()
+
+
+def _process_age_ms() -> float | None:
+    """Milliseconds since this process started (10 ms resolution), or None off Linux."""
+    try:
+        with open("/proc/self/stat") as stat:
+            start_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+        return round((time.clock_gettime(time.CLOCK_BOOTTIME) - start_ticks / os.sysconf("SC_CLK_TCK")) * 1e3)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+class _Background:
+    """Run `fn` on a thread now; `result()` joins it and returns its value or raises its exception here."""
+
+    def __init__(self, name: str, fn: Callable[[], Any]) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn,), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[[], Any]) -> None:
+        try:
+            self._value = fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised by result(), as if fn had run there
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _load_pipeline(backend: str) -> Any:
+    from recognizer.pipeline import FacePipeline  # numpy, ONNX Runtime
+
+    return FacePipeline.load(backend)
+
+
 def build_service() -> Any:
-    """Wire the service from environment variables (the deploy sets them; names from the wire contract)."""
+    """Wire the service from environment variables (the deploy sets them; names from the wire contract).
+
+    Cold start: the networks (numpy, ONNX Runtime, whose sessions build without holding the GIL) load on a thread
+    while this one imports boto3 and creates the AWS clients; the published model (S3, mostly network waits) loads on a
+    thread while the DynamoDB resource is built. The wiring is the same as done one step after the other."""
+    env = os.environ.get
+    backend = env("FACEGATE_BACKEND", "dlib")
+    networks = _Background("networks", lambda: _load_pipeline(backend))  # ModelUnavailable without weights
     import boto3
     from botocore.config import Config
 
@@ -26,24 +91,28 @@ def build_service() -> Any:
     from recognizer.device_identity import DeviceDirectory
     from recognizer.model_source import ModelSource
     from recognizer.people_details import PeopleDirectory
-    from recognizer.pipeline import FacePipeline
-    from recognizer.service import RecognizerService
+    from recognizer.service import RecognizerService  # Pillow
     from recognizer.sightings_log import SightingsLog
 
-    env = os.environ.get
-    backend = env("FACEGATE_BACKEND", "dlib")
-    pipeline = FacePipeline.load(backend)  # raises ModelUnavailable: refuse to start without weights
+    INIT_STEPS.step("import_aws_ms")
     # A fault in DynamoDB or S3 must cost a request little time: short timeouts, one retry.
     config = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"})
     bucket, local_dir = env(ENV_BUCKET), env("FACEGATE_MODEL_DIR")
     store = S3ArtifactStore(boto3.client("s3", config=config), bucket, env(ENV_MODEL_PREFIX, MODELS_PREFIX)) if bucket else None
+    INIT_STEPS.step("s3_client_ms")
+    pipeline = networks.result()
+    INIT_STEPS.step("networks_wait_ms")
     empty = OpenSetClassifier.empty(backend, pipeline.embedder.default_threshold, pipeline.embedder.dimension)
-    models = ModelSource(empty, store=store, local_dir=Path(local_dir) if local_dir else None,
-                         refresh_s=float(env("FACEGATE_MODEL_REFRESH_S", "15")))
+    models_loading = _Background("model-source", lambda: ModelSource(
+        empty, store=store, local_dir=Path(local_dir) if local_dir else None,
+        refresh_s=float(env("FACEGATE_MODEL_REFRESH_S", "15"))))
     dynamodb = boto3.resource("dynamodb", config=config)
     table = lambda name: dynamodb.Table(env(name)) if env(name) else None  # noqa: E731
     people, sightings, devices = table(ENV_PEOPLE_TABLE), table(ENV_SIGHTINGS_TABLE), table(ENV_DEVICES_TABLE)
     retention_days = int(env(ENV_RETENTION_DAYS, "30"))
+    INIT_STEPS.step("dynamodb_ms")
+    models = models_loading.result()
+    INIT_STEPS.step("model_wait_ms")
     return RecognizerService(
         pipeline, models,
         people=PeopleDirectory(people) if people else None,
@@ -52,11 +121,17 @@ def build_service() -> Any:
     )
 
 
-SERVICE = build_service()
-_warm_ms = SERVICE.warm_up()
+try:
+    SERVICE = build_service()
+    _warm_ms = SERVICE.warm_up()
+    INIT_STEPS.step("warmup_ms")
+    gc.freeze()  # what init built stays: later collections need not walk it
+finally:
+    gc.enable()
 INIT_MS = (time.perf_counter() - _t0) * 1e3
 log.info("recognizer ready", extra={"init_ms": round(INIT_MS, 1), "warmup_ms": round(_warm_ms, 1),
-                                    "model_version": SERVICE.models.version})
+                                    "model_version": SERVICE.models.version, "init_steps_ms": INIT_STEPS.steps,
+                                    "process_age_ms": _process_age_ms()})
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
 import time
@@ -12,7 +13,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench-results"
 FIXTURES = ROOT / "fixtures" / "images"
-LFW_DEV = ROOT.parent / "shared" / "datasets" / "lfw-dev"
+# ../shared/datasets/lfw-dev beside the checkout (CI has it there); FACEGATE_LFW_DEV names another place.
+LFW_DEV = Path(os.environ.get("FACEGATE_LFW_DEV") or ROOT.parent / "shared" / "datasets" / "lfw-dev")
 
 
 def summary(samples_ms: list[float]) -> dict[str, float]:
@@ -48,6 +50,49 @@ def frames() -> dict[str, bytes]:
     scene = np.full((480, 640, 3), 90, dtype=np.uint8)
     scene[60:60 + probe.shape[0], 160:160 + probe.shape[1]] = probe
     return {"250x250": jpeg(portrait), "640x480": jpeg(scene)}
+
+
+# One-face portraits for the side-by-side frames (LFW-dev validation photos with exactly one face MTCNN finds).
+LFW_PORTRAITS = ("Alvaro_Uribe/Alvaro_Uribe_0026.jpg", "Andre_Agassi/Andre_Agassi_0025.jpg")
+
+
+def _portraits() -> list[np.ndarray]:
+    """Two 250x250 single-face portraits: LFW-dev when present, else the fixtures' demo person."""
+    from PIL import Image
+
+    from recognizer.image_decode import load_rgb
+
+    paths = [LFW_DEV / "val" / name for name in LFW_PORTRAITS]
+    if not all(p.exists() for p in paths):
+        paths = [FIXTURES / "probe_eileen_collins.jpg", FIXTURES / "Eileen_Collins" / "enrol_1.jpg"]
+    out = []
+    for path in paths:
+        rgb = load_rgb(path)
+        if rgb.shape[:2] != (250, 250):  # centre square, then 250x250
+            h, w = rgb.shape[:2]
+            side = min(h, w)
+            rgb = rgb[(h - side) // 2:(h - side) // 2 + side, (w - side) // 2:(w - side) // 2 + side]
+            rgb = np.asarray(Image.fromarray(rgb).resize((250, 250), Image.BILINEAR))
+        out.append(rgb)
+    return out
+
+
+def bench_frames() -> dict[str, tuple[bytes, int]]:
+    """Frames the device sends, as (JPEG, faces in it): 250x250 and 640x480, with one face and with two.
+
+    Two faces at 250x250 are the central 125 columns of two portraits side by side; at 640x480 two portraits
+    stand on a plain background."""
+    a, b = _portraits()
+    scene = lambda: np.full((480, 640, 3), 90, dtype=np.uint8)  # noqa: E731
+    one = scene()
+    one[115:365, 195:445] = a
+    two = scene()
+    two[115:365, 50:300] = a
+    two[115:365, 340:590] = b
+    return {"250x250 1 face": (jpeg(a), 1),
+            "250x250 2 faces": (jpeg(np.concatenate([a[:, 62:187], b[:, 62:187]], axis=1)), 2),
+            "640x480 1 face": (jpeg(one), 1),
+            "640x480 2 faces": (jpeg(two), 2)}
 
 
 def machine() -> dict[str, object]:
