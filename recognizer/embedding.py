@@ -13,6 +13,9 @@ from recognizer.faces import Detection
 class ModelUnavailable(RuntimeError):
     """No usable weights for the chosen backend: the recognizer must not start."""
 
+    friendly = True  # the CLI prints it as one line (exit 2): the message says what to install or copy
+    exit_code = 2
+
 
 class FaceEmbedder(Protocol):
     """Turns detected faces into fixed-length vectors where distance means dissimilarity."""

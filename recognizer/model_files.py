@@ -37,7 +37,9 @@ def onnx_dir() -> Path:
     for directory in (IMAGE_MODEL_DIR, cache_model_dir()):
         if _complete(directory):
             return directory
-    raise ModelUnavailable(f"no exported networks in {IMAGE_MODEL_DIR} or {cache_model_dir()}: export them with "
+    raise ModelUnavailable(f"no exported networks in {IMAGE_MODEL_DIR} or {cache_model_dir()}: copy them from the "
+                           f"recognizer image (id=$(docker create facegate/recognizer:latest) && docker cp "
+                           f"$id:{IMAGE_MODEL_DIR} {cache_model_dir()} && docker rm $id), or export them with "
                            "`python -m recognizer.export --out DIR` (train extra) and set FACEGATE_ONNX_DIR=DIR")
 
 

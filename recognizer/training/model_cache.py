@@ -3,6 +3,7 @@ torch and facenet-pytorch); the Lambda image has them baked in at build time ins
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from recognizer.embedding import ModelUnavailable
@@ -15,15 +16,16 @@ def ensure_onnx_models() -> Path:
     """The folder with the exported networks, exporting them into the cache first when none exists."""
     try:
         return onnx_dir()
-    except ModelUnavailable:
-        pass
+    except ModelUnavailable as exc:
+        if os.environ.get("FACEGATE_ONNX_DIR"):
+            raise  # a folder was named: say what it lacks rather than export elsewhere
+        missing = exc  # says how to copy them from the recognizer image instead
     target = cache_model_dir()
     log.info("exporting the networks", extra={"dir": str(target)})
     try:
         from recognizer.export.networks import export_all
     except ImportError as exc:  # pragma: no cover - depends on installed extras
-        raise ModelUnavailable(f"no exported networks, and exporting them needs the train extra ({exc}); or set "
-                               "FACEGATE_ONNX_DIR to a folder of exported networks") from exc
+        raise ModelUnavailable(f"{missing}; exporting here needs the train extra ({exc})") from exc
     try:
         export_all(target)
     except ImportError as exc:

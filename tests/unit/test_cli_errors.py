@@ -156,3 +156,18 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_missing_face_networks_say_where_to_get_them(tmp_path: Path) -> None:
+    empty = tmp_path / "networks"
+    empty.mkdir()
+    for split in ("training", "val"):
+        person = tmp_path / "data" / split / "Eileen_Collins"
+        person.mkdir(parents=True)
+        for photo in sorted((FIXTURE_IMAGES / "Eileen_Collins").glob("*.jpg"))[:2]:
+            (person / photo.name).write_bytes(photo.read_bytes())
+    result = _first_error(["train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "model")],
+                          _clean_env(FACEGATE_ONNX_DIR=str(empty)), cwd=tmp_path)
+    assert result.returncode == 2
+    words = "".join(result.stderr.replace("│", " ").split())  # rich wraps the message inside a box
+    assert f"FACEGATE_ONNX_DIR={empty}lacks" in words and "pnet.onnx" in words
