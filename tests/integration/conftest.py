@@ -1,10 +1,11 @@
 """The real local stack for integration tests: compose's emulator + docker engine, no AWS mocks."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import requests
 from facegate_contract import StackOutputs
 from pi_app.video_manifest import VideoManifest
 from services import local_stack, stack
-from services.device_commands import provision
+from services.device_commands import provision, revoke
 from services.target import Target
 from tests.conftest import ROOT
 
@@ -49,15 +50,21 @@ def deployed(target: Target, tmp_path_factory: pytest.TempPathFactory) -> tuple[
 
 @pytest.fixture(scope="session")
 def add_device(target: Target, deployed: tuple[StackOutputs, Path],
-               tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
-    """Provision a device on the deployed stack (its own API key) and return its device file."""
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Path]]:
+    """Provision a device on the deployed stack (its own API key) and return its device file; the session's devices
+    are removed at its end, so keys do not pile up on a stack kept between runs."""
     folder = tmp_path_factory.mktemp("devices")
+    added: list[str] = []
 
     def add(device_id: str) -> Path:
         path = folder / f"{device_id}.json"
         provision(target, deployed[0].prefix, device_id).write(path)
+        added.append(device_id)
         return path
-    return add
+    yield add
+    for device_id in added:
+        with contextlib.suppress(Exception):  # removed by its test already
+            revoke(target, deployed[0].prefix, device_id)
 
 
 @pytest.fixture(scope="session")

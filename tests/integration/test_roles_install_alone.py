@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 import venv
 from pathlib import Path
 
@@ -74,7 +75,8 @@ def test_device_role(wheel: Path, enrolled: StackOutputs, add_device, tmp_path: 
     assert absent(bin_dir, "device") == []
     checked = run(bin_dir, "check-actions", str(ROOT / "pi_app" / "actions.example.toml"))
     assert checked.returncode == 0, checked.stderr
-    device_file = add_device("it-role-device")
+    device = f"it-role-device-{uuid.uuid4().hex[:6]}"
+    device_file = add_device(device)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FACEGATE_"))}
     env.update({"AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"})
     ran = run(bin_dir, "run", "--device-file", str(device_file), "--camera",
@@ -83,7 +85,7 @@ def test_device_role(wheel: Path, enrolled: StackOutputs, add_device, tmp_path: 
     assert ran.returncode == 0, ran.stderr[-2000:]
     uploads = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()
                if '"upload"' in line]
-    assert uploads and all(u["key"].startswith("clips/it-role-device/") for u in uploads)
+    assert uploads and all(u["key"].startswith(f"clips/{device}/") for u in uploads)
 
 
 def test_recognizer_role(wheel: Path, onnx_models: Path, tmp_path: Path) -> None:
