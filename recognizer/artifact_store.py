@@ -26,6 +26,16 @@ METRICS_FILE = "metrics.json"
 class ModelVersion:
     version: str
     classifier: OpenSetClassifier
+    pointer_etag: str | None = None  # the pointer as it was read: publishing on top of it checks nobody moved it
+
+
+class PointerMoved(RuntimeError):
+    """Another publisher moved the model pointer after it was read: redo the change on the newer model."""
+
+
+# a conditional write that lost: another write won (412/409), or the pointer was deleted under an If-Match (404)
+_POINTER_MOVED_CODES = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409", "NoSuchKey")
+ANY_POINTER = object()  # publish(..., based_on=ANY_POINTER): replace whatever is current (shipping a trained model)
 
 
 def new_version_id() -> str:
@@ -58,8 +68,12 @@ class S3ArtifactStore:
         self._prefix = prefix if prefix.endswith("/") else prefix + "/"
         self._etag: str | None = None
 
-    def publish(self, classifier: OpenSetClassifier, metrics: dict[str, Any]) -> str:
-        """Upload a new version and move the pointer to it; returns the version id."""
+    def publish(self, classifier: OpenSetClassifier, metrics: dict[str, Any],
+                based_on: ModelVersion | None | object = ANY_POINTER) -> str:
+        """Upload a new version and move the pointer to it; returns the version id.
+
+        `based_on`: the version the change was made to (None: made when there was none). The pointer then moves only
+        if it is still there (S3 conditional write), else PointerMoved: two enrolments at once must not lose one."""
         version = new_version_id()
         base = f"{self._prefix}versions/{version}/"
         self._put(base + CLASSIFIER_FILE, classifier.to_bytes(), "application/octet-stream")
@@ -67,22 +81,33 @@ class S3ArtifactStore:
         self._put(base + METRICS_FILE, json.dumps(metrics).encode(), "application/json")
         pointer = {"version": version, "classifier_key": base + CLASSIFIER_FILE, "backend": classifier.backend,
                    "people": len(classifier.labels)}
-        self._put(self._prefix + POINTER, json.dumps(pointer).encode(), "application/json")
+        condition: dict[str, str] = {}
+        if based_on is None:
+            condition = {"IfNoneMatch": "*"}
+        elif isinstance(based_on, ModelVersion) and based_on.pointer_etag:
+            condition = {"IfMatch": based_on.pointer_etag}
+        try:
+            self._put(self._prefix + POINTER, json.dumps(pointer).encode(), "application/json", **condition)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in _POINTER_MOVED_CODES:
+                raise PointerMoved(f"the model moved on while version {version} was being made") from exc
+            raise
         return version
 
-    def _put(self, key: str, body: bytes, content_type: str) -> None:
-        self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType=content_type)
+    def _put(self, key: str, body: bytes, content_type: str, **condition: str) -> None:
+        self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType=content_type, **condition)
 
     def load_current(self) -> ModelVersion | None:
         """The version the pointer names, or None when nothing was published yet."""
         try:
-            pointer = json.loads(self._s3.get_object(Bucket=self._bucket, Key=self._prefix + POINTER)["Body"].read())
+            answer = self._s3.get_object(Bucket=self._bucket, Key=self._prefix + POINTER)
         except ClientError as exc:
             if exc.response["Error"]["Code"] in ("NoSuchKey", "404", "NoSuchBucket"):
                 return None
             raise
+        pointer = json.loads(answer["Body"].read())
         payload = self._s3.get_object(Bucket=self._bucket, Key=pointer["classifier_key"])["Body"].read()
-        return ModelVersion(pointer["version"], OpenSetClassifier.from_bytes(payload))
+        return ModelVersion(pointer["version"], OpenSetClassifier.from_bytes(payload), answer.get("ETag"))
 
     def pointer_etag(self) -> str | None:
         """ETag of the pointer object (cheap change check), None when absent."""

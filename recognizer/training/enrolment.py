@@ -4,21 +4,25 @@ forget`) and the console both change the face library only through these functio
 from __future__ import annotations
 
 import json
+import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from recognizer.training import fit as training
-from recognizer.artifact_store import S3ArtifactStore
+from recognizer.artifact_store import ModelVersion, PointerMoved, S3ArtifactStore
 from recognizer.classifier import OpenSetClassifier
 from recognizer.training.dataset import LabelledImage
 from recognizer.training.person_photos import PersonPhotos
 from recognizer.pipeline import FacePipeline
 from recognizer.training.stack_access import StackAccess
 
+log = logging.getLogger(__name__)
+
 # A model change reads the current version and publishes the next: in one process (the console serves several
-# browsers) they take turns, so no enrolment is lost to another one published in between.
+# browsers) they take turns; across processes the pointer's conditional write catches one published in between.
 _MODEL_CHANGES = threading.Lock()
 
 
@@ -54,17 +58,17 @@ def enroll(pipeline: FacePipeline, store: S3ArtifactStore, people_table: Any, na
     embedded = training.embed_images(pipeline, [LabelledImage(p, name) for p in images])
     if not embedded.labels:
         raise EnrolmentError(f"no usable face in any of the {len(images)} image(s) for {name}: nothing enrolled")
-    with _MODEL_CHANGES:
-        current = store.load_current()
-        backend = pipeline.embedder.name
-        embedder = pipeline.embedder
+
+    def change(current: ModelVersion | None) -> tuple[OpenSetClassifier, dict[str, Any]]:
+        backend, embedder = pipeline.embedder.name, pipeline.embedder
         base = current.classifier if current else OpenSetClassifier.empty(backend, embedder.default_threshold,
                                                                           embedder.dimension)
         if base.backend != backend:
             raise EnrolmentError(f"the deployed model uses the {base.backend} backend, not {backend}")
-        updated = base.with_person(name, embedded.embeddings, keep_existing=add)
-        version = store.publish(updated, {"enrolled": name, "images": len(embedded.labels), "mode": "add" if add else "replace",
-                                          "based_on": current.version if current else None})
+        return base.with_person(name, embedded.embeddings, keep_existing=add), {
+            "enrolled": name, "images": len(embedded.labels), "mode": "add" if add else "replace"}
+
+    version, updated = _publish_change(store, change)
     record = people_table.get_item(Key={"person": name}).get("Item") or {"person": name, "name": name.replace("_", " ")}
     record.update(details or {})
     people_table.put_item(Item=record)
@@ -78,16 +82,39 @@ def enroll(pipeline: FacePipeline, store: S3ArtifactStore, people_table: Any, na
     return EnrolmentResult(name, version, len(embedded.labels), embedded.missed, len(updated.labels), stored)
 
 
+def _publish_change(store: S3ArtifactStore,
+                    change: Callable[[ModelVersion | None], tuple[OpenSetClassifier, dict[str, Any]] | None],
+                    attempts: int = 5) -> tuple[str | None, OpenSetClassifier | None]:
+    """Apply `change` to the current model and publish it on top of exactly that version: when another enrolment
+    (the console, another CLI) moved the model meanwhile, redo the change on the newer one. Returns the new version
+    and classifier, or (None, None) when `change` had nothing to do."""
+    for attempt in range(1, attempts + 1):
+        with _MODEL_CHANGES:  # one change at a time within this process; the pointer's condition across processes
+            current = store.load_current()
+            changed = change(current)
+            if changed is None:
+                return None, None
+            classifier, metrics = changed
+            try:
+                return store.publish(classifier, {**metrics, "based_on": current.version if current else None},
+                                     based_on=current), classifier
+            except PointerMoved:
+                if attempt == attempts:
+                    raise
+                log.info("the model moved on meanwhile; applying the change again", extra={"attempt": attempt})
+    raise AssertionError("unreachable")
+
+
 def remove_person(store: S3ArtifactStore, people_table: Any, name: str,
                   photos: PersonPhotos | None = None) -> RemovalResult:
     """Forget `name`: a new model version without them (when the model knew them), their `people` record and
     their enrolment photos deleted. Clips and sightings that name them stay until they expire."""
-    version = None
-    with _MODEL_CHANGES:
-        current = store.load_current()
-        if current is not None and name in current.classifier.labels:
-            version = store.publish(current.classifier.without_person(name),
-                                    {"removed": name, "based_on": current.version})
+    def change(current: ModelVersion | None) -> tuple[OpenSetClassifier, dict[str, Any]] | None:
+        if current is None or name not in current.classifier.labels:
+            return None
+        return current.classifier.without_person(name), {"removed": name}
+
+    version, _ = _publish_change(store, change)
     existed = bool(people_table.get_item(Key={"person": name}).get("Item"))
     if existed:
         people_table.delete_item(Key={"person": name})

@@ -1,10 +1,10 @@
 """Many devices at once against the local stack, at length (tests/integration/load_rig.py).
 
-    .venv/bin/python scripts/bench/load.py [--devices 16] [--seconds 120] [--stale-after 30]
+    .venv/bin/python scripts/bench/load.py [--devices 16] [--seconds 120] [--stale-after 30] [--drain-timeout 900]
 
 Deploys a throwaway stack (prefix fgload), enrols the demo person, provisions the devices, runs them at 2 clips/s
-each in real time, and reports clips, uploads, recognitions vs stale skips, throttling, 5xx, latency p50/p95 and
-the oldest answer; writes bench-results/load.json.
+each in real time, then lets them drain, and reports clips, uploads, recognitions vs stale skips, throttling, 5xx,
+latency p50/p95, the oldest answer and how long the upload backlog took to drain; writes bench-results/load.json.
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--stale-after", type=float, default=30.0)
+    parser.add_argument("--drain-timeout", type=float, default=900.0, help="how long each device may drain at the end")
     parser.add_argument("--endpoint-url", default="http://localhost:4566")
     args = parser.parse_args()
 
@@ -49,7 +50,7 @@ def main() -> None:
             provision(target, prefix, f"load-{n}").write(work / f"load-{n}.json")
             devices.append(work / f"load-{n}.json")
         video = light_doorway_video(ROOT / "fixtures" / "videos" / "demo.mp4", work / "light.mp4")
-        report = run_devices(devices, video, work, args.seconds, args.stale_after)
+        report = run_devices(devices, video, work, args.seconds, args.stale_after, args.drain_timeout)
     finally:
         stack.destroy(target, prefix)
         if started:

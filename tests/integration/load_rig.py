@@ -59,6 +59,7 @@ class LoadReport:
     throttled: int = 0
     latency_ms: list[float] = field(default_factory=list)
     oldest_answer_s: float = 0.0  # the longest a clip waited for its answer (recorded -> answered)
+    drained_after_s: float = 0.0  # from the last clip recorded to the last upload, over all devices
 
     def to_json(self) -> dict[str, Any]:
         ordered = sorted(self.latency_ms)
@@ -67,18 +68,20 @@ class LoadReport:
                 "pending": self.pending, "recognitions": dict(self.statuses), "server_errors": self.server_errors,
                 "throttled": self.throttled, "latency_ms": {"p50": pick(0.5), "p95": pick(0.95),
                                                             "mean": round(statistics.fmean(ordered), 1) if ordered else None},
-                "oldest_answer_s": round(self.oldest_answer_s, 1),
+                "oldest_answer_s": round(self.oldest_answer_s, 1), "drained_after_s": round(self.drained_after_s, 1),
                 "clips_per_s": round(self.clips / self.seconds, 1) if self.seconds else None}
 
 
-def run_devices(device_files: list[Path], video: Path, work: Path, seconds: float, stale_after_s: float) -> LoadReport:
-    """Run one device app per device file for `seconds` of video, all at once; returns what they saw."""
+def run_devices(device_files: list[Path], video: Path, work: Path, seconds: float, stale_after_s: float,
+                drain_timeout_s: float = 120.0) -> LoadReport:
+    """Run one device app per device file for `seconds` of video, all at once, each then draining its spool for up to
+    `drain_timeout_s`; returns what they saw."""
     summaries: dict[str, dict] = {}
 
     def one(device_file: Path, folder: Path) -> None:
         connection = connect(device_file=device_file)
         config = DeviceConfig(device_id=connection.device_id, spool_dir=folder / "spool",
-                              events_path=folder / "events.jsonl", duration_s=seconds, drain_timeout_s=120,
+                              events_path=folder / "events.jsonl", duration_s=seconds, drain_timeout_s=drain_timeout_s,
                               stale_after_s=stale_after_s, motion=MotionPolicy(enabled=False),
                               recognize_backoff=Backoff(base_s=0.5, max_s=4.0),
                               upload_backoff=Backoff(base_s=0.5, max_s=4.0))
@@ -93,13 +96,16 @@ def run_devices(device_files: list[Path], video: Path, work: Path, seconds: floa
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=seconds + 300)
+        thread.join(timeout=seconds + drain_timeout_s + 180)
     report = LoadReport(devices=len(device_files), seconds=seconds)
+    last_recorded = last_upload = 0.0
     for folder in folders:
         events = read_events(folder / "events.jsonl")
         recorded = {e["clip"]: e for e in events if e.get("event") == "clip_recorded"}
         report.clips += len(recorded)
         report.uploaded += len({e["clip"] for e in events if e.get("event") == "upload"})
+        last_recorded = max([last_recorded] + [_parse_ts(e["ts"]) for e in recorded.values()])
+        last_upload = max([last_upload] + [_parse_ts(e["ts"]) for e in events if e.get("event") == "upload"])
         for event in events:
             if event.get("event") == "recognition":
                 report.statuses[event["status"]] += 1
@@ -112,6 +118,7 @@ def run_devices(device_files: list[Path], video: Path, work: Path, seconds: floa
                 status = _status_of(event.get("error", ""))
                 report.server_errors += status is not None and status >= 500
                 report.throttled += event["event"] == "throttled"
+    report.drained_after_s = max(0.0, last_upload - last_recorded)
     report.pending = sum(s.get("pending", 0) for s in summaries.values()) + (len(folders) - len(summaries))
     return report
 
