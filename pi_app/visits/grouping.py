@@ -78,6 +78,20 @@ def distance(visit: Visit, vote: Vote, config: VisitConfig) -> float | None:
     """How far `vote` is from `visit` (lower is closer), None when it cannot belong to it."""
     if not visit.reaches(vote.at, config.end_after_s) or visit.has_clip(vote.clip):
         return None
+    return _place_distance(visit, vote, config)
+
+
+def near_in_place(visit: Visit, vote: Vote, config: VisitConfig) -> bool:
+    """True when `vote`'s face is where `visit`'s was, whenever it was recorded."""
+    return _place_distance(visit, vote, config) is not None
+
+
+def reaching(vote: Vote, visits: Sequence[Visit], config: VisitConfig) -> bool:
+    """True when some visit could take `vote` now."""
+    return any(distance(visit, vote, config) is not None for visit in visits)
+
+
+def _place_distance(visit: Visit, vote: Vote, config: VisitConfig) -> float | None:
     place = visit.box_near(vote.at)
     if place is None or vote.box is None:
         return config.max_shift  # no boxes to compare (an older API): time alone groups

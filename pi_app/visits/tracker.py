@@ -7,6 +7,9 @@ its first face to `end_after_s` after its last has been answered (clip sequence 
 still missing): a slow answer still joins the visit it belongs to before the visit is reported ended. A
 hole that stays open (a clip lost to a crash) stops holding a visit MISSING_CLIP_WAIT_S after the recordings
 passed the visit's end, on the device's own clock (a fast replay's recording time runs ahead of its answers).
+A face answered more than `end_after_s` away from an open visit at its place, with the clips between still
+unanswered, is held until they are: they may carry the same face, and starting a second visit for it would
+let a few wrong answers decide that one.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from pi_app.events import Event
 from pi_app.stamped_ids import stamped_id
 from pi_app.visits.decision import UNDECIDED, Decision
 from pi_app.visits.evidence import Vote, clip_seen
-from pi_app.visits.grouping import Visit, VisitConfig, assign
+from pi_app.visits.grouping import Visit, VisitConfig, assign, near_in_place, reaching
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +80,7 @@ class VisitTracker:
         self._clips: OrderedDict[int | str, float] = OrderedDict()  # answered clips: seq (or id) -> recorded_at
         self._newest_at = float("-inf")
         self._run_start_seq: int | None = None  # the first clip recorded in this run (from `clip_recorded`)
+        self._held: list[tuple[Vote, ...]] = []  # clips' faces waiting for the clips between them and a visit
         self._lock = threading.Lock()
 
     def observe(self, event: Event) -> list[VisitChange]:
@@ -97,26 +101,67 @@ class VisitTracker:
             while len(self._clips) > REMEMBERED_CLIPS:
                 self._clips.popitem(last=False)
             self._newest_at = max(self._newest_at, seen.at)
-            changes = [change for vote, visit in assign(seen.votes, self._visits, self.config)
-                       for change in self._add(vote, visit)]
+            changes = self._place(tuple(seen.votes))
+            changes += self._release_held()
             # A faceless answer that fills a visit's last hole changes no vote, but settles it: say so.
             changed = {c.visit.id for c in changes}
             changes += [VisitChange(EVIDENCE, self._view(v)) for v in unsettled
                         if v.id not in changed and self._settled(v)]
-            changes += [self._end(visit, reason) for visit in self._visits if not visit.ended
-                        if (reason := self._end_reason(visit))]
+            ended = [self._end(visit, reason) for visit in self._visits if not visit.ended
+                     if (reason := self._end_reason(visit))]
+            changes += ended + (self._release_held() if ended else [])  # an ended visit holds no face back
             self._forget_old()
         return changes
 
     def end_all(self, reason: str = SHUTDOWN) -> list[VisitChange]:
         """End every open visit now (at shutdown: nothing more will be answered in this run)."""
         with self._lock:
-            return [self._end(visit, reason) for visit in self._visits if not visit.ended]
+            changes = []
+            for votes in sorted(self._held, key=lambda held: held[0].at):  # no more answers will fill the holes
+                changes += self._assign(votes)
+            self._held.clear()
+            return changes + [self._end(visit, reason) for visit in self._visits if not visit.ended]
 
     def is_open(self, at: float | None = None) -> bool:
         """True while some visit has not ended; with `at` (a clip's recording time), one that clip could be part of."""
         with self._lock:
             return any(not v.ended and (at is None or v.reaches(at, self.config.end_after_s)) for v in self._visits)
+
+    def _place(self, votes: tuple[Vote, ...]) -> list[VisitChange]:
+        """Add one clip's faces to their visits, or hold them while the clips between them and a visit are out."""
+        if any(self._waits_for_hole(vote) for vote in votes):
+            self._held.append(votes)
+            return []
+        return self._assign(votes)
+
+    def _assign(self, votes: tuple[Vote, ...]) -> list[VisitChange]:
+        return [change for vote, visit in assign(votes, self._visits, self.config) for change in self._add(vote, visit)]
+
+    def _release_held(self) -> list[VisitChange]:
+        """Place the held clips whose holes have filled (each placement may settle another), oldest first."""
+        changes: list[VisitChange] = []
+        progress = True
+        while progress:
+            progress = False
+            for votes in sorted(self._held, key=lambda held: held[0].at):
+                if not any(self._waits_for_hole(vote) for vote in votes):
+                    self._held.remove(votes)
+                    changes += self._assign(votes)
+                    progress = True
+        return changes
+
+    def _waits_for_hole(self, vote: Vote) -> bool:
+        """True when `vote` reaches no visit yet, but an open visit at its place might reach it once the clips
+        between the two are answered."""
+        if vote.seq < 0 or reaching(vote, self._visits, self.config):
+            return False
+        for visit in self._visits:
+            if visit.ended or visit.first_seq < 0 or not near_in_place(visit, vote, self.config):
+                continue
+            lo, hi = (visit.last_seq, vote.seq) if vote.at > visit.last_at else (vote.seq, visit.first_seq)
+            if any(seq not in self._clips for seq in range(lo + 1, hi)):
+                return True
+        return False
 
     def _add(self, vote: Vote, visit: Visit | None) -> list[VisitChange]:
         policy = self.config.decision

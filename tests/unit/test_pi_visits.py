@@ -203,6 +203,58 @@ def test_any_arrival_order_gives_the_same_visits_and_decisions(seed: int) -> Non
     assert sorted(visits_of(play(VisitTracker(), shuffled)).values()) == expected == [(A, 3), (E, 3), (U, 3)]
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_a_long_visit_answered_out_of_order_is_one_visit(seed: int) -> None:
+    # 6 s of one face: a clip answered 2 s after the last one answered so far waits for the clips between
+    # (they may well have the face) instead of starting a second visit that a few wrong answers could decide
+    clips = scene(*[eileen()] * 6, stranger(), stranger(), stranger(), *[eileen()] * 3, *[None] * 6)
+    shuffled = clips[:]
+    random.Random(seed).shuffle(shuffled)
+
+    assert list(visits_of(play(VisitTracker(), shuffled)).values()) == [(E, 12)]
+
+
+def test_a_later_face_waits_for_the_clips_between_and_then_joins() -> None:
+    clips = scene(*[eileen()] * 8, *[None] * 6)
+    tracker = VisitTracker()
+    first = play(tracker, clips[:2] + clips[6:8])  # clips 2-5 still with the other workers
+
+    assert [c.kind for c in first] == [STARTED, DECIDED]  # clips 6 and 7 are held, no second visit
+    rest = play(tracker, clips[2:6] + clips[8:])
+    assert list(visits_of(rest).values()) == [(E, 8)]
+
+
+def test_a_held_face_starts_its_own_visit_once_the_clips_between_come_back_empty() -> None:
+    clips = scene(eileen(), eileen(), *[None] * 5, eileen(), eileen(), *[None] * 6)
+    tracker = VisitTracker()
+    play(tracker, clips[:2] + clips[7:9])
+
+    changes = play(tracker, clips[2:7] + clips[9:])
+    assert list(visits_of(changes).values()) == [(E, 2), (E, 2)]
+
+
+def test_a_face_held_by_a_clip_that_never_comes_is_placed_once_the_visit_gives_up_on_it() -> None:
+    clips = scene(eileen(), eileen(), None, None, None, None, eileen(), eileen(), *[None] * 70)
+    del clips[3]  # lost in a crash, between the two sightings
+    clock = FakeClock()
+    tracker = VisitTracker(clock=clock)
+    held = play(tracker, clips[:-1])
+    assert [c.kind for c in held] == [STARTED, DECIDED]  # the second pair waits for the lost clip
+
+    clock.advance(MISSING_CLIP_WAIT_S)
+    changes = play(tracker, clips[-1:])  # the first visit ends, and the pair is placed in the same step
+    assert [(c.kind, len(c.visit.votes)) for c in changes if c.kind in (STARTED, ENDED)] == [(ENDED, 2), (STARTED, 1)]
+    assert [len(c.visit.votes) for c in tracker.end_all()] == [2]
+
+
+def test_end_all_places_held_faces_before_closing() -> None:
+    clips = scene(*[eileen()] * 8)
+    tracker = VisitTracker()
+    play(tracker, clips[:2] + clips[6:8])
+
+    assert sorted(len(c.visit.votes) for c in tracker.end_all() if c.kind == ENDED) == [2, 2]
+
+
 def test_newest_first_after_an_outage_is_one_visit_per_visit() -> None:
     clips = scene(*[stranger()] * 10, *[None] * 6, *[eileen()] * 4, *[None] * 6)
 
