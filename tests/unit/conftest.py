@@ -1,9 +1,24 @@
-"""Fixtures shared by the dlib-on-ONNX tests."""
+"""Fixtures shared by unit tests: moto's mocked AWS, the dlib-on-ONNX networks."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+MOCK_REGION = "us-east-1"
+
+
+@pytest.fixture
+def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto's in-memory AWS, with dummy credentials and region in the environment so no real account is reached."""
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", MOCK_REGION)
+    with mock_aws():
+        yield
 
 
 @pytest.fixture(scope="session")

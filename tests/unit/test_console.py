@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from facegate_cli.console.clip_media import web_key  # noqa: E402
 from recognizer.image_decode import load_rgb  # noqa: E402
 from services.visit_log import get_visit  # noqa: E402
 from tests.conftest import FIXTURE_IMAGES  # noqa: E402
-from tests.unit.console_support import (API_KEY, AWS_SECRET, PASSWORD, REGION, FakeStack,  # noqa: E402
+from tests.unit.console_support import (API_KEY, AWS_SECRET, PASSWORD, FakeStack,  # noqa: E402
                                         demo_frames, open_fake_stack)
 
 NOW = time.time()
@@ -48,14 +47,9 @@ def face_pipeline() -> Any:
 
 
 @pytest.fixture
-def fake_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, face_pipeline: Any) -> Iterator[FakeStack]:
-    from moto import mock_aws
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        yield open_fake_stack(tmp_path, face_pipeline)
+def fake_stack(mocked_aws: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, face_pipeline: Any) -> FakeStack:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SECRET)  # a recognisable secret: the logs are searched for it
+    return open_fake_stack(tmp_path, face_pipeline)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ same functions the console calls, on moto's in-memory S3 and DynamoDB."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,21 +12,15 @@ pytest.importorskip("moto", reason="the dev extra (moto) is not installed")
 
 from facegate_cli.app import app  # noqa: E402
 from tests.conftest import FIXTURE_IMAGES  # noqa: E402
-from tests.unit.console_support import REGION, FakeStack, open_fake_stack  # noqa: E402
+from tests.unit.console_support import FakeStack, open_fake_stack  # noqa: E402
 
 
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[FakeStack, Path]]:
-    from moto import mock_aws
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        fake = open_fake_stack(tmp_path, None)
-        outputs = tmp_path / "outputs.json"
-        fake.outputs.write(outputs)
-        yield fake, outputs
+def stack(mocked_aws: None, tmp_path: Path) -> tuple[FakeStack, Path]:
+    fake = open_fake_stack(tmp_path, None)
+    outputs = tmp_path / "outputs.json"
+    fake.outputs.write(outputs)
+    return fake, outputs
 
 
 def test_enroll_people_and_forget(stack: tuple[FakeStack, Path]) -> None:

@@ -1,7 +1,6 @@
 """A visit's record in DynamoDB (moto): the device's reports update it, the console's review survives them."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -16,18 +15,11 @@ KEY = clip_key("door-1", "20261129T101010.500Z-000007")
 
 
 @pytest.fixture
-def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from moto import mock_aws
-
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                        ("AWS_DEFAULT_REGION", "us-east-1")):
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        dynamodb = boto3.resource("dynamodb")
-        yield dynamodb.create_table(
-            TableName="sightings", BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": "person", "KeyType": "HASH"}, {"AttributeName": "seen_at", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("person", "seen_at")])
+def table(mocked_aws: None) -> Any:
+    return boto3.resource("dynamodb").create_table(
+        TableName="sightings", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "person", "KeyType": "HASH"}, {"AttributeName": "seen_at", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("person", "seen_at")])
 
 
 def _report(**changes: Any) -> dict[str, Any]:
