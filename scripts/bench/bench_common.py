@@ -5,8 +5,13 @@ import json
 import os
 import platform
 import statistics
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -156,3 +161,55 @@ def grouped_bars(ax, groups: list[str], series: dict[str, list[float]], title: s
     ax.set_xticks([x + width * (len(series) - 1) / 2 for x in range(len(groups))], groups)
     ax.set_title(title)
     ax.legend(fontsize=8)
+
+
+@dataclass(frozen=True)
+class BenchStack:
+    """A throwaway stack deployed for one benchmark: its target, prefix, outputs and a work folder."""
+
+    target: Any
+    prefix: str
+    outputs: Any
+    work: Path
+
+    @property
+    def outputs_path(self) -> Path:
+        return self.work / "outputs.json"
+
+    def device(self, name: str) -> Path:
+        """Provision a device (its own API key) and return its device file."""
+        from services.device_commands import provision
+
+        path = self.work / f"{name}.json"
+        provision(self.target, self.prefix, name).write(path)
+        return path
+
+    def enrol_fixture_people(self) -> None:
+        """Enrol the demo person from fixtures/images/ with the recognizer's own networks."""
+        from recognizer.pipeline import FacePipeline
+        from recognizer.training.enrolment import enrol_listed_people
+        from recognizer.training.model_cache import ensure_onnx_models
+        from recognizer.training.stack_access import StackAccess
+
+        ensure_onnx_models()
+        enrol_listed_people(FacePipeline.load("dlib"), StackAccess.open(self.outputs_path), FIXTURES)
+
+
+@contextmanager
+def bench_stack(endpoint_url: str, prefix: str) -> Iterator[BenchStack]:
+    """Deploy a stack under `prefix` into the emulator (started when it was not running); afterwards destroy it,
+    and stop the emulator again when this started it."""
+    from services import local_stack, stack
+    from services.target import Target
+
+    started = local_stack.ensure_emulator(endpoint_url)
+    target = Target(endpoint_url=endpoint_url)
+    work = Path(tempfile.mkdtemp(prefix=f"facegate-{prefix}-"))
+    try:
+        outputs = stack.deploy(target, stack.DeployOptions(prefix=prefix)).outputs
+        outputs.write(work / "outputs.json")
+        yield BenchStack(target, prefix, outputs, work)
+    finally:
+        stack.destroy(target, prefix)
+        if started:
+            local_stack.stop_stack()

@@ -15,14 +15,13 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench_common import LFW_DEV, machine, save  # noqa: E402
+from bench_common import LFW_DEV, bench_stack, machine, save  # noqa: E402
 
 CLIP_S = 0.5
 DAY_CLIPS = int(24 * 3600 / CLIP_S)
@@ -131,29 +130,15 @@ def main() -> None:
     if not (LFW_DEV / "training").is_dir():
         sys.exit(f"needs the lfw-dev dataset at {LFW_DEV}")
 
-    from services import local_stack, stack
-    from services.device_commands import provision
-    from services.target import Target
     from tests.integration.doorway_rig import enrol_and_build
 
-    started = local_stack.ensure_emulator(args.endpoint_url)
-    target = Target(endpoint_url=args.endpoint_url)
-    work = Path(tempfile.mkdtemp(prefix="facegate-cost-"))
-    prefix = "fgcost"
-    try:
-        outputs = stack.deploy(target, stack.DeployOptions(prefix=prefix)).outputs
-        outputs.write(work / "outputs.json")
-        manifest = enrol_and_build(LFW_DEV, work / "outputs.json", work / "video")
+    with bench_stack(args.endpoint_url, "fgcost") as bench:
+        manifest = enrol_and_build(LFW_DEV, bench.outputs_path, bench.work / "video")
         runs = {}
         for gate in (False, True):
             device = f"cost-{'gate' if gate else 'nogate'}-{int(time.time())}"
-            provision(target, prefix, device).write(work / f"{device}.json")
-            runs["with_gate" if gate else "without_gate"] = _run(gate, work / f"{device}.json", manifest,
-                                                                 work / device)
-    finally:
-        stack.destroy(target, prefix)
-        if started:
-            local_stack.stop_stack()
+            runs["with_gate" if gate else "without_gate"] = _run(gate, bench.device(device), manifest,
+                                                                 bench.work / device)
     control_each = control_ms()
     day = {k: day_cost(v, args.empty, control_each) for k, v in runs.items()}
     day["with_gate_still_kept_local"] = day_cost(runs["with_gate"], args.empty, control_each, upload_still=False)

@@ -11,13 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench_common import FIXTURES, ROOT, machine, save  # noqa: E402
+from bench_common import ROOT, bench_stack, machine, save  # noqa: E402
 
 
 def main() -> None:
@@ -29,32 +28,13 @@ def main() -> None:
     parser.add_argument("--endpoint-url", default="http://localhost:4566")
     args = parser.parse_args()
 
-    from recognizer.pipeline import FacePipeline
-    from recognizer.training.enrolment import enrol_listed_people
-    from recognizer.training.model_cache import ensure_onnx_models
-    from recognizer.training.stack_access import StackAccess
-    from services import local_stack, stack
-    from services.device_commands import provision
-    from services.target import Target
     from tests.integration.load_rig import light_doorway_video, run_devices
 
-    started = local_stack.ensure_emulator(args.endpoint_url)
-    target, prefix = Target(endpoint_url=args.endpoint_url), "fgload"
-    work = Path(tempfile.mkdtemp(prefix="facegate-load-"))
-    try:
-        stack.deploy(target, stack.DeployOptions(prefix=prefix)).outputs.write(work / "outputs.json")
-        ensure_onnx_models()
-        enrol_listed_people(FacePipeline.load("dlib"), StackAccess.open(work / "outputs.json"), FIXTURES)
-        devices = []
-        for n in range(args.devices):
-            provision(target, prefix, f"load-{n}").write(work / f"load-{n}.json")
-            devices.append(work / f"load-{n}.json")
-        video = light_doorway_video(ROOT / "fixtures" / "videos" / "demo.mp4", work / "light.mp4")
-        report = run_devices(devices, video, work, args.seconds, args.stale_after, args.drain_timeout)
-    finally:
-        stack.destroy(target, prefix)
-        if started:
-            local_stack.stop_stack()
+    with bench_stack(args.endpoint_url, "fgload") as bench:
+        bench.enrol_fixture_people()
+        devices = [bench.device(f"load-{n}") for n in range(args.devices)]
+        video = light_doorway_video(ROOT / "fixtures" / "videos" / "demo.mp4", bench.work / "light.mp4")
+        report = run_devices(devices, video, bench.work, args.seconds, args.stale_after, args.drain_timeout)
     result = {"machine": machine(), "stale_after_s": args.stale_after, **report.to_json()}
     save("load", result)
     print(json.dumps(result, indent=2))
