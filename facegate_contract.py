@@ -3,8 +3,8 @@ recognizer Lambda (`recognizer`).
 
 Each role installs alone and none imports another; what they must agree on lives here, and this module imports
 nothing of ours: the API's routes and headers, S3 prefixes, the `unknown` label, label and device-id rules, the
-Lambda's environment names, the log format, and the two files one role writes for another (the deploy outputs
-and a device file).
+Lambda's environment names, the log format, how the tables' items read back, and the two files one role writes for
+another (the deploy outputs and a device file).
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import re
 import sys
 import time
 from dataclasses import MISSING, asdict, dataclass, fields, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -275,6 +276,18 @@ class DeviceFile:
         if not device.api_url.startswith(("http://", "https://")) or not device.api_key:
             raise ContractFileError(f"the device file {path} needs an http(s) api_url and an api_key")
         return device
+
+
+# ---- the tables' items -----------------------------------------------------------------------------------------------
+def plain_json(value: Any) -> Any:
+    """A DynamoDB value as plain JSON types: its numbers (Decimal) as int or float, through lists and maps."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list):
+        return [plain_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain_json(v) for k, v in value.items()}
+    return value
 
 
 # ---- AWS sessions (boto3 is imported only when a session is made) ---------------------------------------------------

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from facegate_contract import plain_json
 from services.changes import Action, Change
 
 LABEL_FIELD = "person"
@@ -30,16 +30,9 @@ def load_people(path: Path | None = None) -> list[dict[str, Any]]:
     return rows
 
 
-def _plain(value: Any) -> Any:
-    # DynamoDB hands numbers back as Decimal.
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
-
-
 def _covers(current: dict[str, Any] | None, wanted: dict[str, Any]) -> bool:
     """True when every seeded field already has its value (fields added later, e.g. by enroll, are kept)."""
-    return current is not None and all(_plain(current.get(k)) == v for k, v in wanted.items())
+    return current is not None and all(plain_json(current.get(k)) == v for k, v in wanted.items())
 
 
 def seed_people(dynamodb_resource: Any, table_name: str, people: list[dict[str, Any]]) -> Change:

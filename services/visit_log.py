@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from facegate_contract import VISIT_PARTITION
+from facegate_contract import VISIT_PARTITION, plain_json
 
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -43,16 +42,6 @@ def visit_key_at(epoch_s: float) -> str:
     return time.strftime("%Y%m%dT%H%M%S", time.gmtime(epoch_s)) + f".{int(epoch_s * 1000) % 1000:03d}Z"
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
 @dataclass(frozen=True)
 class VisitRecord:
     """One visit as its device last reported it."""
@@ -74,7 +63,7 @@ class VisitRecord:
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> VisitRecord:
         """From a DynamoDB item of the `#visit` partition."""
-        data = _plain(item)
+        data = plain_json(item)
         return cls(visit_id=data["visit_id"], device=data.get("device", ""), started_at=data.get("started_at", ""),
                    ended_at=data.get("ended_at", ""), duration_s=float(data.get("duration_s", 0)),
                    decision=data.get("decision", ""), confidence=data.get("confidence"),

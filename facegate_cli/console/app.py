@@ -11,7 +11,6 @@ import asyncio
 import json
 import logging
 import secrets
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -26,7 +25,7 @@ from facegate_cli.console import auth
 from facegate_cli.console.backend import ConsoleBackend, ConsoleError, Upload, best_face
 from facegate_cli.console.clip_media import ClipMissing
 from facegate_cli.console.strangers import FaceRef, parse_token
-from facegate_contract import UNDECIDED, UNKNOWN, is_label, parse_clip_key
+from facegate_contract import UNDECIDED, UNKNOWN, is_label, parse_clip_key, plain_json
 from services.visit_log import SinceError, since_epoch
 
 log = logging.getLogger(__name__)
@@ -62,18 +61,8 @@ def _clip_label(key: str) -> str:
     return parsed[1] if parsed else key
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _details_text(details: dict[str, Any]) -> str:
-    return json.dumps(_plain(details), indent=2, sort_keys=True, default=str) if details else "{}"
+    return json.dumps(plain_json(details), indent=2, sort_keys=True, default=str) if details else "{}"
 
 
 def parse_details(text: str | None) -> dict[str, Any]:

@@ -3,9 +3,9 @@ many embeddings the model holds for them and how many enrolment photos are kept 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
+from facegate_contract import plain_json
 from recognizer.artifact_store import S3ArtifactStore
 from recognizer.training.person_photos import PersonPhotos
 
@@ -37,17 +37,6 @@ class Library:
         return next((p for p in self.people if p.label == label), None)
 
 
-def plain(value: Any) -> Any:
-    """DynamoDB's Decimals as ints or floats, recursively."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    return value
-
-
 def people_records(people_table: Any) -> dict[str, dict[str, Any]]:
     """Every `people` item by label, without its key."""
     records: dict[str, dict[str, Any]] = {}
@@ -55,7 +44,7 @@ def people_records(people_table: Any) -> dict[str, dict[str, Any]]:
     while True:
         page = people_table.scan(**kwargs)
         for item in page.get("Items", []):
-            records[str(item["person"])] = {k: plain(v) for k, v in item.items() if k != "person"}
+            records[str(item["person"])] = {k: plain_json(v) for k, v in item.items() if k != "person"}
         if "LastEvaluatedKey" not in page:
             return records
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
