@@ -41,6 +41,21 @@ def tls_only_policy(bucket_arn: str) -> dict[str, Any]:
         "Resource": [bucket_arn, f"{bucket_arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
 
 
+class BucketNotEmptied(RuntimeError):
+    """Objects that S3 refused to delete (a DeleteObjects batch answers 200 and lists them as errors)."""
+
+    friendly = True
+    exit_code = 2
+
+
+def _delete_batch(s3: Any, bucket: str, objects: list[dict[str, str]]) -> None:
+    errors = s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True}).get("Errors") or []
+    if errors:
+        first = errors[0]
+        raise BucketNotEmptied(f"S3 refused to delete {len(errors)} object(s) of s3://{bucket} (first: "
+                               f"{first.get('Key')}: {first.get('Code')} {first.get('Message', '')}".rstrip() + ")")
+
+
 def _current_policy(s3: Any, bucket: str) -> Any:
     try:
         return json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
@@ -126,10 +141,10 @@ def delete_bucket(s3: Any, bucket: str) -> Change:
     for page in paginator.paginate(Bucket=bucket):
         doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
         if doomed:
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+            _delete_batch(s3, bucket, doomed)
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
         if keys:
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+            _delete_batch(s3, bucket, keys)
     s3.delete_bucket(Bucket=bucket)
     return Change("s3 bucket", bucket, Action.DELETED)

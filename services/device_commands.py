@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from facegate_contract import DeviceFile, stage_url
+from facegate_contract import DeviceFile, default_outputs_path, stage_url
 from services import device_registry, rest_api
 from services.cli_options import EndpointOpt, PrefixOpt, ProfileOpt, RegionOpt, changes_table, console, target_from
 from services.changes import Change
@@ -21,7 +21,11 @@ from services.target import Target
 device_app = typer.Typer(help="Provision devices: add, remove, list (API keys and device files).",
                          no_args_is_help=True, add_completion=False)
 
-DEVICES_DIR = Path(".facegate/devices")
+
+
+def default_device_file(device_id: str) -> Path:
+    """Where `device add` writes a device file: `devices/` beside the outputs file (.facegate/ by default)."""
+    return default_outputs_path().parent / "devices" / f"{device_id}.json"
 
 
 class StackNotDeployed(RuntimeError):
@@ -61,7 +65,7 @@ def revoke(target: Target, prefix: str, device_id: str) -> Change:
 @device_app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help="The device's id: letters, digits, '.', '_' or '-'.")],
-    out: Annotated[Optional[Path], typer.Option("--out", help="Device file to write (default .facegate/devices/NAME.json).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Device file to write (default: devices/NAME.json beside the outputs file, .facegate/).")] = None,
     api_endpoint_url: Annotated[Optional[str], typer.Option(
         "--api-endpoint-url", help="Emulator URL as the device reaches it, if not --endpoint-url.")] = None,
     endpoint_url: EndpointOpt = None,
@@ -72,7 +76,7 @@ def add(
     """Add a device: its own API key on the usage plan, and a device file to copy to the Pi."""
     target = target_from(endpoint_url, profile, region)
     device = provision(target, prefix, name, api_endpoint_url)
-    path = out or DEVICES_DIR / f"{name}.json"
+    path = out or default_device_file(name)
     device.write(path)
     console.print(f"[green]device {name} added[/]; its file (holds the device's key, mode 0600): {path}")
     console.print(f"on the Pi: facegate run --camera picamera2 --device-file {path.name}")

@@ -25,6 +25,10 @@ class StackNames:
         return (f"arn:{self.partition}:{service}:{self.region if regional else ''}:"
                 f"{self.account_id if account else ''}:{resource}")
 
+    def function_arn(self, function: str) -> str:
+        """The ARN of one of the stack's Lambda functions."""
+        return self.arn("lambda", f"function:{function}")
+
     @property
     def bucket(self) -> str:
         """Clips and model artifacts; S3 names are global, so account and region are part of it."""

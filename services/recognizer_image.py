@@ -77,12 +77,14 @@ def lifecycle_policy(keep: int = KEEP_IMAGES) -> dict[str, Any]:
                        "action": {"type": "expire"}}]}
 
 
-def repository_policy(account_id: str) -> dict[str, Any]:
-    """Let the Lambda service of this account pull the image (what Lambda needs for a container function)."""
+def repository_policy(function_arns: list[str]) -> dict[str, Any]:
+    """Let the Lambda service pull the image for these functions only (the stack's own, in its partition, region
+    and account): the statement AWS documents for a container function's repository, narrowed from
+    `function:*` to the functions that run the image."""
     return {"Version": "2012-10-17", "Statement": [{
         "Sid": "LambdaPull", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
         "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-        "Condition": {"StringLike": {"aws:sourceArn": f"arn:*:lambda:*:{account_id}:function:*"}}}]}
+        "Condition": {"StringLike": {"aws:sourceArn": sorted(function_arns)}}}]}
 
 
 def _json_equal(raw: str | None, wanted: dict[str, Any]) -> bool:
@@ -92,8 +94,8 @@ def _json_equal(raw: str | None, wanted: dict[str, Any]) -> bool:
         return False
 
 
-def ensure_repository(ecr: Any, repository: str, account_id: str) -> tuple[str, Change]:
-    """Create or converge the repository; returns (the registry's repositoryUri, change)."""
+def ensure_repository(ecr: Any, repository: str, pull_policy: dict[str, Any]) -> tuple[str, Change]:
+    """Create or converge the repository and its `pull_policy`; returns (the registry's repositoryUri, change)."""
     created = False
     try:
         repo = ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]
@@ -115,8 +117,8 @@ def ensure_repository(ecr: Any, repository: str, account_id: str) -> tuple[str, 
         current_policy = ecr.get_repository_policy(repositoryName=repository)["policyText"]
     except ClientError:
         current_policy = None
-    if not _json_equal(current_policy, repository_policy(account_id)):
-        ecr.set_repository_policy(repositoryName=repository, policyText=json.dumps(repository_policy(account_id)))
+    if not _json_equal(current_policy, pull_policy):
+        ecr.set_repository_policy(repositoryName=repository, policyText=json.dumps(pull_policy))
         updated.append("repository policy")
     if created:
         return repo["repositoryUri"], Change("ecr repository", repository, Action.CREATED,
@@ -135,10 +137,11 @@ def _push(client: Any, ecr: Any, image: Any, repo_uri: str, tag: str) -> None:
             raise ImageError(f"pushing {repo_uri}:{tag} failed: {line['error']}")
 
 
-def ensure_image(ecr: Any, repository: str, account_id: str, image_ref: str = DEFAULT_LOCAL_IMAGE,
+def ensure_image(ecr: Any, repository: str, pull_policy: dict[str, Any], image_ref: str = DEFAULT_LOCAL_IMAGE,
                  registry_host: str | None = None) -> tuple[ResolvedImage, list[Change]]:
     """Push the local image `image_ref` to the repository (once per content) and return where the Lambda finds it.
 
+    `pull_policy`: the repository policy (see `repository_policy`).
     `registry_host`: the emulator's host:port as the docker engine reaches it; None on AWS (the repositoryUri).
     """
     client = docker_client()
@@ -147,7 +150,7 @@ def ensure_image(ecr: Any, repository: str, account_id: str, image_ref: str = DE
     except Exception as exc:
         raise ImageError(f"recognizer image {image_ref} is not in the local docker engine: build it with "
                          "scripts/prepare-images (or docker compose build)") from exc
-    repo_uri, repo_change = ensure_repository(ecr, repository, account_id)
+    repo_uri, repo_change = ensure_repository(ecr, repository, pull_policy)
     if registry_host:
         repo_uri = f"{registry_host}/{repository}"
     tag = content_tag(image)

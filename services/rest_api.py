@@ -142,8 +142,13 @@ def ensure_usage_plan(apigw: Any, names: StackNames, api_id: str) -> tuple[str, 
 
 
 def lambda_integration_uri(names: StackNames, function_arn: str) -> str:
-    """The AWS_PROXY integration URI of the function, in the stack's partition."""
-    return names.arn("apigateway", f"lambda:path/2015-03-31/functions/{function_arn}/invocations", account=False)
+    """The AWS_PROXY integration URI of the function, in AWS's documented form (PutIntegration `uri`):
+    `arn:{partition}:apigateway:{region}:lambda:path/2015-03-31/functions/{function-arn}/invocations`.
+
+    Not a resource ARN: the field after the region names the integrated service (`lambda`), and there is no
+    account field, so `StackNames.arn` does not build it."""
+    return (f"arn:{names.partition}:apigateway:{names.region}:lambda:path/2015-03-31/functions/"
+            f"{function_arn}/invocations")
 
 
 def ensure_rest_api(apigw: Any, names: StackNames, functions: dict[str, str]) -> tuple[ApiInfo, list[Change]]:
@@ -170,8 +175,9 @@ def ensure_rest_api(apigw: Any, names: StackNames, functions: dict[str, str]) ->
 
 
 def invoke_source_arn(names: StackNames, api_id: str) -> str:
-    """Source ARN that lets only this API (any stage, method and route) invoke the Lambda."""
-    return names.arn("execute-api", f"{api_id}/*")
+    """Source ARN that lets only this API's stage (any method, any route) invoke the Lambda; AWS's form is
+    `arn:{partition}:execute-api:{region}:{account}:{api-id}/{stage}/{method}/{resource-path}`."""
+    return names.arn("execute-api", f"{api_id}/{names.stage}/*/*")
 
 
 def delete_rest_api(apigw: Any, names: StackNames) -> list[Change]:

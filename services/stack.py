@@ -106,7 +106,9 @@ def deploy(target: Target, options: DeployOptions) -> DeployResult:
                                                        lambda_role.control_policy(names))
     changes.append(change)
 
-    image, image_changes = recognizer_image.ensure_image(target.client("ecr"), names.ecr_repository, names.account_id,
+    pull_policy = recognizer_image.repository_policy(
+        [names.function_arn(f) for f in (names.function, names.control_function)])
+    image, image_changes = recognizer_image.ensure_image(target.client("ecr"), names.ecr_repository, pull_policy,
                                                          options.image, registry_host(target, options))
     changes.extend(image_changes)
     lam = target.client("lambda")

@@ -3,6 +3,7 @@ no network), so a change that breaks them fails here rather than in someone's ac
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import boto3
@@ -11,7 +12,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 
 from facegate_contract import stage_url
-from services import clip_bucket, lambda_role, recognizer_function, recognizer_image, rest_api
+from services import clip_bucket, deployer_policy, lambda_role, recognizer_function, recognizer_image, rest_api
 from services.names import StackNames
 from services.target import Target, UnknownRegion
 
@@ -132,19 +133,110 @@ class TestImage:
                                                            "lifecyclePolicyText": ANY})
             stub.add_client_error("get_repository_policy", "RepositoryPolicyNotFoundException")
             stub.add_response("set_repository_policy", {}, {"repositoryName": "facegate/recognizer", "policyText": ANY})
-            uri, change = recognizer_image.ensure_repository(ecr, "facegate/recognizer", "123456789012")
+            uri, change = recognizer_image.ensure_repository(ecr, "facegate/recognizer",
+                                                             recognizer_image.repository_policy(["arn:f"]))
         assert uri.endswith("facegate/recognizer") and change.action.value == "created"
         rule = recognizer_image.lifecycle_policy()["rules"][0]
         assert rule["selection"]["countNumber"] == recognizer_image.KEEP_IMAGES and rule["action"]["type"] == "expire"
-        [statement] = recognizer_image.repository_policy("123456789012")["Statement"]
-        assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
-        assert set(statement["Action"]) == {"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}
 
     def test_destroy_deletes_the_repository_with_its_images(self) -> None:
         ecr = client("ecr")
         with Stubber(ecr) as stub:
             stub.add_response("delete_repository", {}, {"repositoryName": "facegate/recognizer", "force": True})
             assert recognizer_image.delete_repository(ecr, "facegate/recognizer").action.value == "deleted"
+
+
+class TestDocumentedForms:
+    """Each request shape AWS validates and the emulator does not, against the form AWS documents."""
+
+    ARN_PARTITIONS = "(aws|aws-cn|aws-us-gov)"
+
+    @pytest.mark.parametrize("names", [NAMES, CHINA], ids=["aws", "aws-cn"])
+    def test_the_integration_uri_has_the_documented_form(self, names: StackNames) -> None:
+        """PutIntegration `uri` for AWS_PROXY to Lambda (API Gateway API reference, PutIntegration; developer guide,
+        "Set up Lambda proxy integrations"): `arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/
+        {function-arn}/invocations` — the service field after the region, no account field."""
+        function = names.function_arn(names.function)
+        uri = rest_api.lambda_integration_uri(names, function)
+        pattern = (rf"^arn:{names.partition}:apigateway:{names.region}:lambda:path/2015-03-31/functions/"
+                   rf"(?P<function>arn:{names.partition}:lambda:{names.region}:\d{{12}}:function:[\w-]+)/invocations$")
+        match = re.match(pattern, uri)
+        assert match and match["function"] == function, uri
+        assert "::lambda:" not in uri  # the empty account field AWS refused ("must contain path or action")
+
+    def test_the_invoke_permission_names_this_apis_stage_in_the_execute_api_form(self) -> None:
+        """Lambda AddPermission `SourceArn` for API Gateway (API Gateway developer guide, "execute-api ARN format"):
+        `arn:{partition}:execute-api:{region}:{account-id}:{api-id}/{stage}/{http-method}/{resource-path}`."""
+        arn = rest_api.invoke_source_arn(NAMES, "a1b2c3d4e5")
+        assert re.match(r"^arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/live/\*/\*$", arn), arn
+        china = rest_api.invoke_source_arn(CHINA, "a1b2c3d4e5")
+        assert china.startswith("arn:aws-cn:execute-api:cn-north-1:123456789012:a1b2c3d4e5/live/")
+
+    def test_the_invoke_permission_is_granted_to_api_gateway_with_that_source(self) -> None:
+        lam = client("lambda")
+        source = rest_api.invoke_source_arn(NAMES, "a1b2c3d4e5")
+        with Stubber(lam) as stub:
+            stub.add_client_error("get_policy", "ResourceNotFoundException")
+            stub.add_response("add_permission", {}, {
+                "FunctionName": "facegate-recognizer", "StatementId": NAMES.invoke_permission,
+                "Action": "lambda:InvokeFunction", "Principal": "apigateway.amazonaws.com", "SourceArn": source})
+            recognizer_function.ensure_invoke_permission(lam, "facegate-recognizer", NAMES.invoke_permission, source)
+            stub.assert_no_pending_responses()
+
+    @pytest.mark.parametrize("names", [NAMES, CHINA], ids=["aws", "aws-cn"])
+    def test_the_repository_policy_lets_lambda_pull_for_this_stacks_functions_only(self, names: StackNames) -> None:
+        """ECR repository policy for a Lambda container image (Lambda developer guide, "Amazon ECR permissions"):
+        principal `{"Service": "lambda.amazonaws.com"}`, actions ecr:BatchGetImage and ecr:GetDownloadUrlForLayer,
+        condition `StringLike aws:sourceArn arn:{partition}:lambda:{region}:{account}:function:...`."""
+        functions = [names.function_arn(f) for f in (names.function, names.control_function)]
+        [statement] = recognizer_image.repository_policy(functions)["Statement"]
+        assert statement["Effect"] == "Allow" and statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+        assert sorted(statement["Action"]) == ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+        sources = statement["Condition"]["StringLike"]["aws:sourceArn"]
+        assert sorted(sources) == sorted(functions)
+        for arn in sources:  # this partition, this region, this account, a function of this stack: no wildcard
+            assert re.match(rf"^arn:{names.partition}:lambda:{names.region}:{names.account_id}:function:"
+                            rf"{names.prefix}-(recognizer|control)$", arn), arn
+
+    def test_function_arns_are_resource_arns_of_the_stack(self) -> None:
+        """Lambda function ARN (Service Authorization Reference, AWS Lambda resource types):
+        `arn:{partition}:lambda:{region}:{account}:function:{name}`."""
+        assert NAMES.function_arn("facegate-control") == "arn:aws:lambda:eu-west-1:123456789012:function:facegate-control"
+
+
+class TestDeployerPolicy:
+    """The policy README tells an AWS admin to attach."""
+
+    def test_the_shipped_file_is_what_the_module_renders(self) -> None:
+        assert deployer_policy.POLICY_FILE.read_text() == deployer_policy.render(deployer_policy.deployer_policy())
+
+    def test_no_wildcard_actions_and_every_resource_is_the_stacks_unless_aws_allows_none(self) -> None:
+        policy = deployer_policy.deployer_policy(account="123456789012", region="eu-west-1")
+        for statement in policy["Statement"]:
+            assert all("*" not in action for action in statement["Action"]), statement
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for resource in resources:
+                if resource == "*":  # AWS has no resource for these
+                    assert statement["Action"] == ["ecr:GetAuthorizationToken"], statement
+                elif ":apigateway:" in resource:  # ids AWS chooses; the paths are API Gateway's own
+                    assert re.match(r"^arn:aws:apigateway:eu-west-1::/(restapis|usageplans|apikeys)(/\*)?$", resource)
+                elif resource.endswith("log-group:*"):
+                    assert statement["Action"] == ["logs:DescribeLogGroups"]
+                else:
+                    assert re.search(r"facegate[-/]", resource), resource
+
+    def test_roles_are_passed_to_lambda_only(self) -> None:
+        [passing] = [s for s in deployer_policy.deployer_policy()["Statement"] if "iam:PassRole" in s["Action"]]
+        assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}
+        assert passing["Resource"].endswith(":role/facegate-*")
+
+    def test_another_partition_account_and_region_are_rendered(self, capsys: pytest.CaptureFixture[str]) -> None:
+        deployer_policy.main(["--partition", "aws-cn", "--account", "123456789012", "--region", "cn-north-1",
+                              "--prefix", "door"])
+        text = capsys.readouterr().out
+        arns = re.findall(r'"(arn:[^"]+)"', text)
+        assert arns and all(a.startswith("arn:aws-cn:") for a in arns)
+        assert "arn:aws-cn:lambda:cn-north-1:123456789012:function:door-*" in arns
 
 
 class TestApi:
