@@ -65,9 +65,9 @@ class TestLambdaFunction:
                                   "The role defined for the function cannot be assumed by Lambda.")
             stub.add_response("create_function", {"FunctionArn": "arn:aws:lambda:eu-west-1:123456789012:function:f"},
                               {"FunctionName": "facegate-recognizer", "PackageType": "Image",
-                               "Code": {"ImageUri": "r/x:img-1"}, "Architectures": ["arm64"], "Description": self.SPEC.description,
-                               "Publish": False, "Role": self.SPEC.role_arn, "Timeout": 25, "MemorySize": 2048,
-                               "Environment": {"Variables": {}}})
+                               "Code": {"ImageUri": "r/x:img-1"}, "Architectures": ["arm64"],
+                               "Description": self.SPEC.description, "Publish": False, "Role": self.SPEC.role_arn,
+                               "Timeout": 25, "MemorySize": 2048, "Environment": {"Variables": {}}})
             stub.add_response("get_function", {"Configuration": {"State": "Active"}})
             stub.add_response("get_function_concurrency", {})
             recognizer_function.ensure_function(lam, self.SPEC, sleep=lambda s: None)
