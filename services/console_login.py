@@ -98,12 +98,16 @@ def generate_password() -> str:
     return secrets.token_urlsafe(16)
 
 
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
 def load_login(s3: Any, bucket: str) -> LoginRecord | None:
     """The stored record, or None when no console password was set yet."""
     try:
         body = s3.get_object(Bucket=bucket, Key=LOGIN_KEY)["Body"].read()
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+        if _error_code(exc) in ("NoSuchKey", "404", "NotFound"):
             return None
         raise
     try:
@@ -113,26 +117,46 @@ def load_login(s3: Any, bucket: str) -> LoginRecord | None:
     return LoginRecord.from_json(data)
 
 
-def store_login(s3: Any, bucket: str, record: LoginRecord) -> None:
-    """Write the record (the bucket encrypts it at rest and is private)."""
+def store_login(s3: Any, bucket: str, record: LoginRecord, only_if_absent: bool = False) -> None:
+    """Write the record (the bucket encrypts it at rest and is private); `only_if_absent` makes it an S3
+    conditional write that fails with 412 PreconditionFailed rather than replace a record already there."""
+    condition = {"IfNoneMatch": "*"} if only_if_absent else {}
     s3.put_object(Bucket=bucket, Key=LOGIN_KEY, Body=json.dumps(record.to_json()).encode(),
-                  ContentType="application/json")
+                  ContentType="application/json", **condition)
 
 
 def ensure_login(s3: Any, bucket: str, password: str | None) -> tuple[Change, str | None]:
     """Converge the console login: a given password replaces a different one; with none given, a stored one is
-    kept and a missing one is generated. Returns the change and the generated password (None unless generated)."""
-    current = load_login(s3, bucket)
+    kept and a missing one is generated. Returns the change and the generated password (None unless generated).
+
+    Credentials without s3:ListBucket get 403 AccessDenied, not 404, for a record that is not there: then the record
+    may or may not exist, and a generated password is only written where none is (a conditional write)."""
+    try:
+        current, readable = load_login(s3, bucket), True
+    except ClientError as exc:
+        if _error_code(exc) not in ("AccessDenied", "403"):
+            raise
+        current, readable = None, False
     if password is not None:
         if current is not None and current.verify(password):
             return Change("console login", LOGIN_KEY, Action.UNCHANGED, "scrypt hash"), None
-        store_login(s3, bucket, hash_password(password))
+        store_login(s3, bucket, hash_password(password))  # what the user asked for, whatever was stored
+        if not readable:
+            return Change("console login", LOGIN_KEY, Action.UPDATED,
+                          "password set (scrypt hash stored; the stored one could not be read to compare)"), None
         action = Action.CREATED if current is None else Action.UPDATED
         return Change("console login", LOGIN_KEY, action, "password set (scrypt hash stored)"), None
     if current is not None:
         return Change("console login", LOGIN_KEY, Action.UNCHANGED, "scrypt hash"), None
     generated = generate_password()
-    store_login(s3, bucket, hash_password(generated))
+    try:
+        store_login(s3, bucket, hash_password(generated), only_if_absent=not readable)
+    except ClientError as exc:
+        if readable or _error_code(exc) != "PreconditionFailed":
+            raise
+        raise LoginError(f"a console login is stored at s3://{bucket}/{LOGIN_KEY} but these credentials may not "
+                         f"read it: allow s3:GetObject on it, or replace it with {PASSWORD_ENV}=... facegate deploy"
+                         ) from exc
     return Change("console login", LOGIN_KEY, Action.CREATED, "password generated (scrypt hash stored)"), generated
 
 

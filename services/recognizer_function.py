@@ -37,6 +37,7 @@ class FunctionSpec:
     # more at once than it has cores only thrashes, so deploy reserves about that many there.
     reserved_concurrency: int | None = None
     command: tuple[str, ...] | None = None  # the image's CMD for this function (the control function's handler)
+    description: str = "facegate recognizer: detect, embed and classify faces"  # what the Lambda console shows
 
     def __post_init__(self) -> None:
         if not 1 <= self.timeout_s < API_GATEWAY_LIMIT_S:
@@ -45,7 +46,7 @@ class FunctionSpec:
     def configuration(self) -> dict[str, Any]:
         """The UpdateFunctionConfiguration arguments (the architecture goes with the code)."""
         config = {"Role": self.role_arn, "Timeout": self.timeout_s, "MemorySize": self.memory_mb,
-                  "Environment": {"Variables": dict(self.environment)}}
+                  "Description": self.description, "Environment": {"Variables": dict(self.environment)}}
         if self.command:
             config["ImageConfig"] = {"Command": list(self.command)}
         return config
@@ -85,7 +86,7 @@ def _wait_updated(lam: Any, name: str) -> None:
 
 def _config_drift(current: dict[str, Any], spec: FunctionSpec) -> list[str]:
     wanted = spec.configuration()
-    drift = [key for key in ("Role", "Timeout", "MemorySize") if current.get(key) != wanted[key]]
+    drift = [key for key in ("Role", "Timeout", "MemorySize", "Description") if current.get(key, "") != wanted[key]]
     if (current.get("Environment") or {}).get("Variables", {}) != wanted["Environment"]["Variables"]:
         drift.append("Environment")
     command = ((current.get("ImageConfigResponse") or {}).get("ImageConfig") or {}).get("Command")
@@ -100,8 +101,7 @@ def ensure_function(lam: Any, spec: FunctionSpec, sleep: Callable[[float], None]
     if found is None:
         created = retry_while_role_propagates(lambda: lam.create_function(
             FunctionName=spec.name, PackageType="Image", Code={"ImageUri": spec.image_uri},
-            Architectures=[spec.architecture], Description="facegate recognizer: detect, embed and classify faces",
-            Publish=False, **spec.configuration()), sleep=sleep)
+            Architectures=[spec.architecture], Publish=False, **spec.configuration()), sleep=sleep)
         lam.get_waiter("function_active_v2").wait(FunctionName=spec.name, WaiterConfig={"Delay": 1, "MaxAttempts": 300})
         concurrency = ensure_concurrency(lam, spec.name, spec.reserved_concurrency)
         return created["FunctionArn"], Change("lambda function", spec.name, Action.CREATED,

@@ -119,7 +119,8 @@ def deploy(target: Target, options: DeployOptions) -> DeployResult:
     # The device's light calls run apart: a busy recognizer never holds up a clip's upload URL.
     control = recognizer_function.FunctionSpec(
         name=names.control_function, image_uri=image.uri, role_arn=control_role_arn, architecture=image.architecture,
-        environment=environment, memory_mb=CONTROL_MEMORY_MB, timeout_s=10, command=(CONTROL_HANDLER,))
+        environment=environment, memory_mb=CONTROL_MEMORY_MB, timeout_s=10, command=(CONTROL_HANDLER,),
+        description="facegate control: clip upload URLs, clip links and visit reports")
     arns = {}
     for spec in (recognizer, control):
         arns[spec.name], change = recognizer_function.ensure_function(lam, spec)

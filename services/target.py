@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.config import Config
 
-from facegate_contract import aws_session
+from facegate_contract import aws_session, describe_stack
 
 DEFAULT_REGION = "us-east-1"
 
@@ -85,5 +85,4 @@ class Target:
 
     def describe(self) -> str:
         """A one-line, secret-free description for logs and tables."""
-        where = f"emulator {self.endpoint_url}" if self.is_emulator else f"AWS profile {self.profile or '(default chain)'}"
-        return f"{where}, region {self.region}"
+        return describe_stack(self.endpoint_url, self.profile, self.region)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -11,6 +12,12 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
+
+from facegate_cli.friendly_errors import describe
+from facegate_contract import aws_session
 from tests.conftest import FIXTURE_IMAGES, ROOT
 
 FIXTURE_VIDEO = ROOT / "fixtures" / "videos" / "demo.mp4"
@@ -125,6 +132,73 @@ def test_a_missing_device_file_is_one_line(tmp_path: Path) -> None:
                           _clean_env(), cwd=tmp_path)
     assert result.returncode == 2
     assert "no device file at" in _one_line(result) and "facegate device add" in _one_line(result)
+
+
+# ---- on AWS: one line true to the target, whatever endpoint boto3 was sent to ------------------------------------
+AWS_DENIED_HINT = "attach the deployer policy (docs/aws.md) or ask your AWS admin"
+SECRET = "wJalrXUtnFEMI-not-to-be-printed"
+STS_IDENTITY = (b'<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+                b'<GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/deployer</Arn><UserId>AIDAEXAMPLE</UserId>'
+                b'<Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId>'
+                b'</ResponseMetadata></GetCallerIdentityResponse>')
+
+
+def _aws_env(**endpoints: str) -> dict[str, str]:
+    """Credentials for AWS (no --endpoint-url: the target is AWS) with boto3 sent elsewhere, as a test harness does."""
+    return _clean_env(AWS_ACCESS_KEY_ID="AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY=SECRET, **endpoints)
+
+
+def _sightings_answered_by_dynamodb(code: str, message: str, cwd: Path) -> subprocess.CompletedProcess:
+    """`facegate sightings` on AWS (STS answers for account 123456789012) where DynamoDB answers this error."""
+    error = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}).encode()
+    with _answering(200, STS_IDENTITY, "text/xml") as sts, \
+            _answering(400, error, "application/x-amz-json-1.0") as dynamodb:
+        env = _aws_env(AWS_ENDPOINT_URL_STS=f"http://127.0.0.1:{sts}",
+                       AWS_ENDPOINT_URL_DYNAMODB=f"http://127.0.0.1:{dynamodb}")
+        return _first_error(["sightings", "--region", "eu-west-1"], env, cwd=cwd)
+
+
+def test_an_aws_endpoint_that_does_not_answer_is_named_as_aws_not_the_emulator(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{_free_port()}"  # a loopback address, yet the target is AWS: no emulator advice
+    result = _first_error(["status", "--region", "eu-west-1"], _aws_env(AWS_ENDPOINT_URL=url), cwd=tmp_path)
+    assert result.returncode == 3
+    assert _one_line(result) == (
+        f"facegate: cannot reach AWS at {url}/ (region eu-west-1): check the network, the region, and any "
+        "AWS_ENDPOINT_URL or profile endpoint_url that sends boto3 elsewhere")
+
+
+def test_sightings_without_a_stack_says_to_deploy_first(tmp_path: Path) -> None:
+    result = _sightings_answered_by_dynamodb("ResourceNotFoundException", "Requested resource not found", tmp_path)
+    assert result.returncode == 2
+    assert _one_line(result) == ("facegate: no facegate stack in AWS profile (default chain), region eu-west-1: table "
+                                 "facegate-sightings does not exist; run `facegate deploy` first")
+
+
+def test_a_call_aws_denies_is_named_with_its_action_resource_and_user(tmp_path: Path) -> None:
+    result = _sightings_answered_by_dynamodb("AccessDeniedException", (
+        "User: arn:aws:iam::123456789012:user/deployer is not authorized to perform: dynamodb:Query on resource: "
+        "arn:aws:dynamodb:eu-west-1:123456789012:table/facegate-sightings because no identity-based policy allows "
+        "the dynamodb:Query action"), tmp_path)
+    assert result.returncode == 2
+    assert _one_line(result) == (
+        "facegate: AWS denied dynamodb:Query on arn:aws:dynamodb:eu-west-1:123456789012:table/facegate-sightings "
+        f"(User: arn:aws:iam::123456789012:user/deployer): {AWS_DENIED_HINT}")
+    assert SECRET not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("operation", "params", "code", "named"), [
+    ("get_object", {"Key": "console/login.json"}, "AccessDenied", "s3:GetObject on object BUCKET/console/login.json"),
+    ("head_object", {"Key": "console/login.json"}, "403", "s3:GetObject on object BUCKET/console/login.json"),
+    ("head_bucket", {}, "403", "s3:ListBucket on bucket BUCKET")], ids=["get", "head-object", "head-bucket"])
+def test_s3s_bare_access_denied_is_named_from_the_call(operation: str, params: dict, code: str, named: str) -> None:
+    bucket = "facegate-123456789012-eu-west-1"
+    s3 = aws_session(None, None, "eu-west-1").client("s3")
+    with Stubber(s3) as stub, pytest.raises(ClientError) as raised:
+        # S3 says only "Access Denied" (or, to a HEAD request, nothing at all)
+        stub.add_client_error(operation, code, "Access Denied" if code == "AccessDenied" else "Forbidden",
+                              http_status_code=403)
+        getattr(s3, operation)(Bucket=bucket, **params)
+    assert describe(raised.value) == (f"AWS denied {named.replace('BUCKET', bucket)}: {AWS_DENIED_HINT}", 2)
 
 
 @contextlib.contextmanager

@@ -5,11 +5,14 @@ import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from facegate_cli.friendly_errors import describe
 from services import console_login
 from services.changes import Action
 
@@ -87,3 +90,52 @@ def test_a_generated_password_is_written_owner_only(tmp_path: Path) -> None:
     console_login.write_password_file(path, "s3cret-value")
     assert path.read_text() == "s3cret-value\n"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+# ---- credentials that may write the login but not read it (no s3:GetObject, or no s3:ListBucket) ------------------
+class UnreadableLogin:
+    """moto's S3, except that reading the login is denied: without s3:ListBucket S3 answers 403 AccessDenied even
+    for a key that is not there, so a 403 says nothing about whether a record exists."""
+
+    def __init__(self, s3: Any) -> None:
+        self._s3 = s3
+
+    def get_object(self, **params: Any) -> dict:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"},
+                           "ResponseMetadata": {"HTTPStatusCode": 403}}, "GetObject")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._s3, name)
+
+
+BUCKET = "facegate-login"
+
+
+@pytest.fixture
+def s3_bucket(mocked_aws: None) -> Any:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    return s3
+
+
+def test_an_unreadable_login_gets_a_first_password_only_where_there_is_none(s3_bucket: Any) -> None:
+    change, generated = console_login.ensure_login(UnreadableLogin(s3_bucket), BUCKET, None)
+    assert change.action is Action.CREATED and generated
+    assert console_login.load_login(s3_bucket, BUCKET).verify(generated)
+
+
+def test_an_unreadable_login_that_exists_is_never_overwritten_and_the_error_is_one_line(s3_bucket: Any) -> None:
+    console_login.store_login(s3_bucket, BUCKET, console_login.hash_password("the stored password"))
+    with pytest.raises(console_login.LoginError) as raised:  # S3's 412 PreconditionFailed on the conditional write
+        console_login.ensure_login(UnreadableLogin(s3_bucket), BUCKET, None)
+    message = ("a console login is stored at s3://facegate-login/console/login.json but these credentials may not read "
+               "it: allow s3:GetObject on it, or replace it with FACEGATE_CONSOLE_PASSWORD=... facegate deploy")
+    assert describe(raised.value) == (message, 2)  # one line from the CLI, exit code 2
+    assert console_login.load_login(s3_bucket, BUCKET).verify("the stored password")
+
+
+def test_a_given_password_replaces_a_login_that_cannot_be_read(s3_bucket: Any) -> None:
+    console_login.store_login(s3_bucket, BUCKET, console_login.hash_password("the stored password"))
+    change, generated = console_login.ensure_login(UnreadableLogin(s3_bucket), BUCKET, "my console password")
+    assert change.action is Action.UPDATED and generated is None
+    assert console_login.load_login(s3_bucket, BUCKET).verify("my console password")

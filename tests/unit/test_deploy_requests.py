@@ -2,6 +2,7 @@
 no network), so a change that breaks them fails here rather than in someone's account."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any
@@ -65,9 +66,9 @@ class TestLambdaFunction:
                                   "The role defined for the function cannot be assumed by Lambda.")
             stub.add_response("create_function", {"FunctionArn": "arn:aws:lambda:eu-west-1:123456789012:function:f"},
                               {"FunctionName": "facegate-recognizer", "PackageType": "Image",
-                               "Code": {"ImageUri": "r/x:img-1"}, "Architectures": ["arm64"], "Description": ANY,
-                               "Publish": False, "Role": self.SPEC.role_arn, "Timeout": 25, "MemorySize": 2048,
-                               "Environment": {"Variables": {}}})
+                               "Code": {"ImageUri": "r/x:img-1"}, "Architectures": ["arm64"],
+                               "Description": self.SPEC.description, "Publish": False, "Role": self.SPEC.role_arn,
+                               "Timeout": 25, "MemorySize": 2048, "Environment": {"Variables": {}}})
             stub.add_response("get_function", {"Configuration": {"State": "Active"}})
             stub.add_response("get_function_concurrency", {})
             recognizer_function.ensure_function(lam, self.SPEC, sleep=lambda s: None)
@@ -76,8 +77,8 @@ class TestLambdaFunction:
     def test_an_architecture_change_updates_the_code(self) -> None:
         lam = client("lambda")
         current = {"Configuration": {"FunctionArn": "arn:f", "Role": self.SPEC.role_arn, "Timeout": 25,
-                                     "MemorySize": 2048, "Environment": {"Variables": {}},
-                                     "Architectures": ["x86_64"]},
+                                     "MemorySize": 2048, "Description": self.SPEC.description,
+                                     "Environment": {"Variables": {}}, "Architectures": ["x86_64"]},
                    "Code": {"ImageUri": "r/x:img-1"}}
         with Stubber(lam) as stub:
             stub.add_response("get_function", current)
@@ -88,6 +89,24 @@ class TestLambdaFunction:
             stub.add_response("get_function_concurrency", {})
             _, change = recognizer_function.ensure_function(lam, self.SPEC, sleep=lambda s: None)
         assert change.action.value == "updated" and "arm64" in change.detail
+
+    def test_a_function_says_what_it_does_and_an_old_description_is_converged(self) -> None:
+        control = dataclasses.replace(self.SPEC, name="facegate-control", description="facegate control: uploads")
+        lam = client("lambda")
+        current = {"Configuration": {"FunctionArn": "arn:f", "Role": self.SPEC.role_arn, "Timeout": 25,
+                                     "MemorySize": 2048, "Description": self.SPEC.description,
+                                     "Environment": {"Variables": {}}, "Architectures": ["arm64"]},
+                   "Code": {"ImageUri": "r/x:img-1"}}
+        with Stubber(lam) as stub:
+            stub.add_response("get_function", current)
+            stub.add_response("update_function_configuration", {},
+                              {"FunctionName": "facegate-control", **control.configuration()})
+            stub.add_response("get_function", {"Configuration": {"LastUpdateStatus": "Successful"}})
+            stub.add_response("get_function_concurrency", {})
+            _, change = recognizer_function.ensure_function(lam, control, sleep=lambda s: None)
+            stub.assert_no_pending_responses()
+        assert control.configuration()["Description"] == "facegate control: uploads"
+        assert change.action.value == "updated" and "Description" in change.detail
 
     @pytest.mark.parametrize(("current", "wanted", "call"), [
         ({}, 2, ("put_function_concurrency", {"FunctionName": "f", "ReservedConcurrentExecutions": 2})),
