@@ -42,7 +42,7 @@ _NOT_AUTHORIZED = re.compile(r'User: (?P<who>\S+?)\.? is not authorized to perfo
 # S3's bare "Access Denied" names no permission: these operations need another than their own name.
 _S3_PERMISSION = {"HeadBucket": "ListBucket", "ListObjects": "ListBucket", "ListObjectsV2": "ListBucket",
                   "HeadObject": "GetObject"}
-DENIED_HINT = "attach the deployer policy (docs/aws.md) or ask your AWS admin"
+DENIED_HINT = "attach the deployer policy (services/data/deployer-policy.json) or ask your AWS admin"
 
 
 def _unreachable(url: str, call: AwsCall | None) -> str:

@@ -135,7 +135,7 @@ def test_a_missing_device_file_is_one_line(tmp_path: Path) -> None:
 
 
 # ---- on AWS: one line true to the target, whatever endpoint boto3 was sent to ------------------------------------
-AWS_DENIED_HINT = "attach the deployer policy (docs/aws.md) or ask your AWS admin"
+AWS_DENIED_HINT = "attach the deployer policy (services/data/deployer-policy.json) or ask your AWS admin"
 SECRET = "wJalrXUtnFEMI-not-to-be-printed"
 STS_IDENTITY = (b'<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
                 b'<GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/deployer</Arn><UserId>AIDAEXAMPLE</UserId>'
