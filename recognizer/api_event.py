@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from facegate_contract import (API_KEY_HEADER, CLIP_KEY_HEADER, CLIP_LINKS_PATH, MAX_FRAME_BYTES, RECOGNIZE_PATH,
                                UPLOADS_PATH, VISITS_PATH)
+from facegate_contract.wire import WireError, decode
+
+T = TypeVar("T")
 
 ROUTES = (RECOGNIZE_PATH, UPLOADS_PATH, CLIP_LINKS_PATH, VISITS_PATH)
 MAX_BODY_BYTES = MAX_FRAME_BYTES  # decoded frame; base64 in the event must stay under real Lambda's 6 MB cap
@@ -105,13 +107,12 @@ def frame_request(event: dict[str, Any]) -> FrameRequest:
     return FrameRequest(body=body, clip_key=clip_key)
 
 
-def json_request(event: dict[str, Any]) -> dict[str, Any]:
-    """The JSON object body of a small POST (uploads, clip links, visit reports)."""
+def json_request(event: dict[str, Any], kind: type[T], errors: dict[str | None, str]) -> T:
+    """The body of a small POST (uploads, clip links, visit reports) as the contract's `kind`; anything else is a
+    400 whose error names the field (`errors`: field → error kind; the `None` entry for the rest)."""
     body = _raw_body(event, MAX_JSON_BYTES)
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise RequestError(400, "invalid_json", f"the body is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise RequestError(400, "invalid_json", "the body must be a JSON object")
-    return data
+        return decode(body, kind)
+    except WireError as exc:
+        error = "invalid_json" if exc.malformed else errors.get(exc.field, errors[None])
+        raise RequestError(400, error, str(exc)[:300]) from exc

@@ -10,26 +10,16 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from facegate_contract import (CLIP_CONTENT_TYPE, CLIP_ID_RE, CLIP_LINK_MAX_EXPIRES_S, PRESIGN_REQUEST_HOST, clip_key,
-                               device_clips_prefix, parse_clip_key)
+from facegate_contract import CLIP_CONTENT_TYPE, PRESIGN_REQUEST_HOST, clip_key, device_clips_prefix
+from facegate_contract.wire import ClipLink, ClipLinkRequest, UploadLink, UploadRequest
 from recognizer.api_event import RequestError, header
 
 UPLOAD_EXPIRES_S = 900  # the device uses the URL at once; a retry asks for a fresh one
-DEFAULT_LINK_EXPIRES_S = 3600
-MAX_LINK_EXPIRES_S = CLIP_LINK_MAX_EXPIRES_S
 MAX_METADATA_BYTES = 1800  # S3 allows 2 KB of user metadata; keep room for the names
 
 
-def _metadata(raw: Any) -> dict[str, str]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
-        raise RequestError(400, "bad_metadata", "metadata must be an object of strings")
-    for key, value in raw.items():
-        if not key or any(not (c.isalnum() or c in "-_") or not c.isascii() for c in key):
-            raise RequestError(400, "bad_metadata", f"metadata key {key[:40]!r}: use letters, digits, '-' or '_'")
-        if any(not 32 <= ord(c) < 127 for c in value):
-            raise RequestError(400, "bad_metadata", f"metadata {key}: values must be printable ASCII")
+def _metadata(raw: dict[str, str]) -> dict[str, str]:
+    """The metadata to sign (keys and values are already checked by the contract's UploadRequest)."""
     if sum(len(k) + len(v) for k, v in raw.items()) > MAX_METADATA_BYTES:
         raise RequestError(400, "bad_metadata", f"metadata exceeds {MAX_METADATA_BYTES} bytes")
     return {k.lower(): v for k, v in raw.items()}
@@ -59,35 +49,25 @@ class ClipTransfers:
             self._clients[endpoint] = self._s3_for_endpoint(endpoint)
         return self._clients[endpoint]
 
-    def upload(self, event: dict[str, Any], device: str, request: dict[str, Any]) -> dict[str, Any]:
-        """A PUT URL for the device's clip `request["clip"]`, with its metadata signed in."""
-        clip = request.get("clip")
-        if not isinstance(clip, str) or not CLIP_ID_RE.match(clip):
-            raise RequestError(400, "bad_clip_id", "clip must be a clip id like 20261123T231158.500Z-000042")
-        key = clip_key(device, clip)
+    def upload(self, event: dict[str, Any], device: str, request: UploadRequest) -> UploadLink:
+        """A PUT URL for the device's clip `request.clip`, with its metadata signed in."""
+        key = clip_key(device, request.clip)
         params = {"Bucket": self.bucket, "Key": key, "ContentType": CLIP_CONTENT_TYPE}
-        metadata = _metadata(request.get("metadata"))
+        metadata = _metadata(request.metadata)
         if metadata:
             params["Metadata"] = metadata
         url = self._s3(event).generate_presigned_url("put_object", Params=params, ExpiresIn=UPLOAD_EXPIRES_S)
         # Content type and metadata are signed headers: the PUT must send exactly these.
         headers = {"Content-Type": CLIP_CONTENT_TYPE, **{f"x-amz-meta-{k}": v for k, v in metadata.items()}}
-        return {"key": key, "url": url, "method": "PUT", "headers": headers, "expires_in": UPLOAD_EXPIRES_S}
+        return UploadLink(key=key, url=url, headers=headers, expires_in=UPLOAD_EXPIRES_S)
 
-    def link(self, event: dict[str, Any], device: str, request: dict[str, Any]) -> dict[str, Any]:
-        """A GET URL for one of the device's own clips (`request["key"]`), for an alert's receiver."""
-        key = request.get("key")
-        parsed = parse_clip_key(key) if isinstance(key, str) else None
-        if parsed is None:
-            raise RequestError(400, "bad_clip_key", "key must be a clip key (clips/<device>/YYYY/MM/DD/<clip>.mp4)")
-        if not key.startswith(device_clips_prefix(device)):
+    def link(self, event: dict[str, Any], device: str, request: ClipLinkRequest) -> ClipLink:
+        """A GET URL for one of the device's own clips (`request.key`), for an alert's receiver."""
+        if not request.key.startswith(device_clips_prefix(device)):
             raise RequestError(403, "not_your_clip", "a device may link only to its own clips")
-        expires = request.get("expires_in", DEFAULT_LINK_EXPIRES_S)
-        if not isinstance(expires, int) or isinstance(expires, bool) or not 1 <= expires <= MAX_LINK_EXPIRES_S:
-            raise RequestError(400, "bad_expiry", f"expires_in must be whole seconds, 1 to {MAX_LINK_EXPIRES_S}")
-        url = self._s3(event).generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
-                                                     ExpiresIn=expires)
-        return {"key": key, "url": url, "expires_in": expires}
+        url = self._s3(event).generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": request.key},
+                                                     ExpiresIn=request.expires_in)
+        return ClipLink(key=request.key, url=url, expires_in=request.expires_in)
 
 
 def s3_presigner(endpoint: str | None) -> Any:

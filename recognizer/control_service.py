@@ -6,11 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from facegate_contract import CLIP_LINKS_PATH, UPLOADS_PATH, VISITS_PATH
+from facegate_contract.wire import ClipLinkRequest, UploadRequest, VisitReport
 from recognizer.api_event import json_request
 from recognizer.clip_transfers import ClipTransfers
 from recognizer.proxy_service import Devices, ProxyService
 from recognizer.responses import json_response
 from recognizer.visit_reports import VisitReports
+
+
+# A bad field's error kind, per route (None: any other problem with the body).
+UPLOAD_ERRORS = {"metadata": "bad_metadata", None: "bad_clip_id"}
+LINK_ERRORS = {"expires_in": "bad_expiry", None: "bad_clip_key"}
+VISIT_ERRORS: dict[str | None, str] = {None: "bad_visit"}
 
 
 class ControlService(ProxyService):
@@ -23,12 +30,12 @@ class ControlService(ProxyService):
 
     def _upload(self, event: dict[str, Any]) -> dict[str, Any]:
         device = self.device(event)
-        return json_response(200, self.transfers.upload(event, device, json_request(event)))
+        return json_response(200, self.transfers.upload(event, device, json_request(event, UploadRequest, UPLOAD_ERRORS)))
 
     def _link(self, event: dict[str, Any]) -> dict[str, Any]:
         device = self.device(event)
-        return json_response(200, self.transfers.link(event, device, json_request(event)))
+        return json_response(200, self.transfers.link(event, device, json_request(event, ClipLinkRequest, LINK_ERRORS)))
 
     def _visit(self, event: dict[str, Any]) -> dict[str, Any]:
         device = self.device(event)
-        return json_response(200, self.visits.report(device, json_request(event)))
+        return json_response(200, self.visits.report(device, json_request(event, VisitReport, VISIT_ERRORS)))

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from facegate_contract import UNKNOWN  # noqa: F401 - re-exported: the classifier's answer for a stranger
+from facegate_contract.wire import Box, Face
+
 
 @dataclass(frozen=True)
 class Detection:
@@ -41,20 +44,19 @@ class RecognizedFace:
     details_available: bool = True  # False: the people table could not be read (the device then never opens)
     sighting_id: str | None = None  # the sort key of this face's item in `sightings`, when it was written
 
-    def to_json(self) -> dict:
+    def to_wire(self) -> Face:
+        """The face as the API answers it (the contract's Face)."""
         x1, y1, x2, y2 = self.detection.box
-        return {
-            "name": self.identity.name,
-            "confidence": round(self.identity.confidence, 4),
+        return Face(
+            name=self.identity.name,
+            confidence=round(min(1.0, max(0.0, self.identity.confidence)), 4),
             # No enrolled people means no distance: JSON has no Infinity, so say null.
-            "distance": round(self.identity.distance, 4) if math.isfinite(self.identity.distance) else None,
-            "box": {"x1": x1, "y1": y1, "x2": x2, "y2": y2, "score": round(self.detection.score, 4)},
-            "details": self.details,
-            **({} if self.details_available else {"details_unavailable": True}),
-            **({"sighting_id": self.sighting_id} if self.sighting_id else {}),
-        }
+            distance=round(self.identity.distance, 4) if math.isfinite(self.identity.distance) else None,
+            box=Box(x1=x1, y1=y1, x2=x2, y2=y2, score=round(min(1.0, max(0.0, self.detection.score)), 4)),
+            details=self.details,
+            details_unavailable=not self.details_available,
+            sighting_id=self.sighting_id,
+        )
 
-
-UNKNOWN = "unknown"
 
 Embeddings = np.ndarray  # (n, d) float32

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from facegate_contract import RECOGNIZE_PATH, UNKNOWN, parse_clip_key
+from facegate_contract.wire import ImageSize, RecognizeAnswer
 from recognizer.api_event import FrameRequest, RequestError, frame_request
 from recognizer.faces import RecognizedFace
 from recognizer.image_decode import decode_image
@@ -69,13 +70,10 @@ class RecognizerService(ProxyService):
         t_end = time.perf_counter()
         timings = {"decode": (t_decode - t0) * 1e3, **result.timings_ms, "lookup": (t_lookup - t_pipeline) * 1e3,
                    "sightings": (t_end - t_lookup) * 1e3, "total": (t_end - t0) * 1e3}
-        payload = {
-            "faces": [f.to_json() for f in faces],
-            "model_version": self.models.version,
-            "backend": classifier.backend,
-            "image": {"width": int(rgb.shape[1]), "height": int(rgb.shape[0])},
-            "timings_ms": {k: round(v, 2) for k, v in timings.items()},
-        }
+        payload = RecognizeAnswer(
+            faces=[f.to_wire() for f in faces], model_version=self.models.version, backend=classifier.backend,
+            image=ImageSize(width=int(rgb.shape[1]), height=int(rgb.shape[0])),
+            timings_ms={k: round(v, 2) for k, v in timings.items()})
         log.info("recognized", extra={"faces": [f.identity.name for f in faces], "device": device,
                                       "total_ms": round(timings["total"], 1)})
         return json_response(200, payload)

@@ -76,6 +76,9 @@ def readme_commands(readme: Path = ROOT / "README.md") -> list[str]:
 
 def run_section(aws: StrictAws, commands: list[str]) -> tuple[list[Step], int, str]:
     """Run the commands in one bash, as written; (steps, exit code, whole output)."""
+    # `pip install .` builds in the tree; setuptools never empties build/lib, so a module since removed would ship
+    # again from an earlier run's copy. A fresh clone has none: make this checkout look like one.
+    shutil.rmtree(ROOT / "build", ignore_errors=True)
     script = "set -euo pipefail\n" + "".join(f"echo '{MARK} {i}'\n{command}\n" for i, command in enumerate(commands))
     env = aws.environment()
     env.update({"COLUMNS": "250", "PIP_DISABLE_PIP_VERSION_CHECK": "1",

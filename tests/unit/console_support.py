@@ -13,6 +13,7 @@ import numpy as np
 
 from facegate_contract import StackOutputs, clip_key
 from recognizer.training.stack_access import StackAccess
+from facegate_contract.wire import VisitReport, convert
 from recognizer.visit_reports import VisitReports
 from tests.conftest import ROOT
 
@@ -75,9 +76,10 @@ class FakeStack:
         visit_id = f"{stamp}-{self.seq:08x}"
         evidence = [{"key": key, "name": name or decision, "confidence": confidence, "box": box, "at": at + i * 0.5}
                     for i, (key, box) in enumerate(clips)]
-        self.visits.report(device, {"visit_id": visit_id, "first_at": at, "last_at": at + 0.5 * len(clips),
-                                    "decision": decision, "confidence": confidence, "agreeing": len(clips),
-                                    "keys": [k for k, _ in clips], "evidence": evidence, "ended": True})
+        self.visits.report(device, convert({
+            "visit_id": visit_id, "first_at": at, "last_at": at + 0.5 * len(clips), "decision": decision,
+            "confidence": confidence, "agreeing": len(clips), "keys": [k for k, _ in clips], "evidence": evidence,
+            "ended": True}, VisitReport))
         return visit_id
 
 

@@ -211,7 +211,7 @@ def test_the_answer_survives_dynamodb_faults(service: RecognizerService, tables,
     assert status == 200
     face = body["faces"][0]
     assert face["name"] == "Eileen_Collins" and face["details_unavailable"] is True and face["details"] == {}
-    assert "sighting_id" not in face and tables["sightings"].puts == []
+    assert face["sighting_id"] is None and tables["sightings"].puts == []
 
 
 def test_a_sighting_write_is_retried_once(service: RecognizerService, tables, probe_jpeg: bytes) -> None:
@@ -297,3 +297,35 @@ def test_a_malformed_visit_report_is_400(control: ControlService, changes: dict)
 def test_each_function_serves_only_its_own_routes(control: ControlService, service, probe_jpeg: bytes) -> None:
     assert answer(control, proxy_event("/recognize", probe_jpeg, content_type="image/jpeg"))[0] == 404
     assert answer(service, proxy_event("/uploads", json.dumps({"clip": CLIP}).encode()))[0] == 404
+
+
+def _with(body: str, field: str, raw: str) -> bytes:
+    """`body` (JSON) with `field`'s value replaced by `raw` JSON text (NaN and friends are not valid JSON)."""
+    data = json.loads(body)
+    data[field] = "@@"
+    return json.dumps(data).replace('"@@"', raw).encode()
+
+
+DEEP = "[" * 5000 + "]" * 5000
+
+
+@pytest.mark.parametrize(("route", "field", "raw", "error"), [
+    ("/visits", "first_at", "NaN", "invalid_json"), ("/visits", "last_at", "Infinity", "invalid_json"),
+    ("/visits", "first_at", "1e300", "bad_visit"), ("/visits", "confidence", "-Infinity", "invalid_json"),
+    ("/visits", "confidence", "1e300", "bad_visit"), ("/visits", "agreeing", "1e400", "bad_visit"),
+    ("/visits", "nested", DEEP, "invalid_json"), ("/uploads", "nested", DEEP, "invalid_json"),
+    ("/clip-links", "nested", DEEP, "invalid_json"),
+    ("/uploads", "clip", json.dumps(CLIP + "\n"), "bad_clip_id"),
+    ("/uploads", "clip", json.dumps(CLIP[:-2] + "\u0664\u0662"), "bad_clip_id"),  # Arabic-Indic digits
+    ("/clip-links", "expires_in", "1e400", "bad_expiry"), ("/clip-links", "expires_in", "true", "bad_expiry"),
+    ("/clip-links", "key", json.dumps(clip_key("door-1", CLIP) + "\n"), "bad_clip_key"),
+], ids=lambda v: v if len(str(v)) < 20 else str(v)[:12])
+def test_hostile_json_is_a_clear_400_never_a_500(control: ControlService, route: str, field: str, raw: str,
+                                                 error: str) -> None:
+    """Hardening 3: 8 of 22 such probes of the JSON routes were 5xx before the contract's typed requests."""
+    valid = {"/visits": json.dumps(visit_report()), "/uploads": json.dumps({"clip": CLIP}),
+             "/clip-links": json.dumps({"key": clip_key("door-1", CLIP)})}[route]
+    assert answer(control, proxy_event(route, valid.encode()))[0] == 200
+    status, body = answer(control, proxy_event(route, _with(valid, field, raw)))
+    assert (status, body["error"]) == (400, error), body
+    assert body["message"]

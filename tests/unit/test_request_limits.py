@@ -7,6 +7,7 @@ import json
 import math
 
 import numpy as np
+import msgspec
 import pytest
 
 from pi_app.api_session import ApiSession
@@ -62,13 +63,18 @@ def test_the_body_limit_is_exact(base64_encoded: bool) -> None:
     assert _error(lambda: frame_request(event(MAX_BODY_BYTES + 1))) == (413, "payload_too_large")
 
 
+class _Padded(msgspec.Struct):
+    a: str
+
+
 def test_the_json_limit_is_exact() -> None:
     def event(size: int) -> dict:
         filler = "x" * (size - len('{"a": ""}'))
         return {"headers": {}, "isBase64Encoded": False, "body": json.dumps({"a": filler})}
 
-    assert json_request(event(MAX_JSON_BYTES)) == {"a": "x" * (MAX_JSON_BYTES - 9)}
-    assert _error(lambda: json_request(event(MAX_JSON_BYTES + 1))) == (413, "payload_too_large")
+    errors: dict[str | None, str] = {None: "bad_request"}
+    assert json_request(event(MAX_JSON_BYTES), _Padded, errors) == _Padded(a="x" * (MAX_JSON_BYTES - 9))
+    assert _error(lambda: json_request(event(MAX_JSON_BYTES + 1), _Padded, errors)) == (413, "payload_too_large")
 
 
 def test_the_device_refuses_a_frame_the_api_would_refuse_without_sending_it() -> None:

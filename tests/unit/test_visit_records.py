@@ -7,6 +7,7 @@ import boto3
 import pytest
 
 from facegate_contract import clip_key
+from facegate_contract.wire import VisitReport, convert
 from recognizer.visit_reports import VisitReports
 from services.visit_log import get_visit, set_review
 
@@ -22,18 +23,18 @@ def table(mocked_aws: None) -> Any:
         AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("person", "seen_at")])
 
 
-def _report(**changes: Any) -> dict[str, Any]:
+def _report(**changes: Any) -> VisitReport:
     report = {"visit_id": VISIT, "first_at": 1795947010.0, "last_at": 1795947012.5, "decision": "unknown",
               "confidence": 0.8, "agreeing": 3, "keys": [KEY], "conflicts": [], "ended": False,
               "evidence": [{"key": KEY, "name": "unknown", "confidence": 0.8, "at": 1795947010.5}]}
-    return {**report, **changes}
+    return convert({**report, **changes}, VisitReport)
 
 
 def test_the_final_report_keeps_the_review_and_replaces_what_the_device_said(table: Any) -> None:
     reports = VisitReports(table)
     reports.report("door-1", _report())
     set_review(table, VISIT, "ignored")
-    reports.report("door-1", _report(ended=True, last_at=1795947014.0, confidence="n/a"))
+    reports.report("door-1", _report(ended=True, last_at=1795947014.0, confidence=None))
 
     visit = get_visit(table, VISIT)
     assert visit is not None and visit.review == "ignored"

@@ -1,0 +1,16 @@
+"""The device API: its routes, headers and limits."""
+from __future__ import annotations
+
+# ---- the API --------------------------------------------------------------------------------------------------
+RECOGNIZE_PATH = "/recognize"  # POST a JPEG/PNG frame; answers faces with names
+UPLOADS_PATH = "/uploads"  # POST {clip}: a presigned PUT URL for the calling device's own clip key
+VISITS_PATH = "/visits"  # POST a visit report from the device (decision, clips, sightings)
+CLIP_LINKS_PATH = "/clip-links"  # POST {key, expires_in}: a presigned GET URL of one of the device's clips
+# Links are signed with the Lambda role's temporary credentials, which end within hours whatever a URL says.
+CLIP_LINK_MAX_EXPIRES_S = 12 * 3600
+API_KEY_HEADER = "x-api-key"
+CLIP_KEY_HEADER = "X-Facegate-Clip-Key"  # which clip a recognised frame came from (stored with the sighting)
+FRAME_MEDIA_TYPES = ("image/jpeg", "image/png")
+# The largest frame the API takes. Base64 in the Lambda event (API Gateway's binary media types) must stay under
+# Lambda's 6 MB invoke limit, which neither API Gateway nor the function can answer for: clients keep under this.
+MAX_FRAME_BYTES = 4 * 1024 * 1024

@@ -1,0 +1,75 @@
+"""Names and ids every role must read alike: person labels, device, clip and visit ids, and where clips and
+models live in the bucket.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+
+# ---- S3 ---------------------------------------------------------------------------------------------------------
+CLIPS_PREFIX = "clips/"  # clips/<device-id>/<YYYY>/<MM>/<DD>/<clip-id>.mp4
+MODELS_PREFIX = "models/"  # models/versions/<id>/..., models/current.json
+CLIP_CONTENT_TYPE = "video/mp4"
+
+# ---- names ------------------------------------------------------------------------------------------------------
+# Every id is ASCII and matched whole (`fullmatch`: Python's `$` would also accept a trailing newline, and `\d` any
+# script's digits). The patterns are also the wire schema's (facegate_contract.wire), in a form JSON Schema reads.
+UNKNOWN = "unknown"  # the answer for a face that matches nobody enrolled
+LABEL_PATTERN = r"^[A-Za-z][A-Za-z'\-]*(_[A-Za-z][A-Za-z'\-]*)+$"  # First_Last
+DEVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"  # safe in an S3 key, a header and a file name
+CLIP_ID_PATTERN = r"^[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-[0-9]{6,12}$"  # <UTC stamp>-<seq>: 20261123T231158.500Z-000042
+VISIT_ID_PATTERN = r"^[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-[0-9a-f]{8}$"  # <UTC stamp>-<8 hex>: sorts by start time
+LABEL_RE = re.compile(LABEL_PATTERN, re.ASCII)
+DEVICE_ID_RE = re.compile(DEVICE_ID_PATTERN, re.ASCII)
+CLIP_ID_RE = re.compile(CLIP_ID_PATTERN, re.ASCII)
+VISIT_ID_RE = re.compile(VISIT_ID_PATTERN, re.ASCII)
+
+
+def is_label(value: str) -> bool:
+    """True for a person label in First_Last form (letters, apostrophes and hyphens, joined by underscores)."""
+    return bool(LABEL_RE.fullmatch(value))
+
+
+def is_device_id(value: str) -> bool:
+    """True for ids safe in an S3 key and an HTTP header: letters, digits, `.`, `_`, `-`; at most 63."""
+    return bool(DEVICE_ID_RE.fullmatch(value))
+
+
+def is_clip_id(value: str) -> bool:
+    """True for a clip id: its UTC stamp and a sequence number (20261123T231158.500Z-000042)."""
+    return bool(CLIP_ID_RE.fullmatch(value))
+
+
+def is_visit_id(value: str) -> bool:
+    """True for a visit id: its UTC stamp and 8 hex digits (20261123T231158.500Z-1a2b3c4d)."""
+    return bool(VISIT_ID_RE.fullmatch(value))
+
+
+VISIT_PARTITION = "#visit"  # visit summaries live in the sightings table under this partition, sorted by start
+UNDECIDED = "undecided"  # a visit's decision before enough clips agree
+
+
+def api_key_hash(api_key: str) -> str:
+    """How the device registry knows a key without storing it: its SHA-256, hex."""
+    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
+def device_clips_prefix(device_id: str) -> str:
+    """The only S3 prefix a device may write clips under."""
+    return f"{CLIPS_PREFIX}{device_id}/"
+
+
+def clip_key(device_id: str, clip: str) -> str:
+    """Where a clip goes in the bucket: clips/<device-id>/<YYYY>/<MM>/<DD>/<clip-id>.mp4 (UTC day of the id)."""
+    return f"{device_clips_prefix(device_id)}{clip[0:4]}/{clip[4:6]}/{clip[6:8]}/{clip}.mp4"
+
+
+def parse_clip_key(key: str) -> tuple[str, str] | None:
+    """(device id, clip id) of a well-formed clip key (the inverse of `clip_key`), else None."""
+    parts = key.split("/")
+    if len(parts) != 6 or f"{parts[0]}/" != CLIPS_PREFIX or not parts[5].endswith(".mp4"):
+        return None
+    device, clip = parts[1], parts[5][: -len(".mp4")]
+    if not is_device_id(device) or not is_clip_id(clip) or clip_key(device, clip) != key:
+        return None
+    return device, clip
