@@ -29,11 +29,13 @@ def iso_utc(epoch_s: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch_s)) + f".{int(epoch_s * 1000) % 1000:03d}Z"
 
 
-def clip_sighting_key(clip: str, face_index: int) -> str:
-    """The sort key of a clip's face: the clip's recording time (ISO, from its id), the id, the face's place."""
+def clip_sighting_key(device: str, clip: str, face_index: int) -> str:
+    """The sort key of a clip's face: the clip's recording time (ISO, from its id), the device and clip id, the
+    face's place. Clip ids are only unique per device (a stamp and a counter): with the device in the key, a
+    device that names another's clip id writes its own item, never that device's."""
     stamp = clip.split("-", 1)[0]  # 20261123T231158.500Z
     iso = f"{stamp[0:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[9:11]}:{stamp[11:13]}:{stamp[13:]}"
-    return f"{iso}#{clip}#{face_index}"
+    return f"{iso}#{device}/{clip}#{face_index}"
 
 
 def seen_at_stamp(now: float) -> str:
@@ -60,7 +62,7 @@ class SightingsLog:
         for index, face in enumerate(faces):
             item = {
                 "person": face.identity.name,
-                "seen_at": clip_sighting_key(clip[1], index) if clip else seen_at_stamp(now),
+                "seen_at": clip_sighting_key(device, clip[1], index) if clip else seen_at_stamp(now),
                 "device": device,
                 "clip_key": clip_key,
                 "confidence": Decimal(str(round(face.identity.confidence, 4))),
@@ -73,7 +75,9 @@ class SightingsLog:
     def _put(self, item: dict[str, Any]) -> bool:
         for attempt in range(1, self._attempts + 1):
             try:
-                self._table.put_item(Item=item)
+                # Only this device's item may be rewritten (a frame sent again): never another device's.
+                self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(seen_at) OR device = :d",
+                                     ExpressionAttributeValues={":d": item["device"]})
                 return True
             except Exception as exc:  # noqa: BLE001 - any DynamoDB or network fault
                 if attempt == self._attempts:

@@ -93,8 +93,16 @@ class VisitReports:
         removed = [f"#a{i}" for i, (_, v) in enumerate(attributes) if v is None]
         if removed:
             expression += " REMOVE " + ", ".join(removed)
-        self._table.update_item(Key=key, UpdateExpression=expression, ExpressionAttributeNames=names,
-                                ExpressionAttributeValues=values)
+        names["#owner"], values[":owner"] = "device", item["device"]
+        try:
+            # A visit id is the device's: another device naming it is refused, the record stays as it was.
+            self._table.update_item(Key=key, UpdateExpression=expression, ExpressionAttributeNames=names,
+                                    ExpressionAttributeValues=values,
+                                    ConditionExpression="attribute_not_exists(person) OR #owner = :owner")
+        except Exception as exc:
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise RequestError(403, "not_your_visit", "this visit id belongs to another device") from exc
+            raise
 
     def _tag_sightings(self, device: str, visit_id: str, evidence: list[EvidenceVote]) -> int:
         """Set the visit id on the sightings the evidence names, only where the sighting is this device's."""

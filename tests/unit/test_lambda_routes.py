@@ -46,7 +46,7 @@ class Table:
         item = self.items.get(Key[self.hash_key])
         return {"Item": item} if item else {}
 
-    def put_item(self, Item: dict[str, Any]) -> None:  # noqa: N803
+    def put_item(self, Item: dict[str, Any], **_: Any) -> None:  # noqa: N803
         self._maybe_fail()
         self.puts.append(Item)
 
@@ -242,7 +242,7 @@ def test_a_frame_sent_again_for_the_same_clip_writes_the_same_sightings(service:
     assert first[0] == again[0] == 200
     keys = [(p["person"], p["seen_at"]) for p in tables["sightings"].puts]
     assert len(keys) == 2 and keys[0] == keys[1]  # one item, written twice: no duplicate sighting
-    assert keys[0][1].startswith("2026-11-29T10:10:10.500Z#" + CLIP)
+    assert keys[0][1].startswith("2026-11-29T10:10:10.500Z#door-1/" + CLIP)
 
 
 VISIT = "20261129T101010.500Z-1a2b3c4d"

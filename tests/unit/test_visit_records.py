@@ -40,3 +40,31 @@ def test_the_final_report_keeps_the_review_and_replaces_what_the_device_said(tab
     assert visit is not None and visit.review == "ignored"
     assert visit.ended and visit.duration_s == 4.0 and visit.device == "door-1"
     assert visit.confidence is None  # a value the latest report no longer has is gone, not stale
+
+
+def test_a_device_cannot_overwrite_another_devices_visit(table: Any) -> None:
+    from recognizer.api_event import RequestError
+
+    reports = VisitReports(table)
+    reports.report("door-1", _report())
+    theirs = _report(keys=[clip_key("door-2", "20261129T101010.500Z-000007")], evidence=[], decision="Eileen_Collins")
+    with pytest.raises(RequestError) as refused:
+        reports.report("door-2", theirs)
+    assert (refused.value.status, refused.value.kind) == (403, "not_your_visit")
+    visit = get_visit(table, VISIT)
+    assert visit is not None and visit.device == "door-1" and visit.decision == "unknown"
+
+
+def test_a_sighting_of_another_devices_clip_id_is_its_own_item(table: Any) -> None:
+    from types import SimpleNamespace
+
+    from recognizer.sightings_log import SightingsLog
+
+    log = SightingsLog(table)
+    face = SimpleNamespace(identity=SimpleNamespace(name="Eileen_Collins", confidence=0.9))
+    clip = "20261129T101010.500Z-000007"
+    [mine] = log.record([face], "door-1", clip_key("door-1", clip), "v1")
+    [theirs] = log.record([face], "door-2", clip_key("door-2", clip), "v1")  # the same clip id, another device
+    assert mine and theirs and mine != theirs
+    items = table.scan()["Items"]
+    assert sorted(i["device"] for i in items) == ["door-1", "door-2"]
