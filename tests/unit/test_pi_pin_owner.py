@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -21,10 +22,12 @@ import pytest
 from pi_app.actions import DeviceActions, parse_actions_config
 from pi_app.actions.config import Output
 from pi_app.actions.gpio_backend import GpioUnavailable, PinJournal, fake_gpio
-from pi_app.actions.gpio_outputs import release_pins
+from pi_app.actions.gpio_outputs import GpioOutputs, release_pins
+from pi_app.actions.pin_owner import APP_GONE, PARENT_GONE, POLL_S, STOP_COMMAND, STOPPED, serve
+from pi_app.actions.scheduler import ThreadScheduler
 from pi_app.actions.supervised_outputs import SupervisedOutputs
 from tests.unit.pi_actions_support import RULES
-from tests.unit.pin_app_side import LED_PIN, RELAY_PIN
+from tests.unit.pin_app_side import LED_PIN, OUTPUTS, RELAY_PIN
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to see processes end")
 
@@ -208,3 +211,60 @@ def test_facegate_release_pins_reads_the_rules(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert "door_relay (GPIO23)" in result.stdout
+
+
+def _owner_pins(journal: Path) -> GpioOutputs:
+    pins = GpioOutputs(PinJournal(fake_gpio(), journal), OUTPUTS, ThreadScheduler())
+    pins.open()
+    return pins
+
+
+def test_the_owner_lets_go_when_its_parent_changes_though_the_pipe_stays_open(tmp_path: Path) -> None:
+    commands, held = os.pipe()  # `held` stays open: as if a child the app forked still had it
+    pins = _owner_pins(tmp_path / "pins.jsonl")
+    try:
+        started = time.monotonic()
+        reason = serve(pins, commands, parent=os.getppid() + 1)  # not our parent: the app is gone
+        assert reason == PARENT_GONE and time.monotonic() - started <= POLL_S + 0.1
+    finally:
+        pins.close()
+        os.close(commands)
+        os.close(held)
+
+
+def test_the_owner_serves_pulses_until_stop_or_eof(tmp_path: Path) -> None:
+    journal = tmp_path / "pins.jsonl"
+    for last, expected in ((json.dumps(STOP_COMMAND).encode() + b"\n", STOPPED), (b"", APP_GONE)):
+        commands, app = os.pipe()
+        pins = _owner_pins(journal)
+        os.write(app, b'{"pulse": "green_led", "seconds": 30}\nnot json\n' + last)
+        os.close(app)
+        try:
+            assert serve(pins, commands, parent=os.getppid()) == expected
+            assert pin_state(journal, LED_PIN).level == HIGH  # on: the pulse before was carried out
+        finally:
+            pins.close()
+            os.close(commands)
+        assert pin_state(journal, LED_PIN) == PinState(LOW, True, pin_state(journal, LED_PIN).t, os.getpid())
+
+
+def _unit_commands() -> dict[str, list[str]]:
+    """ExecStart= and ExecStopPost= of the shipped unit, as argument lists after the `facegate` executable."""
+    text = (REPO / "pi_app/systemd/facegate-device.service").read_text(encoding="utf-8").replace("\\\n", " ")
+    lines = dict(line.split("=", 1) for line in text.splitlines() if line.startswith(("ExecStart=", "ExecStopPost=")))
+    return {key: shlex.split(value)[1:] for key, value in lines.items()}
+
+
+def test_the_systemd_unit_runs_the_app_and_releases_the_pins_with_the_same_rules() -> None:
+    from facegate_cli.app import load_command
+
+    commands = _unit_commands()
+    run, release = commands["ExecStart"], commands["ExecStopPost"]
+    assert run[0] == "run" and release[0] == "release-pins"
+    for args in (run, release):
+        load_command(args[0]).make_context(args[0], args[1:])  # every option exists and parses
+    assert release[release.index("--actions") + 1] == run[run.index("--actions") + 1]
+    unit = (REPO / "pi_app/systemd/facegate-device.service").read_text(encoding="utf-8")
+    for setting in ("Restart=on-failure", "KillMode=mixed", "NoNewPrivileges=yes", "ProtectSystem=strict",
+                    "SupplementaryGroups=gpio video"):
+        assert f"\n{setting}\n" in unit
