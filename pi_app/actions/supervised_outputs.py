@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 SOURCE_ROOT = Path(pi_app.__file__).resolve().parent.parent  # the owner imports the same pi_app as the app
 # Not `-m pi_app.actions.pin_owner`: the package imports that module itself, and runpy warns about running it twice.
 OWNER_MAIN = "import sys; from pi_app.actions.pin_owner import main; sys.exit(main())"
+STOP_LINE = (json.dumps(STOP_COMMAND) + "\n").encode()
 
 
 class SupervisedOutputs:
@@ -81,8 +82,7 @@ class SupervisedOutputs:
             proc, self._proc = self._proc, None
         if proc is None:
             return
-        self._send(proc, (json.dumps(STOP_COMMAND) + "\n").encode())
-        _close_quietly(proc.stdin)
+        self._ask_to_stop(proc)
         try:
             code = proc.wait(timeout_s)
         except subprocess.TimeoutExpired:
@@ -146,8 +146,7 @@ class SupervisedOutputs:
         if keep:
             self._watch_in_background(replacement)
         else:  # the app closed the outputs meanwhile
-            self._send(replacement, (json.dumps(STOP_COMMAND) + "\n").encode())
-            _close_quietly(replacement.stdin)
+            self._ask_to_stop(replacement)
             replacement.wait()
 
     def _release_here(self, why: str) -> None:
@@ -158,6 +157,16 @@ class SupervisedOutputs:
             release_pins(PinJournal(gpio, self.journal) if self.journal else gpio, self.outputs)
         except Exception:
             log.exception("could not release the pins from the app")
+
+    @classmethod
+    def _ask_to_stop(cls, proc: subprocess.Popen[bytes]) -> None:
+        """Say stop and close the pipe: the owner ends every pulse, releases the pins and exits."""
+        cls._send(proc, STOP_LINE)
+        try:
+            if proc.stdin is not None:
+                proc.stdin.close()
+        except OSError:
+            pass
 
     @staticmethod
     def _send(proc: subprocess.Popen[bytes], line: bytes) -> bool:
@@ -188,11 +197,3 @@ def _app_logging() -> tuple[Path | None, str]:
     root = logging.getLogger()
     log_file = next((Path(h.baseFilename) for h in root.handlers if isinstance(h, logging.FileHandler)), None)
     return log_file, logging.getLevelName(root.getEffectiveLevel())
-
-
-def _close_quietly(stream: Any) -> None:
-    try:
-        if stream is not None:
-            stream.close()
-    except OSError:
-        pass

@@ -268,3 +268,22 @@ def test_the_systemd_unit_runs_the_app_and_releases_the_pins_with_the_same_rules
     for setting in ("Restart=on-failure", "KillMode=mixed", "NoNewPrivileges=yes", "ProtectSystem=strict",
                     "SupplementaryGroups=gpio video"):
         assert f"\n{setting}\n" in unit
+
+
+def test_a_pin_owner_that_dies_is_replaced_after_the_app_drove_the_pins_off(tmp_path: Path) -> None:
+    journal = tmp_path / "pins.jsonl"
+    outputs = SupervisedOutputs(OUTPUTS, "fake", journal=journal, restart_after_s=0).open()
+    try:
+        first = outputs.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        assert wait_for(lambda: outputs.pid not in (None, first), 30) is not None
+        second = outputs.pid
+        outputs.pulse("door_relay", 30.0)
+        assert wait_for(relay_is(journal, LOW), 10) is not None
+    finally:
+        outputs.close()
+    pids = [json.loads(line)["pid"] for line in journal.read_text(encoding="utf-8").splitlines()]
+    assert pids.index(os.getpid()) < pids.index(second)  # the app released the pins before the new owner came
+    assert pin_state(journal, RELAY_PIN) == PinState(HIGH, True, pin_state(journal, RELAY_PIN).t, second)
+    assert second is not None and gone(second)
