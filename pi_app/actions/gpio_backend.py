@@ -60,7 +60,7 @@ class PinJournal:
 
     def __init__(self, gpio: Any, path: Path) -> None:
         self._gpio = gpio
-        self._file = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - lives as long as the process
+        self._path = path
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._gpio, name)  # constants and the calls that move no pin
@@ -82,5 +82,6 @@ class PinJournal:
             self._note("cleanup", pin, None)
 
     def _note(self, op: str, pin: int | None, value: int | None) -> None:
-        self._file.write(json.dumps({"t": time.monotonic(), "pid": os.getpid(), "op": op, "pin": pin,
-                                     "level": value}) + "\n")
+        line = json.dumps({"t": time.monotonic(), "pid": os.getpid(), "op": op, "pin": pin, "level": value}) + "\n"
+        with open(self._path, "a", encoding="utf-8") as journal:  # one write per line, flushed at once
+            journal.write(line)

@@ -90,7 +90,7 @@ class SupervisedOutputs:
             proc.kill()
             code = proc.wait()
         if code != 0:
-            self._release_here(f"pin owner ended with exit code {code}")
+            self._release_here(f"stopped with exit code {code}")
 
     def _start(self) -> subprocess.Popen[bytes]:
         log_file, log_level = _app_logging()
@@ -107,6 +107,8 @@ class SupervisedOutputs:
             if proc.poll() is None:
                 proc.kill()
             code = proc.wait()
+            for pipe in (proc.stdin, proc.stdout):
+                pipe.close()
             raise GpioUnavailable(str(answer.get("error") or f"the pin owner exited (code {code}) before claiming the "
                                                               f"pins"))
         log.info("pin owner started", extra={"pid": proc.pid, "pins": {o.name: o.pin for o in self.outputs.values()},
@@ -124,11 +126,12 @@ class SupervisedOutputs:
             pass
         proc.stdout.close()
         code = proc.wait()
+        _close_stdin(proc)
         with self._lock:
             if self._proc is not proc:
                 return  # closed on purpose
             self._proc = None
-        self._release_here(f"pin owner exited unexpectedly (code {code})")
+        self._release_here(f"exited unexpectedly with exit code {code}")
         lived_s = time.monotonic() - started
         if lived_s < self.restart_after_s:
             log.error("pin owner died soon after starting: not restarted, pulses are dropped until the app restarts",
@@ -151,7 +154,8 @@ class SupervisedOutputs:
 
     def _release_here(self, why: str) -> None:
         """Drive every output off from the app's own process: the owner is gone and may have left one on."""
-        log.error(f"{why}: driving the pins off from the app", extra={"pins": [o.pin for o in self.outputs.values()]})
+        log.error("pin owner gone: driving the pins off from the app",
+                  extra={"why": why, "pins": [o.pin for o in self.outputs.values()]})
         try:
             gpio = load_gpio(self.backend)
             release_pins(PinJournal(gpio, self.journal) if self.journal else gpio, self.outputs)
@@ -162,11 +166,7 @@ class SupervisedOutputs:
     def _ask_to_stop(cls, proc: subprocess.Popen[bytes]) -> None:
         """Say stop and close the pipe: the owner ends every pulse, releases the pins and exits."""
         cls._send(proc, STOP_LINE)
-        try:
-            if proc.stdin is not None:
-                proc.stdin.close()
-        except OSError:
-            pass
+        _close_stdin(proc)
 
     @staticmethod
     def _send(proc: subprocess.Popen[bytes], line: bytes) -> bool:
@@ -197,3 +197,12 @@ def _app_logging() -> tuple[Path | None, str]:
     root = logging.getLogger()
     log_file = next((Path(h.baseFilename) for h in root.handlers if isinstance(h, logging.FileHandler)), None)
     return log_file, logging.getLevelName(root.getEffectiveLevel())
+
+
+def _close_stdin(proc: subprocess.Popen[bytes]) -> None:
+    """Close the app's end of the command pipe (nothing is buffered: commands go out with os.write)."""
+    try:
+        if proc.stdin is not None:
+            proc.stdin.close()
+    except OSError:
+        pass

@@ -108,6 +108,7 @@ def app_side(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen[st
             if not gone(pid):
                 os.kill(pid, signal.SIGKILL)
         app.wait()
+        app.stdout.close()
 
 
 def test_the_relay_is_released_within_a_second_of_the_app_being_sigkilled_mid_pulse(app_side, tmp_path: Path) -> None:
