@@ -35,6 +35,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="re
 HIGH, LOW = 1, 0  # the relay is active low: on at LOW
 RELEASE_BOUND_S = 1.0
 REPO = Path(__file__).resolve().parents[2]
+AppSide = Callable[..., tuple[subprocess.Popen[str], int]]  # pulses -> the app side and its pin owner's PID
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def relay_released(journal: Path) -> bool:
 
 
 @pytest.fixture
-def app_side(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen[str], int]]]:
+def app_side(tmp_path: Path) -> Iterator[AppSide]:
     """Starts the app side with the given pulses; returns it and its pin owner's PID. Both are killed at the end."""
     started: list[tuple[subprocess.Popen[str], int]] = []
 
@@ -112,7 +113,8 @@ def app_side(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen[st
         app.stdout.close()
 
 
-def test_the_relay_is_released_within_a_second_of_the_app_being_sigkilled_mid_pulse(app_side, tmp_path: Path) -> None:
+def test_the_relay_is_released_within_a_second_of_the_app_being_sigkilled_mid_pulse(app_side: AppSide,
+                                                                                    tmp_path: Path) -> None:
     journal = tmp_path / "pins.jsonl"
     app, owner = app_side(("door_relay", 30.0))
     assert wait_for(relay_is(journal, LOW), 10) is not None  # the door is open, for 30 s
@@ -130,7 +132,7 @@ def test_the_relay_is_released_within_a_second_of_the_app_being_sigkilled_mid_pu
     assert wait_for(lambda: gone(owner), 2) is not None  # and the owner exits
 
 
-def test_a_door_pulse_ends_on_the_owners_clock_while_the_app_is_frozen(app_side, tmp_path: Path) -> None:
+def test_a_door_pulse_ends_on_the_owners_clock_while_the_app_is_frozen(app_side: AppSide, tmp_path: Path) -> None:
     journal = tmp_path / "pins.jsonl"
     app, owner = app_side(("door_relay", 0.4))
     assert wait_for(relay_is(journal, LOW), 10) is not None
@@ -146,7 +148,7 @@ def test_a_door_pulse_ends_on_the_owners_clock_while_the_app_is_frozen(app_side,
     assert not gone(owner) and not gone(app.pid)  # nothing died: the pulse ended on its own deadline
 
 
-def test_the_app_drives_the_pins_off_when_the_pin_owner_is_killed_mid_pulse(app_side, tmp_path: Path) -> None:
+def test_the_app_drives_the_pins_off_when_the_pin_owner_is_killed_mid_pulse(app_side: AppSide, tmp_path: Path) -> None:
     journal = tmp_path / "pins.jsonl"
     app, owner = app_side(("door_relay", 30.0))
     assert wait_for(relay_is(journal, LOW), 10) is not None
@@ -162,7 +164,7 @@ def test_the_app_drives_the_pins_off_when_the_pin_owner_is_killed_mid_pulse(app_
     assert state.t - killed <= RELEASE_BOUND_S
 
 
-def test_the_owner_refuses_pulses_the_rules_could_never_ask_for(app_side, tmp_path: Path) -> None:
+def test_the_owner_refuses_pulses_the_rules_could_never_ask_for(app_side: AppSide, tmp_path: Path) -> None:
     journal = tmp_path / "pins.jsonl"
     app_side(("door_relay", 61.0), ("door_relay", float("nan")), ("door_relay", -1), ("front_door", 1.0),
              ("green_led", 0.1))
