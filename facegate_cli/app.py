@@ -46,6 +46,8 @@ COMMANDS: dict[str, CommandSpec] = {
     "run": CommandSpec("pi_app.device_cli", "run", "device", "Record clips, recognise them, upload every clip."),
     "collect": CommandSpec("pi_app.device_cli", "collect", "device", "Capture face photos for training."),
     "check-actions": CommandSpec("pi_app.device_cli", "check_actions", "device", "Check an action rules file."),
+    "release-pins": CommandSpec("pi_app.device_cli", "release_pins", "device",
+                                "Drive every GPIO output off and release the pins (systemd stop path)."),
     "demo": CommandSpec("facegate_cli.demo", "demo", "deploy,device,recognizer",
                         "Enrol the demo person and play the fixture video through the device app."),
     "console": CommandSpec("facegate_cli.console.command", "console", "console",

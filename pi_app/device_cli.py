@@ -1,5 +1,5 @@
-"""`facegate run` (the device app), `facegate check-actions` (its action rules) and `facegate collect` (face photos
-for training) on the command line."""
+"""`facegate run` (the device app), `facegate check-actions` (its action rules), `facegate release-pins` (every
+output off, for the systemd unit's stop path) and `facegate collect` (face photos for training) on the command line."""
 from __future__ import annotations
 
 import sys
@@ -216,6 +216,25 @@ def check_actions(
     for line in describe_config(config):
         print(line)
 
+
+def release_pins(
+    actions: Annotated[Path, typer.Option("--actions", help="The action rules (TOML) the device runs with: "
+                                                            "its outputs and GPIO backend.")],
+) -> None:
+    """Drive every GPIO output of the action rules off (the door relay de-energised) and release the pins.
+
+    For when the device app and its pin owner are both gone (the systemd unit's ExecStopPost); while the app
+    runs, its pin owner does this itself.
+    """
+    from pi_app.actions.gpio_backend import load_gpio
+    from pi_app.actions.gpio_outputs import release_pins as release
+
+    config = _load_actions(actions, "--actions")
+    try:
+        release(load_gpio(config.gpio_backend), config.outputs)
+    except RuntimeError as exc:  # GpioUnavailable, or RPi.GPIO refusing the pins
+        raise typer.BadParameter(f"GPIO: {exc}", param_hint="--actions") from exc
+    print(f"released: {', '.join(f'{o.name} (GPIO{o.pin})' for o in config.outputs.values()) or 'no outputs'}")
 
 LABEL_HELP = "Person label in First_Last form."
 

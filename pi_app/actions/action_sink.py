@@ -20,7 +20,7 @@ from pi_app.actions.clip_uploads import ClipUploads
 from pi_app.actions.config import NO_FACE, ActionsConfig, Rule
 from pi_app.actions.cooldowns import Cooldowns
 from pi_app.actions.door_rule import door_verdict
-from pi_app.actions.gpio_outputs import GpioOutputs
+from pi_app.actions.gpio_outputs import Pulses
 from pi_app.actions.rules import Plan, plan, rule_for
 from pi_app.clip_state import NO_FACE as STATUS_NO_FACE
 from pi_app.events import Event
@@ -49,7 +49,7 @@ class ActionSink:
     """Turns visits into pulses and alerts. Pass `visits` to share the tracker (e.g. with the motion gate) and
     `publish` to get the visit events and `visit_action` events (through an EventRelay onto the bus)."""
 
-    def __init__(self, config: ActionsConfig, outputs: GpioOutputs, device_id: str, *,
+    def __init__(self, config: ActionsConfig, outputs: Pulses, device_id: str, *,
                  submit_alert: SubmitAlert | None = None, uploads: ClipUploads | None = None,
                  clock: Callable[[], float] = time.time, visits: VisitTracker | None = None,
                  publish: Publish | None = None) -> None:

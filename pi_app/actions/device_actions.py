@@ -6,6 +6,9 @@ outbox and its dispatcher.
 
 `actions.sink` keeps the visits (pi_app.visits) from the `recognition` events it gets: put it on the bus
 and feed its tracker (`actions.visits`, or the one passed in) from nowhere else.
+The pins are driven by a pin owner process (supervised_outputs, pin_owner) that ends every pulse on its
+own clock and turns every output off as soon as the app dies, however it dies; a test that injects `gpio`
+drives them in-process instead.
 Closing ends the visits still open, ends every running pulse (pins off), gives pending alerts a moment
 to go out and stops the threads; undelivered alerts stay in the outbox and are sent by the next start.
 """
@@ -24,9 +27,9 @@ from pi_app.actions.alert_payload import AlertPayloads
 from pi_app.actions.clip_links import ClipLinks
 from pi_app.actions.clip_uploads import ClipUploads
 from pi_app.actions.config import ActionsConfig
-from pi_app.actions.gpio_backend import load_gpio
 from pi_app.actions.gpio_outputs import GpioOutputs
 from pi_app.actions.scheduler import Scheduler, ThreadScheduler
+from pi_app.actions.supervised_outputs import SupervisedOutputs
 from pi_app.actions.webhook import WebhookSender
 from pi_app.events import Event
 from pi_app.visits.tracker import VisitTracker
@@ -36,7 +39,7 @@ log = logging.getLogger(__name__)
 
 class DeviceActions:
     """Everything `facegate run --actions` adds to the device app. Inject `gpio`, `scheduler`, `sender`, `clock`
-    to test it without a Pi, without waiting and without a network."""
+    to test it without a Pi, without waiting and without a network (`gpio` drives the pins in this process)."""
 
     def __init__(self, config: ActionsConfig, *, device_id: str, outbox_dir: Path,
                  clip_links: ClipLinks | None = None, gpio: Any = None, scheduler: Scheduler | None = None,
@@ -44,11 +47,13 @@ class DeviceActions:
                  visits: VisitTracker | None = None, publish: Callable[[Event], None] | None = None) -> None:
         self.config = config
         self._own_scheduler: ThreadScheduler | None = None
-        if scheduler is None:
-            scheduler = self._own_scheduler = ThreadScheduler()
-        self.scheduler = scheduler
-        self.outputs = GpioOutputs(gpio if gpio is not None else load_gpio(config.gpio_backend), config.outputs,
-                                   self.scheduler)
+        self.outputs: GpioOutputs | SupervisedOutputs
+        if gpio is None:
+            self.outputs = SupervisedOutputs(config.outputs, config.gpio_backend)
+        else:
+            if scheduler is None:
+                scheduler = self._own_scheduler = ThreadScheduler()
+            self.outputs = GpioOutputs(gpio, config.outputs, scheduler)
         uploads = ClipUploads()
         self.outbox: AlertOutbox | None = None
         self.dispatcher: AlertDispatcher | None = None
@@ -66,7 +71,7 @@ class DeviceActions:
         self.visits = self.sink.visits
 
     def start(self) -> DeviceActions:
-        """Claim the pins (all off) and start the timer and delivery threads; returns self."""
+        """Claim the pins (all off; the pin owner started) and start the timer and delivery threads; returns self."""
         self.outputs.open()
         if self._own_scheduler is not None:
             self._own_scheduler.start()

@@ -2,19 +2,49 @@
 
 A pulse turns an output on and schedules it off; a new pulse on an output that is already on only
 makes it last longer (never shorter). Every output is driven off at setup (a crash may have left a
-relay energised) and again at close, so no pulse outlives the app.
+relay energised) and again at close, so no pulse outlives the app. On a device the outputs live in the pin
+owner process (pi_app.actions.pin_owner), which also ends them when the app dies; `release_pins` drives
+every output off without knowing which were on (`facegate release-pins`, the systemd unit's stop path).
 """
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from pi_app.actions.config import Output
 from pi_app.actions.scheduler import ScheduledCall, Scheduler
 
 log = logging.getLogger(__name__)
+
+
+class Pulses(Protocol):
+    """What the action sink drives: timed pulses on named outputs."""
+
+    def pulse(self, name: str, seconds: float) -> None:
+        """Turn `name` on for `seconds` from now (or keep it on until then)."""
+        ...
+
+
+def level(gpio: Any, output: Output, on: bool) -> int:
+    """The pin level that turns `output` on or off (an active-low output is on at 0 V)."""
+    return gpio.HIGH if on != output.active_low else gpio.LOW
+
+
+def claim_pins(gpio: Any, outputs: Mapping[str, Output]) -> None:
+    """Set every output's pin up as an output (BCM numbering), off."""
+    gpio.setwarnings(False)  # a pin left configured by a previous run is expected, not a problem
+    gpio.setmode(gpio.BCM)
+    for output in outputs.values():
+        gpio.setup(output.pin, gpio.OUT, initial=level(gpio, output, on=False))
+
+
+def release_pins(gpio: Any, outputs: Mapping[str, Output]) -> None:
+    """Drive every output to off and release its pin, whatever state a dead process left it in."""
+    claim_pins(gpio, outputs)
+    gpio.cleanup([output.pin for output in outputs.values()])
+    log.info("gpio pins released", extra={"pins": {o.name: o.pin for o in outputs.values()}})
 
 
 class GpioOutputs:
@@ -31,10 +61,7 @@ class GpioOutputs:
 
     def open(self) -> None:
         """Claim the pins as outputs (BCM numbering), every one off."""
-        self.gpio.setwarnings(False)  # a pin left configured by a previous run is expected, not a problem
-        self.gpio.setmode(self.gpio.BCM)
-        for output in self.outputs.values():
-            self.gpio.setup(output.pin, self.gpio.OUT, initial=self._level(output, on=False))
+        claim_pins(self.gpio, self.outputs)
         self._open = True
 
     def pulse(self, name: str, seconds: float) -> None:
@@ -76,8 +103,5 @@ class GpioOutputs:
 
     def _write(self, name: str, on: bool) -> None:
         output = self.outputs[name]
-        self.gpio.output(output.pin, self._level(output, on))
+        self.gpio.output(output.pin, level(self.gpio, output, on))
         log.debug("gpio write", extra={"output": name, "pin": output.pin, "on": on})
-
-    def _level(self, output: Output, on: bool) -> int:
-        return self.gpio.HIGH if on != output.active_low else self.gpio.LOW
