@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import sys
+import tempfile
 import time
 from dataclasses import MISSING, asdict, dataclass, fields, replace
 from decimal import Decimal
@@ -146,14 +147,25 @@ def stage_url(api_id: str, stage: str, region: str, endpoint_url: str | None) ->
     return f"https://{api_id}.execute-api.{region}.{suffix}/{stage}"
 
 
+def write_private_text(path: Path, text: str) -> None:
+    """Replace `path` atomically with an owner-only (0600) file holding `text`, whatever was there before.
+
+    The temporary file is made fresh (mkstemp: O_EXCL, 0600, a unique name), never reused: an existing file of a
+    fixed temporary name would keep its own mode (say 0644) through the write and the rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _write_private(path: Path, data: dict[str, Any]) -> None:
     """Write JSON atomically with owner-only permissions (these files hold API keys)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_private_text(path, json.dumps(data, indent=2) + "\n")
 
 
 class ContractFileError(ValueError):
