@@ -17,10 +17,10 @@ import shutil
 import threading
 from pathlib import Path
 
-from facegate_contract import CLIP_ID_RE
+from facegate_contract import CLIP_ID_RE, PRIVATE_DIR_MODE
 from pi_app.clip_names import clip_seq
 from pi_app.clip_state import ClipState
-from pi_app.durable_files import DISK_SYNC, DiskSync, write_atomically
+from pi_app.durable_files import DISK_SYNC, DiskSync, private_dir, private_file, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,8 @@ class Spool:
         self.root = Path(root)
         self.keep_done = keep_done  # keep finished folders (for inspection) instead of deleting them
         self.sync = sync
-        self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / INCOMING).mkdir(exist_ok=True)
+        (self.root / INCOMING).mkdir(parents=True, exist_ok=True)
+        private_dir(self.root)  # clips are faces: owner-only, an older world-readable spool included
         self._lock = threading.Lock()  # the recorder commits while workers finish
         self._sizes = {clip: folder_bytes(self.folder(clip)) for clip in self.clips()}
         self._total = sum(self._sizes.values())
@@ -60,7 +60,8 @@ class Spool:
     def staging(self, clip: str) -> Path:
         """A fresh folder to build a clip in before `commit`."""
         path = self.root / INCOMING / clip
-        path.mkdir(parents=True, exist_ok=False)
+        path.mkdir(parents=True, exist_ok=False, mode=PRIVATE_DIR_MODE)
+        os.chmod(path, PRIVATE_DIR_MODE)  # mkdir's mode is cut by the umask
         return path
 
     def commit(self, state: ClipState) -> Path:
@@ -68,6 +69,7 @@ class Spool:
         staged = self.root / INCOMING / state.clip
         for name in (CLIP_FILE, FRAME_FILE):  # written by the recorder; on disk before the rename publishes them
             if (staged / name).exists():
+                private_file(staged / name)  # OpenCV wrote it with the umask's mode
                 self.sync.file(staged / name)
         write_atomically(staged / STATE_FILE, json.dumps(state.to_json()), self.sync)
         size = folder_bytes(staged)

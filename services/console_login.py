@@ -161,4 +161,5 @@ def password_from(file: Path | None, environ: dict[str, str] | None = None) -> s
 
 def write_password_file(path: Path, password: str) -> None:
     """Hand a generated password to the developer: owner-only file, never printed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     write_private_text(path, password + "\n")
