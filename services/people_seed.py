@@ -66,7 +66,7 @@ def _create_missing(table: Any, people: list[dict[str, Any]]) -> Change:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
     kept = len(people) - created
-    log.info("people seeded", extra={"table": table.name, "created": created, "left_alone": kept})
+    log.info("people seeded", extra={"table": table.name, "people_created": created, "people_left_alone": kept})
     action = Action.CREATED if created else Action.UNCHANGED
     return Change("people records", table.name, action, f"{created} created, {kept} left alone")
 

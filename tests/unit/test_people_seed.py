@@ -1,6 +1,7 @@
 """Seeding people creates those not stored yet and never resets a stored record (moto's DynamoDB)."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -21,10 +22,14 @@ def people_table(mocked_aws: None) -> tuple[Target, Any]:
     return target, target.resource("dynamodb").Table(name)
 
 
-def test_a_redeploy_seed_leaves_a_revoked_person_revoked(people_table: tuple[Target, Any]) -> None:
+def test_a_redeploy_seed_leaves_a_revoked_person_revoked(people_table: tuple[Target, Any],
+                                                         caplog: pytest.LogCaptureFixture) -> None:
     target, table = people_table
     people = load_people()
-    first = stack.seed(target)
+    with caplog.at_level(logging.INFO, logger="services.people_seed"):
+        first = stack.seed(target)
+    (logged,) = [r for r in caplog.records if r.getMessage() == "people seeded"]
+    assert (logged.people_created, logged.people_left_alone) == (len(people), 0)
     assert first.action is Action.CREATED and first.detail == f"{len(people)} created, 0 left alone"
     revoked = people[0]["person"]
     table.update_item(Key={"person": revoked}, UpdateExpression="SET allow_entry = :f",
