@@ -19,10 +19,10 @@ The names below are re-exported so `from facegate_contract import X` keeps worki
 """
 from __future__ import annotations
 
-from facegate_contract.api import *
-from facegate_contract.aws import *
-from facegate_contract.environment import *
-from facegate_contract.files import *
-from facegate_contract.items import *
-from facegate_contract.logs import *
-from facegate_contract.naming import *
+from facegate_contract.api import *  # noqa: F403
+from facegate_contract.aws import *  # noqa: F403
+from facegate_contract.environment import *  # noqa: F403
+from facegate_contract.files import *  # noqa: F403
+from facegate_contract.items import *  # noqa: F403
+from facegate_contract.logs import *  # noqa: F403
+from facegate_contract.naming import *  # noqa: F403

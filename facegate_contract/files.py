@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -27,14 +28,37 @@ def stage_url(api_id: str, stage: str, region: str, endpoint_url: str | None) ->
     return f"https://{api_id}.execute-api.{region}.{suffix}/{stage}"
 
 
+PRIVATE_FILE_MODE = 0o600  # secrets, and what the device keeps of visitors: owner only
+PRIVATE_DIR_MODE = 0o700
+
+
+def write_private_text(path: Path, text: str, on_disk: Callable[[int], None] | None = None) -> None:
+    """Replace `path` atomically with an owner-only (0600) file holding `text`, whatever was there before.
+
+    The temporary file is made fresh (a stale one from a crash is removed first, then O_EXCL, mode set with fchmod
+    so no umask matters): an existing one would keep its own mode (say 0644) through the write and the rename.
+    `on_disk(fd)` runs on the written file before the rename (an fsync, for writes that must survive a power cut).
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            if on_disk is not None:
+                on_disk(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def _write_private(path: Path, data: dict[str, Any]) -> None:
     """Write JSON atomically with owner-only permissions (these files hold API keys)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_private_text(path, json.dumps(data, indent=2) + "\n")
 
 
 class ContractFileError(ValueError):

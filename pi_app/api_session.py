@@ -48,7 +48,10 @@ class ApiSession:
         """
         send = self._session.request if authorised else requests.request
         try:
-            response = send(method, url, timeout=(self.timeout.connect_s, self.timeout.read_s), **kwargs)
+            # Never follow a redirect: requests would re-send the API key to wherever it points. A 3xx is an error
+            # (error_for_status), retried by the caller's gate like any answer that cannot be used.
+            response = send(method, url, timeout=(self.timeout.connect_s, self.timeout.read_s),
+                            **{**kwargs, "allow_redirects": False})
         except requests.RequestException as exc:
             raise ServiceUnavailable(f"{service} failed: {exc.__class__.__name__}") from exc
         body = json_or_empty(response)

@@ -25,6 +25,12 @@ def clip_id(started_at: float, seq: int) -> str:
     return f"{utc_stamp(started_at)}-{seq:06d}"
 
 
+def clip_started_at(clip: str) -> float:
+    """When the clip started (epoch seconds), read back from its id (the inverse of `clip_id`, to the millisecond)."""
+    stamp = clip.rsplit("-", 1)[0]
+    return datetime.strptime(stamp, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC).timestamp()
+
+
 def clip_seq(clip: str) -> int:
     """The sequence number inside a clip id."""
     return int(clip.rsplit("-", 1)[1])

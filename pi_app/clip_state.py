@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from facegate_contract import clip_key
+from pi_app.clip_names import clip_started_at
 from pi_app.recognize_client import Recognition
 
 # Recognition statuses: PENDING until one of the final ones below.
@@ -14,6 +16,8 @@ NO_FACE = "no_face"
 REFUSED = "refused"  # the API answered 4xx: final, never retried
 SKIPPED_STALE = "skipped_stale"  # recognition fell behind: the clip was too old to be worth it
 SKIPPED_STILL = "skipped_still"  # the motion gate: nothing moved and no visit was open (pi_app.motion_gate)
+SKIPPED_NO_FRAME = "skipped_no_frame"  # frame.jpg lost and not to be taken again from the clip: nothing to send
+SKIPPED_RECOVERED = "skipped_recovered"  # state.json was unreadable: rebuilt from the folder, uploaded unrecognised
 # Upload statuses.
 UPLOADED = "uploaded"
 NOT_UPLOADED = "not_uploaded"  # a still clip, with the motion gate set not to upload those: final too
@@ -121,9 +125,43 @@ class ClipState:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ClipState:
-        """The inverse of `to_json`."""
+    def from_json(cls, data: Any) -> ClipState:
+        """The inverse of `to_json`; raises ValueError or TypeError for anything of another shape (a state an SD
+        card mangled must be refused here, not crash the worker later)."""
+        if not isinstance(data, dict):
+            raise TypeError(f"a clip state is a JSON object, not {type(data).__name__}")
         data = dict(data)
         data["recognition"] = RecognitionRecord(**data.get("recognition", {}))
         data["upload"] = UploadRecord(**data.get("upload", {}))
-        return cls(**data)
+        state = cls(**data)
+        _check_types(state)
+        return state
+
+    @classmethod
+    def rebuilt(cls, clip: str, device_id: str, *, frames: int = 0, duration_s: float = 0.0,
+                fourcc: str = "") -> ClipState:
+        """A fresh state for a clip whose own was lost: its key from the id and the device, its time from the id;
+        it needs its upload, and is not recognised (which frame was chosen is lost with the state)."""
+        started_at = clip_started_at(clip)
+        state = cls(clip=clip, device_id=device_id, key=clip_key(device_id, clip), started_at=started_at,
+                    recorded_at=started_at + duration_s, frames=frames, duration_s=duration_s, fourcc=fourcc,
+                    frame_index=-1, frame_sharpness=0.0)
+        state.recognition.status, state.recognition.error = SKIPPED_RECOVERED, "state.json unreadable: rebuilt"
+        return state
+
+
+_NUMBER = (int, float)
+_EXPECTED_TYPES: dict[str, tuple[type, ...]] = {
+    "clip": (str,), "device_id": (str,), "key": (str,), "fourcc": (str,), "started_at": _NUMBER,
+    "recorded_at": _NUMBER, "duration_s": _NUMBER, "frame_sharpness": _NUMBER, "frames": (int,), "frame_index": (int,),
+    "recognition.status": (str,), "recognition.attempts": (int,), "upload.status": (str,), "upload.attempts": (int,)}
+
+
+def _check_types(state: ClipState) -> None:
+    """Raise TypeError when a field the worker relies on has the wrong type (booleans are not numbers here)."""
+    for path, kinds in _EXPECTED_TYPES.items():
+        value: Any = state
+        for part in path.split("."):
+            value = getattr(value, part)
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            raise TypeError(f"clip state field {path} is {type(value).__name__}")

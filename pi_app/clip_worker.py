@@ -26,7 +26,9 @@ from typing import Any, Protocol
 
 from pi_app.backoff import Backoff
 from pi_app.clip_metadata import clip_metadata
-from pi_app.clip_state import REFUSED, SKIPPED_STALE, UPLOADED, ClipState
+from pi_app.clip_state import REFUSED, SKIPPED_NO_FRAME, SKIPPED_STALE, UPLOADED, ClipState
+from pi_app.clip_video import frame_of
+from pi_app.image_encoding import encode_jpeg
 from pi_app.motion_gate import MotionPolicy, mark_still, should_recognise
 from pi_app.recognize_client import Recognition
 from pi_app.retry_gate import RetryGate
@@ -83,7 +85,9 @@ class ClipWorker:
 
     def process(self, clip: str) -> float | None:
         """Work on `clip`; returns None when it is finished, else the clock time to try again."""
-        state = self.spool.load(clip)
+        state = self.spool.resume(clip)
+        if state is None:  # no video left to upload (moved aside), or a state that cannot be read or rebuilt
+            return None
         if not state.recognition.final:
             retry_at = self._recognise(state)
             if retry_at is not None:
@@ -112,9 +116,14 @@ class ClipWorker:
         with self.recognize_gate.attempt() as wait_until:
             if wait_until is not None:
                 return min(wait_until, stale_at + 0.001)  # wait for the service, or to turn stale
+            frame = self._frame(state)
+            if frame is None:  # permanent: no retry can bring the frame back
+                record.status, record.error = SKIPPED_NO_FRAME, "frame.jpg lost and not readable from the clip"
+                self.spool.save(state)
+                self._emit_recognition(state)
+                return None
             record.attempts += 1
             try:
-                frame = (self.spool.folder(state.clip) / FRAME_FILE).read_bytes()
                 answer = self.recognizer.recognize(frame, "image/jpeg", clip_key=state.key)
             except ServiceRefused as exc:
                 self.recognize_gate.succeeded()  # the service answered: it is up, this frame is just refused
@@ -132,6 +141,22 @@ class ClipWorker:
         self.spool.save(state)
         self._emit_recognition(state)
         return None
+
+    def _frame(self, state: ClipState) -> bytes | None:
+        """The clip's chosen frame: frame.jpg or, when that is lost or empty, the same frame taken again from
+        clip.mp4; None when neither can be read."""
+        folder = self.spool.folder(state.clip)
+        try:
+            frame = (folder / FRAME_FILE).read_bytes()
+        except OSError:
+            frame = b""
+        if frame:
+            return frame
+        rgb = frame_of(folder / CLIP_FILE, state.frame_index) if state.frame_index >= 0 else None
+        if rgb is None:
+            return None
+        log.warning("frame taken again from the clip", extra={"clip": state.clip, "frame_index": state.frame_index})
+        return encode_jpeg(rgb)
 
     def _upload(self, state: ClipState) -> float | None:
         record = state.upload

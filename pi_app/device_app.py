@@ -92,7 +92,7 @@ class DeviceApp:
         self.view = view
         self.clock = clock
         self.stats = stats or Stats()  # pass the one a LiveView draws from
-        self.spool = Spool(config.spool_dir, keep_done=config.keep_done)
+        self.spool = Spool(config.spool_dir, keep_done=config.keep_done, device_id=config.device_id)
         self.queue = WorkQueue(clock)
         self.bus = EventBus([self.stats, *([view] if view else []), *sinks], clock)
         # Visit events are made inside a sink (under the bus lock): the relay emits them from its own thread.

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from facegate_contract import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, write_private_text
+
 
 class DiskSync:
     """fsync of an open file, a file by path, or a directory."""
@@ -38,11 +40,25 @@ DISK_SYNC = DiskSync()
 
 def write_atomically(path: Path, text: str, sync: DiskSync = DISK_SYNC) -> None:
     """Replace `path` with `text` so readers (and a restart after a crash) see the old or the new file, never half,
-    and the new one once this returns."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        sync.handle(handle.fileno())  # the data must be on disk before the rename makes it the file
-    os.replace(tmp, path)
+    and the new one once this returns. The file is owner-only (0600): it may hold names and details of visitors."""
+    # The data must be on disk before the rename makes it the file...
+    write_private_text(path, text, on_disk=sync.handle)
     sync.directory(path.parent)  # ...and the rename itself before we say it is done
+
+
+def private_dir(path: Path) -> Path:
+    """Make `path` (and its parents) if missing, and make it and everything under it owner-only: folders 0700,
+    files 0600. Modes are set with chmod, so no umask matters, and an older, world-readable tree is tightened."""
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    for folder, _, files in os.walk(path):  # does not follow links to folders
+        os.chmod(folder, PRIVATE_DIR_MODE)
+        for name in files:
+            file = os.path.join(folder, name)
+            if not os.path.islink(file):  # chmod would change the link's target, wherever it is
+                os.chmod(file, PRIVATE_FILE_MODE)
+    return path
+
+
+def private_file(path: Path) -> None:
+    """Make one file owner-only (0600), e.g. one a library wrote with the process's umask."""
+    os.chmod(path, PRIVATE_FILE_MODE)

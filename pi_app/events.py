@@ -18,6 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from facegate_contract import PRIVATE_FILE_MODE
+from pi_app.durable_files import private_dir
+
 log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
@@ -97,8 +100,10 @@ class EventLog:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        if not self.path.parent.exists():  # a folder made for the log is owner-only; an existing one is the user's
+            private_dir(self.path.parent)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE_MODE)
+        os.fchmod(self._fd, PRIVATE_FILE_MODE)  # events name visitors: owner-only, whatever the umask or an older log
         self._line_cut = False
 
     def handle(self, event: Event) -> None:

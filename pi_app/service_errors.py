@@ -5,7 +5,8 @@
 - `ServiceAuthRejected`: 401 / 403, the device's credentials were rejected (key revoked, device removed).
   Not the request's fault and not for ever: retried later, after a long backoff; never final.
 - `ServiceThrottled`: 429, too many requests: retried after the service's Retry-After.
-- `ServiceUnavailable`: unreachable, timed out, 408 or 5xx: retried after a backoff (or Retry-After on 503).
+- `ServiceUnavailable`: unreachable, timed out, a redirect (3xx, never followed), 408 or 5xx: retried after a
+  backoff (or Retry-After on 503).
 
 A client (recognize_client today, an upload client later) raises these; anything else it raises is treated
 like `ServiceUnavailable` by the worker, so an unexpected error can delay a clip but never drop it.
@@ -46,8 +47,11 @@ class ServiceRefused(ServiceError):
 
 def error_for_status(service: str, status: int, *, error: str = "", message: str = "",
                      retry_after_s: float | None = None) -> ServiceError | None:
-    """The exception an answer with HTTP `status` stands for (None for 1xx-3xx); `service` names it in the message."""
-    if status < 400:
+    """The exception an answer with HTTP `status` stands for (None for 1xx-2xx); `service` names it in the message.
+
+    A 3xx is unavailable, not followed: the stack's API never redirects, so one is a misconfigured proxy or a
+    hijacked name, and following it would hand the device's key (or a clip) to another host."""
+    if status < 300:
         return None
     text = f"{service} answered {status}" + (f" {error}" if error else "") + (f": {message}" if message else "")
     kind: type[ServiceError]
@@ -55,7 +59,7 @@ def error_for_status(service: str, status: int, *, error: str = "", message: str
         kind = ServiceAuthRejected
     elif status == THROTTLED_STATUS:
         kind = ServiceThrottled
-    elif status >= 500 or status in RETRYABLE_4XX:
+    elif status >= 500 or status < 400 or status in RETRYABLE_4XX:
         kind = ServiceUnavailable
     else:
         kind = ServiceRefused

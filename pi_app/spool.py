@@ -17,10 +17,11 @@ import shutil
 import threading
 from pathlib import Path
 
-from facegate_contract import CLIP_ID_RE
+from facegate_contract import PRIVATE_DIR_MODE, is_clip_id
 from pi_app.clip_names import clip_seq
 from pi_app.clip_state import ClipState
-from pi_app.durable_files import DISK_SYNC, DiskSync, write_atomically
+from pi_app.clip_video import video_facts
+from pi_app.durable_files import DISK_SYNC, DiskSync, private_dir, private_file, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,9 @@ CLIP_FILE = "clip.mp4"
 FRAME_FILE = "frame.jpg"
 STATE_FILE = "state.json"
 INCOMING = ".incoming"
+DAMAGED = ".damaged"  # clips with no video left to upload: kept for a person to look at, never uploaded
 
-__all__ = ["CLIP_FILE", "FRAME_FILE", "INCOMING", "STATE_FILE", "Spool", "write_atomically"]
+__all__ = ["CLIP_FILE", "DAMAGED", "FRAME_FILE", "INCOMING", "STATE_FILE", "Spool", "write_atomically"]
 
 
 def folder_bytes(folder: Path) -> int:
@@ -43,12 +45,14 @@ def folder_bytes(folder: Path) -> int:
 class Spool:
     """Clips waiting for recognition and upload, on disk so nothing is lost across restarts."""
 
-    def __init__(self, root: Path, keep_done: bool = False, sync: DiskSync = DISK_SYNC) -> None:
+    def __init__(self, root: Path, keep_done: bool = False, sync: DiskSync = DISK_SYNC,
+                 device_id: str | None = None) -> None:
         self.root = Path(root)
         self.keep_done = keep_done  # keep finished folders (for inspection) instead of deleting them
         self.sync = sync
-        self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / INCOMING).mkdir(exist_ok=True)
+        self.device_id = device_id  # rebuilds a clip's unreadable state (None: such a clip is left alone)
+        (self.root / INCOMING).mkdir(parents=True, exist_ok=True)
+        private_dir(self.root)  # clips are faces: owner-only, an older world-readable spool included
         self._lock = threading.Lock()  # the recorder commits while workers finish
         self._sizes = {clip: folder_bytes(self.folder(clip)) for clip in self.clips()}
         self._total = sum(self._sizes.values())
@@ -60,7 +64,8 @@ class Spool:
     def staging(self, clip: str) -> Path:
         """A fresh folder to build a clip in before `commit`."""
         path = self.root / INCOMING / clip
-        path.mkdir(parents=True, exist_ok=False)
+        path.mkdir(parents=True, exist_ok=False, mode=PRIVATE_DIR_MODE)
+        os.chmod(path, PRIVATE_DIR_MODE)  # mkdir's mode is cut by the umask
         return path
 
     def commit(self, state: ClipState) -> Path:
@@ -68,6 +73,7 @@ class Spool:
         staged = self.root / INCOMING / state.clip
         for name in (CLIP_FILE, FRAME_FILE):  # written by the recorder; on disk before the rename publishes them
             if (staged / name).exists():
+                private_file(staged / name)  # OpenCV wrote it with the umask's mode
                 self.sync.file(staged / name)
         write_atomically(staged / STATE_FILE, json.dumps(state.to_json()), self.sync)
         size = folder_bytes(staged)
@@ -81,8 +87,55 @@ class Spool:
         return final
 
     def load(self, clip: str) -> ClipState:
-        """The saved state of a clip."""
-        return ClipState.from_json(json.loads((self.folder(clip) / STATE_FILE).read_text(encoding="utf-8")))
+        """The saved state of a clip; raises OSError, ValueError or TypeError when it cannot be read."""
+        state = ClipState.from_json(json.loads((self.folder(clip) / STATE_FILE).read_text(encoding="utf-8")))
+        if state.clip != clip:
+            raise ValueError(f"the state in {clip}/ is that of clip {state.clip!r}")
+        return state
+
+    def resume(self, clip: str) -> ClipState | None:
+        """The state to carry on with: the saved one or, when that cannot be read (a corrupt SD card), one rebuilt
+        from the clip's id and the device id, so its video still reaches S3. None when there is nothing to carry on
+        with: a clip with no video left to upload is moved to `.damaged/`; without a device id an unreadable state
+        is left alone."""
+        try:
+            state: ClipState | None = self.load(clip)
+            error: Exception | None = None
+        except (OSError, ValueError, TypeError) as exc:
+            state, error = None, exc
+        if (state is None or not state.upload.final) and not self.has_video(clip):
+            self.quarantine(clip, "clip.mp4 is missing or empty" + (f"; state unreadable: {error!r}" if error else ""))
+            return None
+        if state is None:
+            if self.device_id is None:
+                log.error("unreadable clip state", extra={"clip": clip, "error": repr(error)[:300]})
+                return None
+            facts = video_facts(self.folder(clip) / CLIP_FILE)
+            state = ClipState.rebuilt(clip, self.device_id, frames=facts.frames, duration_s=facts.duration_s,
+                                      fourcc=facts.fourcc)
+            self.save(state)  # rebuilt once: the next start reads it like any other
+            log.warning("clip state rebuilt", extra={"clip": clip, "error": repr(error)[:300]})
+        return state
+
+    def has_video(self, clip: str) -> bool:
+        """True when the clip's folder holds a non-empty clip.mp4."""
+        try:
+            return (self.folder(clip) / CLIP_FILE).stat().st_size > 0
+        except OSError:
+            return False
+
+    def quarantine(self, clip: str, reason: str) -> None:
+        """Move a clip that cannot be uploaded out of the spool, to `.damaged/`, so it is not tried at every start."""
+        damaged = self.root / DAMAGED
+        damaged.mkdir(exist_ok=True, mode=PRIVATE_DIR_MODE)
+        target = damaged / clip
+        shutil.rmtree(target, ignore_errors=True)  # an older copy of the same id
+        os.replace(self.folder(clip), target)
+        self.sync.directory(self.root)
+        with self._lock:
+            self._total -= self._sizes.pop(clip, 0)
+        log.error("clip has no video to upload; moved aside", extra={"clip": clip, "reason": reason[:300],
+                                                                      "moved_to": str(target)})
 
     def save(self, state: ClipState) -> None:
         """Persist a clip's state atomically and durably."""
@@ -106,18 +159,15 @@ class Spool:
 
     def clips(self) -> list[str]:
         """Every committed clip in the spool, oldest first."""
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and CLIP_ID_RE.match(p.name))
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and is_clip_id(p.name))
 
     def unfinished(self) -> list[str]:
         """The clips that still need recognition or upload, oldest first (what a restart resumes)."""
         pending = []
         for clip in self.clips():
-            try:
-                if not self.load(clip).finished:
-                    pending.append(clip)
-            except (OSError, ValueError, TypeError) as exc:
-                # Left on disk for a person to look at; the rest of the spool carries on.
-                log.error("unreadable clip state", extra={"clip": clip, "error": repr(exc)})
+            state = self.resume(clip)
+            if state is not None and not state.finished:
+                pending.append(clip)
         return pending
 
     def discard_incomplete(self) -> list[str]:
@@ -132,5 +182,5 @@ class Spool:
 
     def next_seq(self) -> int:
         """A sequence number above every clip in the spool, so ids stay unique across restarts."""
-        names = self.clips() + [p.name for p in (self.root / INCOMING).iterdir() if CLIP_ID_RE.match(p.name)]
+        names = self.clips() + [p.name for p in (self.root / INCOMING).iterdir() if is_clip_id(p.name)]
         return max((clip_seq(n) for n in names), default=-1) + 1

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pi_app.backoff import Backoff
-from pi_app.durable_files import write_atomically
+from pi_app.durable_files import private_dir, write_atomically
 from pi_app.events import Event
 from pi_app.retry_gate import RetryGate
 from pi_app.service_errors import ServiceRefused
@@ -42,6 +42,7 @@ class VisitReporter:
         self.root = Path(root)
         (self.root / PENDING).mkdir(parents=True, exist_ok=True)
         (self.root / REJECTED).mkdir(exist_ok=True)
+        private_dir(self.root)  # reports name visitors: owner-only
         self._send = send
         self._clock = clock
         self.gate = RetryGate(backoff, clock)

@@ -20,14 +20,17 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from facegate_contract import write_private_text
 from services.changes import Action, Change
 
 LOGIN_KEY = "console/login.json"  # outside clips/ and models/: the Lambda role cannot read it
 PASSWORD_ENV = "FACEGATE_CONSOLE_PASSWORD"
 PASSWORD_FILE = "console-password"  # written beside the outputs file when deploy generates the password
 MIN_PASSWORD_CHARS = 8
-# scrypt: 16 MiB of memory and ~50 ms per check on a laptop; a guess costs an attacker the same.
-SCRYPT_N, SCRYPT_R, SCRYPT_P, KEY_BYTES = 2 ** 14, 8, 1, 32
+# scrypt at OWASP's current minimum (N=2^17, r=8, p=1): 128 MiB of memory per check, a guess costs an attacker the
+# same. Records keep their parameters, so older ones (N=2^14) still verify until the next deploy re-hashes them.
+SCRYPT_N, SCRYPT_R, SCRYPT_P, KEY_BYTES = 2 ** 17, 8, 1, 32
+SCRYPT_MAX_MEM = 1024 ** 3  # a stored record asking for more memory than this is refused, not computed
 
 
 class LoginError(ValueError):
@@ -61,6 +64,11 @@ class LoginRecord:
         derived = _scrypt(password, base64.b64decode(self.salt), self.n, self.r, self.p, len(base64.b64decode(self.hash)))
         return hmac.compare_digest(derived, base64.b64decode(self.hash))
 
+    @property
+    def current(self) -> bool:
+        """True when made with today's scheme and parameters (else the next deploy given the password re-hashes)."""
+        return (self.scheme, self.n, self.r, self.p) == ("scrypt", SCRYPT_N, SCRYPT_R, SCRYPT_P)
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -75,7 +83,11 @@ class LoginRecord:
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, length: int) -> bytes:
-    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=length, maxmem=64 * 1024 * 1024)
+    # OpenSSL needs 128*r*(N+2) bytes for V plus 128*r*p for B; its default cap (32 MiB) is below N=2^17.
+    needed = 128 * r * (n + 2) + 128 * r * p
+    if needed > SCRYPT_MAX_MEM:
+        raise LoginError(f"the console login record asks scrypt for {needed >> 20} MiB: set the password again")
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=length, maxmem=needed + 1024 ** 2)
 
 
 def check_password(password: str) -> None:
@@ -84,12 +96,12 @@ def check_password(password: str) -> None:
         raise LoginError(f"the console password needs at least {MIN_PASSWORD_CHARS} characters")
 
 
-def hash_password(password: str) -> LoginRecord:
-    """A new record for `password` (fresh random salt)."""
+def hash_password(password: str, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> LoginRecord:
+    """A new record for `password` (fresh random salt); the parameters are today's unless given."""
     check_password(password)
     salt = secrets.token_bytes(16)
-    derived = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, KEY_BYTES)
-    return LoginRecord("scrypt", SCRYPT_N, SCRYPT_R, SCRYPT_P, base64.b64encode(salt).decode(),
+    derived = _scrypt(password, salt, n, r, p, KEY_BYTES)
+    return LoginRecord("scrypt", n, r, p, base64.b64encode(salt).decode(),
                        base64.b64encode(derived).decode(), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
 
 
@@ -138,14 +150,16 @@ def ensure_login(s3: Any, bucket: str, password: str | None) -> tuple[Change, st
             raise
         current, readable = None, False
     if password is not None:
-        if current is not None and current.verify(password):
+        same = current is not None and current.verify(password)
+        if current is not None and same and current.current:
             return Change("console login", LOGIN_KEY, Action.UNCHANGED, "scrypt hash"), None
         store_login(s3, bucket, hash_password(password))  # what the user asked for, whatever was stored
         if not readable:
             return Change("console login", LOGIN_KEY, Action.UPDATED,
                           "password set (scrypt hash stored; the stored one could not be read to compare)"), None
         action = Action.CREATED if current is None else Action.UPDATED
-        return Change("console login", LOGIN_KEY, action, "password set (scrypt hash stored)"), None
+        detail = "same password re-hashed (current scrypt parameters)" if same else "password set (scrypt hash stored)"
+        return Change("console login", LOGIN_KEY, action, detail), None
     if current is not None:
         return Change("console login", LOGIN_KEY, Action.UNCHANGED, "scrypt hash"), None
     generated = generate_password()
@@ -172,8 +186,4 @@ def password_from(file: Path | None, environ: dict[str, str] | None = None) -> s
 def write_password_file(path: Path, password: str) -> None:
     """Hand a generated password to the developer: owner-only file, never printed."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(password + "\n")
-    os.replace(tmp, path)
+    write_private_text(path, password + "\n")

@@ -96,7 +96,7 @@ def deploy(target: Target, options: DeployOptions) -> DeployResult:
     for spec in (tables.people_table(names.people_table), tables.sightings_table(names.sightings_table),
                  tables.devices_table(names.devices_table)):
         changes.append(tables.ensure_table(dynamodb, spec))
-    if options.seed:
+    if options.seed:  # create-only: a deploy never resets what the console changed (e.g. a revoked allow_entry)
         changes.append(seed_people(target.resource("dynamodb"), names.people_table, load_people(options.seed_file)))
     logs, iam = target.client("logs"), target.client("iam")
     changes += [log_group.ensure_log_group(logs, group) for group in (names.log_group, names.control_log_group)]
@@ -147,10 +147,10 @@ def deploy(target: Target, options: DeployOptions) -> DeployResult:
     return DeployResult(changes=changes, outputs=outputs, console_password=generated_password)
 
 
-def seed(target: Target, prefix: str = "facegate", seed_file: Path | None = None) -> Change:
-    """(Re)write the people records from the seed file."""
+def seed(target: Target, prefix: str = "facegate", seed_file: Path | None = None, overwrite: bool = False) -> Change:
+    """Create the people of the seed file not stored yet; `overwrite` also rewrites the seeded fields of the rest."""
     names = StackNames.for_target(target, prefix)
-    return seed_people(target.resource("dynamodb"), names.people_table, load_people(seed_file))
+    return seed_people(target.resource("dynamodb"), names.people_table, load_people(seed_file), overwrite)
 
 
 def destroy(target: Target, prefix: str = "facegate") -> list[Change]:

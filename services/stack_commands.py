@@ -23,7 +23,7 @@ def deploy(
     image: Annotated[str, typer.Option(help="Local recognizer image; pushed to ECR when deploying to AWS.")] = stack.recognizer_image.DEFAULT_LOCAL_IMAGE,
     retention_days: Annotated[int, typer.Option(min=1, help="Days clips are kept in S3.")] = 30,
     seed_file: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help="People JSON (default: bundled).")] = None,
-    no_seed: Annotated[bool, typer.Option("--no-seed", help="Do not write people records.")] = False,
+    no_seed: Annotated[bool, typer.Option("--no-seed", help="Do not create missing people records.")] = False,
     public_endpoint_url: Annotated[Optional[str], typer.Option(help="Emulator URL clients use, if not --endpoint-url.")] = None,
     reserved_concurrency: Annotated[Optional[int], typer.Option(
         min=1, help="Recognitions the Lambda runs at once (default: unreserved on AWS, the machine's cores on an "
@@ -88,10 +88,11 @@ def seed(
     region: RegionOpt = None,
     prefix: PrefixOpt = "facegate",
     seed_file: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help="People JSON (default: bundled).")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Also rewrite the seeded fields of people already stored (e.g. allow_entry).")] = False,
 ) -> None:
-    """Write the people records (details the recognizer returns) into DynamoDB."""
+    """Write the people records (details the recognizer returns) into DynamoDB: only people not stored yet."""
     target = target_from(endpoint_url, profile, region)
-    change = stack.seed(target, prefix, seed_file)
+    change = stack.seed(target, prefix, seed_file, overwrite)
     console.print(changes_table("seed", [change]))
 
 

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -20,6 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from facegate_cli.console import auth
 from facegate_cli.console.backend import ConsoleBackend, ConsoleError, Upload, best_face
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 MAX_BODY_BYTES = 64 * 1024 * 1024  # a form with photos; anything larger is refused before it is read
 LIVE_REFRESH_S = 3
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")  # the names a browser on this machine uses
 
 
 # ---- template helpers ---------------------------------------------------------------------------------------------
@@ -90,8 +93,10 @@ def _media_origin(backend: ConsoleBackend) -> str:
 
 
 def create_app(backend: ConsoleBackend, *, secure_cookies: bool = False, session_secret: str | None = None,
-               throttle: auth.LoginThrottle | None = None) -> FastAPI:
-    """The console for one stack. `session_secret`: signs session cookies (default: random per process)."""
+               throttle: auth.LoginThrottle | None = None,
+               allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
+    """The console for one stack. `session_secret`: signs session cookies (default: random per process);
+    `allowed_hosts`: the Host names it answers to (any other is a 400: no DNS rebinding onto the console)."""
     app = FastAPI(title="facegate console", docs_url=None, redoc_url=None, openapi_url=None)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
@@ -123,6 +128,8 @@ def create_app(backend: ConsoleBackend, *, secure_cookies: bool = False, session
     app.add_middleware(SessionMiddleware, secret_key=session_secret or secrets.token_urlsafe(32),
                        session_cookie=auth.SESSION_COOKIE, max_age=auth.SESSION_HOURS * 3600, same_site="strict",
                        https_only=secure_cookies)
+    # Added last, so it runs first: a page served under a rebound name never reaches the session or the routes.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
 
     def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         flashes = request.session.pop("flash", []) if "session" in request.scope else []
@@ -170,15 +177,14 @@ def create_app(backend: ConsoleBackend, *, secure_cookies: bool = False, session
     @app.post("/login", dependencies=[Depends(require_csrf)])
     async def login(request: Request, password: Annotated[str, Form()] = "",
                     next: Annotated[str, Form()] = "/visits") -> Response:
-        client = request.client.host if request.client else "?"
-        wait = throttle.wait_s(client)
+        client = request.client.host if request.client else "?"  # the socket peer: X-Forwarded-For is not trusted
+        wait = throttle.reserve(client)
         if wait > 0:
             return page(request, "login.html", status_code=429, title="Log in", next=auth.safe_next(next),
                         error=f"Too many failed attempts: wait {int(wait) + 1} s and try again.")
         record = await asyncio.to_thread(backend.login_record)
         ok = record is not None and await asyncio.to_thread(record.verify, password)
         if not ok:
-            throttle.failed(client)
             log.warning("console login failed", extra={"client": client})
             await asyncio.sleep(0.3)
             return page(request, "login.html", status_code=401, title="Log in", next=auth.safe_next(next),

@@ -73,30 +73,31 @@ def safe_next(value: str | None) -> str:
 
 @dataclass
 class LoginThrottle:
-    """After `limit` failed logins from one address within `window_s`, that address waits `lock_s`."""
+    """After `limit` failed logins from one address within `window_s`, that address waits `lock_s`.
+
+    An attempt is counted when it starts (`reserve`), under the lock, before the password is hashed: concurrent
+    guesses cannot all pass the check before any of them is recorded. A right password clears the count."""
 
     limit: int = 5
     window_s: float = 900.0
     lock_s: float = 60.0
-    _failures: dict[str, list[float]] = field(default_factory=dict)
+    _attempts: dict[str, list[float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def wait_s(self, client: str, now: float | None = None) -> float:
-        """Seconds `client` must still wait before trying again (0: may try)."""
+    def reserve(self, client: str, now: float | None = None) -> float:
+        """Count an attempt by `client` and return 0, or return the seconds it must still wait (nothing counted)."""
         now = time.monotonic() if now is None else now
         with self._lock:
-            recent = [t for t in self._failures.get(client, []) if now - t < self.window_s]
-            self._failures[client] = recent
-            if len(recent) < self.limit:
-                return 0.0
-            return max(0.0, recent[-1] + self.lock_s - now)
-
-    def failed(self, client: str, now: float | None = None) -> None:
-        with self._lock:
-            self._failures.setdefault(client, []).append(time.monotonic() if now is None else now)
-            if len(self._failures) > 10_000:  # many addresses: forget the oldest
-                self._failures.pop(next(iter(self._failures)))
+            recent = [t for t in self._attempts.get(client, []) if now - t < self.window_s]
+            if len(recent) >= self.limit and recent[-1] + self.lock_s > now:
+                self._attempts[client] = recent
+                return recent[-1] + self.lock_s - now
+            self._attempts[client] = [*recent, now]
+            if len(self._attempts) > 10_000:  # many addresses: forget the oldest
+                self._attempts.pop(next(iter(self._attempts)))
+            return 0.0
 
     def succeeded(self, client: str) -> None:
+        """The right password: forget `client`'s attempts."""
         with self._lock:
-            self._failures.pop(client, None)
+            self._attempts.pop(client, None)

@@ -10,7 +10,7 @@ import uvicorn
 from botocore.exceptions import ClientError
 from rich.console import Console
 
-from facegate_cli.console.app import create_app
+from facegate_cli.console.app import LOOPBACK_HOSTS, create_app
 from facegate_cli.console.backend import ConsoleBackend
 from services.console_login import PASSWORD_ENV, PASSWORD_FILE
 
@@ -51,6 +51,12 @@ def console(
         envvar="FACEGATE_PUBLIC_ENDPOINT_URL",
         help="Emulator URL the browser reaches, for clip links (when the console reaches it by another name).")] = None,
     secure_cookies: Annotated[bool, typer.Option("--secure-cookies", help="Mark the session cookie Secure (behind HTTPS).")] = False,
+    allowed_host: Annotated[Optional[list[str]], typer.Option(
+        "--allowed-host", help="Another Host name the console answers to (repeatable); 127.0.0.1, localhost and "
+                               "--host always are.")] = None,
+    forwarded_allow_ips: Annotated[Optional[str], typer.Option(
+        "--forwarded-allow-ips", help="Trust X-Forwarded-For/-Proto from these proxy addresses (comma-separated); "
+                                      "by default no header is trusted and the login brake keys on the socket peer.")] = None,
 ) -> None:
     """Serve the web console: visits with clips, the face library, strangers to review and enrol."""
     backend = ConsoleBackend.open(outputs, endpoint_url, profile, public_endpoint_url)
@@ -69,6 +75,16 @@ def console(
         stderr.print(f"[yellow]listening on {host}: other machines can reach the console; it speaks plain HTTP, so "
                       "put it behind TLS (and pass --secure-cookies) beyond a trusted network[/]")
     backend.keep_review_ready()  # loads the face pipeline first, then embeds new strangers' faces every 20 s
-    app = create_app(backend, secure_cookies=secure_cookies)
+    hosts = list(dict.fromkeys([*LOOPBACK_HOSTS, host, *(allowed_host or [])]))
+    app = create_app(backend, secure_cookies=secure_cookies, allowed_hosts=hosts)
     stderr.print(f"facegate console for {backend.describe()}: http://{'localhost' if _loopback(host) else host}:{port}/")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False,
+                **proxy_options(forwarded_allow_ips))
+
+
+def proxy_options(forwarded_allow_ips: str | None) -> dict[str, object]:
+    """uvicorn's proxy settings: off unless proxies are named (its default trusts X-Forwarded-For from 127.0.0.1,
+    which lets a local client pick the address the login brake counts)."""
+    if not forwarded_allow_ips:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": forwarded_allow_ips}

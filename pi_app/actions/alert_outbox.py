@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 
 from pi_app.actions.alert import Alert
-from pi_app.spool import write_atomically
+from pi_app.durable_files import private_dir, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ class AlertOutbox:
         self.keep_dead = keep_dead  # a receiver refusing everything must not fill the SD card
         (self.root / PENDING).mkdir(parents=True, exist_ok=True)
         (self.root / DEAD).mkdir(exist_ok=True)
+        private_dir(self.root)  # alerts name visitors: owner-only
         self._lock = threading.Lock()
 
     def put(self, alert: Alert) -> None:

@@ -236,8 +236,14 @@ def _webhook(item: TableReader | None) -> Webhook | None:
     if item is None:
         return None
     url = item.text("url")
+    allow_http = item.flag("allow_http", False)
     if url is not None and not is_http_url(url):
         item.problem("url", "must be an http:// or https:// URL with a host")
+        url = None
+    elif url is not None and urlsplit(url).scheme != "https" and not allow_http:
+        # An alert carries names, details and a clip link: in the clear only when someone chose that.
+        item.problem("url", "must be https:// (alerts carry names and clip links); set allow_http = true to send "
+                            "them over plain http")
         url = None
     headers = item.strings("headers")
     timeout = item.number("timeout_s", 5.0, above=0, maximum=120)

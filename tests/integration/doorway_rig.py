@@ -39,6 +39,7 @@ signals = [{{ output = "red_led", seconds = 0.2 }}]
 alert = true
 [webhook]
 url = "{url}"
+allow_http = true
 backoff = {{ base_s = 0.2, max_s = 1, jitter = 0 }}
 """
 

@@ -22,7 +22,9 @@ from hypothesis import HealthCheck, settings
 
 from facegate_contract import VISIT_PARTITION, DeviceFile, StackOutputs, clip_key
 from services.target import Target
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import ROOT
+
+FIXTURES = ROOT / "fixtures"
 
 pytestmark = pytest.mark.integration
 

@@ -43,6 +43,7 @@ alert = true
 
 [webhook]
 url = "http://127.0.0.1:9/hook"
+allow_http = true
 """
 
 

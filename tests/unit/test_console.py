@@ -119,7 +119,8 @@ def test_a_form_without_the_sessions_csrf_token_is_refused(client: TestClient) -
 
 
 def test_guessing_is_braked(backend: ConsoleBackend) -> None:
-    client = TestClient(create_app(backend, throttle=auth.LoginThrottle(limit=3, lock_s=60)), follow_redirects=False)
+    client = TestClient(create_app(backend, throttle=auth.LoginThrottle(limit=3, lock_s=60)), base_url="http://127.0.0.1",
+                        follow_redirects=False)
     assert [log_in(client, f"guess-{i}").status_code for i in range(3)] == [401, 401, 401]
     assert log_in(client).status_code == 429  # even the right password waits
 

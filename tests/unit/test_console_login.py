@@ -139,3 +139,36 @@ def test_a_given_password_replaces_a_login_that_cannot_be_read(s3_bucket: Any) -
     change, generated = console_login.ensure_login(UnreadableLogin(s3_bucket), BUCKET, "my console password")
     assert change.action is Action.UPDATED and generated is None
     assert console_login.load_login(s3_bucket, BUCKET).verify("my console password")
+
+def test_new_hashes_follow_owasp_and_old_ones_verify_until_a_deploy_rehashes_them() -> None:
+    record = console_login.hash_password("a long enough secret")
+    assert (record.n, record.r, record.p) == (2 ** 17, 8, 1) and record.current
+    s3 = MemoryS3()
+    old = console_login.hash_password("a long enough secret", n=2 ** 14)
+    console_login.store_login(s3, "b", old)
+    assert console_login.load_login(s3, "b").verify("a long enough secret") and not old.current
+
+    change, _ = console_login.ensure_login(s3, "b", "a long enough secret")
+
+    assert change.action is Action.UPDATED and "re-hashed" in change.detail
+    rehashed = console_login.load_login(s3, "b")
+    assert rehashed.n == 2 ** 17 and rehashed.verify("a long enough secret")
+    assert console_login.ensure_login(s3, "b", "a long enough secret")[0].action is Action.UNCHANGED
+
+
+def test_secret_files_are_owner_only_whatever_temporary_file_was_left(tmp_path: Path) -> None:
+    from facegate_contract import StackOutputs
+
+    password_file = tmp_path / console_login.PASSWORD_FILE
+    outputs_file = tmp_path / "outputs.json"
+    for stale in (tmp_path / f".{password_file.name}.tmp", tmp_path / f".{outputs_file.name}.tmp"):
+        stale.write_text("left by an earlier run")
+        os.chmod(stale, 0o644)
+
+    console_login.write_password_file(password_file, "s3cret-value")
+    StackOutputs.build(region="us-east-1", endpoint_url=None, api_id="a", stage="v1", api_key="k", bucket="b",
+                       people_table="p", sightings_table="s", function_name="f", devices_table="d").write(outputs_file)
+
+    for path in (password_file, outputs_file):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
+    assert password_file.read_text() == "s3cret-value\n"

@@ -159,3 +159,18 @@ def test_run_rejects_bad_actions_before_connecting_or_recording(tmp_path: Path) 
 
     assert result.returncode == 2
     assert "--actions" in result.stderr and "on.known.cooldown_s: must be 0 or more, got -5" in result.stderr
+
+
+def test_a_plain_http_webhook_stops_start_up_unless_allowed(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[webhook]\nurl = \"http://hooks.example.org/x\"\n")
+
+    checked = _facegate("check-actions", str(rules))
+    run = _facegate("run", "--camera", "picamera2", "--actions", str(rules), "--outputs", str(tmp_path / "none.json"))
+
+    for result in (checked, run):
+        assert result.returncode == 2
+        assert "webhook.url: must be https://" in result.stderr and "allow_http = true" in result.stderr
+    allowed = parse_actions_config("[webhook]\nurl = \"http://hooks.example.org/x\"\nallow_http = true\n")
+    assert allowed.webhook is not None and allowed.webhook.url == "http://hooks.example.org/x"
+    assert parse_actions_config("[webhook]\nurl = \"https://hooks.example.org/x\"\n").webhook is not None

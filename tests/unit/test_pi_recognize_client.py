@@ -96,3 +96,17 @@ def test_a_server_that_never_answers_costs_one_attempt_bounded_by_the_timeout() 
 
     assert QUICK.read_s <= elapsed < QUICK.total_s + 1.0  # not 4 retries of 30 s
     assert connections == 1
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_is_never_followed_with_the_key(status: int) -> None:
+    with scripted_server([(200, OK_BODY)]) as elsewhere:
+        with scripted_server([(status, {}, {"Location": elsewhere.url})]) as api:
+            session = ApiSession("secret-key")
+            with pytest.raises(ServiceUnavailable) as unavailable:
+                RecognizeClient(api.url, session).recognize(b"jpeg")
+            with pytest.raises(ServiceUnavailable):
+                session.post_json("visit report", api.url, {"visit_id": "v"})
+
+    assert unavailable.value.status == status  # reported and retried by the gate like any unusable answer
+    assert elsewhere.requests == []  # the key (and the frame) went nowhere else

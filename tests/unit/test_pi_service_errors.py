@@ -17,7 +17,7 @@ NOW = 1_790_000_000.0
 QUICK = Backoff(base_s=1.0, max_s=60.0, jitter=0.0)
 
 
-@pytest.mark.parametrize("status, kind", [(200, None), (304, None), (400, ServiceRefused), (404, ServiceRefused),
+@pytest.mark.parametrize("status, kind", [(200, None), (304, ServiceUnavailable), (307, ServiceUnavailable), (400, ServiceRefused), (404, ServiceRefused),
                                           (413, ServiceRefused), (401, ServiceAuthRejected),
                                           (403, ServiceAuthRejected), (408, ServiceUnavailable),
                                           (429, ServiceThrottled), (500, ServiceUnavailable),

@@ -1,0 +1,78 @@
+"""What the device keeps of visitors (clips and faces in the spool, events, alerts, visit reports) is owner-only:
+folders 0700, files 0600, whatever the umask, and an older world-readable tree is tightened when the device starts."""
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pi_app.actions.alert import Alert
+from pi_app.actions.alert_outbox import AlertOutbox
+from pi_app.events import EventLog
+from pi_app.spool import Spool
+from pi_app.visit_reporter import VisitReporter
+from tests.unit.pi_support import FakeClock, add_clip
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """The usual umask (022): what it lets through is world-readable."""
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def loose_modes(root: Path) -> list[str]:
+    """Every folder not 0700 and every file not 0600 under `root` (itself included)."""
+    loose = []
+    for path in [root, *root.rglob("*")]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode != (0o700 if path.is_dir() else 0o600):
+            loose.append(f"{path.relative_to(root.parent)} {mode:o}")
+    return loose
+
+
+def _alert() -> Alert:
+    return Alert(id="a-1", rule="unknown", name="unknown", confidence=0.5, device_id="door-1", seen_at=1.0,
+                 created_at=1.0, clip="c", clip_key="clips/door-1/c.mp4", details={"name": "Eileen Collins"})
+
+
+def _fill(root: Path) -> None:
+    spool = Spool(root / "spool")
+    state = add_clip(spool, 0, FakeClock().now)
+    state.recognition.attempts = 1
+    spool.save(state)
+    outbox = AlertOutbox(root / "alerts")
+    outbox.put(_alert())
+    outbox.give_up(_alert(), "refused")
+    outbox.put(_alert())
+    VisitReporter(root / "reports", send=lambda body: None).handle({"event": "visit_ended", "visit_id": "v-1"})
+    events = EventLog(root / "device" / "events.jsonl")
+    events.handle({"event": "clip_recorded", "name": "Eileen_Collins"})
+    events.close()
+
+
+def test_spool_events_alerts_and_reports_are_owner_only(tmp_path: Path, open_umask: None) -> None:
+    _fill(tmp_path)
+
+    for folder in ("spool", "alerts", "reports", "device"):
+        assert loose_modes(tmp_path / folder) == [], folder
+
+
+def test_an_older_world_readable_tree_is_tightened_at_start(tmp_path: Path, open_umask: None) -> None:
+    _fill(tmp_path)
+    for path in [tmp_path, *tmp_path.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)  # as an older version left it
+
+    Spool(tmp_path / "spool")
+    AlertOutbox(tmp_path / "alerts")
+    VisitReporter(tmp_path / "reports", send=lambda body: None)
+    EventLog(tmp_path / "device" / "events.jsonl").close()
+
+    for folder in ("spool", "alerts", "reports"):
+        assert loose_modes(tmp_path / folder) == [], folder
+    assert stat.S_IMODE((tmp_path / "device" / "events.jsonl").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "device").stat().st_mode) == 0o755  # a folder it did not make is left alone
