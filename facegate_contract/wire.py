@@ -37,7 +37,7 @@ ClipKey = Annotated[str, Meta(pattern=r"^clips/[A-Za-z0-9][A-Za-z0-9._-]{0,62}/[
 PersonName = Annotated[str, Meta(pattern=f"^({UNKNOWN}|{LABEL_PATTERN[1:-1]})$", max_length=100,
                                  description="a First_Last label, or unknown")]
 Decision = Annotated[str, Meta(pattern=f"^({UNKNOWN}|{UNDECIDED}|{LABEL_PATTERN[1:-1]})$", max_length=100)]
-SightingId = Annotated[str, Meta(min_length=1, max_length=64)]
+SightingId = Annotated[str, Meta(min_length=1, max_length=160)]  # <ISO time>#<device>/<clip>#<face>
 ShortText = Annotated[str, Meta(max_length=256)]
 MetadataKey = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 MetadataValue = Annotated[str, Meta(pattern=r"^[ -~]{0,512}$")]  # printable ASCII: S3 metadata travels in headers

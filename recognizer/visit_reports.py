@@ -14,7 +14,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from facegate_contract import VISIT_PARTITION, device_clips_prefix
+from facegate_contract import UNKNOWN, VISIT_PARTITION, device_clips_prefix
 from facegate_contract.wire import Box, EvidenceVote, VisitReport, VisitStored
 from recognizer.api_event import RequestError
 from recognizer.sightings_log import DAY_S, iso_utc

@@ -68,3 +68,9 @@ def test_a_sighting_of_another_devices_clip_id_is_its_own_item(table: Any) -> No
     assert mine and theirs and mine != theirs
     items = table.scan()["Items"]
     assert sorted(i["device"] for i in items) == ["door-1", "door-2"]
+
+
+def test_conflicts_keep_the_enrolled_names_only(table: Any) -> None:
+    VisitReports(table).report("door-1", _report(conflicts=["Laura_Bush", "unknown", "Hans_Blix"]))
+    visit = get_visit(table, VISIT)
+    assert visit is not None and list(visit.conflicts) == ["Laura_Bush", "Hans_Blix"]
