@@ -14,3 +14,6 @@ FRAME_MEDIA_TYPES = ("image/jpeg", "image/png")
 # The largest frame the API takes. Base64 in the Lambda event (API Gateway's binary media types) must stay under
 # Lambda's 6 MB invoke limit, which neither API Gateway nor the function can answer for: clients keep under this.
 MAX_FRAME_BYTES = 4 * 1024 * 1024
+# The largest clip a device may upload: the upload URL signs the clip's exact length, so nothing bigger reaches S3
+# (a half-second clip is ~100 KB; the console decodes what is there, so a device cannot hand it a huge file).
+MAX_CLIP_BYTES = 32 * 1024 * 1024

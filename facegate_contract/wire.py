@@ -19,7 +19,8 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 from msgspec import Meta, Struct
 
-from facegate_contract.api import CLIP_LINK_MAX_EXPIRES_S, CLIP_LINKS_PATH, RECOGNIZE_PATH, UPLOADS_PATH, VISITS_PATH
+from facegate_contract.api import (CLIP_LINK_MAX_EXPIRES_S, CLIP_LINKS_PATH, MAX_CLIP_BYTES, RECOGNIZE_PATH, UPLOADS_PATH,
+                                   VISITS_PATH)
 from facegate_contract.naming import (CLIP_ID_PATTERN, LABEL_PATTERN, UNDECIDED, UNKNOWN, VISIT_ID_PATTERN, is_clip_id,
                                       is_label, is_visit_id, parse_clip_key)
 
@@ -55,11 +56,13 @@ class WireError(ValueError):
 
 
 _FIELD = re.compile(r"`\$\.([A-Za-z_][A-Za-z0-9_]*)")
+_MISSING_AT_TOP = re.compile(r"^Object missing required field `([A-Za-z_][A-Za-z0-9_]*)`$")
 
 
 def _invalid(exc: Exception) -> WireError:
-    found = _FIELD.search(str(exc))
-    return WireError(str(exc), field=found.group(1) if found else None)
+    message = str(exc)
+    found = _FIELD.search(message) or _MISSING_AT_TOP.match(message)
+    return WireError(message, field=found.group(1) if found else None)
 
 
 # ---- the recognize answer ------------------------------------------------------------------------------------------
@@ -108,9 +111,11 @@ class RecognizeAnswer(Struct, frozen=True):
 
 # ---- clip transfers ------------------------------------------------------------------------------------------------
 class UploadRequest(Struct, frozen=True):
-    """POST /uploads: a presigned PUT for one of the calling device's clips, with its metadata signed in."""
+    """POST /uploads: a presigned PUT for one of the calling device's clips, with its length and metadata signed in
+    (S3 refuses a PUT of any other length)."""
 
     clip: ClipId
+    size: Annotated[int, Meta(ge=1, le=MAX_CLIP_BYTES, description="the clip's length in bytes")]
     metadata: Annotated[dict[MetadataKey, MetadataValue], Meta(max_length=16)] = {}
 
     def __post_init__(self) -> None:

@@ -25,7 +25,9 @@ class ApiClipUploader:
         parsed = parse_clip_key(key)
         if parsed is None:
             raise ServiceRefused(f"not a clip key: {key}")
-        grant = self._session.post_json("upload url", self._uploads_url, {"clip": parsed[1], "metadata": metadata})
+        size = path.stat().st_size  # signed into the URL: S3 takes exactly this many bytes
+        grant = self._session.post_json("upload url", self._uploads_url,
+                                        {"clip": parsed[1], "size": size, "metadata": metadata})
         if grant.get("key") != key or not isinstance(grant.get("url"), str):
             # The API derives the key from the device's API key: a different one means this device file's id
             # is not the key's device. Uploading elsewhere would lose track of the clip: refuse instead.

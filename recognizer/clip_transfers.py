@@ -52,13 +52,15 @@ class ClipTransfers:
     def upload(self, event: dict[str, Any], device: str, request: UploadRequest) -> UploadLink:
         """A PUT URL for the device's clip `request.clip`, with its metadata signed in."""
         key = clip_key(device, request.clip)
-        params = {"Bucket": self.bucket, "Key": key, "ContentType": CLIP_CONTENT_TYPE}
+        # The length is a signed header: S3 takes exactly `size` bytes through this URL, no more.
+        params = {"Bucket": self.bucket, "Key": key, "ContentType": CLIP_CONTENT_TYPE, "ContentLength": request.size}
         metadata = _metadata(request.metadata)
         if metadata:
             params["Metadata"] = metadata
         url = self._s3(event).generate_presigned_url("put_object", Params=params, ExpiresIn=UPLOAD_EXPIRES_S)
         # Content type and metadata are signed headers: the PUT must send exactly these.
-        headers = {"Content-Type": CLIP_CONTENT_TYPE, **{f"x-amz-meta-{k}": v for k, v in metadata.items()}}
+        headers = {"Content-Type": CLIP_CONTENT_TYPE, "Content-Length": str(request.size),
+                   **{f"x-amz-meta-{k}": v for k, v in metadata.items()}}
         return UploadLink(key=key, url=url, headers=headers, expires_in=UPLOAD_EXPIRES_S)
 
     def link(self, event: dict[str, Any], device: str, request: ClipLinkRequest) -> ClipLink:

@@ -15,7 +15,7 @@ from recognizer.visit_reports import VisitReports
 
 
 # A bad field's error kind, per route (None: any other problem with the body).
-UPLOAD_ERRORS = {"metadata": "bad_metadata", None: "bad_clip_id"}
+UPLOAD_ERRORS = {"metadata": "bad_metadata", "size": "bad_size", None: "bad_clip_id"}
 LINK_ERRORS = {"expires_in": "bad_expiry", None: "bad_clip_key"}
 VISIT_ERRORS: dict[str | None, str] = {None: "bad_visit"}
 

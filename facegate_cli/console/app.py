@@ -26,6 +26,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from facegate_cli.console import auth
 from facegate_cli.console.backend import ConsoleBackend, ConsoleError, Upload, best_face
 from facegate_cli.console.clip_media import ClipMissing
+from facegate_cli.console.clip_sandbox import ClipRefused
 from facegate_cli.console.strangers import FaceRef, parse_token
 from facegate_contract import UNDECIDED, UNKNOWN, is_label, parse_clip_key, plain_json
 from services.visit_log import SinceError, since_epoch
@@ -274,6 +275,8 @@ def create_app(backend: ConsoleBackend, *, secure_cookies: bool = False, session
             playable = backend.media.playable_key(key)
         except ClipMissing as exc:
             return Response(str(exc), status_code=404)
+        except ClipRefused as exc:  # too large, too long or too slow to decode: never parsed in this process
+            return Response(str(exc), status_code=422)
         return RedirectResponse(backend.media.link(playable), status_code=303)
 
     # ---- strangers ------------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 from botocore.exceptions import ClientError
 
+from facegate_cli.console.clip_sandbox import ClipRefused, DecodeLimits, run_limited
 from facegate_contract import parse_clip_key
 from pi_app.image_encoding import DEFAULT_MAX_SIDE
 
@@ -62,8 +63,8 @@ def _box_scale(width: int, height: int, max_side: int = DEFAULT_MAX_SIDE) -> flo
     return longest / max_side if longest > max_side else 1.0
 
 
-def decode_frames(path: Path) -> tuple[list[np.ndarray], float]:
-    """Every frame of a video file as BGR, and its frame rate."""
+def decode_frames(path: Path, max_frames: int | None = None) -> tuple[list[np.ndarray], float]:
+    """Every frame of a video file as BGR, and its frame rate; ValueError past `max_frames`."""
     capture = cv2.VideoCapture(str(path))
     try:
         fps = capture.get(cv2.CAP_PROP_FPS) or 10.0
@@ -73,14 +74,16 @@ def decode_frames(path: Path) -> tuple[list[np.ndarray], float]:
             if not ok:
                 break
             frames.append(frame)
+            if max_frames is not None and len(frames) > max_frames:
+                raise ValueError(f"the clip has more than {max_frames} frames")
     finally:
         capture.release()
     return frames, float(fps)
 
 
-def transcode_to_webm(source: Path, target: Path) -> int:
+def transcode_to_webm(source: Path, target: Path, max_frames: int | None = None) -> int:
     """Re-encode a clip as VP8 in WebM; returns the number of frames written."""
-    frames, fps = decode_frames(source)
+    frames, fps = decode_frames(source, max_frames)
     if not frames:
         raise ValueError(f"no frames could be decoded from {source.name}")
     height, width = frames[0].shape[:2]
@@ -93,6 +96,20 @@ def transcode_to_webm(source: Path, target: Path) -> int:
     finally:
         writer.release()
     return len(frames)
+
+
+def recognised_frame(path: Path, frame_index: str, max_frames: int | None = None) -> tuple[np.ndarray, int, int]:
+    """The clip's frame at `frame_index` (its metadata; the middle one when that is not a number) as RGB, with
+    its index and the clip's frame count; ClipMissing when no frame decodes."""
+    frames, _ = decode_frames(path, max_frames)
+    if not frames:
+        raise ClipMissing(f"{path.name} has no frame that decodes")
+    try:
+        index = int(frame_index)
+    except ValueError:
+        index = len(frames) // 2
+    index = min(max(index, 0), len(frames) - 1)
+    return cv2.cvtColor(frames[index], cv2.COLOR_BGR2RGB), index, len(frames)
 
 
 def crop_face(rgb: np.ndarray, box: tuple[float, float, float, float], margin: float, min_side: int = 0) -> np.ndarray:
@@ -149,8 +166,10 @@ class ClipMedia:
     `s3` reads and writes the bucket; `presigner` signs URLs for the host the browser reaches (on an emulator the
     console may reach it by another name than the browser does)."""
 
-    def __init__(self, s3: Any, presigner: Any, bucket: str, link_expires_s: int = LINK_EXPIRES_S) -> None:
+    def __init__(self, s3: Any, presigner: Any, bucket: str, link_expires_s: int = LINK_EXPIRES_S,
+                 limits: DecodeLimits = DecodeLimits()) -> None:
         self._s3 = s3
+        self._limits = limits
         self._presigner = presigner
         self._bucket = bucket
         self._link_expires_s = link_expires_s
@@ -193,14 +212,22 @@ class ClipMedia:
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="facegate-console-") as folder:
             source, output = Path(folder) / "clip.mp4", Path(folder) / "clip.webm"
-            source.write_bytes(self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read())
-            frames = transcode_to_webm(source, output)
+            source.write_bytes(self._read(self._s3.get_object(Bucket=self._bucket, Key=key), key))
+            frames = run_limited(transcode_to_webm, source, output, self._limits.max_frames, limits=self._limits)
             body = output.read_bytes()
         self._s3.put_object(Bucket=self._bucket, Key=target, Body=body, ContentType=WEB_CONTENT_TYPE,
                             Metadata={"source": key.rsplit("/", 1)[-1], "codec": WEB_FOURCC.lower()})
         cost = {"key": key, "frames": frames, "ms": round((time.perf_counter() - t0) * 1e3, 1), "bytes": len(body)}
         self.transcodes = (self.transcodes + [cost])[-50:]
         log.info("clip transcoded for the browser", extra=cost)
+
+    def _read(self, response: dict[str, Any], key: str) -> bytes:
+        """A clip's bytes, refused unread when it is larger than a device may upload."""
+        size = int(response.get("ContentLength") or 0)
+        if size > self._limits.max_bytes:
+            response["Body"].close()
+            raise ClipRefused(f"clip {key} is {size} bytes; the console decodes at most {self._limits.max_bytes}")
+        return response["Body"].read(self._limits.max_bytes + 1)[: self._limits.max_bytes]
 
     def link(self, key: str) -> str:
         """A presigned GET URL of `key` for the browser."""
@@ -222,17 +249,10 @@ class ClipMedia:
         metadata = response.get("Metadata", {})
         with tempfile.TemporaryDirectory(prefix="facegate-console-") as folder:
             path = Path(folder) / "clip.mp4"
-            path.write_bytes(response["Body"].read())
-            frames, _ = decode_frames(path)
-        if not frames:
-            raise ClipMissing(f"clip {key} has no frame that decodes")
-        try:
-            index = int(metadata.get("frame-index", ""))
-        except ValueError:
-            index = len(frames) // 2
-        index = min(max(index, 0), len(frames) - 1)
-        rgb = cv2.cvtColor(frames[index], cv2.COLOR_BGR2RGB)
-        result = ClipFrame(rgb, index, len(frames), _box_scale(rgb.shape[1], rgb.shape[0]))
+            path.write_bytes(self._read(response, key))
+            rgb, index, count = run_limited(recognised_frame, path, str(metadata.get("frame-index", "")),
+                                            self._limits.max_frames, limits=self._limits)
+        result = ClipFrame(rgb, index, count, _box_scale(rgb.shape[1], rgb.shape[0]))
         self._frames.put(key, result)
         return result
 

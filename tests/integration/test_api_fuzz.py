@@ -94,7 +94,7 @@ def test_another_device_cannot_touch_the_owners_clips_sightings_or_visits(owner:
     # Its own clip with their clip id: allowed, and recorded as its own sighting, not over theirs.
     mine = _post(intruder, "/recognize", frame, **{"X-Facegate-Clip-Key": clip_key(intruder.device_id, CLIP)})
     assert mine.status_code == 200
-    upload = _post(intruder, "/uploads", {"clip": CLIP})
+    upload = _post(intruder, "/uploads", {"clip": CLIP, "size": 1000})
     assert upload.status_code == 200 and upload.json()["key"].startswith(f"clips/{intruder.device_id}/")
     assert _records_of(target, deployed[0], owner.device_id) == before
 

@@ -76,7 +76,7 @@ def test_a_device_key_cannot_upload_elsewhere_nor_claim_another_device(deployed:
     mine = DeviceFile.read(add_device(f"it-a-{uuid.uuid4().hex[:6]}"))
     other = f"it-b-{uuid.uuid4().hex[:6]}"
     headers = {"x-api-key": mine.api_key}
-    grant = requests.post(mine.uploads_url, json={"clip": CLIP}, headers=headers, timeout=60).json()
+    grant = requests.post(mine.uploads_url, json={"clip": CLIP, "size": 5}, headers=headers, timeout=60).json()
     assert grant["key"] == clip_key(mine.device_id, CLIP)
     # The same signature for another device's key: S3 refuses it.
     url = urlsplit(grant["url"])

@@ -149,22 +149,25 @@ def test_an_unregistered_key_is_403(service: RecognizerService, probe_jpeg: byte
 
 
 def test_an_upload_url_is_signed_for_the_callers_own_key_and_host(control: ControlService) -> None:
-    request = {"clip": CLIP, "metadata": {"recognition": "recognised", "names": "Eileen_Collins"}}
+    request = {"clip": CLIP, "size": 4321, "metadata": {"recognition": "recognised", "names": "Eileen_Collins"}}
     status, body = answer(control, proxy_event("/uploads", json.dumps(request).encode()))
     assert status == 200
     assert body["key"] == clip_key("door-1", CLIP)
     url = urlsplit(body["url"])
     assert url.netloc == "localhost:4566" and url.path == f"/clips-bucket/{body['key']}"
     signed = parse_qs(url.query)["X-Amz-SignedHeaders"][0].split(";")
-    assert {"content-type", "x-amz-meta-names", "x-amz-meta-recognition"} <= set(signed)
+    assert {"content-length", "content-type", "x-amz-meta-names", "x-amz-meta-recognition"} <= set(signed)
+    assert body["headers"]["Content-Length"] == "4321"  # S3 takes exactly the clip's length through this URL
     assert body["headers"]["x-amz-meta-names"] == "Eileen_Collins"
 
 
 @pytest.mark.parametrize(("request_body", "error"), [
-    ({"clip": "../../door-2/x"}, "bad_clip_id"),
-    ({"clip": CLIP, "metadata": {"bad key!": "x"}}, "bad_metadata"),
-    ({"clip": CLIP, "metadata": {"names": "é"}}, "bad_metadata"),
-    ({"clip": CLIP, "metadata": {"n": "x" * 2000}}, "bad_metadata"),
+    ({"clip": "../../door-2/x", "size": 10}, "bad_clip_id"),
+    ({"clip": CLIP, "size": 10, "metadata": {"bad key!": "x"}}, "bad_metadata"),
+    ({"clip": CLIP, "size": 10, "metadata": {"names": "é"}}, "bad_metadata"),
+    ({"clip": CLIP, "size": 10, "metadata": {"n": "x" * 2000}}, "bad_metadata"),
+    ({"clip": CLIP}, "bad_size"), ({"clip": CLIP, "size": 0}, "bad_size"),
+    ({"clip": CLIP, "size": 32 * 1024 * 1024 + 1}, "bad_size"),
 ])
 def test_a_bad_upload_request_is_400(control: ControlService, request_body: dict, error: str) -> None:
     status, body = answer(control, proxy_event("/uploads", json.dumps(request_body).encode()))
@@ -296,7 +299,7 @@ def test_a_malformed_visit_report_is_400(control: ControlService, changes: dict)
 
 def test_each_function_serves_only_its_own_routes(control: ControlService, service, probe_jpeg: bytes) -> None:
     assert answer(control, proxy_event("/recognize", probe_jpeg, content_type="image/jpeg"))[0] == 404
-    assert answer(service, proxy_event("/uploads", json.dumps({"clip": CLIP}).encode()))[0] == 404
+    assert answer(service, proxy_event("/uploads", json.dumps({"clip": CLIP, "size": 10}).encode()))[0] == 404
 
 
 def _with(body: str, field: str, raw: str) -> bytes:
@@ -323,7 +326,7 @@ DEEP = "[" * 5000 + "]" * 5000
 def test_hostile_json_is_a_clear_400_never_a_500(control: ControlService, route: str, field: str, raw: str,
                                                  error: str) -> None:
     """Hardening 3: 8 of 22 such probes of the JSON routes were 5xx before the contract's typed requests."""
-    valid = {"/visits": json.dumps(visit_report()), "/uploads": json.dumps({"clip": CLIP}),
+    valid = {"/visits": json.dumps(visit_report()), "/uploads": json.dumps({"clip": CLIP, "size": 10}),
              "/clip-links": json.dumps({"key": clip_key("door-1", CLIP)})}[route]
     assert answer(control, proxy_event(route, valid.encode()))[0] == 200
     status, body = answer(control, proxy_event(route, _with(valid, field, raw)))

@@ -94,7 +94,7 @@ def test_an_upload_asks_for_the_clip_and_puts_with_the_signed_headers(clip: Path
         ApiClipUploader(ApiSession("dev-key"), f"{api.base}/uploads").upload(clip, KEY, {"names": "A_B"})
     ask, put = api.requests
     assert ask["headers"]["x-api-key"] == "dev-key"
-    assert json.loads(ask["body"]) == {"clip": CLIP, "metadata": {"names": "A_B"}}
+    assert json.loads(ask["body"]) == {"clip": CLIP, "size": clip.stat().st_size, "metadata": {"names": "A_B"}}
     assert put["method"] == "PUT" and put["body"] == clip.read_bytes()
     assert put["headers"]["Content-Type"] == "video/mp4" and put["headers"]["x-amz-meta-names"] == "A_B"
     assert "x-api-key" not in put["headers"]  # the presigned URL carries its own signature

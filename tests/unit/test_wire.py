@@ -49,10 +49,10 @@ def test_an_answer_out_of_contract_is_refused(body: bytes) -> None:
 
 
 def test_ids_are_ascii_and_whole() -> None:
-    assert decode(json.dumps({"clip": CLIP}), UploadRequest).clip == CLIP
+    assert decode(json.dumps({"clip": CLIP, "size": 1}), UploadRequest).clip == CLIP
     for bad in (CLIP + "\n", CLIP[:-1] + "\u0667", " " + CLIP):
         with pytest.raises(WireError) as refused:
-            decode(json.dumps({"clip": bad}), UploadRequest)
+            decode(json.dumps({"clip": bad, "size": 1}), UploadRequest)
         assert "clip" in str(refused.value)
 
 
