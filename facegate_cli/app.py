@@ -90,8 +90,9 @@ class LazyCommand(TyperCommand):
 
     def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
         # The group invokes `sub_ctx.command`: the real command takes over from here.
-        assert self.name is not None
-        real = run_friendly(lambda: load_command(self.name))
+        name = self.name
+        assert name is not None
+        real = run_friendly(lambda: load_command(name))
         return real.make_context(info_name, args, parent=parent, **extra)
 
 
@@ -126,4 +127,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

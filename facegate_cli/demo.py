@@ -128,7 +128,8 @@ def demo(
     finally:
         reporter.close(flush_timeout_s=30)
         connection.close()
-    check = check_run(read_events(config.events_path), manifest, config.clip_seconds)
+    events = work / "events.jsonl"  # the path the config above was given
+    check = check_run(read_events(events), manifest, config.clip_seconds)
     console.print(_report(check, manifest))
     latency = summary.get("latency_ms", {})
     console.print(f"clips {summary.get('clips')} · recognised {summary.get('recognised')} · unknown {summary.get('unknown')}"

@@ -45,8 +45,8 @@ def motion_score(before: np.ndarray, after: np.ndarray, pixel_change: int = PIXE
     diff = after.astype(np.int16) - before.astype(np.int16)
     diff -= np.int16(np.median(diff))  # the whole scene brighter or darker is light, not motion
     changed = (np.abs(diff) > pixel_change).astype(np.uint8)
-    changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, _OPEN)
-    return cv2.countNonZero(changed) / changed.size
+    opened = cv2.morphologyEx(changed, cv2.MORPH_OPEN, _OPEN)
+    return cv2.countNonZero(opened) / opened.size
 
 
 class MotionMeter:

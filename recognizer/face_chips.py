@@ -179,7 +179,7 @@ def _shared_crop(details: list[ChipDetails], width: int, height: int) -> tuple[i
         corners = _rotated_corners(d.rect, d.angle)
         grown = (max(corners[:, 0].min() - grow, 0), max(corners[:, 1].min() - grow, 0),
                  min(corners[:, 0].max() + grow, width - 1), min(corners[:, 1].max() + grow, height - 1))
-        part = tuple(_lround(v) for v in grown)
+        part = (_lround(grown[0]), _lround(grown[1]), _lround(grown[2]), _lround(grown[3]))
         if part[0] > part[2] or part[1] > part[3]:
             continue  # a chip wholly outside the frame adds nothing
         box = part if box is None else (min(box[0], part[0]), min(box[1], part[1]),

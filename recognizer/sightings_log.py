@@ -69,7 +69,7 @@ class SightingsLog:
                 "model_version": model_version,
                 "expires_at": int(now + self._retention_s),
             }
-            ids.append(item["seen_at"] if self._put(item) else None)
+            ids.append(str(item["seen_at"]) if self._put(item) else None)
         return ids
 
     def _put(self, item: dict[str, Any]) -> bool:

@@ -114,7 +114,7 @@ def _throttle_drift(plan: dict[str, Any]) -> list[dict[str, str]]:
     ops = []
     for key, wanted in THROTTLE.items():
         try:
-            same = float(current.get(key)) == float(wanted)
+            same = float(current.get(key, "")) == float(wanted)
         except (TypeError, ValueError):
             same = False
         if not same:

@@ -122,8 +122,8 @@ def deploy(target: Target, options: DeployOptions) -> DeployResult:
         environment=environment, memory_mb=CONTROL_MEMORY_MB, timeout_s=10, command=(CONTROL_HANDLER,),
         description="facegate control: clip upload URLs, clip links and visit reports")
     arns = {}
-    for spec in (recognizer, control):
-        arns[spec.name], change = recognizer_function.ensure_function(lam, spec)
+    for function in (recognizer, control):
+        arns[function.name], change = recognizer_function.ensure_function(lam, function)
         changes.append(change)
 
     apigw = target.client("apigateway")
@@ -131,9 +131,9 @@ def deploy(target: Target, options: DeployOptions) -> DeployResult:
               for path in rest_api.ROUTES}
     api, api_changes = rest_api.ensure_rest_api(apigw, names, routes)
     changes.extend(api_changes)
-    for function in arns:
+    for function_name in arns:
         changes.append(recognizer_function.ensure_invoke_permission(
-            lam, function, names.invoke_permission, rest_api.invoke_source_arn(names, api.api_id)))
+            lam, function_name, names.invoke_permission, rest_api.invoke_source_arn(names, api.api_id)))
     devices = target.resource("dynamodb").Table(names.devices_table)
     developer, change = device_registry.ensure_developer_key(apigw, devices, names, api.usage_plan_id)
     changes.append(change)

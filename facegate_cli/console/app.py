@@ -52,6 +52,11 @@ def _percent(value: Any) -> str:
     return f"{float(value) * 100:.0f}%" if isinstance(value, (int, float)) else "-"
 
 
+def _box_tuple(box: dict[str, Any]) -> tuple[float, float, float, float]:
+    """A reported face box as (x1, y1, x2, y2)."""
+    return float(box["x1"]), float(box["y1"]), float(box["x2"]), float(box["y2"])
+
+
 def _face_url(face: FaceRef | None, size: int = 160) -> str:
     return f"/faces?{urlencode({'token': face.token, 'size': size})}" if face else ""
 
@@ -250,7 +255,7 @@ def create_app(backend: ConsoleBackend, *, secure_cookies: bool = False, session
         clips: dict[str, list[dict[str, Any]]] = {}
         for item in visit.evidence:
             clips.setdefault(item.get("key", ""), []).append(item)
-        evidence = [(key, items, [FaceRef(visit.visit_id, key, tuple(float(i["box"][k]) for k in ("x1", "y1", "x2", "y2")))
+        evidence = [(key, items, [FaceRef(visit.visit_id, key, _box_tuple(i["box"]))
                                   for i in items if isinstance(i.get("box"), dict)])
                     for key, items in clips.items() if key]
         return page(request, "visit.html", title=f"Visit {visit.visit_id}", visit=visit, playing=playing,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Any, Annotated, Optional
 
 import typer
 import uvicorn
@@ -82,7 +82,7 @@ def console(
                 **proxy_options(forwarded_allow_ips))
 
 
-def proxy_options(forwarded_allow_ips: str | None) -> dict[str, object]:
+def proxy_options(forwarded_allow_ips: str | None) -> dict[str, Any]:
     """uvicorn's proxy settings: off unless proxies are named (its default trusts X-Forwarded-For from 127.0.0.1,
     which lets a local client pick the address the login brake counts)."""
     if not forwarded_allow_ips:

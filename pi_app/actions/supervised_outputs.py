@@ -108,7 +108,8 @@ class SupervisedOutputs:
                 proc.kill()
             code = proc.wait()
             for pipe in (proc.stdin, proc.stdout):
-                pipe.close()
+                if pipe is not None:
+                    pipe.close()
             raise GpioUnavailable(str(answer.get("error") or f"the pin owner exited (code {code}) before claiming the "
                                                               f"pins"))
         log.info("pin owner started", extra={"pid": proc.pid, "pins": {o.name: o.pin for o in self.outputs.values()},

@@ -118,10 +118,10 @@ def clip_seen(event: dict[str, Any]) -> ClipSeen | None:
 
 
 def _vote(face: dict[str, Any], clip: str, key: str, seq: int, at: float) -> Vote:
-    confidence = face.get("confidence")
-    valid = isinstance(confidence, (int, float)) and not isinstance(confidence, bool)
+    raw = face.get("confidence")
+    confidence = float(raw) if isinstance(raw, (int, float)) and not isinstance(raw, bool) else None
     details = face.get("details")
     sighting = face.get("sighting_id")
-    return Vote(clip, key, seq, at, str(face.get("name") or UNKNOWN_NAME), float(confidence) if valid else None,
+    return Vote(clip, key, seq, at, str(face.get("name") or UNKNOWN_NAME), confidence,
                 Box.from_json(face.get("box")), str(sighting) if sighting else None,
                 details if isinstance(details, dict) else {})

@@ -79,6 +79,7 @@ def enroll(pipeline: FacePipeline, store: S3ArtifactStore, people_table: Any, na
         if not add:
             photos.delete_all(name)
         stored = len(photos.add(name, used))
+    assert version is not None and updated is not None  # an enrolment always has a change to publish
     return EnrolmentResult(name, version, len(embedded.labels), embedded.missed, len(updated.labels), stored)
 
 

@@ -6,7 +6,9 @@ are biometric data: they are kept until the person is removed or enrolled again 
 """
 from __future__ import annotations
 
+import builtins
 import time
+from collections.abc import Sequence
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +67,7 @@ class PersonPhotos:
                 counts[label] = counts.get(label, 0) + 1
         return counts
 
-    def add(self, label: str, images: list[Path]) -> list[str]:
+    def add(self, label: str, images: Sequence[Path]) -> builtins.list[str]:
         """Store each image (JPEG or PNG, as it is); returns the new keys."""
         folder = self.folder(label)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
