@@ -7,7 +7,6 @@ a command only when that command is asked for. A command whose extra is not inst
 from __future__ import annotations
 
 import importlib
-import sys
 from dataclasses import dataclass
 from typing import Any
 

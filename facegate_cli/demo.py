@@ -17,6 +17,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from facegate_contract.settings import ENV_ENDPOINT_URL
 
 console = Console()
 
@@ -79,7 +80,7 @@ def _report(check, manifest) -> Table:
 
 def demo(
     outputs: Annotated[Optional[Path], typer.Option(help="Deploy outputs file (default .facegate/outputs.json).")] = None,
-    endpoint_url: Annotated[Optional[str], typer.Option("--endpoint-url", envvar="FACEGATE_ENDPOINT_URL",
+    endpoint_url: Annotated[Optional[str], typer.Option("--endpoint-url", envvar=ENV_ENDPOINT_URL,
                                                         help="Reach the emulator here instead of the outputs' URL.")] = None,
     fixtures: Annotated[Path, typer.Option(exists=True, file_okay=False, help="Folder with images/ and videos/.")] = DEFAULT_FIXTURES,
     video: Annotated[str, typer.Option(help="Manifest name in fixtures/videos/.")] = "demo",

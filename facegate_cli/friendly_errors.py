@@ -10,7 +10,6 @@ an error has happened. Whether a failed call went to an emulator or to AWS is to
 """
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Callable
@@ -18,6 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from facegate_contract import AwsCall
+
+from facegate_contract.settings import cli_settings
 
 T = TypeVar("T")
 
@@ -121,7 +122,7 @@ def run_friendly(call: Callable[[], T]) -> T:
         if isinstance(exc, BrokenPipeError):  # output piped into `head`: nothing to say
             raise SystemExit(0) from None
         known = describe(exc)
-        if os.environ.get("FACEGATE_DEBUG") == "1":
+        if cli_settings().debug:
             raise
         if known is None:
             message, code = f"unexpected error: {exc.__class__.__name__}: {exc}".splitlines()[0] + \

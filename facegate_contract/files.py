@@ -16,6 +16,7 @@ from facegate_contract.api import (
     VISITS_PATH,
 )
 from facegate_contract.naming import is_device_id
+from facegate_contract.settings import cli_settings
 
 
 # ---- where a stack's API lives ------------------------------------------------------------------------------------
@@ -88,7 +89,7 @@ DEFAULT_OUTPUTS = Path(".facegate/outputs.json")
 
 def default_outputs_path() -> Path:
     """`FACEGATE_OUTPUTS` or `.facegate/outputs.json` under the working directory."""
-    return Path(os.environ.get("FACEGATE_OUTPUTS", DEFAULT_OUTPUTS))
+    return cli_settings().outputs
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from facegate_contract import is_label
+from facegate_contract.settings import ENV_DEVICE_FILE, ENV_ENDPOINT_URL
 
 from pi_app.camera.base import Camera
 from pi_app.camera.spec import CameraSpec, parse_camera_spec
@@ -73,13 +74,13 @@ def _open_camera(spec: CameraSpec, realtime: bool, loop: bool, size: tuple[int, 
 def run(
     camera: CameraOpt = "picamera2",
     device_file: Annotated[Optional[Path], typer.Option(
-        "--device-file", envvar="FACEGATE_DEVICE_FILE",
+        "--device-file", envvar=ENV_DEVICE_FILE,
         help="The device's file from `facegate device add`: its whole configuration (API URL, its own key, its id); "
              "clips go to S3 through presigned URLs, no AWS credentials needed.")] = None,
     outputs: Annotated[Optional[Path], typer.Option(
         "--outputs", help="Developers, without --device-file: the deploy outputs (default .facegate/outputs.json); "
                           "the developer key, clips straight to S3 with --profile's credentials.")] = None,
-    endpoint_url: Annotated[Optional[str], typer.Option("--endpoint-url", envvar="FACEGATE_ENDPOINT_URL",
+    endpoint_url: Annotated[Optional[str], typer.Option("--endpoint-url", envvar=ENV_ENDPOINT_URL,
                                                         help="With --outputs: reach the emulator at this URL.")] = None,
     profile: Annotated[Optional[str], typer.Option("--profile", envvar="AWS_PROFILE",
                                                    help="With --outputs: AWS named profile for direct S3 uploads.")] = None,

@@ -6,7 +6,6 @@ metadata, so a URL cannot be reused for another key.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -72,11 +71,11 @@ class ClipTransfers:
         return ClipLink(key=request.key, url=url, expires_in=request.expires_in)
 
 
-def s3_presigner(endpoint: str | None) -> Any:
-    """An S3 client that signs SigV4 URLs (path style on an emulator endpoint)."""
+def s3_presigner(endpoint: str | None, region: str | None = None) -> Any:
+    """An S3 client that signs SigV4 URLs for `region` (path style on an emulator endpoint)."""
     import boto3
     from botocore.config import Config
 
     style = "path" if endpoint else "virtual"
-    return boto3.client("s3", endpoint_url=endpoint, region_name=os.environ.get("AWS_REGION"),
+    return boto3.client("s3", endpoint_url=endpoint, region_name=region,
                         config=Config(signature_version="s3v4", s3={"addressing_style": style}))

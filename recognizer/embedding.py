@@ -1,12 +1,12 @@
 """Face embedding backends behind one small interface."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from facegate_contract.settings import ServingSettings, serving_settings
 from recognizer.faces import Detection
 
 
@@ -95,22 +95,23 @@ class FacenetOnnxEmbedder:
         return self._session.run(None, {"input": batch})[0].astype(np.float32)
 
 
-def make_embedder(backend: str) -> FaceEmbedder:
+def make_embedder(backend: str, settings: ServingSettings | None = None) -> FaceEmbedder:
     """The embedder for `backend`, or ModelUnavailable with a message saying what is missing.
 
     `dlib` runs on ONNX Runtime (dlib's ResNet converted at build time, alignment in numpy: the same vectors);
     FACEGATE_DLIB_ENGINE=native uses the dlib package itself (parity tests, the comparison image).
     """
-    threads = int(os.environ.get("FACEGATE_THREADS", "1"))
-    if backend == "dlib" and os.environ.get("FACEGATE_DLIB_ENGINE", "onnx") == "native":
+    settings = settings or serving_settings()
+    threads = settings.threads
+    if backend == "dlib" and settings.dlib_engine == "native":
         return DlibResNetEmbedder()
     if backend == "dlib":
         from recognizer.dlib_resnet_onnx import DlibResNetOnnxEmbedder
         from recognizer.model_files import onnx_dir
 
-        return DlibResNetOnnxEmbedder(onnx_dir(), threads=threads)
+        return DlibResNetOnnxEmbedder(onnx_dir(settings), threads=threads)
     if backend == "facenet":
         from recognizer.model_files import facenet_model_path
 
-        return FacenetOnnxEmbedder(facenet_model_path(), threads=threads)
+        return FacenetOnnxEmbedder(facenet_model_path(settings), threads=threads)
     raise ModelUnavailable(f"unknown embedding backend {backend!r} (available: dlib, facenet)")

@@ -7,14 +7,15 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from facegate_contract import configure_json_logging
+from facegate_contract.settings import LambdaSettings, ServingSettings, lambda_settings
 
 _t0 = time.perf_counter()
 gc.disable()  # init allocates a great many long-lived objects: no collections until it is done (frozen below)
-configure_json_logging(os.environ.get("FACEGATE_LOG_LEVEL", "INFO"))
+SETTINGS = lambda_settings()  # a setting that does not parse fails the init, with its name, before any request
+configure_json_logging(SETTINGS.log_level)
 log = logging.getLogger("recognizer")
 
 
@@ -66,26 +67,23 @@ class _Background:
         return self._value
 
 
-def _load_pipeline(backend: str) -> Any:
+def _load_pipeline(serving: ServingSettings) -> Any:
     from recognizer.pipeline import FacePipeline  # numpy, ONNX Runtime
 
-    return FacePipeline.load(backend)
+    return FacePipeline.load(serving.backend, settings=serving)
 
 
-def build_service() -> Any:
+def build_service(settings: LambdaSettings = SETTINGS) -> Any:
     """Wire the service from environment variables (the deploy sets them; names from the wire contract).
 
     Cold start: the networks (numpy, ONNX Runtime, whose sessions build without holding the GIL) load on a thread
     while this one imports boto3 and creates the AWS clients; the published model (S3, mostly network waits) loads on a
     thread while the DynamoDB resource is built. The wiring is the same as done one step after the other."""
-    env = os.environ.get
-    backend = env("FACEGATE_BACKEND", "dlib")
-    networks = _Background("networks", lambda: _load_pipeline(backend))  # ModelUnavailable without weights
+    backend = settings.serving.backend
+    networks = _Background("networks", lambda: _load_pipeline(settings.serving))  # ModelUnavailable without weights
     import boto3
     from botocore.config import Config
 
-    from facegate_contract import (ENV_BUCKET, ENV_DEVICES_TABLE, ENV_MODEL_PREFIX, ENV_PEOPLE_TABLE,
-                                   ENV_RETENTION_DAYS, ENV_SIGHTINGS_TABLE, MODELS_PREFIX)
     from recognizer.artifact_store import S3ArtifactStore
     from recognizer.classifier import OpenSetClassifier
     from recognizer.device_identity import DeviceDirectory
@@ -97,19 +95,19 @@ def build_service() -> Any:
     INIT_STEPS.step("import_aws_ms")
     # A fault in DynamoDB or S3 must cost a request little time: short timeouts, one retry.
     config = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"})
-    bucket, local_dir = env(ENV_BUCKET), env("FACEGATE_MODEL_DIR")
-    store = S3ArtifactStore(boto3.client("s3", config=config), bucket, env(ENV_MODEL_PREFIX, MODELS_PREFIX)) if bucket else None
+    bucket = settings.bucket
+    store = S3ArtifactStore(boto3.client("s3", config=config), bucket, settings.model_prefix) if bucket else None
     INIT_STEPS.step("s3_client_ms")
     pipeline = networks.result()
     INIT_STEPS.step("networks_wait_ms")
     empty = OpenSetClassifier.empty(backend, pipeline.embedder.default_threshold, pipeline.embedder.dimension)
     models_loading = _Background("model-source", lambda: ModelSource(
-        empty, store=store, local_dir=Path(local_dir) if local_dir else None,
-        refresh_s=float(env("FACEGATE_MODEL_REFRESH_S", "15"))))
+        empty, store=store, local_dir=settings.model_dir, refresh_s=settings.model_refresh_s))
     dynamodb = boto3.resource("dynamodb", config=config)
-    table = lambda name: dynamodb.Table(env(name)) if env(name) else None  # noqa: E731
-    people, sightings, devices = table(ENV_PEOPLE_TABLE), table(ENV_SIGHTINGS_TABLE), table(ENV_DEVICES_TABLE)
-    retention_days = int(env(ENV_RETENTION_DAYS, "30"))
+    table = lambda name: dynamodb.Table(name) if name else None  # noqa: E731
+    people, sightings = table(settings.people_table), table(settings.sightings_table)
+    devices = table(settings.devices_table)
+    retention_days = settings.retention_days
     INIT_STEPS.step("dynamodb_ms")
     models = models_loading.result()
     INIT_STEPS.step("model_wait_ms")

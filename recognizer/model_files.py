@@ -5,9 +5,9 @@ them once into the per-user cache (recognizer.training.model_cache).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from facegate_contract.settings import ServingSettings, serving_settings
 from recognizer.embedding import ModelUnavailable
 
 IMAGE_MODEL_DIR = Path("/opt/facegate/models")  # baked into the images at build time
@@ -16,37 +16,39 @@ DLIB_FILES = ("dlib_resnet.onnx", "shape_predictor_5.npz")
 SERVED_FILES = MTCNN_FILES + DLIB_FILES
 
 
-def cache_model_dir() -> Path:
+def cache_model_dir(settings: ServingSettings | None = None) -> Path:
     """The per-user cache the training tools export into (HOME may be unset in a Lambda: /tmp then)."""
-    return Path(os.environ.get("HOME") or "/tmp") / ".cache" / "facegate" / "onnx"
+    return (settings or serving_settings()).cache_dir
 
 
 def _complete(directory: Path) -> bool:
     return all((directory / name).exists() for name in SERVED_FILES)
 
 
-def onnx_dir() -> Path:
+def onnx_dir(settings: ServingSettings | None = None) -> Path:
     """FACEGATE_ONNX_DIR, else the image's folder, else the per-user cache; ModelUnavailable if none has them."""
-    configured = os.environ.get("FACEGATE_ONNX_DIR")
-    if configured:
-        directory = Path(configured)
+    settings = settings or serving_settings()
+    if settings.onnx_dir is not None:
+        directory = settings.onnx_dir
         if not _complete(directory):
             missing = [name for name in SERVED_FILES if not (directory / name).exists()]
             raise ModelUnavailable(f"FACEGATE_ONNX_DIR={directory} lacks {', '.join(missing)}")
         return directory
-    for directory in (IMAGE_MODEL_DIR, cache_model_dir()):
+    cache = settings.cache_dir
+    for directory in (IMAGE_MODEL_DIR, cache):
         if _complete(directory):
             return directory
-    raise ModelUnavailable(f"no exported networks in {IMAGE_MODEL_DIR} or {cache_model_dir()}: copy them from the "
+    raise ModelUnavailable(f"no exported networks in {IMAGE_MODEL_DIR} or {cache}: copy them from the "
                            f"recognizer image (id=$(docker create facegate/recognizer:latest) && docker cp "
-                           f"$id:{IMAGE_MODEL_DIR} {cache_model_dir()} && docker rm $id), or export them with "
+                           f"$id:{IMAGE_MODEL_DIR} {cache} && docker rm $id), or export them with "
                            "`python -m recognizer.export --out DIR` (train extra) and set FACEGATE_ONNX_DIR=DIR")
 
 
-def facenet_model_path() -> Path:
+def facenet_model_path(settings: ServingSettings | None = None) -> Path:
     """Where facenet.onnx is expected (beside the MTCNN networks); it exists only given real weights."""
-    configured = os.environ.get("FACEGATE_ONNX_DIR")
-    for directory in ([Path(configured)] if configured else []) + [IMAGE_MODEL_DIR, cache_model_dir()]:
+    settings = settings or serving_settings()
+    configured = settings.onnx_dir
+    for directory in ([configured] if configured else []) + [IMAGE_MODEL_DIR, settings.cache_dir]:
         if (directory / "facenet.onnx").exists():
             return directory / "facenet.onnx"
-    return (Path(configured) if configured else IMAGE_MODEL_DIR) / "facenet.onnx"
+    return (configured or IMAGE_MODEL_DIR) / "facenet.onnx"

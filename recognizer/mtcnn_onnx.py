@@ -6,7 +6,6 @@ The three networks are exported from facenet-pytorch's bundled weights by
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,11 +28,6 @@ class MtcnnSettings:
     thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
     factor: float = 0.709
 
-    @classmethod
-    def from_env(cls) -> "MtcnnSettings":
-        """Serving settings. A door camera's faces are >= 40 px in a 640x480 frame; skipping the
-        pyramid levels for smaller ones halves detection time (measured: 67 -> 33 ms at 640x480)."""
-        return cls(min_face=int(os.environ.get("FACEGATE_MIN_FACE", "40")))
 
 
 def _normalise(chw: np.ndarray) -> np.ndarray:
@@ -82,14 +76,13 @@ class MtcnnOnnxDetector:
 
     name = "mtcnn-onnx"
 
-    def __init__(self, model_dir: Path, settings: MtcnnSettings = MtcnnSettings(), threads: int | None = None) -> None:
+    def __init__(self, model_dir: Path, settings: MtcnnSettings = MtcnnSettings(), threads: int = 1) -> None:
         """`threads`: ONNX Runtime intra-op threads; 1 measured fastest for these small nets on 2 vCPUs."""
         missing = [n for n in NETS if not (model_dir / f"{n}.onnx").exists()]
         if missing:
             raise ModelUnavailable(f"MTCNN networks {missing} not found in {model_dir}: "
                                    "export them with `python -m recognizer.export --out DIR`")
-        intra_op = threads or int(os.environ.get("FACEGATE_THREADS", "1"))
-        self._nets = {n: open_session(model_dir / f"{n}.onnx", intra_op) for n in NETS}
+        self._nets = {n: open_session(model_dir / f"{n}.onnx", threads) for n in NETS}
         self.settings = settings
 
     def _run(self, net: str, batch: np.ndarray) -> list[np.ndarray]:

@@ -1,12 +1,12 @@
 """detect → embed → classify, for one RGB frame."""
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from facegate_contract.settings import ServingSettings, serving_settings
 from recognizer.classifier import OpenSetClassifier
 from recognizer.detection import FaceDetector, make_detector
 from recognizer.embedding import FaceEmbedder, make_embedder
@@ -30,10 +30,13 @@ class FacePipeline:
     embedder: FaceEmbedder
 
     @classmethod
-    def load(cls, backend: str = "dlib", detector: str | None = None) -> "FacePipeline":
-        """Load once per process. `detector`: "mtcnn" (ONNX Runtime, default) or "mtcnn-torch"."""
-        choice = detector or os.environ.get("FACEGATE_DETECTOR", "mtcnn")
-        return cls(detector=make_detector(choice), embedder=make_embedder(backend))
+    def load(cls, backend: str = "dlib", detector: str | None = None,
+             settings: ServingSettings | None = None) -> FacePipeline:
+        """Load once per process. `detector`: "mtcnn" (ONNX Runtime, default) or "mtcnn-torch"; `settings`: the
+        serving settings (default: from the environment)."""
+        settings = settings or serving_settings()
+        return cls(detector=make_detector(detector or settings.detector, settings),
+                   embedder=make_embedder(backend, settings))
 
     def run(self, rgb: np.ndarray, classifier: OpenSetClassifier) -> FrameResult:
         """Every face in the frame with its identity, and how long each stage took."""

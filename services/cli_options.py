@@ -10,10 +10,11 @@ from rich.table import Table
 
 from services.changes import Change
 from services.target import Target
+from facegate_contract.settings import ENV_ENDPOINT_URL
 
 console = Console()
 
-EndpointOpt = Annotated[Optional[str], typer.Option("--endpoint-url", envvar="FACEGATE_ENDPOINT_URL",
+EndpointOpt = Annotated[Optional[str], typer.Option("--endpoint-url", envvar=ENV_ENDPOINT_URL,
                                                     help="Emulator URL (e.g. http://localhost:4566); omit for real AWS.")]
 ProfileOpt = Annotated[Optional[str], typer.Option("--profile", envvar="AWS_PROFILE", help="AWS named profile.")]
 RegionOpt = Annotated[Optional[str], typer.Option("--region", help="AWS region (default: AWS_REGION or us-east-1).")]

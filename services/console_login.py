@@ -11,7 +11,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import time
 from dataclasses import asdict, dataclass
@@ -21,10 +20,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from facegate_contract import write_private_text
+from facegate_contract.settings import ENV_CONSOLE_PASSWORD, cli_settings
 from services.changes import Action, Change
 
 LOGIN_KEY = "console/login.json"  # outside clips/ and models/: the Lambda role cannot read it
-PASSWORD_ENV = "FACEGATE_CONSOLE_PASSWORD"
+PASSWORD_ENV = ENV_CONSOLE_PASSWORD
 PASSWORD_FILE = "console-password"  # written beside the outputs file when deploy generates the password
 MIN_PASSWORD_CHARS = 8
 # scrypt at OWASP's current minimum (N=2^17, r=8, p=1): 128 MiB of memory per check, a guess costs an attacker the
@@ -179,8 +179,7 @@ def password_from(file: Path | None, environ: dict[str, str] | None = None) -> s
     if file is not None:
         lines = file.read_text(encoding="utf-8").splitlines()
         return lines[0] if lines and lines[0] else None
-    value = (os.environ if environ is None else environ).get(PASSWORD_ENV)
-    return value or None
+    return cli_settings(environ).console_password
 
 
 def write_password_file(path: Path, password: str) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import difflib
-import os
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from botocore.config import Config
 
 from facegate_contract import aws_session, describe_stack
+from facegate_contract.settings import cli_settings
 
 DEFAULT_REGION = "us-east-1"
 
@@ -33,8 +33,9 @@ class Target:
     def from_options(cls, endpoint_url: str | None, profile: str | None, region: str | None) -> Target:
         """Build a target from CLI options, falling back to the usual environment variables; on AWS the region
         must exist (a typo is reported now, not as a DNS failure later)."""
-        endpoint = endpoint_url or os.environ.get("FACEGATE_ENDPOINT_URL") or None
-        region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+        settings = cli_settings()
+        endpoint = endpoint_url or settings.endpoint_url
+        region = region or settings.region or DEFAULT_REGION
         target = cls(endpoint_url=endpoint.rstrip("/") if endpoint else None, profile=profile, region=region)
         if not target.is_emulator:
             target.check_region()

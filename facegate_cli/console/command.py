@@ -13,6 +13,7 @@ from rich.console import Console
 from facegate_cli.console.app import LOOPBACK_HOSTS, create_app
 from facegate_cli.console.backend import ConsoleBackend
 from services.console_login import PASSWORD_ENV, PASSWORD_FILE
+from facegate_contract.settings import ENV_ENDPOINT_URL, ENV_PUBLIC_ENDPOINT_URL
 
 stderr = Console(stderr=True)
 
@@ -42,13 +43,13 @@ def _loopback(host: str) -> bool:
 
 def console(
     outputs: Annotated[Optional[Path], typer.Option("--outputs", help="Deploy outputs file (default .facegate/outputs.json).")] = None,
-    endpoint_url: Annotated[Optional[str], typer.Option("--endpoint-url", envvar="FACEGATE_ENDPOINT_URL",
+    endpoint_url: Annotated[Optional[str], typer.Option("--endpoint-url", envvar=ENV_ENDPOINT_URL,
                                                         help="Reach the emulator at this URL instead of the outputs' one.")] = None,
     profile: Annotated[Optional[str], typer.Option("--profile", envvar="AWS_PROFILE", help="AWS named profile.")] = None,
     host: Annotated[str, typer.Option(help="Address to listen on; anything but loopback is reachable from other machines.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8080,
     public_endpoint_url: Annotated[Optional[str], typer.Option(
-        envvar="FACEGATE_PUBLIC_ENDPOINT_URL",
+        envvar=ENV_PUBLIC_ENDPOINT_URL,
         help="Emulator URL the browser reaches, for clip links (when the console reaches it by another name).")] = None,
     secure_cookies: Annotated[bool, typer.Option("--secure-cookies", help="Mark the session cookie Secure (behind HTTPS).")] = False,
     allowed_host: Annotated[Optional[list[str]], typer.Option(

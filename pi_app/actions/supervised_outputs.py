@@ -95,8 +95,8 @@ class SupervisedOutputs:
     def _start(self) -> subprocess.Popen[bytes]:
         log_file, log_level = _app_logging()
         args = owner_args(self.outputs, self.backend, os.getpid(), self.journal, log_file, log_level)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(SOURCE_ROOT), os.environ.get("PYTHONPATH"))
-                                                          if p))
+        env = dict(os.environ)  # the child inherits the process environment, with this source tree importable
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SOURCE_ROOT), env.get("PYTHONPATH")) if p)
         # Own session: Ctrl-C / Ctrl-Z at the app's terminal must not stop the process that ends the pulses.
         proc = subprocess.Popen([sys.executable, "-c", OWNER_MAIN, *args], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, env=env, start_new_session=True)

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import track
 
 from facegate_contract import is_label
+from facegate_contract.settings import ENV_ENDPOINT_URL, ENV_FACENET_WEIGHTS
 
 console = Console(stderr=True)
 
@@ -84,7 +85,7 @@ def train(
     out: Annotated[Path, typer.Option(file_okay=False, help="Where to write classifier.npz, labels.json, metrics.json.")],
     backend: Annotated[str, typer.Option(help="Embedding backend: dlib or facenet.")] = "dlib",
     finetune: Annotated[bool, typer.Option("--finetune", help="Fine-tune the facenet backbone first (best-val checkpoint kept).")] = False,
-    weights: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, envvar="FACEGATE_FACENET_WEIGHTS",
+    weights: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, envvar=ENV_FACENET_WEIGHTS,
                                                     help="InceptionResnetV1 vggface2 state dict (facenet backend).")] = None,
     epochs: Annotated[int, typer.Option(min=1, help="Fine-tuning epochs.")] = 8,
 ) -> None:
@@ -133,7 +134,7 @@ def _stack(outputs: Optional[Path], profile: Optional[str], endpoint_url: Option
 
 OutputsOpt = Annotated[Optional[Path], typer.Option("--outputs", help="Deploy outputs file (default .facegate/outputs.json).")]
 ProfileOpt = Annotated[Optional[str], typer.Option("--profile", envvar="AWS_PROFILE", help="AWS named profile.")]
-EndpointOpt = Annotated[Optional[str], typer.Option("--endpoint-url", envvar="FACEGATE_ENDPOINT_URL",
+EndpointOpt = Annotated[Optional[str], typer.Option("--endpoint-url", envvar=ENV_ENDPOINT_URL,
                                                     help="Reach the emulator at this URL instead of the one in the outputs.")]
 
 

@@ -3,9 +3,9 @@ torch and facenet-pytorch); the Lambda image has them baked in at build time ins
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
+from facegate_contract.settings import serving_settings
 from recognizer.embedding import ModelUnavailable
 from recognizer.model_files import cache_model_dir, onnx_dir
 
@@ -17,7 +17,7 @@ def ensure_onnx_models() -> Path:
     try:
         return onnx_dir()
     except ModelUnavailable as exc:
-        if os.environ.get("FACEGATE_ONNX_DIR"):
+        if serving_settings().onnx_dir is not None:
             raise  # a folder was named: say what it lacks rather than export elsewhere
         missing = exc  # says how to copy them from the recognizer image instead
     target = cache_model_dir()
