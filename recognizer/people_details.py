@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import time
 from typing import Any
+from facegate_contract.items import PERSON_KEY
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +25,10 @@ class PeopleDirectory:
         if hit and now - hit[0] < self._ttl_s:
             return hit[1]
         try:
-            item = self._table.get_item(Key={"person": label}).get("Item") or {}
+            item = self._table.get_item(Key={PERSON_KEY: label}).get("Item") or {}
         except Exception:
             log.warning("people lookup failed", extra={"person": label, "cached": bool(hit)}, exc_info=True)
             return hit[1] if hit else None
-        record = {k: v for k, v in item.items() if k != "person"}
+        record = {k: v for k, v in item.items() if k != PERSON_KEY}
         self._cache[label] = (now, record)
         return record

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from facegate_contract import parse_clip_key
+from facegate_contract.items import PERSON_KEY, SEEN_AT_KEY
 
 if TYPE_CHECKING:  # the control function stores visit reports with this module's keys, without numpy
     from recognizer.faces import RecognizedFace
@@ -61,15 +62,15 @@ class SightingsLog:
         clip = parse_clip_key(clip_key)
         for index, face in enumerate(faces):
             item = {
-                "person": face.identity.name,
-                "seen_at": clip_sighting_key(device, clip[1], index) if clip else seen_at_stamp(now),
+                PERSON_KEY: face.identity.name,
+                SEEN_AT_KEY: clip_sighting_key(device, clip[1], index) if clip else seen_at_stamp(now),
                 "device": device,
                 "clip_key": clip_key,
                 "confidence": Decimal(str(round(face.identity.confidence, 4))),
                 "model_version": model_version,
                 "expires_at": int(now + self._retention_s),
             }
-            ids.append(str(item["seen_at"]) if self._put(item) else None)
+            ids.append(str(item[SEEN_AT_KEY]) if self._put(item) else None)
         return ids
 
     def _put(self, item: dict[str, Any]) -> bool:
@@ -82,5 +83,5 @@ class SightingsLog:
             except Exception as exc:  # noqa: BLE001 - any DynamoDB or network fault
                 if attempt == self._attempts:
                     log.error("sighting write failed; answer sent without it",
-                              extra={"person": item["person"], "attempts": attempt, "error": repr(exc)[:300]})
+                              extra={"person": item[PERSON_KEY], "attempts": attempt, "error": repr(exc)[:300]})
         return False

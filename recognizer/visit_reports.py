@@ -16,6 +16,7 @@ from typing import Any
 
 from facegate_contract import UNKNOWN, VISIT_PARTITION, device_clips_prefix
 from facegate_contract.wire import Box, EvidenceVote, VisitReport, VisitStored
+from facegate_contract.items import PERSON_KEY, SEEN_AT_KEY
 from recognizer.api_event import RequestError
 from recognizer.sightings_log import DAY_S, iso_utc
 
@@ -58,8 +59,8 @@ class VisitReports:
         _own_keys([vote.key for vote in evidence], device, "evidence", MAX_EVIDENCE)
         conflicts = [name for name in report.conflicts if name != UNKNOWN][:10]
         item = {
-            "person": VISIT_PARTITION,
-            "seen_at": report.visit_id,  # starts with the visit's UTC stamp: sorts by start, the same key every time
+            PERSON_KEY: VISIT_PARTITION,
+            SEEN_AT_KEY: report.visit_id,  # starts with the visit's UTC stamp: sorts by start, the same key every time
             "visit_id": report.visit_id,
             "device": device,
             "started_at": iso_utc(report.first_at),
@@ -85,7 +86,7 @@ class VisitReports:
     def _store(self, item: dict[str, Any]) -> None:
         """Write the report's attributes onto the visit's item, leaving the rest alone (a console review made before
         the visit ended must survive the final report); an attribute the report no longer has is removed."""
-        key = {k: item[k] for k in ("person", "seen_at")}
+        key = {k: item[k] for k in (PERSON_KEY, SEEN_AT_KEY)}
         attributes = [(k, v) for k, v in item.items() if k not in key]
         names = {f"#a{i}": k for i, (k, _) in enumerate(attributes)}
         values = {f":v{i}": _without_nones(v) for i, (_, v) in enumerate(attributes) if v is not None}
@@ -112,7 +113,7 @@ class VisitReports:
                 continue
             try:
                 self._table.update_item(
-                    Key={"person": vote.name, "seen_at": vote.sighting_id},
+                    Key={PERSON_KEY: vote.name, SEEN_AT_KEY: vote.sighting_id},
                     UpdateExpression="SET visit_id = :v",
                     ConditionExpression="attribute_exists(person) AND device = :d",
                     ExpressionAttributeValues={":v": visit_id, ":d": device})

@@ -11,8 +11,9 @@ from botocore.exceptions import ClientError
 
 from facegate_contract import plain_json
 from services.changes import Action, Change
+from facegate_contract.items import PERSON_KEY
 
-LABEL_FIELD = "person"
+LABEL_FIELD = PERSON_KEY
 
 log = logging.getLogger(__name__)
 

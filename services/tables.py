@@ -8,6 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from services.changes import Action, Change
+from facegate_contract.items import PERSON_KEY, SEEN_AT_KEY
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class TableSpec:
 
 def people_table(name: str) -> TableSpec:
     """People: one item per enrolled label (`person` = First_Last)."""
-    return TableSpec(name=name, hash_key="person")
+    return TableSpec(name=name, hash_key=PERSON_KEY)
 
 
 SIGHTING_TTL_ATTRIBUTE = "expires_at"
@@ -39,7 +40,7 @@ SIGHTING_TTL_ATTRIBUTE = "expires_at"
 
 def sightings_table(name: str) -> TableSpec:
     """Sightings: partition by person (or "unknown"), sorted by ISO time + request id; they expire like the clips."""
-    return TableSpec(name=name, hash_key="person", range_key="seen_at", ttl_attribute=SIGHTING_TTL_ATTRIBUTE)
+    return TableSpec(name=name, hash_key=PERSON_KEY, range_key=SEEN_AT_KEY, ttl_attribute=SIGHTING_TTL_ATTRIBUTE)
 
 
 def devices_table(name: str) -> TableSpec:

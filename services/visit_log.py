@@ -10,6 +10,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 
 from facegate_contract import VISIT_PARTITION, plain_json
+from facegate_contract.items import PERSON_KEY, SEEN_AT_KEY
 
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -83,9 +84,9 @@ class VisitRecord:
 def list_visits(table: Any, *, since: float | None = None, device: str | None = None, name: str | None = None,
                 limit: int = 200) -> list[VisitRecord]:
     """The newest visits first, from `since` (epoch) on, of one device and/or decided as one name."""
-    condition = Key("person").eq(VISIT_PARTITION)
+    condition = Key(PERSON_KEY).eq(VISIT_PARTITION)
     if since is not None:
-        condition = condition & Key("seen_at").gte(visit_key_at(since))
+        condition = condition & Key(SEEN_AT_KEY).gte(visit_key_at(since))
     filters = None
     if device:
         filters = Attr("device").eq(device)
@@ -106,11 +107,11 @@ def list_visits(table: Any, *, since: float | None = None, device: str | None = 
 
 def get_visit(table: Any, visit_id: str) -> VisitRecord | None:
     """One visit by id, or None."""
-    item = table.get_item(Key={"person": VISIT_PARTITION, "seen_at": visit_id}).get("Item")
+    item = table.get_item(Key={PERSON_KEY: VISIT_PARTITION, SEEN_AT_KEY: visit_id}).get("Item")
     return VisitRecord.from_item(item) if item else None
 
 
 def set_review(table: Any, visit_id: str, review: str) -> None:
     """Mark a visit as reviewed in the console ("ignored", or the label its stranger was enrolled as)."""
-    table.update_item(Key={"person": VISIT_PARTITION, "seen_at": visit_id}, UpdateExpression="SET review = :r",
+    table.update_item(Key={PERSON_KEY: VISIT_PARTITION, SEEN_AT_KEY: visit_id}, UpdateExpression="SET review = :r",
                       ConditionExpression="attribute_exists(visit_id)", ExpressionAttributeValues={":r": review})

@@ -29,6 +29,7 @@ from facegate_cli.console.clip_media import ClipMissing
 from facegate_cli.console.clip_sandbox import ClipRefused
 from facegate_cli.console.strangers import FaceRef, parse_token
 from facegate_contract import UNDECIDED, UNKNOWN, is_label, parse_clip_key, plain_json
+from facegate_contract.items import PERSON_KEY
 from services.visit_log import SinceError, since_epoch
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def parse_details(text: str | None) -> dict[str, Any]:
         raise ConsoleError(f"details must be a JSON object: {exc}") from exc
     if not isinstance(value, dict):
         raise ConsoleError("details must be a JSON object, e.g. {\"allow_entry\": true}")
-    value.pop("person", None)
+    value.pop(PERSON_KEY, None)
     return value
 
 

@@ -18,6 +18,7 @@ from recognizer.training.dataset import LabelledImage
 from recognizer.training.person_photos import PersonPhotos
 from recognizer.pipeline import FacePipeline
 from recognizer.training.stack_access import StackAccess
+from facegate_contract.items import PERSON_KEY
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def enroll(pipeline: FacePipeline, store: S3ArtifactStore, people_table: Any, na
             "enrolled": name, "images": len(embedded.labels), "mode": "add" if add else "replace"}
 
     version, updated = _publish_change(store, change)
-    record = people_table.get_item(Key={"person": name}).get("Item") or {"person": name, "name": name.replace("_", " ")}
+    record = people_table.get_item(Key={PERSON_KEY: name}).get("Item") or {PERSON_KEY: name, "name": name.replace("_", " ")}
     record.update(details or {})
     people_table.put_item(Item=record)
     stored = 0
@@ -116,18 +117,18 @@ def remove_person(store: S3ArtifactStore, people_table: Any, name: str,
         return current.classifier.without_person(name), {"removed": name}
 
     version, _ = _publish_change(store, change)
-    existed = bool(people_table.get_item(Key={"person": name}).get("Item"))
+    existed = bool(people_table.get_item(Key={PERSON_KEY: name}).get("Item"))
     if existed:
-        people_table.delete_item(Key={"person": name})
+        people_table.delete_item(Key={PERSON_KEY: name})
     deleted = photos.delete_all(name) if photos is not None else 0
     return RemovalResult(name, version, existed, deleted)
 
 
 def set_details(people_table: Any, name: str, details: dict[str, Any], replace: bool = True) -> dict[str, Any]:
     """Write `name`'s record: `details` replace every field but the key (or, `replace=False`, are merged in)."""
-    current = people_table.get_item(Key={"person": name}).get("Item") or {}
-    record = {"person": name, **({} if replace else {k: v for k, v in current.items() if k != "person"}),
-              **{k: v for k, v in details.items() if k != "person"}}
+    current = people_table.get_item(Key={PERSON_KEY: name}).get("Item") or {}
+    record = {PERSON_KEY: name, **({} if replace else {k: v for k, v in current.items() if k != PERSON_KEY}),
+              **{k: v for k, v in details.items() if k != PERSON_KEY}}
     people_table.put_item(Item=record)
     return record
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from facegate_contract import plain_json
+from facegate_contract.items import PERSON_KEY
 from recognizer.artifact_store import S3ArtifactStore
 from recognizer.training.person_photos import PersonPhotos
 
@@ -44,7 +45,7 @@ def people_records(people_table: Any) -> dict[str, dict[str, Any]]:
     while True:
         page = people_table.scan(**kwargs)
         for item in page.get("Items", []):
-            records[str(item["person"])] = {k: plain_json(v) for k, v in item.items() if k != "person"}
+            records[str(item[PERSON_KEY])] = {k: plain_json(v) for k, v in item.items() if k != PERSON_KEY}
         if "LastEvaluatedKey" not in page:
             return records
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
