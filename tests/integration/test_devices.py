@@ -76,12 +76,15 @@ def test_a_device_key_cannot_upload_elsewhere_nor_claim_another_device(deployed:
     mine = DeviceFile.read(add_device(f"it-a-{uuid.uuid4().hex[:6]}"))
     other = f"it-b-{uuid.uuid4().hex[:6]}"
     headers = {"x-api-key": mine.api_key}
-    grant = requests.post(mine.uploads_url, json={"clip": CLIP, "size": 5}, headers=headers, timeout=60).json()
+    grant = requests.post(mine.uploads_url, json={"clip": CLIP, "size": 4}, headers=headers, timeout=60).json()
     assert grant["key"] == clip_key(mine.device_id, CLIP)
     # The same signature for another device's key: S3 refuses it.
     url = urlsplit(grant["url"])
     forged = urlunsplit(url._replace(path=url.path.replace(f"/clips/{mine.device_id}/", f"/clips/{other}/")))
     assert requests.put(forged, data=b"x", headers=grant["headers"], timeout=60).status_code == 403
+    # The length is signed: a longer body through the same URL is refused, the declared one accepted.
+    unsized = {k: v for k, v in grant["headers"].items() if k.lower() != "content-length"}
+    assert requests.put(grant["url"], data=b"mine, and a gigabyte more", headers=unsized, timeout=60).status_code == 403
     assert requests.put(grant["url"], data=b"mine", headers=grant["headers"], timeout=60).status_code == 200
     # A clip key or device header naming another device: refused, or ignored.
     claim = requests.post(mine.recognize_url, data=probe_jpeg, timeout=60, headers={
