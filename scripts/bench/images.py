@@ -367,7 +367,7 @@ def plot(result: dict, path: Path) -> None:
 
 
 def markdown(result: dict, command: str) -> str:
-    """The README's "Serving speed" table."""
+    """The "Serving speed" table of docs/benchmarks.md."""
     variants = result["variants"]
     frames = list(next(iter(variants.values()))["warm_ms"])
     lines = ["| | " + " | ".join(f"`{v['target']}` ({name})" for name, v in variants.items()) + " |",
