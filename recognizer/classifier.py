@@ -22,6 +22,9 @@ K_NEAREST = 3
 # this share of the naming threshold. On lfw-dev's gallery 0.8 x 0.516 names none of lfw-strangers' 3,277 faces
 # (docs/door-open-set.md): strict, at the price of letting the enrolled person in less often.
 DOOR_FALLBACK_RATIO = 0.8
+# However few strangers a person's cohort puts near them, a door-grade match is at least this much closer than
+# the naming threshold: the door always needs stronger evidence than the name.
+DOOR_MAX_RATIO = 0.97
 
 
 @dataclass
@@ -38,9 +41,9 @@ class OpenSetClassifier:
     door_info: dict[str, Any] = field(default_factory=dict)  # how they were calibrated (method, sizes, digests)
 
     def door_threshold(self, label: str) -> float:
-        """The distance at or under which a face named `label` is door-grade: never looser than the naming one."""
+        """The distance at or under which a face named `label` is door-grade: always stricter than the naming one."""
         fallback = self.threshold * DOOR_FALLBACK_RATIO
-        return min(self.threshold, self.door_thresholds.get(label, fallback))
+        return min(self.threshold * DOOR_MAX_RATIO, self.door_thresholds.get(label, fallback))
 
     def person_distances(self, embeddings: np.ndarray) -> np.ndarray:
         """(n_faces, n_people) distance of each face to each person (mean of its k nearest)."""

@@ -28,7 +28,7 @@ MAX_PRESIGN_S = 7 * 24 * 3600  # S3 SigV4 presigned URLs live at most 7 days
 DEFAULT_COOLDOWN_S = {KNOWN: 0.0, UNKNOWN: 0.0, NO_FACE: 30.0}
 MIN_DOOR_CLIPS = 2  # the door never opens on a single answer
 # Each door-grade clip the door counts must also carry at least this naming confidence (docs/door-open-set.md).
-DEFAULT_DOOR_MIN_CONFIDENCE = 0.8
+DEFAULT_DOOR_MIN_CONFIDENCE = 0.6
 MAX_WINDOW_CLIPS = 120
 # Alerts can wait: back off up to 5 minutes while the receiver is down, the outbox keeps them meanwhile.
 DEFAULT_ALERT_BACKOFF = Backoff(base_s=1.0, max_s=300.0, jitter=0.5)

@@ -28,7 +28,10 @@ from recognizer.classifier import OpenSetClassifier
 log = logging.getLogger(__name__)
 
 DOOR_QUANTILE = 0.01  # the cohort share whose distance each person's door threshold is measured from
-DOOR_MARGIN = 0.80  # door threshold = margin x that quantile (chosen on lfw-strangers: docs/door-open-set.md)
+DOOR_MARGIN = 0.84  # door threshold = margin x that quantile (chosen on lfw-strangers: docs/door-open-set.md)
+# Without a cohort the other enrolled people stand in for strangers: a dozen identities estimate the tail badly
+# (too loose for the person who draws the most look-alikes), so their quantile gets a stricter margin.
+GALLERY_MARGIN = 0.76
 MIN_COHORT = 50  # fewer cohort faces than this estimate no tail: the strict fallback instead
 MIN_COHORT_PEOPLE = 5  # ...and a gallery cohort needs this many other people (one look-alike is not a cohort)
 DEFAULT_COHORT_MAX = 1000
@@ -36,7 +39,7 @@ DEFAULT_COHORT_MAX = 1000
 
 def calibrate_door(classifier: OpenSetClassifier, cohort: np.ndarray | None = None,
                    quantile: float = DOOR_QUANTILE, margin: float = DOOR_MARGIN,
-                   info: dict | None = None) -> OpenSetClassifier:
+                   info: dict | None = None, gallery_margin: float = GALLERY_MARGIN) -> OpenSetClassifier:
     """A copy of `classifier` with every person's door threshold set against `cohort` (stranger embeddings), or
     against the cohort it already stores, or against the other people's gallery faces; see the module's note."""
     stored = cohort if cohort is not None else classifier.cohort
@@ -54,9 +57,9 @@ def calibrate_door(classifier: OpenSetClassifier, cohort: np.ndarray | None = No
             alone = dataclasses.replace(classifier, labels=[label], gallery=classifier.gallery[~others],
                                         gallery_labels=np.zeros(int((~others).sum()), np.int32))
             distances = alone.person_distances(classifier.gallery[others])[:, 0]
-            thresholds[label] = _door_threshold(distances, classifier.threshold, quantile, margin)
+            thresholds[label] = _door_threshold(distances, classifier.threshold, quantile, gallery_margin)
     door_info = {**(classifier.door_info if cohort is None else {}), **(info or {}), "source": source,
-                 "quantile": quantile, "margin": margin,
+                 "quantile": quantile, "margin": margin if source == "cohort" else gallery_margin,
                  "cohort_size": int(len(stored)) if stored is not None else 0,
                  "fallback": sorted(set(classifier.labels) - set(thresholds))}
     log.info("door thresholds calibrated", extra={"source": source, "people": len(thresholds),
@@ -66,7 +69,7 @@ def calibrate_door(classifier: OpenSetClassifier, cohort: np.ndarray | None = No
 
 
 def _door_threshold(stranger_distances: np.ndarray, naming: float, quantile: float, margin: float) -> float:
-    return round(float(min(naming, margin * np.quantile(stranger_distances, quantile))), 4)
+    return float(min(naming, margin * np.quantile(stranger_distances, quantile)))
 
 
 def cohort_images(folder: Path, limit: int = DEFAULT_COHORT_MAX, seed: int = 0) -> list[Path]:
