@@ -118,9 +118,11 @@ class OpenSetClassifier:
         meta = json.dumps({"backend": self.backend, "labels": self.labels, "threshold": self.threshold,
                            "door_thresholds": self.door_thresholds, "door_info": self.door_info})
         # float16 halves the cohort's bytes; its distances move by ~1e-4, far below any threshold's margin.
-        cohort = {} if self.cohort is None else {"cohort": self.cohort.astype(np.float16)}
-        np.savez_compressed(buffer, gallery=self.gallery, gallery_labels=self.gallery_labels, meta=np.array(meta),
-                            **cohort)
+        arrays: dict[str, np.ndarray] = {"gallery": self.gallery, "gallery_labels": self.gallery_labels,
+                                          "meta": np.array(meta)}
+        if self.cohort is not None:
+            arrays["cohort"] = self.cohort.astype(np.float16)
+        np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds oddly
         return buffer.getvalue()
 
     @classmethod

@@ -60,7 +60,7 @@ def calibrate_door(classifier: OpenSetClassifier, cohort: np.ndarray | None = No
             thresholds[label] = _door_threshold(distances, classifier.threshold, quantile, gallery_margin)
     door_info = {**(classifier.door_info if cohort is None else {}), **(info or {}), "source": source,
                  "quantile": quantile, "margin": margin if source == "cohort" else gallery_margin,
-                 "cohort_size": int(len(stored)) if stored is not None else 0,
+                 "cohort_size": len(stored) if stored is not None else 0,
                  "fallback": sorted(set(classifier.labels) - set(thresholds))}
     log.info("door thresholds calibrated", extra={"source": source, "people": len(thresholds),
                                                    "fallback": door_info["fallback"]})
