@@ -46,7 +46,9 @@ def calibrate_door(classifier: OpenSetClassifier, cohort: np.ndarray | None = No
     thresholds: dict[str, float] = {}
     source = "cohort" if stored is not None and len(stored) >= MIN_COHORT else "gallery"
     if source == "cohort":
-        distances = classifier.person_distances(np.asarray(stored, np.float32))
+        # in slices: person_distances holds faces x gallery x dimension floats at once
+        faces = np.asarray(stored, np.float32)
+        distances = np.concatenate([classifier.person_distances(faces[i:i + 100]) for i in range(0, len(faces), 100)])
         for j, label in enumerate(classifier.labels):
             thresholds[label] = _door_threshold(distances[:, j], classifier.threshold, quantile, margin)
     else:
