@@ -90,6 +90,9 @@ class Face(Struct, frozen=True):
     details: dict[str, Any] = {}  # the person's record (the people table's item, as the console edits it)
     details_unavailable: bool = False  # the people table could not be read: the device never opens then
     sighting_id: SightingId | None = None  # this face's item in `sightings`, when it was written
+    # Door-grade evidence for `name`: the match passed the person's calibrated door threshold, stricter than the one
+    # that names. A name without it never opens a door; an answer from an older recognizer has it false.
+    door: bool = False
 
 
 class ImageSize(Struct, frozen=True):

@@ -28,8 +28,9 @@ STATE_VERSION = 1
 
 def face_summary(face: dict[str, Any]) -> dict[str, Any]:
     """What the device keeps of one face in the API's answer: name, confidence, the person's details (from
-    DynamoDB `people`, e.g. allow_entry), the box (visits follow a face by it) and the sighting id when
-    the API gives one (visits report which sightings they hold); distances are not needed."""
+    DynamoDB `people`, e.g. allow_entry), the box (visits follow a face by it), the sighting id when
+    the API gives one (visits report which sightings they hold) and whether the match is door-grade (only
+    JSON true counts: the door rule needs it); distances are not needed."""
     details = face.get("details")
     summary = {"name": str(face.get("name", UNKNOWN_NAME)), "confidence": face.get("confidence"),
                "details": details if isinstance(details, dict) else {}}
@@ -37,6 +38,8 @@ def face_summary(face: dict[str, Any]) -> dict[str, Any]:
         summary["box"] = face["box"]
     if face.get("sighting_id"):
         summary["sighting_id"] = str(face["sighting_id"])
+    if face.get("door") is True:
+        summary["door"] = True
     return summary
 
 

@@ -32,6 +32,7 @@ class Identity:
     name: str  # a First_Last label, or UNKNOWN
     confidence: float
     distance: float
+    door: bool = False  # the match is close enough for the person's door threshold, not only for the name
 
 
 @dataclass
@@ -56,6 +57,7 @@ class RecognizedFace:
             details=self.details,
             details_unavailable=not self.details_available,
             sighting_id=self.sighting_id,
+            door=self.identity.door,
         )
 
 

@@ -74,7 +74,8 @@ class RecognizerService(ProxyService):
             faces=[f.to_wire() for f in faces], model_version=self.models.version, backend=classifier.backend,
             image=ImageSize(width=int(rgb.shape[1]), height=int(rgb.shape[0])),
             timings_ms={k: round(v, 2) for k, v in timings.items()})
-        log.info("recognized", extra={"faces": [f.identity.name for f in faces], "device": device,
+        log.info("recognized", extra={"faces": [f.identity.name for f in faces],
+                                      "door": [f.identity.door for f in faces], "device": device,
                                       "total_ms": round(timings["total"], 1)})
         return json_response(200, payload)
 

@@ -27,6 +27,8 @@ MAX_PRESIGN_S = 7 * 24 * 3600  # S3 SigV4 presigned URLs live at most 7 days
 # spans "no_face" clips: there the cool-down is what keeps a shadow from firing every half second.
 DEFAULT_COOLDOWN_S = {KNOWN: 0.0, UNKNOWN: 0.0, NO_FACE: 30.0}
 MIN_DOOR_CLIPS = 2  # the door never opens on a single answer
+# Each door-grade clip the door counts must also carry at least this naming confidence (docs/door-open-set.md).
+DEFAULT_DOOR_MIN_CONFIDENCE = 0.6
 MAX_WINDOW_CLIPS = 120
 # Alerts can wait: back off up to 5 minutes while the receiver is down, the outbox keeps them meanwhile.
 DEFAULT_ALERT_BACKOFF = Backoff(base_s=1.0, max_s=300.0, jitter=0.5)
@@ -71,7 +73,8 @@ class Rule:
     door: Pulse | None = None  # known rule only, and only when the person's details allow entry
     entry_detail: str = "allow_entry"
     alert: bool = False
-    door_min_clips: int = MIN_DOOR_CLIPS  # known rule: agreeing clips in the visit's window before the door opens
+    door_min_clips: int = MIN_DOOR_CLIPS  # known rule: agreeing door-grade clips in the visit's window to open
+    door_min_confidence: float = DEFAULT_DOOR_MIN_CONFIDENCE  # known rule: ...each with at least this confidence
 
     @property
     def does_nothing(self) -> bool:
@@ -177,18 +180,22 @@ def _rule(name: str, item: TableReader, outputs: dict[str, Output], declared: se
     max_age = item.number("max_age_s", 10.0, above=0)
     signals = tuple(p for p in (_pulse(t, outputs, declared, SIGNAL, MAX_SIGNAL_S) for t in item.tables("signals")) if p)
     door, entry_detail, door_min_clips = None, "allow_entry", MIN_DOOR_CLIPS
+    door_min_confidence: float | None = DEFAULT_DOOR_MIN_CONFIDENCE
     if name == KNOWN:  # read only here: elsewhere `door` is reported as not allowed, never silently ignored
         door_table = item.table("door")
         door = _pulse(door_table, outputs, declared, DOOR, MAX_DOOR_PULSE_S) if door_table else None
         entry_detail = item.text("entry_detail", "allow_entry") or "allow_entry"
         door_min_clips = item.integer("door_min_clips", MIN_DOOR_CLIPS, minimum=MIN_DOOR_CLIPS,
                                       maximum=MAX_WINDOW_CLIPS, what="a number of agreeing clips") or MIN_DOOR_CLIPS
+        door_min_confidence = item.number("door_min_confidence", DEFAULT_DOOR_MIN_CONFIDENCE, above=0, maximum=1)
     alert = item.flag("alert", False)
     item.finish(hints={"door": "only [on.known] may open the door",
                        "entry_detail": "only [on.known] has an entry_detail",
-                       "door_min_clips": "only [on.known] has a door_min_clips"})
+                       "door_min_clips": "only [on.known] has a door_min_clips",
+                       "door_min_confidence": "only [on.known] has a door_min_confidence"})
     return Rule(name, cooldown if cooldown is not None else DEFAULT_COOLDOWN_S[name],
-                max_age if max_age is not None else 10.0, signals, door, entry_detail, alert, door_min_clips)
+                max_age if max_age is not None else 10.0, signals, door, entry_detail, alert, door_min_clips,
+                door_min_confidence if door_min_confidence is not None else DEFAULT_DOOR_MIN_CONFIDENCE)
 
 
 def _visits(item: TableReader | None) -> VisitConfig | None:

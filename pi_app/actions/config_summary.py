@@ -44,7 +44,8 @@ def _rule_lines(rule: Rule, visits: VisitConfig) -> list[str]:
     lines += [f"  pulse {_pulse(p)}" for p in rule.signals]
     if rule.door is not None:
         lines.append(f"  {DOOR}: pulse {_pulse(rule.door)} at most once per visit, when details.{rule.entry_detail} "
-                     f"is true and {rule.door_min_clips}+ of the latest {visits.decision.window_clips} clips agree "
+                     f"is true and {rule.door_min_clips}+ of the latest {visits.decision.window_clips} clips agree as "
+                     f"door-grade matches (confidence {rule.door_min_confidence:g}+) "
                      f"with no other enrolled name among them")
     lines.append("  alert: webhook" if rule.alert else "  alert: no")
     return lines

@@ -1,17 +1,22 @@
 """When the door relay may open for a visit: the one rule, explicit and pure.
 
 Open only for a visit decided as an enrolled person whose record allows entry (the entry detail is JSON
-`true`), confirmed by at least `door_min_clips` agreeing clips in the decision window, with no other
-enrolled name in that window, and with the newest of those clips recorded at most `max_age_s` ago (a
-backlog never opens the door). Never for "unknown", "undecided" or a conflict. The caller makes sure
-it opens at most once per visit.
+`true`), confirmed by at least `door_min_clips` agreeing *door-grade* clips in the decision window (the
+recognizer said `door`: the match passed that person's calibrated door threshold, stricter than the one
+that names, and its confidence is at least `door_min_confidence`), with no other enrolled name in that
+window, and with the newest of those clips recorded at most `max_age_s` ago (a backlog never opens the
+door). Never for "unknown", "undecided" or a conflict, and never on names alone: a name is enough to
+greet someone, not to let them in. The caller makes sure it opens at most once per visit.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from pi_app.actions.config import KNOWN, Rule
+from collections.abc import Sequence
+
 from pi_app.visits.decision import DecisionPolicy, window
+from pi_app.visits.evidence import Vote
 from pi_app.visits.tracker import VisitView
 
 OPEN = "open"
@@ -20,7 +25,7 @@ OPEN = "open"
 @dataclass(frozen=True)
 class DoorVerdict:
     """Whether the door opens, and why (or why not): open | no_door | undecided | unknown | conflict |
-    too_few_clips | not_allowed | stale."""
+    too_few_clips | not_door_grade | not_allowed | stale."""
 
     opens: bool
     reason: str
@@ -40,9 +45,18 @@ def door_verdict(rule: Rule, visit: VisitView, policy: DecisionPolicy, now: floa
     agreeing = [v for v in window(visit.votes, policy) if v.name == decision.name]
     if len(agreeing) < rule.door_min_clips:
         return DoorVerdict(False, "too_few_clips")
-    newest = agreeing[-1]
+    grade = door_grade(agreeing, rule.door_min_confidence)
+    if len(grade) < rule.door_min_clips:
+        return DoorVerdict(False, "not_door_grade")
+    newest = grade[-1]
     if newest.details.get(rule.entry_detail) is not True:
         return DoorVerdict(False, "not_allowed")
     if now - newest.at > rule.max_age_s:
         return DoorVerdict(False, "stale")
     return DoorVerdict(True, OPEN)
+
+
+def door_grade(votes: Sequence[Vote], min_confidence: float) -> list[Vote]:
+    """The votes that count for the door: door-grade by the recognizer and at least `min_confidence` sure (a
+    vote without a confidence never counts)."""
+    return [v for v in votes if v.door and v.confidence is not None and v.confidence >= min_confidence]

@@ -71,6 +71,7 @@ class Vote:
     box: Box | None = None
     sighting_id: str | None = None
     details: dict[str, Any] = field(default_factory=dict, compare=False)
+    door: bool = False  # the recognizer called the match door-grade (its `door` field, JSON true); names never open
 
     @property
     def weight(self) -> float:
@@ -124,4 +125,4 @@ def _vote(face: dict[str, Any], clip: str, key: str, seq: int, at: float) -> Vot
     sighting = face.get("sighting_id")
     return Vote(clip, key, seq, at, str(face.get("name") or UNKNOWN_NAME), confidence,
                 Box.from_json(face.get("box")), str(sighting) if sighting else None,
-                details if isinstance(details, dict) else {})
+                details if isinstance(details, dict) else {}, door=face.get("door") is True)

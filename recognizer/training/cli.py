@@ -88,10 +88,15 @@ def train(
     weights: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, envvar=ENV_FACENET_WEIGHTS,
                                                     help="InceptionResnetV1 vggface2 state dict (facenet backend).")] = None,
     epochs: Annotated[int, typer.Option(min=1, help="Fine-tuning epochs.")] = 8,
+    cohort: Annotated[Optional[Path], typer.Option(exists=True, file_okay=False,
+                                                   help="Photos of strangers (never to be enrolled) to calibrate "
+                                                        "each person's door threshold against.")] = None,
+    cohort_max: Annotated[int, typer.Option(min=1, help="At most this many --cohort photos (a fixed sample).")] = 1000,
 ) -> None:
-    """Build the open-set classifier; the unknown threshold is chosen on the val split."""
+    """Build the open-set classifier; the unknown threshold is chosen on the val split, each person's door
+    threshold against the --cohort strangers (default: the other enrolled people)."""
     from recognizer import artifact_store
-    from recognizer.training import fit as training
+    from recognizer.training import door, fit as training
 
     if finetune and backend != "facenet":
         raise typer.BadParameter("--finetune applies to the facenet backend", param_hint="--finetune")
@@ -103,6 +108,14 @@ def train(
         console.print("[red]no faces found in the training split[/]")
         raise typer.Exit(1)
     classifier, fit_metrics = training.fit(pipeline, train_set, val_set)
+    cohort_set, digests = None, []
+    if cohort is not None:
+        photos = door.cohort_images(cohort, cohort_max)
+        cohort_set = _embed(pipeline, training.unknown_items_of(photos), "cohort")
+        digests = [door.file_digest(p) for p in photos]
+    classifier = door.calibrate_door(classifier, cohort_set.embeddings if cohort_set else None,
+                                     info={"cohort_digests": digests} if digests else None)
+    fit_metrics["door_thresholds"] = classifier.door_thresholds
     metrics = {**fit_metrics, **training.evaluate(classifier, val_set, None), **extra,
                "people": len(classifier.labels), "n_train": len(train_set.labels), "train_no_face": len(train_set.missed)}
     artifact_store.write_local(out, classifier, metrics)
@@ -119,11 +132,20 @@ def evaluate(
     from recognizer import artifact_store
     from recognizer.training import fit as training
 
+    from recognizer.training.door import file_digest
+
     classifier = artifact_store.read_local(model)
     pipeline = _model_pipeline(classifier.backend, model)
     val_set = _embed(pipeline, training.labelled_split(data, "val"), "val")
-    unknown_set = _embed(pipeline, training.unknown_items(unknown), "unknown") if unknown else None
-    print(json.dumps(training.evaluate(classifier, val_set, unknown_set)))
+    result: dict = {}
+    unknown_set = None
+    if unknown:
+        # The model's own cohort strangers are not strangers to it: they are left out of the measurement.
+        cohort = set(classifier.door_info.get("cohort_digests") or [])
+        items = [i for i in training.unknown_items(unknown) if not cohort or file_digest(i.path) not in cohort]
+        unknown_set = _embed(pipeline, items, "unknown")
+        result["n_unknown_in_cohort"] = len(training.unknown_items(unknown)) - len(items)
+    print(json.dumps({**training.evaluate(classifier, val_set, unknown_set), **result}))
 
 
 def _stack(outputs: Optional[Path], profile: Optional[str], endpoint_url: Optional[str] = None):

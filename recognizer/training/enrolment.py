@@ -15,6 +15,7 @@ from recognizer.training import fit as training
 from recognizer.artifact_store import ModelVersion, PointerMoved, S3ArtifactStore
 from recognizer.classifier import OpenSetClassifier
 from recognizer.training.dataset import LabelledImage
+from recognizer.training.door import calibrate_door
 from recognizer.training.person_photos import PersonPhotos
 from recognizer.pipeline import FacePipeline
 from recognizer.training.stack_access import StackAccess
@@ -66,7 +67,8 @@ def enroll(pipeline: FacePipeline, store: S3ArtifactStore, people_table: Any, na
                                                                           embedder.dimension)
         if base.backend != backend:
             raise EnrolmentError(f"the deployed model uses the {base.backend} backend, not {backend}")
-        return base.with_person(name, embedded.embeddings, keep_existing=add), {
+        # The door thresholds are calibrated again for the changed gallery, against the cohort the model keeps.
+        return calibrate_door(base.with_person(name, embedded.embeddings, keep_existing=add)), {
             "enrolled": name, "images": len(embedded.labels), "mode": "add" if add else "replace"}
 
     version, updated = _publish_change(store, change)
@@ -114,7 +116,7 @@ def remove_person(store: S3ArtifactStore, people_table: Any, name: str,
     def change(current: ModelVersion | None) -> tuple[OpenSetClassifier, dict[str, Any]] | None:
         if current is None or name not in current.classifier.labels:
             return None
-        return current.classifier.without_person(name), {"removed": name}
+        return calibrate_door(current.classifier.without_person(name)), {"removed": name}
 
     version, _ = _publish_change(store, change)
     existed = bool(people_table.get_item(Key={PERSON_KEY: name}).get("Item"))

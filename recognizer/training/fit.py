@@ -93,25 +93,51 @@ def fit(pipeline: FacePipeline, train: EmbeddedSet, val: EmbeddedSet) -> tuple[O
 
 
 def evaluate(classifier: OpenSetClassifier, val: EmbeddedSet, unknown: EmbeddedSet | None) -> dict:
-    """accuracy on known val faces, share of strangers rejected, and the false-accept rate."""
-    answers = [i.name for i in classifier.classify(val.embeddings)] if len(val.labels) else []
+    """accuracy on known val faces, share of strangers rejected, and the false-accept rate; the same for the door
+    (a val face let in: named right *and* door-grade; a stranger let in: door-grade for anyone), and who the
+    false accepts were named as."""
+    answers = classifier.classify(val.embeddings) if len(val.labels) else []
     n_val = len(val.labels) + len(val.missed)
-    correct = sum(a == t for a, t in zip(answers, val.labels))
+    correct = sum(a.name == t for a, t in zip(answers, val.labels))
+    door_in = sum(a.name == t and a.door for a, t in zip(answers, val.labels))
     result = {"accuracy": round(correct / n_val, 4) if n_val else None, "n": n_val,
               "n_no_face": len(val.missed), "threshold": round(classifier.threshold, 4),
+              "door_accept": round(door_in / n_val, 4) if n_val else None,
+              "door_calibration": classifier.door_info.get("source", "fallback"),
               "backend": classifier.backend}
     if unknown is not None:
-        strangers = [i.name for i in classifier.classify(unknown.embeddings)] if len(unknown.labels) else []
+        strangers = classifier.classify(unknown.embeddings) if len(unknown.labels) else []
         n_unknown = len(unknown.labels) + len(unknown.missed)
         # A stranger whose face is not found is also not let in: it counts as rejected.
-        rejected = sum(a == UNKNOWN for a in strangers) + len(unknown.missed)
+        named = [a.name for a in strangers if a.name != UNKNOWN]
+        door = [a.name for a in strangers if a.name != UNKNOWN and a.door]
+        rejected = n_unknown - len(named)
         result.update({"unknown_rejection": round(rejected / n_unknown, 4) if n_unknown else None,
-                       "false_accept": round((n_unknown - rejected) / n_unknown, 4) if n_unknown else None,
-                       "n_unknown": n_unknown})
+                       "false_accept": round(len(named) / n_unknown, 4) if n_unknown else None,
+                       "door_false_accept": round(len(door) / n_unknown, 5) if n_unknown else None,
+                       "n_unknown": n_unknown,
+                       "false_accepts_by_person": _by_person(named), "door_false_accepts_by_person": _by_person(door),
+                       "max_person_share_x_mean": _max_share_ratio(named, len(classifier.labels))})
     return result
+
+
+def _by_person(names: list[str]) -> dict[str, int]:
+    return {name: names.count(name) for name in sorted(set(names))}
+
+
+def _max_share_ratio(names: list[str], people: int) -> float | None:
+    """The most-accepted person's share of the false accepts, over the mean share (1/people); None without any."""
+    if not names or not people:
+        return None
+    return round(max(names.count(n) for n in set(names)) / len(names) * people, 2)
 
 
 def unknown_items(folder: Path) -> list[LabelledImage]:
     """Stranger photos: every image in `folder` (labelled unknown)."""
-    return [LabelledImage(p, UNKNOWN) for p in images_in(folder)]
+    return unknown_items_of(images_in(folder))
+
+
+def unknown_items_of(paths: list[Path]) -> list[LabelledImage]:
+    """These photos, labelled unknown."""
+    return [LabelledImage(p, UNKNOWN) for p in paths]
 

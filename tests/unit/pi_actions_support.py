@@ -99,15 +99,17 @@ def box(x: float = 300, y: float = 200, side: float = 60) -> dict[str, float]:
     return {"x1": x, "y1": y, "x2": x + side, "y2": y + side, "score": 0.99}
 
 
-def eileen(allow_entry: Any = True, x: float = 300, confidence: float = 0.97) -> dict[str, Any]:
-    """Eileen_Collins' face at `x`, with allow_entry in her details (or no details at all when None)."""
+def eileen(allow_entry: Any = True, x: float = 300, confidence: float = 0.97, door: bool = True) -> dict[str, Any]:
+    """Eileen_Collins' face at `x`, with allow_entry in her details (or no details at all when None); `door`: the
+    recognizer called the match door-grade."""
     details = {} if allow_entry is None else {"name": "Eileen Collins", "allow_entry": allow_entry}
-    return {"name": "Eileen_Collins", "confidence": confidence, "details": details, "box": box(x)}
+    return {"name": "Eileen_Collins", "confidence": confidence, "details": details, "box": box(x), "door": door}
 
 
-def alvaro(allow_entry: Any = True, x: float = 300, confidence: float = 0.73) -> dict[str, Any]:
+def alvaro(allow_entry: Any = True, x: float = 300, confidence: float = 0.73, door: bool = True) -> dict[str, Any]:
     """Alvaro_Uribe's face: another enrolled person (the wrong answer of a hard clip)."""
-    return {"name": "Alvaro_Uribe", "confidence": confidence, "details": {"allow_entry": allow_entry}, "box": box(x)}
+    return {"name": "Alvaro_Uribe", "confidence": confidence, "details": {"allow_entry": allow_entry}, "box": box(x),
+            "door": door}
 
 
 def stranger(confidence: float = 0.6, x: float = 300) -> dict[str, Any]:

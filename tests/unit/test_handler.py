@@ -9,7 +9,7 @@ import pytest
 
 from recognizer.training import fit as training
 from recognizer.artifact_store import write_local
-from recognizer.classifier import OpenSetClassifier
+from recognizer.classifier import DOOR_FALLBACK_RATIO, OpenSetClassifier
 from recognizer.training.dataset import LabelledImage
 from recognizer.model_source import ModelSource
 from recognizer.pipeline import FacePipeline
@@ -58,6 +58,8 @@ def test_enrolled_person_is_recognised_on_a_held_out_photo(service: RecognizerSe
     assert 0.5 < face["confidence"] <= 1.0
     assert face["box"]["x2"] > face["box"]["x1"] and face["box"]["y2"] > face["box"]["y1"]
     assert set(body["timings_ms"]) >= {"detect", "embed", "classify", "total"}
+    # one person, no cohort: door-grade only within the strict fallback door threshold
+    assert face["door"] is (face["distance"] <= 0.55 * DOOR_FALLBACK_RATIO)
 
 
 def test_png_body_works_like_jpeg(service: RecognizerService) -> None:

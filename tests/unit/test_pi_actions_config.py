@@ -132,7 +132,7 @@ def test_check_actions_prints_the_parsed_rules_without_the_webhook_token(tmp_pat
     assert result.returncode == 0, result.stderr
     assert f"{rules}: OK" in result.stdout
     assert ("  door: pulse door_relay for 0.5 s at most once per visit, when details.allow_entry is true and 2+ of "
-            "the latest 4 clips agree with no other enrolled name among them") in result.stdout
+            "the latest 4 clips agree as door-grade matches (confidence 0.6+) with no other enrolled name among them") in result.stdout
     assert "visits: a face followed from clip to clip (moving at most 2.5 face sizes); ended after 2 s" in result.stdout
     assert "on no_face: nothing" in result.stdout
     assert "webhook: POST https://hooks.example.org/…" in result.stdout

@@ -46,6 +46,25 @@ def test_a_single_answer_never_opens_the_door_however_confident(rig: ActionsRig)
     assert [e["decision"] for e in rig.published("visit_ended")] == ["undecided", "undecided"]
 
 
+def test_names_alone_never_open_the_door(rig: ActionsRig) -> None:
+    rig.clips(*[eileen(door=False, confidence=1.0)] * 8)  # named every time, never a door-grade match
+    rig.advance(5)
+
+    assert rig.door_openings == []
+    assert rig.writes == [(GREEN, HIGH, 0.5), (GREEN, LOW, 2.5)]  # greeted, not let in
+    assert rig.published("visit_action")[0]["door_reason"] == "not_door_grade"
+
+
+def test_door_grade_clips_need_the_doors_own_confidence(rig: ActionsRig) -> None:
+    rig.clips(*[eileen(confidence=0.59)] * 4)  # door-grade, but under door_min_confidence (0.6)
+    assert rig.door_openings == []
+
+    rig.clips(eileen(confidence=0.95))  # one strong clip among weak ones is still one
+    assert rig.door_openings == []
+    rig.clips(eileen(confidence=0.95))
+    assert len(rig.door_openings) == 1
+
+
 @pytest.mark.parametrize("allow_entry", [False, None, "true", 1], ids=["false", "no-details", "string", "int"])
 def test_the_door_stays_shut_unless_the_record_says_true(rig: ActionsRig, allow_entry: object) -> None:
     rig.clips(*[eileen(allow_entry=allow_entry)] * 4)

@@ -348,7 +348,7 @@ def test_the_clip_state_keeps_each_faces_box_and_sighting_for_visits() -> None:
     record.record_answer(Recognition([api_face, {"name": "unknown", "confidence": 0.7}], "m1", 10.0, None))
 
     assert record.faces[0] == {"name": E, "confidence": 0.97, "details": api_face["details"], "box": box(100),
-                               "sighting_id": "s-1"}
+                               "sighting_id": "s-1", "door": True}
     assert record.faces[1] == {"name": U, "confidence": 0.7, "details": {}}  # no box, no sighting: none invented
 
 
