@@ -39,6 +39,9 @@ PersonName = Annotated[str, Meta(pattern=f"^({UNKNOWN}|{LABEL_PATTERN[1:-1]})$",
                                  description="a First_Last label, or unknown")]
 Decision = Annotated[str, Meta(pattern=f"^({UNKNOWN}|{UNDECIDED}|{LABEL_PATTERN[1:-1]})$", max_length=100)]
 SightingId = Annotated[str, Meta(min_length=1, max_length=160)]  # <ISO time>#<device>/<clip>#<face>
+FaceDescriptor = Annotated[bytes, Meta(min_length=8, max_length=64, description=(
+    "biometric: a compact face template (int8 components, base64 in JSON) the device compares between clips to "
+    "tell whether two faces are the same person; never logged or stored"))]
 ShortText = Annotated[str, Meta(max_length=256)]
 MetadataKey = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 MetadataValue = Annotated[str, Meta(pattern=r"^[ -~]{0,512}$")]  # printable ASCII: S3 metadata travels in headers
@@ -90,6 +93,8 @@ class Face(Struct, frozen=True):
     details: dict[str, Any] = {}  # the person's record (the people table's item, as the console edits it)
     details_unavailable: bool = False  # the people table could not be read: the device never opens then
     sighting_id: SightingId | None = None  # this face's item in `sightings`, when it was written
+    # BIOMETRIC: a face template for the device's visits only (recognizer.descriptor); never logged or stored.
+    descriptor: FaceDescriptor | None = None
 
 
 class ImageSize(Struct, frozen=True):
