@@ -71,6 +71,8 @@ class Vote:
     box: Box | None = None
     sighting_id: str | None = None
     details: dict[str, Any] = field(default_factory=dict, compare=False)
+    # Biometric (pi_app.visits.appearance): in memory only, never in to_json, an event or a log line.
+    descriptor: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def weight(self) -> float:
