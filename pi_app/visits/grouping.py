@@ -31,9 +31,9 @@ class VisitConfig:
 
     end_after_s: float = 2.0  # a visit ends after this long (clip recording time) without its face
     max_shift: float = 2.5  # face sizes a face may move between two clips of the same visit
+    decision: DecisionPolicy = field(default_factory=DecisionPolicy)
     same_face: float = 0.45  # descriptor cosine below which two faces are different people (docs/visits-identity.md)
     split_clips: int = 3  # consecutive faces unlike the visit's that make it two visits (one or two are outvoted)
-    decision: DecisionPolicy = field(default_factory=DecisionPolicy)
 
 
 @dataclass
