@@ -100,15 +100,17 @@ def play(manifest: VideoManifest, recognizer: LocalRecognizer, visits: VisitConf
 
 
 def resemblances(seen: list[tuple[str, float, bytes]], events: list[dict], manifest: VideoManifest) -> dict:
-    """Descriptor cosines between the run's faces: of one person (two clips of the same expected visit) and of
-    two people (faces of different expected visits), to set VisitConfig.same_face."""
+    """Descriptor cosines between the run's faces: of one person (two clips of the same known person, or of one
+    stranger's visit) and of two people, to set VisitConfig.same_face."""
     offsets = {e["clip"]: float(e.get("stream_offset_s", 0.0)) for e in events if e.get("event") == "clip_recorded"}
     people = []
     for key, x, descriptor in seen:
         middle = offsets.get(key.rsplit("/", 1)[-1].removesuffix(".mp4"), -1.0) + 0.25
         there = [i for i, v in enumerate(manifest.visits) if v.start <= middle < v.end]
         if there:
-            people.append((min(there, key=lambda i: abs((manifest.visits[i].x or 0) - x)), descriptor))
+            visit = min(there, key=lambda i: abs((manifest.visits[i].x or 0) - x))
+            expected = manifest.visits[visit].expected  # a known person is one person in all their visits
+            people.append((expected if expected != "unknown" else f"stranger {visit}", descriptor))
     same, other = [], []
     for n, (a, da) in enumerate(people):
         for b, db in people[n + 1:]:
