@@ -4,6 +4,7 @@ how many clips of the empty stretches went to the API (check_visits)?"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from pi_app.clip_state import UNKNOWN_NAME
 from pi_app.events import Event
@@ -186,7 +187,7 @@ def check_identity(events: list[Event], manifest: VideoManifest, clip_seconds: f
     switches, splits, wrong, decisions = 0, 0, 0, []
     for i, person in enumerate(people):
         order = [visit for _, visit in sorted(faces[i])]
-        switches += sum(1 for a, b in zip(order, order[1:]) if a != b)
+        switches += sum(1 for a, b in pairwise(order) if a != b)
         splits += max(0, len(set(order)) - 1)
         main = max(set(order), key=order.count) if order else None
         decision = decided.get(main, UNDECIDED) if main else "no visit"

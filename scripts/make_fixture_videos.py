@@ -308,8 +308,8 @@ def identity_cases(known: tuple[str, str]) -> dict[str, list[HardShot]]:
     """The cases that grouping by time and place alone gets wrong, each a short video of its own (portrait keys as
     in hard_shots; "<label>#0~turned": that person with the head turned away)."""
     a, b = known
-    quiet = lambda seconds: HardShot(seconds, [], IDENTITY_GAIN, "empty")  # noqa: E731
-    shot = lambda seconds, *walkers, note="": HardShot(seconds, list(walkers), IDENTITY_GAIN, note)  # noqa: E731
+    quiet = lambda seconds: HardShot(seconds, [], IDENTITY_GAIN, "empty")
+    shot = lambda seconds, *walkers, note="": HardShot(seconds, list(walkers), IDENTITY_GAIN, note)
     return {
         "resident_then_stranger_0s": [quiet(2), shot(4, _steps_in(f"{a}#0", a, -1), note=f"{a} at the door"),
                                       shot(4, _steps_in("stranger1", UNKNOWN_LABEL, 1), note="a stranger, no gap"),

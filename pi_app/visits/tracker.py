@@ -22,16 +22,22 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import replace
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pi_app.clip_names import clip_seq
 from pi_app.events import Event
 from pi_app.stamped_ids import stamped_id
 from pi_app.visits.decision import UNDECIDED, Decision
 from pi_app.visits.evidence import Vote, clip_seen
-from pi_app.visits.grouping import Visit, VisitConfig, assign, near_in_place, reaching, split_point
+from pi_app.visits.grouping import (
+    Visit,
+    VisitConfig,
+    assign,
+    near_in_place,
+    reaching,
+    split_point,
+)
 
 log = logging.getLogger(__name__)
 

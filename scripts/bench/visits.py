@@ -26,21 +26,22 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from facegate_contract.wire import ImageSize, RecognizeAnswer, to_builtins  # noqa: E402
-from pi_app.camera.video_file import VideoFileCamera  # noqa: E402
-from pi_app.device_app import DeviceApp, DeviceConfig  # noqa: E402
-from pi_app.events import read_events  # noqa: E402
-from pi_app.motion_gate import MotionPolicy  # noqa: E402
-from pi_app.recognize_client import Recognition  # noqa: E402
-from pi_app.run_check import check_identity, check_run  # noqa: E402
-from pi_app.video_manifest import VideoManifest  # noqa: E402
-from pi_app.visits import VisitConfig  # noqa: E402
-from pi_app.visits.appearance import similarity  # noqa: E402
-from recognizer.classifier import OpenSetClassifier  # noqa: E402
-from recognizer.faces import RecognizedFace  # noqa: E402
-from recognizer.image_decode import decode_image  # noqa: E402
-from recognizer.pipeline import FacePipeline  # noqa: E402
-from bench_common import LFW_DEV, ROOT, machine, save  # noqa: E402
+from bench_common import LFW_DEV, ROOT, machine, save
+
+from facegate_contract.wire import ImageSize, RecognizeAnswer, to_builtins
+from pi_app.camera.video_file import VideoFileCamera
+from pi_app.device_app import DeviceApp, DeviceConfig
+from pi_app.events import read_events
+from pi_app.motion_gate import MotionPolicy
+from pi_app.recognize_client import Recognition
+from pi_app.run_check import check_identity, check_run
+from pi_app.video_manifest import VideoManifest
+from pi_app.visits import VisitConfig
+from pi_app.visits.appearance import similarity
+from recognizer.classifier import OpenSetClassifier
+from recognizer.faces import RecognizedFace
+from recognizer.image_decode import decode_image
+from recognizer.pipeline import FacePipeline
 
 GROUPINGS = {"place": VisitConfig(split_clips=10**6), "identity": VisitConfig()}
 
@@ -115,7 +116,7 @@ def resemblances(seen: list[tuple[str, float, bytes]], events: list[dict], manif
     for n, (a, da) in enumerate(people):
         for b, db in people[n + 1:]:
             (same if a == b else other).append(similarity(da, db))
-    figure = lambda xs, q: round(float(np.quantile(xs, q)), 3) if xs else None  # noqa: E731
+    figure = lambda xs, q: round(float(np.quantile(xs, q)), 3) if xs else None
     return {"same_person": {"pairs": len(same), "p5": figure(same, 0.05), "median": figure(same, 0.5)},
             "two_people": {"pairs": len(other), "median": figure(other, 0.5), "p95": figure(other, 0.95),
                            "max": figure(other, 1.0)}}

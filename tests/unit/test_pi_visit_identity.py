@@ -17,7 +17,13 @@ from pi_app.visits import VisitConfig, VisitTracker, visit_event
 from pi_app.visits.appearance import descriptor_of, differs, similarity
 from pi_app.visits.evidence import Vote
 from pi_app.visits.tracker import ENDED, STARTED, VisitChange
-from tests.unit.pi_actions_support import ActionsRig, alvaro, eileen, recognition, stranger
+from tests.unit.pi_actions_support import (
+    ActionsRig,
+    alvaro,
+    eileen,
+    recognition,
+    stranger,
+)
 
 T0 = 1_790_000_000.0
 E, A, U = "Eileen_Collins", "Alvaro_Uribe", "unknown"
@@ -90,7 +96,7 @@ def test_two_people_side_by_side_stay_apart_by_their_faces_even_a_face_size_apar
 
 
 def test_without_descriptors_two_enrolled_names_in_a_row_still_split_but_unknown_never_does() -> None:
-    plain = lambda f: {k: v for k, v in f.items() if k != "descriptor"}  # noqa: E731 - an older recognizer
+    plain = lambda f: {k: v for k, v in f.items() if k != "descriptor"}
     assert visits_of(feed(VisitTracker(), *[plain(EILEEN)] * 6, *[plain(ALVARO)] * 6, *GAP)) == [(E, 6), (A, 6)]
     assert visits_of(feed(VisitTracker(), *[plain(EILEEN)] * 6, *[plain(S1)] * 6, *GAP)) == [(E, 12)]
 
