@@ -105,13 +105,21 @@ class Visit:
 def split_point(visit: Visit, config: VisitConfig) -> int | None:
     """Where another person took over the visit: the earliest index (by recording time, at least one face
     before it) from which at least `split_clips` faces, and every face after, differ from the faces just before;
-    None while there is no such point (one or two odd faces, or the person came back)."""
+    None while there is no such point (one or two odd faces, the person came back, or the new faces are not
+    one face either)."""
     votes = visit.votes
     for index in range(max(1, len(votes) - _SPLIT_SEARCH), len(votes) - config.split_clips + 1):
-        before = votes[max(0, index - APPEARANCE_MEMORY):index]
-        if all(differs(vote, before, config.same_face) for vote in votes[index:]):
+        before, after = votes[max(0, index - APPEARANCE_MEMORY):index], votes[index:]
+        if all(differs(vote, before, config.same_face) for vote in after) and _one_face(after, config):
             return index
     return None
+
+
+def _one_face(votes: list[Vote], config: VisitConfig) -> bool:
+    """True unless descriptors say `votes` are not one face either (a blurred, far face's descriptors scatter:
+    that is noise, not a new person); without descriptors, True."""
+    return all((score := resemblance(vote, [v for v in votes if v is not vote])) is None or score >= config.same_face
+               for vote in votes)
 
 
 def distance(visit: Visit, vote: Vote, config: VisitConfig) -> float | None:
