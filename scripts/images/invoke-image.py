@@ -68,7 +68,7 @@ def measure(image: str, frame: Path, warm: int = 5, startup_timeout: float = 600
                 first = _post(url, body, timeout=startup_timeout)
                 break
             except urllib.error.HTTPError as exc:  # the RIE answered: the runtime failed (e.g. crashed in init)
-                logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
+                logs = subprocess.run(["docker", "logs", name], check=False, capture_output=True, text=True)
                 raise RuntimeError(f"{image}: the RIE answered {exc.code}; container log:\n"
                                    f"{(logs.stdout + logs.stderr)[-3000:]}") from exc
             except (urllib.error.URLError, ConnectionError) as exc:  # the port is not open yet
@@ -82,11 +82,12 @@ def measure(image: str, frame: Path, warm: int = 5, startup_timeout: float = 600
             _post(url, body, timeout=120)
             samples.append((time.perf_counter() - t0) * 1e3)
         ready = {}
-        for line in subprocess.run(["docker", "logs", name], capture_output=True, text=True).stdout.splitlines():
+        logs = subprocess.run(["docker", "logs", name], check=False, capture_output=True, text=True).stdout
+        for line in logs.splitlines():
             if '"recognizer ready"' in line:
                 ready = json.loads(line[line.index("{"):])
     finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+        subprocess.run(["docker", "rm", "-f", name], check=False, capture_output=True)
     return {"image": image, "architecture": _docker("image", "inspect", "-f", "{{.Architecture}}", image),
             "frame": str(frame), "faces": len(first.get("faces", [])), "cold_ms": round(cold_ms),
             "warm_ms": round(statistics.median(samples)) if samples else None,

@@ -28,8 +28,9 @@ def relabel(image: str, arch: str) -> str:
     """Give `image` the architecture `arch`; returns the (new) image id. A no-op when it already has it."""
     current = subprocess.run(["docker", "image", "inspect", "-f", "{{.Architecture}}", image], check=True,
                              capture_output=True, text=True).stdout.strip()
+    old_id = _image_id(image)
     if current == arch:
-        return _image_id(image)
+        return old_id
     with tempfile.TemporaryDirectory(prefix="facegate-set-arch-") as folder:
         saved, loaded = Path(folder) / "in.tar", Path(folder) / "out.tar"
         subprocess.run(["docker", "save", "-o", str(saved), image], check=True)
@@ -57,6 +58,8 @@ def relabel(image: str, arch: str) -> str:
                 info.size = len(data)
                 target.addfile(info, io.BytesIO(data))
         subprocess.run(["docker", "load", "-q", "-i", str(loaded)], check=True, stdout=subprocess.DEVNULL)
+    # The mislabelled image is now untagged: drop it (refused, and kept, while other tags or images use it).
+    subprocess.run(["docker", "rmi", old_id], check=False, capture_output=True)
     return _image_id(image)
 
 

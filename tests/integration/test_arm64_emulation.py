@@ -25,7 +25,8 @@ EM_AARCH64 = 0xB7  # ELF e_machine of AArch64
 @pytest.fixture(scope="module")
 def emulation() -> None:
     """qemu-user-static installed and registered for aarch64 (scripts/ensure-emulation)."""
-    result = subprocess.run([str(ROOT / "scripts" / "ensure-emulation")], capture_output=True, text=True, timeout=900)
+    result = subprocess.run([str(ROOT / "scripts" / "ensure-emulation")], check=False, capture_output=True, text=True,
+                            timeout=900)
     if result.returncode == 3:
         pytest.skip(f"arm64 emulation is not possible here: {result.stderr.strip()}")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -42,7 +43,8 @@ def busybox(emulation: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
                "-o", "APT::Architecture=arm64", "-o", "APT::Architectures::=arm64", "-o", "Dir::State::status=/dev/null",
                "-o", "Debug::NoLocking=1", "-o", "APT::Sandbox::User=root", "-qq"]
     for args, cwd in ((["update"], work), (["download", "busybox-static"], work / "deb")):
-        result = subprocess.run(["apt-get", *options, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+        result = subprocess.run(["apt-get", *options, *args], cwd=cwd, check=False, capture_output=True, text=True,
+                                timeout=300)
         assert result.returncode == 0, result.stderr[-2000:]
     deb = next((work / "deb").glob("busybox-static_*_arm64.deb"))
     subprocess.run(["dpkg-deb", "-x", str(deb), str(work / "root")], check=True, timeout=60)
@@ -53,7 +55,7 @@ def busybox(emulation: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_an_arm64_binary_runs_here(busybox: Path) -> None:
-    result = subprocess.run([str(busybox), "uname", "-m"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([str(busybox), "uname", "-m"], check=False, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "aarch64"
 
@@ -80,12 +82,12 @@ def test_an_arm64_image_runs_and_deploys_as_arm64(busybox: Path, docker_engine: 
             subprocess.run(["docker", "import", "--platform", "linux/arm64", "-", tag], stdin=stream, check=True,
                            capture_output=True, timeout=120)
         relabel = subprocess.run([str(ROOT / "scripts" / "images" / "set-arch.py"), tag, "arm64"],
-                                 capture_output=True, text=True, timeout=300)
+                                 check=False, capture_output=True, text=True, timeout=300)
         assert relabel.returncode == 0, relabel.stderr
-        ran = subprocess.run(["docker", "run", "--rm", tag, "/bin/busybox", "uname", "-m"], capture_output=True,
-                             text=True, timeout=120)
+        ran = subprocess.run(["docker", "run", "--rm", tag, "/bin/busybox", "uname", "-m"], check=False,
+                             capture_output=True, text=True, timeout=120)
         assert ran.returncode == 0, ran.stderr
         assert ran.stdout.strip() == "aarch64"
         assert lambda_architecture(docker.from_env().images.get(tag)) == "arm64"
     finally:
-        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, timeout=120)
+        subprocess.run(["docker", "rmi", "-f", tag], check=False, capture_output=True, timeout=120)
