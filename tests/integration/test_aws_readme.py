@@ -28,6 +28,7 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.integration
 
 SECTION = "## Deploying to real AWS"
+LOCAL_IMAGE = "facegate/recognizer:latest"
 MARK = "@@readme-step"
 # Actions the policy grants that a first deploy, a second one, the device, enrolment and destroy commands do not
 # call here, each only on a path this walk-through does not take (the drift and update branches of deploy).
@@ -107,13 +108,25 @@ def strict_aws() -> Iterator[StrictAws]:
         yield aws
 
 
+def _image_id(ref: str) -> str | None:
+    found = subprocess.run(["docker", "image", "inspect", "-f", "{{.Id}}", ref], capture_output=True, text=True)
+    return found.stdout.strip() or None
+
+
 @pytest.fixture(scope="module")
-def walkthrough(strict_aws: StrictAws) -> list[Step]:
+def walkthrough(strict_aws: StrictAws) -> Iterator[list[Step]]:
+    # README's `docker compose build recognizer` retags the local image (BuildKit gives the same content another id):
+    # the rest of the suite keeps the image it deployed to the emulator, so the tag is put back afterwards.
+    before = _image_id(LOCAL_IMAGE)
     started = time.monotonic()
-    steps, code, output = run_section(strict_aws, readme_commands())
+    try:
+        steps, code, output = run_section(strict_aws, readme_commands())
+    finally:
+        if before is not None:
+            subprocess.run(["docker", "tag", before, LOCAL_IMAGE], check=True)
     assert code == 0, f"a README command failed (exit {code}):\n{output[-6000:]}"
     print(f"README real-AWS section: {len(steps)} commands in {time.monotonic() - started:.0f} s")
-    return steps
+    yield steps
 
 
 def test_the_section_walks_the_whole_life_of_a_stack() -> None:
