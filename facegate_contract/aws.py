@@ -64,6 +64,12 @@ def _note_failed_calls(session: Any, endpoint_url: str | None, profile: str | No
     session.events.register("after-call-error", on_no_answer)
 
 
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ClientError ("" for anything else)."""
+    response = getattr(exc, "response", None)
+    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+
+
 def failed_call(exc: BaseException) -> AwsCall | None:
     """The AwsCall a facegate session left on `exc`, or None (not an AWS error, or not from aws_session)."""
     call = getattr(exc, "facegate_call", None)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from facegate_contract import UNKNOWN, VISIT_PARTITION, device_clips_prefix
+from facegate_contract import UNKNOWN, VISIT_PARTITION, device_clips_prefix, error_code
 from facegate_contract.wire import Box, EvidenceVote, VisitReport, VisitStored
 from facegate_contract.items import PERSON_KEY, SEEN_AT_KEY
 from recognizer.api_event import RequestError
@@ -101,7 +101,7 @@ class VisitReports:
                                     ExpressionAttributeValues=values,
                                     ConditionExpression="attribute_not_exists(person) OR #owner = :owner")
         except Exception as exc:
-            if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 raise RequestError(403, "not_your_visit", "this visit id belongs to another device") from exc
             raise
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from facegate_contract import CLIPS_PREFIX
+from facegate_contract import CLIPS_PREFIX, error_code
 from services.changes import Action, Change
 
 DEFAULT_RETENTION_DAYS = 30
@@ -63,17 +63,13 @@ def _current_policy(s3: Any, bucket: str) -> Any:
         return None
 
 
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
 def bucket_exists(s3: Any, bucket: str) -> bool:
     """True when `bucket` exists and is ours to use."""
     try:
         s3.head_bucket(Bucket=bucket)
         return True
     except ClientError as exc:
-        if _error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
+        if error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
             return False
         raise
 

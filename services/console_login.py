@@ -19,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from facegate_contract import write_private_text
+from facegate_contract import error_code, write_private_text
 from facegate_contract.settings import ENV_CONSOLE_PASSWORD, cli_settings
 from services.changes import Action, Change
 
@@ -110,16 +110,12 @@ def generate_password() -> str:
     return secrets.token_urlsafe(16)
 
 
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
 def load_login(s3: Any, bucket: str) -> LoginRecord | None:
     """The stored record, or None when no console password was set yet."""
     try:
         body = s3.get_object(Bucket=bucket, Key=LOGIN_KEY)["Body"].read()
     except ClientError as exc:
-        if _error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+        if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
             return None
         raise
     try:
@@ -146,7 +142,7 @@ def ensure_login(s3: Any, bucket: str, password: str | None) -> tuple[Change, st
     try:
         current, readable = load_login(s3, bucket), True
     except ClientError as exc:
-        if _error_code(exc) not in ("AccessDenied", "403"):
+        if error_code(exc) not in ("AccessDenied", "403"):
             raise
         current, readable = None, False
     if password is not None:
@@ -166,7 +162,7 @@ def ensure_login(s3: Any, bucket: str, password: str | None) -> tuple[Change, st
     try:
         store_login(s3, bucket, hash_password(generated), only_if_absent=not readable)
     except ClientError as exc:
-        if readable or _error_code(exc) != "PreconditionFailed":
+        if readable or error_code(exc) != "PreconditionFailed":
             raise
         raise LoginError(f"a console login is stored at s3://{bucket}/{LOGIN_KEY} but these credentials may not "
                          f"read it: allow s3:GetObject on it, or replace it with {PASSWORD_ENV}=... facegate deploy"
