@@ -114,9 +114,12 @@ class VisitReporter:
         return self
 
     def close(self, flush_timeout_s: float = 5.0) -> None:
-        """Give pending reports up to `flush_timeout_s` to go, then stop (the rest go at the next start)."""
+        """Give pending reports up to `flush_timeout_s` to go, then stop (the rest go at the next start).
+
+        The sender keeps retrying meanwhile: one throttled or timed-out report must not make a shutdown drop the
+        rest to the next start."""
         deadline = time.monotonic() + flush_timeout_s
-        while self.pending() and time.monotonic() < deadline and self.gate.is_open():
+        while self.pending() and time.monotonic() < deadline:
             time.sleep(0.05)
         with self._wake:
             self._stopping = True

@@ -58,6 +58,9 @@ def add_device(target: Target, deployed: tuple[StackOutputs, Path],
 
     def add(device_id: str) -> Path:
         path = folder / f"{device_id}.json"
+        # A stack kept between runs (the emulator persists its state) may still hold this test device from a run
+        # that ended before its teardown: issue it a new key, as `facegate device remove` + `add` would.
+        revoke(target, deployed[0].prefix, device_id)
         provision(target, deployed[0].prefix, device_id).write(path)
         added.append(device_id)
         return path

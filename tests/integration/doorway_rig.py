@@ -77,6 +77,8 @@ def run_doorway(device_file: Path, manifest: VideoManifest, work: Path, gate: bo
                                     relay=relay).run()
                 assert actions.dispatcher is not None and actions.dispatcher.wait_idle(60)
             reporter.close(flush_timeout_s=60)
+            rejected = sorted(p.name for p in (work / "visits" / "rejected").glob("*.json"))
+            assert not reporter.pending() and not rejected, (reporter.pending(), rejected)
         finally:
             connection.close()
         assert summary["pending"] == 0, summary

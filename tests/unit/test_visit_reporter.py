@@ -123,3 +123,20 @@ def test_close_gives_pending_reports_time_to_go(tmp_path: Path) -> None:
     threading.Timer(0.2, release.set).start()
     reporter.close(flush_timeout_s=3.0)
     assert sent == ["v1"] and reporter.pending() == []
+
+
+def test_close_waits_out_a_failed_send_instead_of_leaving_the_rest_for_the_next_start(tmp_path: Path) -> None:
+    sent: list[str] = []
+    failures = [ServiceUnavailable("throttled")]
+
+    def flaky(report: dict) -> None:
+        if failures:
+            raise failures.pop()
+        sent.append(report["visit_id"])
+
+    reporter = VisitReporter(tmp_path, flaky, backoff=Backoff(base_s=0.3, max_s=0.3, jitter=0))
+    reporter.handle(_event("v1"))
+    reporter.handle(_event("v2"))
+    reporter.start()
+    reporter.close(flush_timeout_s=5.0)
+    assert sent == ["v1", "v2"] and reporter.pending() == []
