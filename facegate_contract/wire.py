@@ -39,6 +39,9 @@ PersonName = Annotated[str, Meta(pattern=f"^({UNKNOWN}|{LABEL_PATTERN[1:-1]})$",
                                  description="a First_Last label, or unknown")]
 Decision = Annotated[str, Meta(pattern=f"^({UNKNOWN}|{UNDECIDED}|{LABEL_PATTERN[1:-1]})$", max_length=100)]
 SightingId = Annotated[str, Meta(min_length=1, max_length=160)]  # <ISO time>#<device>/<clip>#<face>
+FaceDescriptor = Annotated[bytes, Meta(min_length=8, max_length=64, description=(
+    "biometric: a compact face template (int8 components, base64 in JSON) the device compares between clips to "
+    "tell whether two faces are the same person; never logged or stored"))]
 ShortText = Annotated[str, Meta(max_length=256)]
 MetadataKey = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 MetadataValue = Annotated[str, Meta(pattern=r"^[ -~]{0,512}$")]  # printable ASCII: S3 metadata travels in headers
@@ -93,6 +96,8 @@ class Face(Struct, frozen=True):
     # Door-grade evidence for `name`: the match passed the person's calibrated door threshold, stricter than the one
     # that names. A name without it never opens a door; an answer from an older recognizer has it false.
     door: bool = False
+    # BIOMETRIC: a face template for the device's visits only (recognizer.descriptor); never logged or stored.
+    descriptor: FaceDescriptor | None = None
 
 
 class ImageSize(Struct, frozen=True):

@@ -34,6 +34,7 @@ from pi_app.recognize_client import Recognition
 from pi_app.retry_gate import RetryGate
 from pi_app.service_errors import ServiceAuthRejected, ServiceError, ServiceRefused, ServiceThrottled
 from pi_app.spool import CLIP_FILE, FRAME_FILE, Spool
+from pi_app.visits.appearance import descriptor_of
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,8 @@ class ClipWorker:
                  stale_after_s: float = 30.0, clock: Callable[[], float] = time.time,
                  recognize_gate: RetryGate | None = None, upload_gate: RetryGate | None = None,
                  auth_backoff: Backoff = DEFAULT_AUTH_BACKOFF, motion: MotionPolicy = MotionPolicy(enabled=False),
-                 visit_open: Callable[[float], bool] = lambda at: False) -> None:
+                 visit_open: Callable[[float], bool] = lambda at: False,
+                 appearance: Callable[[str, list[bytes | None]], None] | None = None) -> None:
         self.spool = spool
         self.recognizer = recognizer
         self.uploader = uploader
@@ -82,6 +84,9 @@ class ClipWorker:
         self.auth_backoff = auth_backoff
         self.motion = motion  # the motion gate: skip recognising clips where nothing moves
         self.visit_open = visit_open  # is a visit open at this recording time (then every clip is recognised)
+        # Where the answer's face descriptors go (the visit tracker, in memory): biometric, so never in the
+        # clip's state or its event.
+        self.appearance = appearance
 
     def process(self, clip: str) -> float | None:
         """Work on `clip`; returns None when it is finished, else the clock time to try again."""
@@ -139,6 +144,8 @@ class ClipWorker:
             self.recognize_gate.succeeded()
         record.record_answer(answer)
         self.spool.save(state)
+        if self.appearance is not None:
+            self.appearance(state.clip, [descriptor_of(face) for face in answer.faces])
         self._emit_recognition(state)
         return None
 

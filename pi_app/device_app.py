@@ -103,7 +103,8 @@ class DeviceApp:
         self.worker = ClipWorker(self.spool, recognizer, uploader, self.bus.emit, stale_after_s=config.stale_after_s,
                                  clock=clock, recognize_gate=RetryGate(config.recognize_backoff, clock),
                                  upload_gate=RetryGate(config.upload_backoff, clock), auth_backoff=config.auth_backoff,
-                                 motion=config.motion, visit_open=self.visit_feeder.visits.is_open)
+                                 motion=config.motion, visit_open=self.visit_feeder.visits.is_open,
+                                 appearance=self.visit_feeder.visits.note_appearance)
         self.guard = RecordingGuard(config.spool_limits, space_probe or SpoolSpace(self.spool), self.bus.emit)
         self._stopping = threading.Event()
 

@@ -4,6 +4,7 @@ how many clips of the empty stretches went to the API (check_visits)?"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from pi_app.clip_state import UNKNOWN_NAME
 from pi_app.events import Event
@@ -133,3 +134,64 @@ def _face_x(visit_event: Event) -> float | None:
     """The centre x of the visit's last face box."""
     boxes = [v["box"] for v in visit_event.get("evidence", []) if v.get("box")]
     return (boxes[-1]["x1"] + boxes[-1]["x2"]) / 2 if boxes else None
+
+
+@dataclass(frozen=True)
+class IdentityCheck:
+    """MOT-style figures of a run's visits against the manifest's people: each face of each visit is matched to
+    the person on screen then (nearest face position); a visit holding two people is a merge, a person in two
+    visits a split, a change of visit along one person's faces an identity switch."""
+
+    people: int  # expected visits (one person's continuous presence each)
+    visits: int  # device visits that hold at least one matched face
+    merges: int  # device visits holding faces of two or more people (each extra person counts)
+    splits: int  # extra device visits a person was cut into
+    switches: int  # times one person's faces moved to another visit, in recording order
+    wrong: int  # people whose main visit was decided as someone else, or not decided
+    decisions: tuple[tuple[str, str], ...]  # (expected, decided) per person, by start
+
+    @property
+    def visits_per_person(self) -> float:
+        return round(self.visits / self.people, 3) if self.people else 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.people > 0 and self.merges == self.splits == self.switches == self.wrong == 0
+
+    def to_json(self) -> dict[str, object]:
+        return {"people": self.people, "visits": self.visits, "visits_per_person": self.visits_per_person,
+                "merges": self.merges, "splits": self.splits, "identity_switches": self.switches,
+                "wrong_decisions": self.wrong, "decisions": [list(d) for d in self.decisions]}
+
+
+def check_identity(events: list[Event], manifest: VideoManifest, clip_seconds: float) -> IdentityCheck:
+    """Score the run's `visit_ended` events face by face against the manifest's visits."""
+    offsets = {e["clip"]: float(e.get("stream_offset_s", 0.0)) for e in events if e.get("event") == "clip_recorded"}
+    people = list(manifest.visits)
+    faces: dict[int, list[tuple[float, str]]] = {i: [] for i in range(len(people))}  # person -> (offset, visit)
+    held: dict[str, set[int]] = {}  # visit -> people
+    decided: dict[str, str] = {}
+    for ended in (e for e in events if e.get("event") == "visit_ended"):
+        decided[ended["visit_id"]] = ended["decision"]
+        for vote in ended.get("evidence", []):
+            if vote.get("clip") not in offsets:
+                continue
+            middle = offsets[vote["clip"]] + clip_seconds / 2
+            there = [i for i, p in enumerate(people) if p.start <= middle < p.end]
+            if not there:
+                continue  # a face where the manifest has nobody (a false detection): not a person's
+            x = (vote["box"]["x1"] + vote["box"]["x2"]) / 2 if vote.get("box") else None
+            person = min(there, key=lambda i: abs((people[i].x or 0) - x) if x is not None else 0)
+            faces[person].append((middle, ended["visit_id"]))
+            held.setdefault(ended["visit_id"], set()).add(person)
+    switches, splits, wrong, decisions = 0, 0, 0, []
+    for i, visitor in enumerate(people):
+        order = [visit for _, visit in sorted(faces[i])]
+        switches += sum(1 for a, b in pairwise(order) if a != b)
+        splits += max(0, len(set(order)) - 1)
+        main = max(set(order), key=order.count) if order else None
+        decision = decided.get(main, UNDECIDED) if main else "no visit"
+        wrong += decision != visitor.expected
+        decisions.append((visitor.expected, decision))
+    merges = sum(len(ps) - 1 for ps in held.values())
+    return IdentityCheck(len(people), len(held), merges, splits, switches, wrong, tuple(decisions))

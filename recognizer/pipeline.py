@@ -8,6 +8,7 @@ import numpy as np
 
 from facegate_contract.settings import ServingSettings, serving_settings
 from recognizer.classifier import OpenSetClassifier
+from recognizer.descriptor import face_descriptors
 from recognizer.detection import FaceDetector, make_detector
 from recognizer.embedding import FaceEmbedder, make_embedder
 from recognizer.faces import Detection, Identity
@@ -20,6 +21,7 @@ class FrameResult:
     detections: list[Detection]
     identities: list[Identity]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    descriptors: list[bytes | None] = field(default_factory=list)  # per face (recognizer.descriptor): biometric
 
 
 @dataclass
@@ -48,4 +50,5 @@ class FacePipeline:
         identities = classifier.classify(embeddings) if detections else []
         t3 = time.perf_counter()
         timings = {"detect": (t1 - t0) * 1e3, "embed": (t2 - t1) * 1e3, "classify": (t3 - t2) * 1e3}
-        return FrameResult(detections, identities, {k: round(v, 2) for k, v in timings.items()})
+        return FrameResult(detections, identities, {k: round(v, 2) for k, v in timings.items()},
+                           face_descriptors(embeddings))

@@ -59,7 +59,9 @@ class RecognizerService(ProxyService):
         t_decode = time.perf_counter()
         classifier = self.models.refresh()
         result = self.pipeline.run(rgb, classifier)
-        faces = [RecognizedFace(d, i) for d, i in zip(result.detections, result.identities)]
+        descriptors = result.descriptors or [None] * len(result.detections)
+        faces = [RecognizedFace(d, i, descriptor=c)
+                 for d, i, c in zip(result.detections, result.identities, descriptors)]
         t_pipeline = time.perf_counter()
         self._add_details(faces)
         t_lookup = time.perf_counter()

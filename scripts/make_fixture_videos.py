@@ -5,6 +5,9 @@
                                                                 # test-time video from lfw-dev
     python scripts/make_fixture_videos.py --from-lfw DATA --out DIR --hard [--known Laura_Bush Vladimir_Putin]
                                                                 # the hard doorway: hard.{mp4,json}
+    python scripts/make_fixture_videos.py --from-lfw DATA --out DIR --identity
+                                                                # identity-<case>.{mp4,json}: people following
+                                                                # each other at one spot (identity_cases)
 
 The bundled demo is project-owned: scikit-image's public-domain astronaut() photo (Eileen Collins)
 over synthetic backgrounds, with pans, a zoom, lighting changes and empty scenes. The lfw-dev
@@ -159,6 +162,7 @@ class Walker:
     px1: float
     tilt: float
     y: float = HEIGHT * 0.42
+    visit: str = ""  # walkers of consecutive shots with the same key are one visit (one person, still there)
 
     def place(self, t: float) -> tuple[float, float, float, float]:
         """(cx, cy, face px, angle) at shot time t in [0, 1]."""
@@ -218,16 +222,20 @@ def paste_face(canvas: np.ndarray, portrait: np.ndarray, cx: float, cy: float, f
     canvas[y1:y2, x1:x2] = (image[crop] * mask[crop] + region * (1 - mask[crop])).astype(np.uint8)
 
 
-def degrade(rgb: np.ndarray, gain: float, rng: np.random.Generator) -> np.ndarray:
-    """A far, cheap doorway camera: dim, defocused, noisy, JPEG quality 35."""
-    frame = cv2.GaussianBlur(rgb.astype(np.float32) * gain, (0, 0), HARD_DEGRADATION["blur_sigma"])
-    frame = np.clip(frame + rng.normal(0, HARD_DEGRADATION["noise_sigma"], frame.shape), 0, 255).astype(np.uint8)
-    _, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, HARD_DEGRADATION["jpeg_quality"]])
+def degrade(rgb: np.ndarray, gain: float, rng: np.random.Generator, how: dict | None = None) -> np.ndarray:
+    """A far, cheap doorway camera: dim, defocused, noisy, JPEG-compressed (`how`: HARD_DEGRADATION's keys)."""
+    how = how or HARD_DEGRADATION
+    frame = cv2.GaussianBlur(rgb.astype(np.float32) * gain, (0, 0), how["blur_sigma"])
+    frame = np.clip(frame + rng.normal(0, how["noise_sigma"], frame.shape), 0, 255).astype(np.uint8)
+    _, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, how["jpeg_quality"]])
     return cv2.imdecode(jpeg, cv2.IMREAD_UNCHANGED)
 
 
-def render_hard(shots: list[HardShot], portraits: dict[str, np.ndarray], video: Path, seed: int = 11) -> dict:
-    """Write the hard video (mp4v) and return its manifest, with `visits`."""
+def render_hard(shots: list[HardShot], portraits: dict[str, np.ndarray], video: Path, seed: int = 11,
+                degradation: dict | None = None) -> dict:
+    """Write the hard video (mp4v) and return its manifest, with `visits` (a walker's `visit` key joins its shots
+    into one visit: one person's continuous presence)."""
+    degradation = degradation or HARD_DEGRADATION
     video.parent.mkdir(parents=True, exist_ok=True)
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (WIDTH, HEIGHT))
     if not writer.isOpened():
@@ -240,17 +248,23 @@ def render_hard(shots: list[HardShot], portraits: dict[str, np.ndarray], video: 
             canvas = scene.copy()
             for walker in shot.walkers:
                 paste_face(canvas, portraits[walker.key], *walker.place(i / max(1, frames - 1)))
-            writer.write(cv2.cvtColor(degrade(canvas, shot.gain, rng), cv2.COLOR_RGB2BGR))
+            writer.write(cv2.cvtColor(degrade(canvas, shot.gain, rng, degradation), cv2.COLOR_RGB2BGR))
         end = round(t0 + shot.seconds, 3)
         segments.append({"start": round(t0, 3), "end": end, "people": [w.label for w in shot.walkers],
                          "note": shot.note})
-        visits += [{"start": round(t0, 3), "end": end, "expected": w.label, "x": w.x1, "face_px": [w.px0, w.px1],
-                    "photo": w.key, "with": [o.label for o in shot.walkers if o is not w], "note": shot.note}
-                   for w in shot.walkers]
+        for w in shot.walkers:
+            going_on = next((v for v in visits if w.visit and v.get("visit") == w.visit and v["end"] == round(t0, 3)),
+                            None)
+            if going_on is not None:  # the same person still there (turned away for a shot): one visit
+                going_on["end"] = end
+                continue
+            visits.append({"start": round(t0, 3), "end": end, "expected": w.label, "x": w.x1, "face_px": [w.px0, w.px1],
+                           "photo": w.key, "with": [o.label for o in shot.walkers if o is not w], "note": shot.note,
+                           **({"visit": w.visit} if w.visit else {})})
         t0 += shot.seconds
     writer.release()
     return {"video": video.name, "fps": FPS, "width": WIDTH, "height": HEIGHT, "segments": segments,
-            "visits": visits, "degradation": HARD_DEGRADATION,
+            "visits": visits, "degradation": degradation,
             "_comment": "Generated by scripts/make_fixture_videos.py --hard: people on screen per time range; "
                         "visits: one per person and visit, with the decision expected (a label or unknown); "
                         "x: where the face ends up (pixels), to tell two people at once apart."}
@@ -272,6 +286,68 @@ def hard_portraits(data: Path, known: tuple[str, str], strangers: list[str]) -> 
     return portraits
 
 
+# --- identity cases: people following each other at the same spot ------------------------------------------------
+
+# A nearer, better-lit doorway than the hard one: the cases test who is who over time, not how far a face can be.
+IDENTITY_DEGRADATION = {"blur_sigma": 0.8, "noise_sigma": 3.0, "jpeg_quality": 60, "face_px": [70, 90]}
+IDENTITY_GAIN = 0.8
+SPOT = WIDTH / 2  # where everyone ends up: the one spot in front of the door
+UNKNOWN_LABEL = "unknown"
+
+
+def _steps_in(key: str, label: str, side: int, visit: str = "", x: float = SPOT) -> Walker:
+    """Someone stepping into the spot from the left (side -1) or the right (+1), growing from 70 to 85 px."""
+    return Walker(key, label, x + side * 90, x, 70, 85, 5 * side, visit=visit)
+
+
+def _stays(key: str, label: str, visit: str) -> Walker:
+    return Walker(key, label, SPOT, SPOT, 85, 85, 3, visit=visit)
+
+
+def identity_cases(known: tuple[str, str]) -> dict[str, list[HardShot]]:
+    """The cases that grouping by time and place alone gets wrong, each a short video of its own (portrait keys as
+    in hard_shots; "<label>#0~turned": that person with the head turned away)."""
+    a, b = known
+    quiet = lambda seconds: HardShot(seconds, [], IDENTITY_GAIN, "empty")
+    shot = lambda seconds, *walkers, note="": HardShot(seconds, list(walkers), IDENTITY_GAIN, note)
+    return {
+        "resident_then_stranger_0s": [quiet(2), shot(4, _steps_in(f"{a}#0", a, -1), note=f"{a} at the door"),
+                                      shot(4, _steps_in("stranger1", UNKNOWN_LABEL, 1), note="a stranger, no gap"),
+                                      quiet(4)],
+        "resident_then_stranger_1s": [quiet(2), shot(4, _steps_in(f"{a}#1", a, -1), note=f"{a} at the door"), quiet(1),
+                                      shot(4, _steps_in("stranger2", UNKNOWN_LABEL, 1), note="a stranger, 1 s later"),
+                                      quiet(4)],
+        "stranger_then_stranger": [quiet(2), shot(4, _steps_in("stranger1", UNKNOWN_LABEL, -1), note="a stranger"),
+                                   shot(4, _steps_in("stranger3", UNKNOWN_LABEL, 1), note="another, no gap"), quiet(4)],
+        "known_then_known": [quiet(2), shot(4, _steps_in(f"{a}#2", a, -1), note=f"{a}"),
+                             shot(4, _steps_in(f"{b}#0", b, 1), note=f"{b} right after, same spot"), quiet(4)],
+        "side_by_side": [quiet(2), shot(5, _steps_in(f"{a}#0", a, -1, x=SPOT - 75),
+                                        _steps_in("stranger2", UNKNOWN_LABEL, 1, x=SPOT + 75),
+                                        note=f"{a} and a stranger side by side, 1.7 face widths apart"), quiet(4)],
+        "looking_away": [quiet(2), shot(3, _steps_in(f"{a}#1", a, -1, visit="a"), note=f"{a}"),
+                         shot(0.5, _stays(f"{a}#1~turned", a, "a"), note="looks away for a clip"),
+                         shot(3, _stays(f"{a}#1", a, "a"), note="and back"), quiet(4)],
+    }
+
+
+def turned_away(portrait: np.ndarray) -> np.ndarray:
+    """The portrait with the head turned aside: the face squeezed to 45 % of its width (foreshortened) and moved
+    off-centre over a blurred copy (hair and background stay roughly where they were)."""
+    h, w = portrait.shape[:2]
+    out = cv2.GaussianBlur(portrait, (0, 0), w * 0.05)
+    face = cv2.resize(portrait[:, w // 4:3 * w // 4], (int(w * 0.225), h), interpolation=cv2.INTER_AREA)
+    x = int(w * 0.2)
+    out[:, x:x + face.shape[1]] = face
+    return out
+
+
+def identity_portraits(data: Path, known: tuple[str, str], strangers: list[str]) -> dict[str, np.ndarray]:
+    """The hard doorway's portraits and each known person's turned-away ones."""
+    portraits = hard_portraits(data, known, strangers)
+    portraits.update({f"{key}~turned": turned_away(p) for key, p in list(portraits.items()) if "#" in key})
+    return portraits
+
+
 def _lfw_photo(path: Path) -> np.ndarray:
     return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
 
@@ -286,9 +362,25 @@ def main() -> None:
     parser.add_argument("--strangers", nargs="+", default=None,
                         help="photos in unknown/ to use as strangers (2; with --hard, 3)")
     parser.add_argument("--hard", action="store_true", help="the hard doorway video (needs --from-lfw)")
+    parser.add_argument("--identity", action="store_true",
+                        help="the identity cases, identity-<case>.{mp4,json} (needs --from-lfw)")
     args = parser.parse_args()
 
     portraits = {"Eileen_Collins": astronaut_portrait()}
+    if args.identity:
+        if args.from_lfw is None:
+            parser.error("--identity needs --from-lfw")
+        known = tuple(args.known or ["Laura_Bush", "Vladimir_Putin"])
+        strangers = args.strangers or [p.name for p in sorted((args.from_lfw / "unknown").glob("*.jpg"))[2:5]]
+        faces = identity_portraits(args.from_lfw, known, strangers)
+        made = []
+        for case, shots in identity_cases(known).items():
+            manifest = render_hard(shots, faces, args.out / f"identity-{case}.mp4", degradation=IDENTITY_DEGRADATION)
+            manifest.update(case=case, sources={"known": list(known), "strangers": strangers})
+            (args.out / f"identity-{case}.json").write_text(json.dumps(manifest, indent=2) + "\n")
+            made.append({"case": case, "seconds": manifest["segments"][-1]["end"], "visits": len(manifest["visits"])})
+        print(json.dumps({"out": str(args.out), "cases": made}))
+        return
     if args.hard:
         if args.from_lfw is None:
             parser.error("--hard needs --from-lfw")

@@ -72,6 +72,8 @@ class Vote:
     sighting_id: str | None = None
     details: dict[str, Any] = field(default_factory=dict, compare=False)
     door: bool = False  # the recognizer called the match door-grade (its `door` field, JSON true); names never open
+    # Biometric (pi_app.visits.appearance): in memory only, never in to_json, an event or a log line.
+    descriptor: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def weight(self) -> float:

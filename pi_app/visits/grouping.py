@@ -1,21 +1,28 @@
-"""Which visit each face of a clip belongs to: by recording time and by where the face is in the frame.
+"""Which visit each face of a clip belongs to: by recording time, by where the face is in the frame, and by
+what it looks like.
 
-A visit is one face followed through consecutive clips: a face joins the visit whose face was last seen
-close in time (within `end_after_s`) and close in the frame (its box overlaps, or moved at most
-`max_shift` face sizes), so two people at the door at once are two visits. Names play no part in
-grouping, only as a tie-break: a wrong answer must land in the visit it belongs to and be outvoted
-there, not start a visit of its own.
+A visit is one person's continuous presence. A face joins the visit whose face was last seen close in time
+(within `end_after_s`) and close in the frame (its box overlaps, or moved at most `max_shift` face sizes), so two
+people at the door at once are two visits; among those, the one whose face it resembles (the recognizer's face
+descriptor, pi_app.visits.appearance) wins. One odd face (turned away, misnamed) joins the visit at its place and
+is outvoted there. When the latest `split_clips` faces of a visit all differ from the faces before them, someone
+else has stepped into the same spot without a gap (a tailgater): the visit is split there, and each part is
+decided on its own. Without descriptors (an older recognizer, a clip resumed after a restart) faces differ only
+when they are named as different enrolled people.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from pi_app.visits.appearance import differs, resemblance
 from pi_app.visits.decision import UNDECIDED, Decision, DecisionPolicy, decide
 from pi_app.visits.evidence import Box, Vote
 
 MAX_VOTES = 120  # kept per visit (a minute of clips); older ones only cost memory and event size
 _OVERLAPPING = 0.1  # an IoU above this is the same place, whatever the shift
+APPEARANCE_MEMORY = 6  # a visit's latest faces a new face is compared with (a face changes slowly as it turns)
+_SPLIT_SEARCH = 16  # the latest votes where a change of person is looked for (answers come at most this late)
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,8 @@ class VisitConfig:
     end_after_s: float = 2.0  # a visit ends after this long (clip recording time) without its face
     max_shift: float = 2.5  # face sizes a face may move between two clips of the same visit
     decision: DecisionPolicy = field(default_factory=DecisionPolicy)
+    same_face: float = 0.45  # descriptor cosine below which two faces are different people (docs/visits-identity.md)
+    split_clips: int = 3  # consecutive faces unlike the visit's that make it two visits (one or two are outvoted)
 
 
 @dataclass
@@ -73,6 +82,45 @@ class Visit:
     def has_clip(self, clip: str) -> bool:
         return any(v.clip == clip for v in self.votes)
 
+    def faces_near(self, at: float) -> list[Vote]:
+        """The visit's APPEARANCE_MEMORY faces closest in time to `at` (what the person looked like then)."""
+        return sorted(self.votes, key=lambda v: abs(v.at - at))[:APPEARANCE_MEMORY]
+
+    def split_off(self, index: int, new_id: str, policy: DecisionPolicy) -> Visit:
+        """Move the votes from `index` (by recording time) to a new visit, and decide both again."""
+        kept, moved = self.votes[:index], self.votes[index:]
+        other = Visit(new_id)
+        for vote in moved:
+            other.add(vote, policy)
+        first = (self.first_at, self.first_seq) if self.dropped else None  # dropped votes still began the visit
+        self.votes, self.conflicts, self.decision = [], set(), Decision()
+        self.first_at, self.last_at, self.first_seq, self.last_seq = float("inf"), float("-inf"), -1, -1
+        for vote in kept:  # replayed: the conflicts the moved votes caused go with them
+            self.add(vote, policy)
+        if first is not None:
+            self.first_at, self.first_seq = first
+        return other
+
+
+def split_point(visit: Visit, config: VisitConfig) -> int | None:
+    """Where another person took over the visit: the earliest index (by recording time, at least one face
+    before it) from which at least `split_clips` faces, and every face after, differ from the faces just before;
+    None while there is no such point (one or two odd faces, the person came back, or the new faces are not
+    one face either)."""
+    votes = visit.votes
+    for index in range(max(1, len(votes) - _SPLIT_SEARCH), len(votes) - config.split_clips + 1):
+        before, after = votes[max(0, index - APPEARANCE_MEMORY):index], votes[index:]
+        if all(differs(vote, before, config.same_face) for vote in after) and _one_face(after, config):
+            return index
+    return None
+
+
+def _one_face(votes: list[Vote], config: VisitConfig) -> bool:
+    """True unless descriptors say `votes` are not one face either (a blurred, far face's descriptors scatter:
+    that is noise, not a new person); without descriptors, True."""
+    return all((score := resemblance(vote, [v for v in votes if v is not vote])) is None or score >= config.same_face
+               for vote in votes)
+
 
 def distance(visit: Visit, vote: Vote, config: VisitConfig) -> float | None:
     """How far `vote` is from `visit` (lower is closer), None when it cannot belong to it."""
@@ -109,11 +157,14 @@ def assign(votes: Sequence[Vote], visits: Sequence[Visit], config: VisitConfig) 
         for j, visit in enumerate(visits):
             d = distance(visit, vote, config)
             if d is not None:
+                faces = visit.faces_near(vote.at)
+                unlike = differs(vote, faces, config.same_face)  # a face goes to the visit it resembles first
                 same_name = visit.decision.name == vote.name or any(v.name == vote.name for v in visit.votes[-3:])
-                pairs.append((d, not same_name, abs(vote.at - visit.last_at), i, j))
+                pairs.append((unlike, d, -(resemblance(vote, faces) or 0.0), not same_name,
+                              abs(vote.at - visit.last_at), i, j))
     chosen: dict[int, Visit | None] = {i: None for i in range(len(votes))}
     taken: set[int] = set()
-    for _, _, _, i, j in sorted(pairs):
+    for *_, i, j in sorted(pairs):
         if chosen[i] is None and j not in taken:
             chosen[i] = visits[j]
             taken.add(j)

@@ -10,6 +10,11 @@ passed the visit's end, on the device's own clock (a fast replay's recording tim
 A face answered more than `end_after_s` away from an open visit at its place, with the clips between still
 unanswered, is held until they are: they may carry the same face, and starting a second visit for it would
 let a few wrong answers decide that one.
+
+Face descriptors (biometric, pi_app.visits.appearance) come beside the events, never in them: the worker hands a
+clip's to `note_appearance` just before it emits the clip's `recognition` event, and they join that clip's votes
+in memory. When a visit turns out to hold two people (grouping.split_point), it is split: the later part is a visit
+of its own (STARTED, decided, ended and reported on its own), the earlier one is decided again on what is left.
 """
 from __future__ import annotations
 
@@ -18,14 +23,21 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pi_app.clip_names import clip_seq
 from pi_app.events import Event
 from pi_app.stamped_ids import stamped_id
 from pi_app.visits.decision import UNDECIDED, Decision
 from pi_app.visits.evidence import Vote, clip_seen
-from pi_app.visits.grouping import Visit, VisitConfig, assign, near_in_place, reaching
+from pi_app.visits.grouping import (
+    Visit,
+    VisitConfig,
+    assign,
+    near_in_place,
+    reaching,
+    split_point,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +46,7 @@ GAP, MISSING_CLIPS, SHUTDOWN = "gap", "missing_clips", "shutdown"  # why a visit
 MISSING_CLIP_WAIT_S = 30.0  # the device's default stale_after_s: older clips come back unrecognised anyway
 KEPT_ENDED = 32  # ended visits a late answer may still join
 REMEMBERED_CLIPS = 10_000  # clip sequence numbers remembered for coverage and duplicates (~80 min)
+NOTED_APPEARANCES = 64  # clips whose descriptors wait for their event (it follows at once; bounded all the same)
 
 
 @dataclass(frozen=True)
@@ -81,7 +94,15 @@ class VisitTracker:
         self._newest_at = float("-inf")
         self._run_start_seq: int | None = None  # the first clip recorded in this run (from `clip_recorded`)
         self._held: list[tuple[Vote, ...]] = []  # clips' faces waiting for the clips between them and a visit
+        self._appearances: OrderedDict[str, tuple[bytes | None, ...]] = OrderedDict()  # clip -> descriptor per face
         self._lock = threading.Lock()
+
+    def note_appearance(self, clip: str, descriptors: list[bytes | None]) -> None:
+        """The face descriptors of `clip`'s answer, in the order of its faces (before its `recognition` event)."""
+        with self._lock:
+            self._appearances[clip] = tuple(descriptors)
+            while len(self._appearances) > NOTED_APPEARANCES:
+                self._appearances.popitem(last=False)
 
     def observe(self, event: Event) -> list[VisitChange]:
         """Take one event (`recognition`; `clip_recorded` tells where this run's clips start); returns the
@@ -101,7 +122,7 @@ class VisitTracker:
             while len(self._clips) > REMEMBERED_CLIPS:
                 self._clips.popitem(last=False)
             self._newest_at = max(self._newest_at, seen.at)
-            changes = self._place(tuple(seen.votes))
+            changes = self._place(self._with_appearance(seen.clip, seen.votes))
             changes += self._release_held()
             # A faceless answer that fills a visit's last hole changes no vote, but settles it: say so.
             changed = {c.visit.id for c in changes}
@@ -126,6 +147,12 @@ class VisitTracker:
         """True while some visit has not ended; with `at` (a clip's recording time), one that clip could be part of."""
         with self._lock:
             return any(not v.ended and (at is None or v.reaches(at, self.config.end_after_s)) for v in self._visits)
+
+    def _with_appearance(self, clip: str, votes: tuple[Vote, ...]) -> tuple[Vote, ...]:
+        descriptors = self._appearances.pop(clip, ())
+        if len(descriptors) != len(votes):
+            return votes  # not this answer's (a resumed clip's event, a newer answer): compare by name
+        return tuple(replace(vote, descriptor=d) for vote, d in zip(votes, descriptors))
 
     def _place(self, votes: tuple[Vote, ...]) -> list[VisitChange]:
         """Add one clip's faces to their visits, or hold them while the clips between them and a visit are out."""
@@ -168,20 +195,38 @@ class VisitTracker:
         if visit is None:
             visit = Visit(self._new_id(vote.at))
             visit.add(vote, policy)
-            self._visits.append(visit)
-            self._visits.sort(key=lambda v: v.first_at)
-            log.info("visit started", extra={"visit_id": visit.id, "clip": vote.clip, "label": vote.name})
-            started = [VisitChange(STARTED, self._view(visit))]
-            return started + ([VisitChange(DECIDED, started[0].visit, UNDECIDED)] if visit.decision.decided else [])
+            return self._start(visit)
         before = visit.decision
         visit.add(vote, policy)
+        index = split_point(visit, self.config) if not visit.ended else None
+        if index is not None:
+            return self._split(visit, index, before)
+        return [self._changed(visit, before)]
+
+    def _changed(self, visit: Visit, before: Decision) -> VisitChange:
         after = visit.decision
         if (after.name, after.conflict) == (before.name, before.conflict):
-            return [VisitChange(EVIDENCE, self._view(visit))]
+            return VisitChange(EVIDENCE, self._view(visit))
         log.log(logging.WARNING if after.conflict else logging.INFO, "visit decided",
                 extra={"visit_id": visit.id, "decision": after.name, "previous": before.name,
                        "agreeing": after.agreeing, "share": round(after.share, 3), "conflict": list(after.conflict)})
-        return [VisitChange(DECIDED, self._view(visit), before.name)]
+        return VisitChange(DECIDED, self._view(visit), before.name)
+
+    def _split(self, visit: Visit, index: int, before: Decision) -> list[VisitChange]:
+        """Another person took `visit`'s place from vote `index` on: they get a visit of their own."""
+        other = visit.split_off(index, self._new_id(visit.votes[index].at), self.config.decision)
+        log.info("visit split", extra={"visit_id": visit.id, "new_visit_id": other.id, "clips_kept": len(visit.votes),
+                                       "clips_moved": len(other.votes), "decision": visit.decision.name})
+        return [self._changed(visit, before), *self._start(other)]
+
+    def _start(self, visit: Visit) -> list[VisitChange]:
+        """Keep a new visit (its first votes already in): STARTED, and DECIDED when they decide it."""
+        self._visits.append(visit)
+        self._visits.sort(key=lambda v: v.first_at)
+        first = visit.votes[0]
+        log.info("visit started", extra={"visit_id": visit.id, "clip": first.clip, "label": first.name})
+        started = VisitChange(STARTED, self._view(visit))
+        return [started] + ([VisitChange(DECIDED, started.visit, UNDECIDED)] if visit.decision.decided else [])
 
     def _settled(self, visit: Visit) -> bool:
         """True when no unanswered clip could still change the visit so far: every clip between its first and

@@ -45,18 +45,25 @@ backoff = {{ base_s = 0.2, max_s = 1, jitter = 0 }}
 
 
 
-def enrol_and_build(lfw_dev: Path, outputs_path: Path, out: Path) -> VideoManifest:
-    """Enrol the doorway's known people (their training/ photos) and build the video from their val/ photos."""
+def enrol_and_build(lfw_dev: Path, outputs_path: Path, out: Path, videos: str = "--hard") -> VideoManifest:
+    """Enrol the doorway's known people (their training/ photos) and build the video from their val/ photos
+    (`videos`: --hard, the hard doorway; --identity, every identity case: the first one's manifest is returned,
+    the others are beside it, identity_manifests)."""
     for name in KNOWN:
         photos = sorted((lfw_dev / "training" / name).glob("*.jpg"))
         enrol = subprocess.run([sys.executable, "-m", "facegate_cli", "enroll", "--name", name, "--outputs",
                                 str(outputs_path), *map(str, photos)], capture_output=True, text=True, timeout=600)
         assert enrol.returncode == 0, enrol.stderr
     made = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_fixture_videos.py"), "--from-lfw",
-                           str(lfw_dev), "--out", str(out), "--hard", "--known", *KNOWN],
+                           str(lfw_dev), "--out", str(out), videos, "--known", *KNOWN],
                           capture_output=True, text=True, timeout=600)
     assert made.returncode == 0, made.stderr
-    return VideoManifest.read(out / "hard.json")
+    return VideoManifest.read(out / "hard.json") if videos == "--hard" else identity_manifests(out)[0]
+
+
+def identity_manifests(out: Path) -> list[VideoManifest]:
+    """The identity cases made into `out` (scripts/make_fixture_videos.py --identity), by name."""
+    return [VideoManifest.read(path) for path in sorted(out.glob("identity-*.json"))]
 
 
 def run_doorway(device_file: Path, manifest: VideoManifest, work: Path, gate: bool) -> tuple[list[dict], list[dict]]:
