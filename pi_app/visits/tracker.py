@@ -179,14 +179,16 @@ class VisitTracker:
 
     def _waits_for_hole(self, vote: Vote) -> bool:
         """True when `vote` reaches no visit yet, but an open visit at its place might reach it once the clips
-        between the two are answered."""
+        between the two are answered and placed (a held clip is answered, but its faces are in no visit yet: it
+        may be the face that bridges the two, so it is still a hole)."""
         if vote.seq < 0 or reaching(vote, self._visits, self.config):
             return False
+        held = {held_vote.seq for votes in self._held for held_vote in votes}
         for visit in self._visits:
             if visit.ended or visit.first_seq < 0 or not near_in_place(visit, vote, self.config):
                 continue
             lo, hi = (visit.last_seq, vote.seq) if vote.at > visit.last_at else (vote.seq, visit.first_seq)
-            if any(seq not in self._clips for seq in range(lo + 1, hi)):
+            if any(seq not in self._clips or seq in held for seq in range(lo + 1, hi)):
                 return True
         return False
 
