@@ -5,10 +5,10 @@ A visit is one person's continuous presence. A face joins the visit whose face w
 (within `end_after_s`) and close in the frame (its box overlaps, or moved at most `max_shift` face sizes), so two
 people at the door at once are two visits; among those, the one whose face it resembles (the recognizer's face
 descriptor, pi_app.visits.appearance) wins. One odd face (turned away, misnamed) joins the visit at its place and
-is outvoted there. When the latest `split_clips` faces of a visit all differ from the faces before them, and
-at least as many of those were one face, someone else has stepped into the same spot without a gap (a tailgater):
-the visit is split there, and each part is decided on its own. Without descriptors (an older recognizer, a clip resumed after a restart) faces differ only
-when they are named as different enrolled people.
+is outvoted there. When the latest `split_clips` faces of a visit all differ from the faces before them, and at
+least as many of the faces before were one face, someone else has stepped into the same spot without a gap (a
+tailgater): the visit is split there, and each part is decided on its own. Without descriptors (an older
+recognizer, a clip resumed after a restart) faces differ only when they are named as different enrolled people.
 """
 from __future__ import annotations
 

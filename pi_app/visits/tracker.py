@@ -8,8 +8,8 @@ still missing): a slow answer still joins the visit it belongs to before the vis
 hole that stays open (a clip lost to a crash) stops holding a visit MISSING_CLIP_WAIT_S after the recordings
 passed the visit's end, on the device's own clock (a fast replay's recording time runs ahead of its answers).
 A face answered more than `end_after_s` away from an open visit at its place, with the clips between still
-unanswered, is held until they are: they may carry the same face, and starting a second visit for it would
-let a few wrong answers decide that one.
+unanswered, is held until they are answered and placed: they may carry the same face, and starting a second
+visit for it would let a few wrong answers decide that one.
 
 Face descriptors (biometric, pi_app.visits.appearance) come beside the events, never in them: the worker hands a
 clip's to `note_appearance` just before it emits the clip's `recognition` event, and they join that clip's votes

@@ -116,7 +116,7 @@ def test_faces_held_for_the_clips_between_them_and_a_visit_join_it_together() ->
     # joins the stranger's visit, the held faces before it must wait for it (a held clip is still a hole), not start
     # a visit of their own: the resident is one visit, split from the stranger's.
     clips = [EILEEN] * 8 + [None] * 2 + [S1] * 8 + GAP
-    arrival = [*range(13, 18), *range(0, 7), 7, 8, 9, 12, 11, 10, *range(18, len(clips))]
+    arrival = [*range(13, 18), *range(7), 7, 8, 9, 12, 11, 10, *range(18, len(clips))]
     assert visits_of(feed(VisitTracker(), *clips, arrival=arrival)) == [(E, 8), (U, 8)]
 
 
