@@ -93,8 +93,10 @@ def bench_frames() -> dict[str, tuple[bytes, int]]:
 
 
 def machine() -> dict[str, object]:
-    """Cores, Python, architecture and the time of the run, for the result files."""
+    """Cores, Python, architecture, the load average at the start (other work on the machine spoils the numbers)
+    and the time of the run, for the result files."""
     return {"cpus": os.cpu_count(), "python": platform.python_version(), "machine": platform.machine(),
+            "load_average": [round(x, 2) for x in os.getloadavg()],
             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
