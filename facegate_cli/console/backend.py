@@ -25,13 +25,14 @@ from recognizer.training.face_library import Library, LibraryEntry, load_library
 from recognizer.training.person_photos import StoredPhoto
 from recognizer.training.stack_access import StackAccess
 from services.console_login import LoginRecord, load_login
-from services.visit_log import VisitRecord, get_visit, list_visits, set_review
+from services.visit_log import VisitPage, VisitRecord, get_visit, list_visits, page_visits, set_review
 
 log = logging.getLogger(__name__)
 
 IGNORED = "ignored"
 REVIEW_WINDOW_S = 30 * 86400  # clips (and so faces) expire after the stack's retention, 30 days by default
 MAX_UPLOAD_PHOTOS = 40
+DEVICE_SCAN = 500
 
 
 class ConsoleError(ValueError):
@@ -103,6 +104,7 @@ class ConsoleBackend:
         self._pipeline_lock = threading.Lock()
         self._login: tuple[float, LoginRecord | None] | None = None
         self._login_ttl_s = login_ttl_s
+        self._devices: tuple[float, list[str]] | None = None
         self._clock = clock
 
     @classmethod
@@ -157,6 +159,20 @@ class ConsoleBackend:
     def visits(self, since: float | None = None, device: str | None = None, name: str | None = None,
                limit: int = 50) -> list[VisitRecord]:
         return list_visits(self.visits_table, since=since, device=device, name=name, limit=limit)
+
+    def history(self, since: float | None, before: str | None, keep: Callable[[VisitRecord], bool] | None,
+                limit: int = 50) -> VisitPage:
+        """One page of the timeline (newest first, older than the visit id `before`)."""
+        return page_visits(self.visits_table, since=since, before=before, keep=keep, limit=limit)
+
+    def devices(self) -> list[str]:
+        """The devices of the latest visits (at most DEVICE_SCAN read; re-read at most every 30 s), for the
+        timeline's device picker."""
+        now = time.monotonic()
+        if self._devices is None or now - self._devices[0] > 30:
+            recent = page_visits(self.visits_table, limit=DEVICE_SCAN, max_read=DEVICE_SCAN).visits
+            self._devices = (now, sorted({v.device for v in recent if v.device}))
+        return self._devices[1]
 
     def visit(self, visit_id: str) -> VisitRecord | None:
         return get_visit(self.visits_table, visit_id)
