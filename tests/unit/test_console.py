@@ -217,7 +217,7 @@ def test_strangers_are_grouped_enrolled_and_named_after(client: TestClient, back
     log_in(client)
     page = client.get("/strangers").text
     assert page.count("data-group=") == 1  # the same face in two visits: one stranger
-    form = re.search(r'<form method="post" action="/strangers/enrol".*?</form>', page, re.S).group(0)
+    form = re.search(r'<form method="get" action="/strangers/confirm".*?</form>', page, re.S).group(0)
     faces = re.findall(r'name="face" value="([^"]+)"', form)
     visits = re.findall(r'name="visit" value="([^"]+)"', form)
     assert len(faces) == 4 and sorted(visits) == sorted([first, second])
