@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from facegate_contract import UNKNOWN, is_label, parse_clip_key
-from facegate_cli.console.clip_media import ClipMedia
+from facegate_cli.console.clip_media import ClipMedia, ClipMissing
 from facegate_cli.console.strangers import FaceRef, StrangerGroup, StrangerReview, parse_token, unknown_faces
 from recognizer.faces import Detection
 from facegate_cli.console.enrolment_undo import UndoBook, UndoRecord
@@ -35,6 +35,7 @@ IGNORED = "ignored"
 REVIEW_WINDOW_S = 30 * 86400  # clips (and so faces) expire after the stack's retention, 30 days by default
 MAX_UPLOAD_PHOTOS = 40
 DEVICE_SCAN = 500
+LIST_THUMBNAIL = 96  # px: the size the timeline asks for
 
 
 CLOSE_RATIO = 1.1  # faces within this many times the model's threshold of an enrolled person are "close" to them
@@ -176,6 +177,34 @@ class ConsoleBackend:
                     log.warning("stranger faces not prepared; will retry", exc_info=True)
                 time.sleep(every_s)
         thread = threading.Thread(target=loop, name="console-review", daemon=True)
+        thread.start()
+        return thread
+
+    def prepare_thumbnails(self, limit: int = 50) -> int:
+        """Cut the face thumbnail of each of the newest `limit` visits (as the timeline shows them) into the cache,
+        so a listed visit has its face at first paint; returns how many were cut now (cached ones cost nothing)."""
+        made = 0
+        for visit in page_visits(self.visits_table, limit=limit).visits:
+            face = best_face(visit)
+            if face is None or self.media.has_face_jpeg(face.key, face.box_json, LIST_THUMBNAIL):
+                continue
+            try:
+                self.media.face_jpeg(face.key, face.box_json, LIST_THUMBNAIL)
+                made += 1
+            except (ClipMissing, ValueError):  # expired clip, box off the frame: the page says so
+                continue
+        return made
+
+    def keep_thumbnails_ready(self, every_s: float = 2.0) -> threading.Thread:
+        """Prepare the newest visits' thumbnails in the background, soon after each visit is reported."""
+        def loop() -> None:
+            while True:
+                try:
+                    self.prepare_thumbnails()
+                except Exception:  # noqa: BLE001 - the stack may be briefly unreachable: try again later
+                    log.warning("thumbnails not prepared; will retry", exc_info=True)
+                time.sleep(every_s)
+        thread = threading.Thread(target=loop, name="console-thumbnails", daemon=True)
         thread.start()
         return thread
 

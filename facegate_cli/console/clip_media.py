@@ -332,9 +332,17 @@ class ClipMedia:
         s = frame.box_scale
         return frame, (float(box["x1"]) * s, float(box["y1"]) * s, float(box["x2"]) * s, float(box["y2"]) * s)
 
+    @staticmethod
+    def _face_cache_key(key: str, box: dict[str, float], size: int) -> tuple[Any, ...]:
+        return key, tuple(round(float(box[k]), 1) for k in ("x1", "y1", "x2", "y2")), size
+
+    def has_face_jpeg(self, key: str, box: dict[str, float], size: int) -> bool:
+        """Is this thumbnail cut already?"""
+        return self._crops.get(self._face_cache_key(key, box, size)) is not None
+
     def face_jpeg(self, key: str, box: dict[str, float], size: int = 160) -> bytes:
         """A square-ish JPEG thumbnail of one face (cached)."""
-        cache_key = (key, tuple(round(float(box[k]), 1) for k in ("x1", "y1", "x2", "y2")), size)
+        cache_key = self._face_cache_key(key, box, size)
         cached = self._crops.get(cache_key)
         if cached is not None:
             return cached

@@ -125,3 +125,17 @@ def test_a_visit_downloads_as_one_film_of_its_clips(client: TestClient, fake_sta
     assert decoded == 20  # both clips' ten frames, back to back
     assert client.get("/visits/20261129T100000.000Z-00000001/film").status_code == 404
 
+
+
+def test_listed_visits_have_their_thumbnail_prepared_before_the_page_asks(client: TestClient, backend: Any,
+                                                                         fake_stack: FakeStack,
+                                                                         frames: list[np.ndarray],
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    eileen_visit(fake_stack, frames, BASE)
+    eileen_visit(fake_stack, frames, BASE + 60)
+    assert backend.prepare_thumbnails() == 2
+    assert backend.prepare_thumbnails() == 0  # cut once
+    monkeypatch.setattr(backend.media, "frame", lambda key: pytest.fail("a listed face was decoded on request"))
+    log_in(client)
+    faces = [u.replace("&amp;", "&") for u in re.findall(r'src="(/faces\?[^"]+)"', client.get("/visits").text)]
+    assert len(faces) == 2 and all(client.get(u).status_code == 200 for u in faces)
