@@ -166,19 +166,12 @@ class ConsoleBackend:
 
     def keep_review_ready(self, every_s: float = 20.0) -> threading.Thread:
         """Embed new strangers' faces in the background, so the review page finds them cached."""
-        def loop() -> None:
-            while True:
-                try:
-                    self.pipeline()
-                    for visit in self.strangers_to_review():
-                        for face in unknown_faces(visit):
-                            self.review.embedding(face)
-                except Exception:  # noqa: BLE001 - the stack may be briefly unreachable: try again later
-                    log.warning("stranger faces not prepared; will retry", exc_info=True)
-                time.sleep(every_s)
-        thread = threading.Thread(target=loop, name="console-review", daemon=True)
-        thread.start()
-        return thread
+        def prepare() -> None:
+            self.pipeline()
+            for visit in self.strangers_to_review():
+                for face in unknown_faces(visit):
+                    self.review.embedding(face)
+        return _repeat(prepare, every_s, "console-review", "stranger faces not prepared; will retry")
 
     def prepare_thumbnails(self, limit: int = 50) -> int:
         """Cut the face thumbnail of each of the newest `limit` visits (as the timeline shows them) into the cache,
@@ -197,16 +190,7 @@ class ConsoleBackend:
 
     def keep_thumbnails_ready(self, every_s: float = 2.0) -> threading.Thread:
         """Prepare the newest visits' thumbnails in the background, soon after each visit is reported."""
-        def loop() -> None:
-            while True:
-                try:
-                    self.prepare_thumbnails()
-                except Exception:  # noqa: BLE001 - the stack may be briefly unreachable: try again later
-                    log.warning("thumbnails not prepared; will retry", exc_info=True)
-                time.sleep(every_s)
-        thread = threading.Thread(target=loop, name="console-thumbnails", daemon=True)
-        thread.start()
-        return thread
+        return _repeat(self.prepare_thumbnails, every_s, "console-thumbnails", "thumbnails not prepared; will retry")
 
     def _embed_face(self, key: str, box: dict[str, float]) -> np.ndarray:
         frame, pixels = self.media.face_box(key, box)
@@ -214,10 +198,6 @@ class ConsoleBackend:
         return self.pipeline().embedder.embed(frame.rgb, [detection])[0]
 
     # ---- visits -----------------------------------------------------------------------------------------------
-    def visits(self, since: float | None = None, device: str | None = None, name: str | None = None,
-               limit: int = 50) -> list[VisitRecord]:
-        return list_visits(self.visits_table, since=since, device=device, name=name, limit=limit)
-
     def history(self, since: float | None, before: str | None, keep: Callable[[VisitRecord], bool] | None,
                 limit: int = 50) -> VisitPage:
         """One page of the timeline (newest first, older than the visit id `before`)."""
@@ -407,6 +387,20 @@ class ConsoleBackend:
         if not is_label(label):
             raise ConsoleError("not a First_Last label")
         return remove_person(self.store, self.people_table, label, self.photos)
+
+
+def _repeat(work: Callable[[], object], every_s: float, name: str, failure: str) -> threading.Thread:
+    """Run `work` every `every_s` in a daemon thread; a failure is logged and tried again next time."""
+    def loop() -> None:
+        while True:
+            try:
+                work()
+            except Exception:  # noqa: BLE001 - the stack may be briefly unreachable: try again later
+                log.warning(failure, exc_info=True)
+            time.sleep(every_s)
+    thread = threading.Thread(target=loop, name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 def _check_label(label: str) -> None:
