@@ -199,7 +199,7 @@ def test_log_in_watch_the_demo_visit_enrol_the_stranger_and_see_them_named(
     assert from_s3 and all(".webm?" in u and "X-Amz-Signature=" in u for u in from_s3), media_requests
     assert page.locator("#film video:not([hidden])").evaluate("v => [v.videoWidth, v.videoHeight, v.error]") == \
         [640, 480, None]
-    download = page.request.get(page.locator("a[download]").get_attribute("href"))
+    download = page.request.get(console_url + page.locator("a[download]").get_attribute("href"))
     assert download.status == 200 and download.headers["content-type"] == "video/webm" and len(download.body()) > 10_000
     shots.take(page, "visit")
     check_page(page, "visit", None, problems, 1280)

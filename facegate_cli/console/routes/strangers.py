@@ -37,8 +37,7 @@ def strangers_confirm(request: Request, console: Console, name: str = "",
     label = _label(name)
     faces, close = console.backend.preview_strangers(label, face, visit)  # ConsoleError: a 400 page
     return console.page(request, "strangers_confirm.html", title=f"Enrol {label}?", label=label, faces=faces,
-                        visits=list(dict.fromkeys(visit)), close=close,
-                        known=label in {p.label for p in console.backend.library().people})
+                        visits=list(dict.fromkeys(visit)), close=close, entry=console.backend.library().get(label))
 
 
 @router.post("/strangers/enrol", dependencies=[Depends(require_csrf)])
