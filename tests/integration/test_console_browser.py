@@ -1,7 +1,7 @@
 """The console in a real headless Chromium (Debian's `chromium`, driven by Playwright) against a real emulator stack
 and a real device run of the demo video: log in, see the demo visit appear live (with its thumbnail at first paint),
 play the whole visit as one film and download it, enrol the stranger from a chosen subset of faces after a confirm
-step, see that person's next visit named and a visit whose clips are gone say why; then every page at a phone's
+step, see that person's next visit named and a visit whose clips are gone say why, undo the enrolment; then every page at a phone's
 size (390x844) without sideways scrolling, and every page passing axe-core's WCAG A/AA rules at both sizes.
 
 The test deploys its own stack (prefix `fgconsole`, ~3 s on the emulator): it enrols and removes people, which must
@@ -132,6 +132,15 @@ class Shots:
         page.screenshot(path=str(self.folder / f"{name}.png"), full_page=True)
 
 
+def stack_model_labels(target: Target, outputs: StackOutputs) -> list[str] | None:
+    """The people the stack's current model knows (None before any model)."""
+    from facegate_contract import MODELS_PREFIX
+    from recognizer.artifact_store import S3ArtifactStore
+
+    current = S3ArtifactStore(target.client("s3"), outputs.bucket, MODELS_PREFIX).load_current()
+    return current.classifier.labels if current else None
+
+
 def _wait_for_model(outputs: StackOutputs, name: str, timeout_s: float = 60) -> None:
     """Until the recognizer answers `name` for the held-out probe photo (it follows the model pointer every 2 s)."""
     probe = (FIXTURE_IMAGES / "probe_eileen_collins.jpg").read_bytes()
@@ -250,6 +259,13 @@ def test_log_in_watch_the_demo_visit_enrol_the_stranger_and_see_them_named(
     page.goto(f"{console_url}/visits/{visit_id}")
     expect(page.locator(".player .missing")).to_contain_text("not in the bucket: it expired")
     assert page.locator("#film").count() == 0
+
+    # The enrolment is undone: she is out of the model again and her first visit is back to review.
+    page.goto(f"{console_url}/strangers")
+    page.click("section.undo button")
+    expect(page.locator(".flash.ok")).to_contain_text(f"Undid the enrolment of {PERSON}")
+    expect(page.locator("section.stranger").first).to_be_visible(timeout=60_000)
+    assert PERSON not in (stack_model_labels(target, outputs) or [])
 
     # Every page at a phone's size: no sideways scrolling, "Log out" on screen, no WCAG A/AA violation.
     phone = browser.new_context(viewport=PHONE)
