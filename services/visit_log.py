@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,18 +82,28 @@ class VisitRecord:
         return self.keys[0] if self.keys else ""
 
 
+def _visit_range(since: float | None, before: str | None) -> Any:
+    """The key condition of visits from `since` (epoch) on and, when given, with ids before `before`."""
+    condition = Key(PERSON_KEY).eq(VISIT_PARTITION)
+    low = visit_key_at(since) if since is not None else None
+    if low is not None and before is not None:
+        return condition & Key(SEEN_AT_KEY).between(low, before)  # inclusive: `before` itself is dropped after
+    if before is not None:
+        return condition & Key(SEEN_AT_KEY).lt(before)
+    if low is not None:
+        return condition & Key(SEEN_AT_KEY).gte(low)
+    return condition
+
+
 def list_visits(table: Any, *, since: float | None = None, device: str | None = None, name: str | None = None,
                 limit: int = 200) -> list[VisitRecord]:
     """The newest visits first, from `since` (epoch) on, of one device and/or decided as one name."""
-    condition = Key(PERSON_KEY).eq(VISIT_PARTITION)
-    if since is not None:
-        condition = condition & Key(SEEN_AT_KEY).gte(visit_key_at(since))
     filters = None
     if device:
         filters = Attr("device").eq(device)
     if name:
         filters = Attr("decision").eq(name) if filters is None else filters & Attr("decision").eq(name)
-    kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ScanIndexForward": False}
+    kwargs: dict[str, Any] = {"KeyConditionExpression": _visit_range(since, None), "ScanIndexForward": False}
     if filters is not None:
         kwargs["FilterExpression"] = filters
     visits: list[VisitRecord] = []
@@ -103,6 +114,43 @@ def list_visits(table: Any, *, since: float | None = None, device: str | None = 
             break
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     return visits[:limit]
+
+
+@dataclass(frozen=True)
+class VisitPage:
+    """One page of the history, newest first, and where the next (older) page starts."""
+
+    visits: list[VisitRecord]
+    older: str | None  # pass as `before` for the next page; None when nothing older is left
+
+
+def page_visits(table: Any, *, since: float | None = None, before: str | None = None,
+                keep: Callable[[VisitRecord], bool] | None = None, limit: int = 50,
+                max_read: int = 2000) -> VisitPage:
+    """Up to `limit` visits, newest first, from `since` on and older than the visit id `before`, that `keep`
+    accepts (any test: DynamoDB filters are exact and case-sensitive). Reads at most `max_read` visits: past that,
+    the page is shorter and `older` continues from the last one read."""
+    kwargs: dict[str, Any] = {"KeyConditionExpression": _visit_range(since, before), "ScanIndexForward": False}
+    visits: list[VisitRecord] = []
+    read = 0
+    last_read: str | None = None
+    while True:
+        page = table.query(**kwargs)
+        for item in page.get("Items", []):
+            visit = VisitRecord.from_item(item)
+            if visit.visit_id == before:
+                continue
+            read += 1
+            last_read = visit.visit_id
+            if keep is None or keep(visit):
+                visits.append(visit)
+                if len(visits) > limit:  # one more than shown: older ones exist
+                    return VisitPage(visits[:limit], visits[limit - 1].visit_id)
+            if read >= max_read:
+                return VisitPage(visits, last_read)
+        if "LastEvaluatedKey" not in page:
+            return VisitPage(visits, None)
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def get_visit(table: Any, visit_id: str) -> VisitRecord | None:

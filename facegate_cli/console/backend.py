@@ -17,25 +17,55 @@ from typing import Any
 import numpy as np
 
 from facegate_contract import UNKNOWN, is_label, parse_clip_key
-from facegate_cli.console.clip_media import ClipMedia
+from facegate_cli.console.clip_media import ClipMedia, ClipMissing
 from facegate_cli.console.strangers import FaceRef, StrangerGroup, StrangerReview, parse_token, unknown_faces
 from recognizer.faces import Detection
-from recognizer.training.enrolment import EnrolmentResult, RemovalResult, enroll, remove_person, set_details
+from facegate_cli.console.enrolment_undo import UndoBook, UndoRecord
+from recognizer.training.enrolment import (EnrolmentResult, RemovalResult, enroll, remove_person, restore_gallery,
+                                            set_details)
 from recognizer.training.face_library import Library, LibraryEntry, load_library
 from recognizer.training.person_photos import StoredPhoto
 from recognizer.training.stack_access import StackAccess
 from services.console_login import LoginRecord, load_login
-from services.visit_log import VisitRecord, get_visit, list_visits, set_review
+from services.visit_log import VisitPage, VisitRecord, get_visit, list_visits, page_visits, set_review
 
 log = logging.getLogger(__name__)
 
 IGNORED = "ignored"
 REVIEW_WINDOW_S = 30 * 86400  # clips (and so faces) expire after the stack's retention, 30 days by default
 MAX_UPLOAD_PHOTOS = 40
+DEVICE_SCAN = 500
+LIST_THUMBNAIL = 96  # px: the size the timeline asks for
+
+
+CLOSE_RATIO = 1.1  # faces within this many times the model's threshold of an enrolled person are "close" to them
 
 
 class ConsoleError(ValueError):
     """Something the person at the browser can fix (a bad label, a photo with no face, a visit already reviewed)."""
+
+
+@dataclass(frozen=True)
+class StrangerEnrolment:
+    """A stranger enrolled from the console, and the token that undoes it."""
+
+    result: EnrolmentResult
+    undo_token: str
+    visits: int
+
+
+@dataclass(frozen=True)
+class Closeness:
+    """How near chosen faces are to someone enrolled: their mean distance and the model's threshold."""
+
+    label: str
+    distance: float
+    threshold: float
+
+    @property
+    def would_be_named(self) -> bool:
+        """The model would call these faces that person already."""
+        return self.distance <= self.threshold
 
 
 @dataclass(frozen=True)
@@ -103,6 +133,8 @@ class ConsoleBackend:
         self._pipeline_lock = threading.Lock()
         self._login: tuple[float, LoginRecord | None] | None = None
         self._login_ttl_s = login_ttl_s
+        self._devices: tuple[float, list[str]] | None = None
+        self.undos = UndoBook()
         self._clock = clock
 
     @classmethod
@@ -134,19 +166,31 @@ class ConsoleBackend:
 
     def keep_review_ready(self, every_s: float = 20.0) -> threading.Thread:
         """Embed new strangers' faces in the background, so the review page finds them cached."""
-        def loop() -> None:
-            while True:
-                try:
-                    self.pipeline()
-                    for visit in self.strangers_to_review():
-                        for face in unknown_faces(visit):
-                            self.review.embedding(face)
-                except Exception:  # noqa: BLE001 - the stack may be briefly unreachable: try again later
-                    log.warning("stranger faces not prepared; will retry", exc_info=True)
-                time.sleep(every_s)
-        thread = threading.Thread(target=loop, name="console-review", daemon=True)
-        thread.start()
-        return thread
+        def prepare() -> None:
+            self.pipeline()
+            for visit in self.strangers_to_review():
+                for face in unknown_faces(visit):
+                    self.review.embedding(face)
+        return _repeat(prepare, every_s, "console-review", "stranger faces not prepared; will retry")
+
+    def prepare_thumbnails(self, limit: int = 50) -> int:
+        """Cut the face thumbnail of each of the newest `limit` visits (as the timeline shows them) into the cache,
+        so a listed visit has its face at first paint; returns how many were cut now (cached ones cost nothing)."""
+        made = 0
+        for visit in page_visits(self.visits_table, limit=limit).visits:
+            face = best_face(visit)
+            if face is None or self.media.has_face_jpeg(face.key, face.box_json, LIST_THUMBNAIL):
+                continue
+            try:
+                self.media.face_jpeg(face.key, face.box_json, LIST_THUMBNAIL)
+                made += 1
+            except (ClipMissing, ValueError):  # expired clip, box off the frame: the page says so
+                continue
+        return made
+
+    def keep_thumbnails_ready(self, every_s: float = 2.0) -> threading.Thread:
+        """Prepare the newest visits' thumbnails in the background, soon after each visit is reported."""
+        return _repeat(self.prepare_thumbnails, every_s, "console-thumbnails", "thumbnails not prepared; will retry")
 
     def _embed_face(self, key: str, box: dict[str, float]) -> np.ndarray:
         frame, pixels = self.media.face_box(key, box)
@@ -154,9 +198,19 @@ class ConsoleBackend:
         return self.pipeline().embedder.embed(frame.rgb, [detection])[0]
 
     # ---- visits -----------------------------------------------------------------------------------------------
-    def visits(self, since: float | None = None, device: str | None = None, name: str | None = None,
-               limit: int = 50) -> list[VisitRecord]:
-        return list_visits(self.visits_table, since=since, device=device, name=name, limit=limit)
+    def history(self, since: float | None, before: str | None, keep: Callable[[VisitRecord], bool] | None,
+                limit: int = 50) -> VisitPage:
+        """One page of the timeline (newest first, older than the visit id `before`)."""
+        return page_visits(self.visits_table, since=since, before=before, keep=keep, limit=limit)
+
+    def devices(self) -> list[str]:
+        """The devices of the latest visits (at most DEVICE_SCAN read; re-read at most every 30 s), for the
+        timeline's device picker."""
+        now = time.monotonic()
+        if self._devices is None or now - self._devices[0] > 30:
+            recent = page_visits(self.visits_table, limit=DEVICE_SCAN, max_read=DEVICE_SCAN).visits
+            self._devices = (now, sorted({v.device for v in recent if v.device}))
+        return self._devices[1]
 
     def visit(self, visit_id: str) -> VisitRecord | None:
         return get_visit(self.visits_table, visit_id)
@@ -189,13 +243,7 @@ class ConsoleBackend:
             raise ConsoleError("no visit chosen")
         return visits
 
-    def enrol_strangers(self, label: str, face_tokens: list[str], visit_ids: list[str],
-                        details: dict[str, Any] | None = None) -> EnrolmentResult:
-        """"This is First_Last": enrol the chosen faces of these unknown visits (added to the person's photos when
-        they are known already) and mark the visits reviewed as that person."""
-        if not is_label(label):
-            raise ConsoleError("the name must be a First_Last label (letters, joined by underscores)")
-        visits = self._reviewable(visit_ids)
+    def _chosen_faces(self, visits: list[VisitRecord], face_tokens: list[str]) -> list[FaceRef]:
         allowed = {f.token: f for v in visits for f in unknown_faces(v, limit=10_000)}
         faces = []
         for token in dict.fromkeys(face_tokens):
@@ -204,7 +252,43 @@ class ConsoleBackend:
                 raise ConsoleError("a chosen face is not one of these visits' unknown faces")
             faces.append(allowed[token])
         if not faces:
-            raise ConsoleError("no face chosen")
+            raise ConsoleError("no face chosen: tick at least one face of the group")
+        return faces
+
+    def preview_strangers(self, label: str, face_tokens: list[str],
+                          visit_ids: list[str]) -> tuple[list[FaceRef], list[Closeness]]:
+        """What "This is First_Last" would enrol: the chosen faces, and the enrolled people they are close to
+        (nearest first), for the confirm step."""
+        _check_label(label)
+        faces = self._chosen_faces(self._reviewable(visit_ids), face_tokens)
+        return faces, self.close_people(faces)
+
+    def close_people(self, faces: list[FaceRef]) -> list[Closeness]:
+        """Enrolled people whose gallery is on average within CLOSE_RATIO x the threshold of these faces."""
+        current = self.store.load_current()
+        vectors = [v for v in (self.review.embedding(f) for f in faces) if v is not None]
+        if current is None or not vectors or not current.classifier.labels:
+            return []
+        classifier = current.classifier
+        mean = classifier.person_distances(np.stack(vectors)).mean(axis=0)
+        close = [Closeness(label, round(float(d), 3), classifier.threshold)
+                 for label, d in zip(classifier.labels, mean) if d <= classifier.threshold * CLOSE_RATIO]
+        return sorted(close, key=lambda c: c.distance)
+
+    def enrol_strangers(self, label: str, face_tokens: list[str], visit_ids: list[str],
+                        details: dict[str, Any] | None = None) -> StrangerEnrolment:
+        """"This is First_Last": enrol the chosen faces of these unknown visits (added to the person's photos when
+        they are known already) and mark the visits reviewed as that person; keep what undoes it."""
+        _check_label(label)
+        visits = self._reviewable(visit_ids)
+        faces = self._chosen_faces(visits, face_tokens)
+        current = self.store.load_current()
+        classifier = current.classifier if current else None
+        before = None
+        if classifier is not None and label in classifier.labels:
+            before = classifier.gallery[classifier.gallery_labels == classifier.labels.index(label)].copy()
+        was_new = before is None and self.library().get(label) is None
+        photos_before = {p.key for p in self.photos.list(label)}
         with tempfile.TemporaryDirectory(prefix="facegate-console-enrol-") as folder:
             paths = []
             for i, face in enumerate(faces):
@@ -214,9 +298,36 @@ class ConsoleBackend:
             result = self._enroll(label, paths, details, add=True)
         for visit in visits:
             set_review(self.visits_table, visit.visit_id, label)
+        added = sorted({p.key for p in self.photos.list(label)} - photos_before)
+        token = self.undos.keep(UndoRecord(label, result.version, was_new, before, added,
+                                           [v.visit_id for v in visits], result.images_used))
         log.info("strangers enrolled", extra={"person": label, "faces": len(faces), "visits": len(visits),
-                                              "version": result.version})
-        return result
+                                              "version": result.version, "new_person": was_new})
+        return StrangerEnrolment(result, token, len(visits))
+
+    def undo_enrolment(self, token: str) -> UndoRecord:
+        """Take back a stranger's enrolment: the person's gallery and photos as before (removed if they were new),
+        their visits back to review. Refused once the model moved on (another enrolment since)."""
+        record = self.undos.peek(token)
+        if record is None:
+            raise ConsoleError("nothing to undo: it was undone already, is older than 30 minutes, or the console "
+                               "restarted (remove the person from the face library instead)")
+        current = self.store.load_current()
+        if current is None or current.version != record.version:
+            raise ConsoleError(f"the model changed since that enrolment (now {current.version if current else 'none'}):"
+                               f" remove or re-enrol {record.label} from the face library instead")
+        self.undos.take(token)
+        if record.was_new:
+            remove_person(self.store, self.people_table, record.label, self.photos)
+        else:
+            restore_gallery(self.store, record.label, record.gallery_before)
+            for key in record.photo_keys:
+                if self.photos.owns(record.label, key):
+                    self.s3.delete_object(Bucket=self.outputs.bucket, Key=key)
+        for visit_id in record.visit_ids:
+            set_review(self.visits_table, visit_id, "")
+        log.info("stranger enrolment undone", extra={"person": record.label, "visits": len(record.visit_ids)})
+        return record
 
     def ignore_strangers(self, visit_ids: list[str]) -> int:
         visits = self._reviewable(visit_ids)
@@ -243,8 +354,7 @@ class ConsoleBackend:
     def enrol_uploads(self, label: str, uploads: list[Upload], details: dict[str, Any] | None = None,
                       add: bool = False) -> EnrolmentResult:
         """Add a person, or replace (`add`: add to) their photos, from uploaded photos: a new model version."""
-        if not is_label(label):
-            raise ConsoleError("the name must be a First_Last label (letters, joined by underscores)")
+        _check_label(label)
         uploads = [u for u in uploads if u.body]
         if not uploads:
             raise ConsoleError("choose at least one photo")
@@ -277,6 +387,26 @@ class ConsoleBackend:
         if not is_label(label):
             raise ConsoleError("not a First_Last label")
         return remove_person(self.store, self.people_table, label, self.photos)
+
+
+def _repeat(work: Callable[[], object], every_s: float, name: str, failure: str) -> threading.Thread:
+    """Run `work` every `every_s` in a daemon thread; a failure is logged and tried again next time."""
+    def loop() -> None:
+        while True:
+            try:
+                work()
+            except Exception:  # noqa: BLE001 - the stack may be briefly unreachable: try again later
+                log.warning(failure, exc_info=True)
+            time.sleep(every_s)
+    thread = threading.Thread(target=loop, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def _check_label(label: str) -> None:
+    if not is_label(label):
+        raise ConsoleError("the name must be a first and a last name (e.g. Ada_Lovelace or Ada Lovelace): letters, "
+                           "joined by an underscore or a space")
 
 
 def _dynamo(value: Any) -> Any:

@@ -14,7 +14,8 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,32 @@ def transcode_to_webm(source: Path, target: Path, max_frames: int | None = None)
     finally:
         writer.release()
     return len(frames)
+
+
+def concat_to_webm(sources: list[Path], target: Path, max_frames: int) -> int:
+    """Several clips, one after another, as one VP8 WebM (frames resized to the first clip's size); returns the
+    number of frames written. ValueError past `max_frames` in all."""
+    writer = None
+    written = 0
+    try:
+        for source in sources:
+            frames, fps = decode_frames(source, max_frames - written)
+            for frame in frames:
+                if writer is None:
+                    size = (frame.shape[1], frame.shape[0])
+                    writer = cv2.VideoWriter(str(target), cv2.VideoWriter.fourcc(*WEB_FOURCC), fps, size)
+                    if not writer.isOpened():
+                        raise RuntimeError("this OpenCV build cannot write VP8/WebM")
+                if (frame.shape[1], frame.shape[0]) != size:
+                    frame = cv2.resize(frame, size)
+                writer.write(frame)
+                written += 1
+    finally:
+        if writer is not None:
+            writer.release()
+    if not written:
+        raise ValueError("no frames could be decoded from the visit's clips")
+    return written
 
 
 def recognised_frame(path: Path, frame_index: str, max_frames: int | None = None) -> tuple[np.ndarray, int, int]:
@@ -229,6 +256,49 @@ class ClipMedia:
             raise ClipRefused(f"clip {key} is {size} bytes; the console decodes at most {self._limits.max_bytes}")
         return response["Body"].read(self._limits.max_bytes + 1)[: self._limits.max_bytes]
 
+    def present(self, keys: list[str]) -> dict[str, bool]:
+        """Which of these clips are in the bucket (HEAD requests, a few at a time)."""
+        wanted = [k for k in dict.fromkeys(keys) if parse_clip_key(k) is not None]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            found = list(pool.map(self._head, wanted))
+        return {**{k: False for k in keys}, **{k: head is not None for k, head in zip(wanted, found)}}
+
+    def prepare(self, keys: list[str]) -> threading.Thread:
+        """Make the browser's copies of these clips in the background, in order (a visit's player finds them
+        ready as it reaches them)."""
+        def run() -> None:
+            for key in keys:
+                try:
+                    self.playable_key(key)
+                except (ClipMissing, ClipRefused):
+                    continue
+                except Exception:  # noqa: BLE001 - the player asks again, and reports what it gets
+                    log.warning("clip not prepared", extra={"key": key}, exc_info=True)
+        thread = threading.Thread(target=run, name="console-prepare-clips", daemon=True)
+        thread.start()
+        return thread
+
+    def film(self, keys: list[str]) -> bytes:
+        """The clips of a visit that are still there, back to back, as one VP8 WebM (ClipMissing if none is)."""
+        with tempfile.TemporaryDirectory(prefix="facegate-console-film-") as folder:
+            sources = []
+            for i, key in enumerate(keys):
+                if parse_clip_key(key) is None:
+                    continue
+                try:
+                    response = self._s3.get_object(Bucket=self._bucket, Key=key)
+                except ClientError:
+                    continue  # expired or never uploaded: the film is made of the others
+                path = Path(folder) / f"clip-{i:04d}.mp4"
+                path.write_bytes(self._read(response, key))
+                sources.append(path)
+            if not sources:
+                raise ClipMissing("none of the visit's clips is in the bucket (expired or never uploaded)")
+            target = Path(folder) / "visit.webm"
+            limits = replace(self._limits, cpu_s=self._limits.cpu_s * 4, wall_s=self._limits.wall_s * 4)
+            run_limited(concat_to_webm, sources, target, self._limits.max_frames, limits=limits)
+            return target.read_bytes()
+
     def link(self, key: str) -> str:
         """A presigned GET URL of `key` for the browser."""
         return self._presigner.generate_presigned_url("get_object", Params={"Bucket": self._bucket, "Key": key},
@@ -262,9 +332,17 @@ class ClipMedia:
         s = frame.box_scale
         return frame, (float(box["x1"]) * s, float(box["y1"]) * s, float(box["x2"]) * s, float(box["y2"]) * s)
 
+    @staticmethod
+    def _face_cache_key(key: str, box: dict[str, float], size: int) -> tuple[Any, ...]:
+        return key, tuple(round(float(box[k]), 1) for k in ("x1", "y1", "x2", "y2")), size
+
+    def has_face_jpeg(self, key: str, box: dict[str, float], size: int) -> bool:
+        """Is this thumbnail cut already?"""
+        return self._crops.get(self._face_cache_key(key, box, size)) is not None
+
     def face_jpeg(self, key: str, box: dict[str, float], size: int = 160) -> bytes:
         """A square-ish JPEG thumbnail of one face (cached)."""
-        cache_key = (key, tuple(round(float(box[k]), 1) for k in ("x1", "y1", "x2", "y2")), size)
+        cache_key = self._face_cache_key(key, box, size)
         cached = self._crops.get(cache_key)
         if cached is not None:
             return cached

@@ -76,6 +76,7 @@ def console(
         stderr.print(f"[yellow]listening on {host}: other machines can reach the console; it speaks plain HTTP, so "
                       "put it behind TLS (and pass --secure-cookies) beyond a trusted network[/]")
     backend.keep_review_ready()  # loads the face pipeline first, then embeds new strangers' faces every 20 s
+    backend.keep_thumbnails_ready()  # a listed visit has its face at first paint
     hosts = list(dict.fromkeys([*LOOPBACK_HOSTS, host, *(allowed_host or [])]))
     app = create_app(backend, secure_cookies=secure_cookies, allowed_hosts=hosts)
     stderr.print(f"facegate console for {backend.describe()}: http://{'localhost' if _loopback(host) else host}:{port}/")

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from recognizer.training import fit as training
 from recognizer.artifact_store import ModelVersion, PointerMoved, S3ArtifactStore
 from recognizer.classifier import OpenSetClassifier
@@ -124,6 +126,21 @@ def remove_person(store: S3ArtifactStore, people_table: Any, name: str,
         people_table.delete_item(Key={PERSON_KEY: name})
     deleted = photos.delete_all(name) if photos is not None else 0
     return RemovalResult(name, version, existed, deleted)
+
+
+def restore_gallery(store: S3ArtifactStore, name: str, embeddings: np.ndarray | None) -> str | None:
+    """Give `name` back the gallery they had (`embeddings`; None: they were not enrolled): the undo of an
+    enrolment that added faces to them. A new model version, or None when the model has nothing to change."""
+    def change(current: ModelVersion | None) -> tuple[OpenSetClassifier, dict[str, Any]] | None:
+        if current is None:
+            return None
+        classifier = current.classifier.without_person(name)
+        if embeddings is not None and len(embeddings):
+            classifier = classifier.with_person(name, embeddings)
+        return calibrate_door(classifier), {"restored": name}
+
+    version, _ = _publish_change(store, change)
+    return version
 
 
 def set_details(people_table: Any, name: str, details: dict[str, Any], replace: bool = True) -> dict[str, Any]:

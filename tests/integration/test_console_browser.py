@@ -1,6 +1,8 @@
 """The console in a real headless Chromium (Debian's `chromium`, driven by Playwright) against a real emulator stack
-and a real device run of the demo video: log in, see the demo visit appear live, play its clip, enrol the stranger
-from the review page, and see that person's next visit named.
+and a real device run of the demo video: log in, see the demo visit appear live (with its thumbnail at first paint),
+play the whole visit as one film and download it, enrol the stranger from a chosen subset of faces after a confirm
+step, see that person's next visit named and a visit whose clips are gone say why, undo the enrolment; then every page at a phone's
+size (390x844) without sideways scrolling, and every page passing axe-core's WCAG A/AA rules at both sizes.
 
 The test deploys its own stack (prefix `fgconsole`, ~3 s on the emulator): it enrols and removes people, which must
 not change what the other integration tests' model knows. `FACEGATE_CONSOLE_SCREENSHOTS=DIR` keeps a screenshot of
@@ -24,15 +26,19 @@ from facegate_rigs.device_run import run_device
 from services import stack
 from services.device_commands import provision
 from services.target import Target
+from services.visit_log import get_visit
 from tests.conftest import FIXTURE_IMAGES, ROOT
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the dev extra (playwright) is not installed")
+axe_api = pytest.importorskip("axe_playwright_python.sync_playwright", reason="the dev extra (axe) is not installed")
 
 PREFIX = "fgconsole"
 PASSWORD = "console test password"
 PERSON = "Eileen_Collins"
 DEMO_VIDEO = ROOT / "fixtures" / "videos" / "demo.mp4"
 CHROMIUM = os.environ.get("FACEGATE_CHROMIUM", "/usr/bin/chromium")
+PHONE = {"width": 390, "height": 844}
+WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -98,6 +104,23 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
+def accessibility_violations(page) -> list[str]:  # noqa: ANN001 - a playwright Page
+    """axe-core's WCAG 2.1 A/AA violations on the page as it is now: "rule (impact): first target"."""
+    found = axe_api.Axe().run(page, options=WCAG_AA).response["violations"]
+    return [f"{v['id']} ({v['impact']}): {v['nodes'][0]['target']}" for v in found]
+
+
+def check_page(page, name: str, shots: "Shots | None", problems: list[str], width: int) -> None:  # noqa: ANN001
+    """No sideways scrolling at `width`, no WCAG A/AA violation; a screenshot unless `shots` is None."""
+    page.wait_for_load_state("load")
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    if scroll > width:
+        problems.append(f"{name} at {width} px is {scroll} px wide")
+    problems.extend(f"{name} at {width} px: {v}" for v in accessibility_violations(page))
+    if shots is not None:
+        shots.take(page, name)
+
+
 class Shots:
     """Screenshots of each page: kept in FACEGATE_CONSOLE_SCREENSHOTS when set, else in the test's folder."""
 
@@ -107,6 +130,15 @@ class Shots:
 
     def take(self, page, name: str) -> None:  # noqa: ANN001 - a playwright Page
         page.screenshot(path=str(self.folder / f"{name}.png"), full_page=True)
+
+
+def stack_model_labels(target: Target, outputs: StackOutputs) -> list[str] | None:
+    """The people the stack's current model knows (None before any model)."""
+    from facegate_contract import MODELS_PREFIX
+    from recognizer.artifact_store import S3ArtifactStore
+
+    current = S3ArtifactStore(target.client("s3"), outputs.bucket, MODELS_PREFIX).load_current()
+    return current.classifier.labels if current else None
 
 
 def _wait_for_model(outputs: StackOutputs, name: str, timeout_s: float = 60) -> None:
@@ -154,29 +186,51 @@ def test_log_in_watch_the_demo_visit_enrol_the_stranger_and_see_them_named(
     unknown_row = page.locator("tr.visit[data-decision=unknown]").first
     expect(unknown_row).to_be_visible(timeout=30_000)
     expect(unknown_row.locator("td.face img")).to_have_js_property("complete", True)
+    assert unknown_row.locator("td.face img").evaluate("img => img.naturalWidth") > 0  # a face, not a grey box
     shots.take(page, "visits")
     assert outputs.api_key not in page.content()
 
-    # Its clip plays: a WebM copy of the device's mp4v clip, from S3 through a presigned URL.
-    unknown_row.locator("a").first.click()
-    video = page.locator("video#clip")
-    expect(video).to_be_visible()
-    page.wait_for_function("() => { const v = document.querySelector('video#clip');"
-                           " return v && v.readyState >= 2 && v.currentTime > 0 && v.videoWidth > 0; }", timeout=30_000)
-    assert video.evaluate("v => v.currentSrc").startswith(f"{console_url}/clips/play?key=")  # redirected to S3:
+    # The whole visit plays as one film: its clips back to back (WebM copies of the device's mp4v clips, from S3
+    # through presigned URLs), the played time summed across clips reaching the sum of their durations.
+    problems: list[str] = []
+    check_page(page, "visits", None, problems, 1280)
+    unknown_row.locator("td.when a").click()
+    expect(page.locator("#film video").first).to_be_visible()
+    clips = page.evaluate("JSON.parse(document.getElementById('film').dataset.clips).length")
+    page.wait_for_function("() => window.facegateFilm && window.facegateFilm.done", timeout=120_000)
+    film = page.evaluate("window.facegateFilm")
+    assert film["failed"] == [] and len(film["played"]) == clips > 1, film
+    assert sum(film["played"]) >= sum(film["durations"]) - 1e-3 and sum(film["durations"]) >= 0.4 * clips, film
+    gaps = sorted(film["gaps"])
+    print(f"\nfilm: {clips} clips, {sum(film['durations']):.2f} s played; gap between clips median "
+          f"{gaps[len(gaps) // 2]:.0f} ms, max {gaps[-1]:.0f} ms")
     from_s3 = [u for u in media_requests if u.startswith(f"{outputs.endpoint_url}/{outputs.bucket}/clips/demo-cam/")]
     assert from_s3 and all(".webm?" in u and "X-Amz-Signature=" in u for u in from_s3), media_requests
-    assert video.evaluate("v => [v.videoWidth, v.videoHeight, v.error]") == [640, 480, None]
+    assert page.locator("#film video:not([hidden])").evaluate("v => [v.videoWidth, v.videoHeight, v.error]") == \
+        [640, 480, None]
+    download = page.request.get(console_url + page.locator("a[download]").get_attribute("href"))
+    assert download.status == 200 and download.headers["content-type"] == "video/webm" and len(download.body()) > 10_000
     shots.take(page, "visit")
+    check_page(page, "visit", None, problems, 1280)
+    visit_url = page.url
 
     # Review strangers: the demo person's faces form one group; "this is Eileen_Collins" enrols them.
     page.click("nav >> text=Strangers")
     group = page.locator("section.stranger").first
     expect(group).to_be_visible(timeout=60_000)  # the first review embeds the faces
     shots.take(page, "strangers")
+    # a chosen subset: one face left out, then the confirm step names how many faces and who
+    picks = group.locator("input[name=face]")
+    chosen = picks.count() - 1
+    assert chosen >= 1
+    picks.last.uncheck()
     group.locator("input[name=name]").fill(PERSON)
-    group.locator("form.enrol button").click()
-    expect(page.locator(".flash.ok")).to_contain_text(f"Enrolled {PERSON}", timeout=60_000)
+    group.locator("form.enrol button[type=submit]").click()
+    expect(page.locator("h1")).to_have_text(f"Enrol {chosen} face(s) as {PERSON}?", timeout=60_000)
+    check_page(page, "strangers-confirm", shots, problems, 1280)
+    page.click(f"form.confirm >> text=Enrol {PERSON}")
+    expect(page.locator(".flash.ok")).to_contain_text(f"Enrolled {PERSON} from", timeout=60_000)
+    expect(page.locator("section.undo button")).to_be_visible()
     _wait_for_model(outputs, PERSON)
 
     # The face library shows her, with the faces she was enrolled from.
@@ -184,7 +238,7 @@ def test_log_in_watch_the_demo_visit_enrol_the_stranger_and_see_them_named(
     expect(page.locator(f"tr[data-person={PERSON}]")).to_contain_text("yes")
     shots.take(page, "people")
     page.click(f"tr[data-person={PERSON}] a")
-    expect(page.locator('img[alt="enrolment photo"]').first).to_be_visible()
+    expect(page.locator('img[alt^="enrolment photo"]').first).to_be_visible()
     shots.take(page, "person")
 
     # Her next visit is named: the demo video again through the device, watched on the live timeline.
@@ -195,5 +249,41 @@ def test_log_in_watch_the_demo_visit_enrol_the_stranger_and_see_them_named(
     expect(named).to_be_visible(timeout=30_000)
     expect(page.locator("tr.visit[data-decision=unknown] td:last-child").first).to_have_text(PERSON)  # reviewed
     shots.take(page, "visits-named")
-    context.close()
 
+    # A visit whose clips are gone says why instead of an empty player.
+    visit_id = named.get_attribute("data-visit")
+    record = get_visit(target.resource("dynamodb").Table(outputs.sightings_table), visit_id)
+    s3 = target.client("s3")
+    for key in record.keys:
+        s3.delete_object(Bucket=outputs.bucket, Key=key)
+    page.goto(f"{console_url}/visits/{visit_id}")
+    expect(page.locator(".player .missing")).to_contain_text("not in the bucket: it expired")
+    assert page.locator("#film").count() == 0
+
+    # The enrolment is undone: she is out of the model again and her first visit is back to review.
+    page.goto(f"{console_url}/strangers")
+    page.click("section.undo button")
+    expect(page.locator(".flash.ok")).to_contain_text(f"Undid the enrolment of {PERSON}")
+    expect(page.locator("section.stranger").first).to_be_visible(timeout=60_000)
+    assert PERSON not in (stack_model_labels(target, outputs) or [])
+
+    # Every page at a phone's size: no sideways scrolling, "Log out" on screen, no WCAG A/AA violation.
+    phone = browser.new_context(viewport=PHONE)
+    phone_page = phone.new_page()
+    phone_page.goto(f"{console_url}/login")
+    check_page(phone_page, "phone-login", shots, problems, PHONE["width"])
+    phone.add_cookies(context.cookies())
+    for name, path in [("phone-visits", "/visits"), ("phone-visit", visit_url.removeprefix(console_url)),
+                       ("phone-no-match", "/visits?name=nobody"), ("phone-strangers", "/strangers"),
+                       ("phone-people", "/people"), ("phone-person", f"/people/{PERSON}")]:
+        phone_page.goto(f"{console_url}{path}")
+        box = phone_page.locator("header .logout button").bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (name, box)
+        check_page(phone_page, name, shots, problems, PHONE["width"])
+    for name, path in [("strangers-desktop", "/strangers"), ("people-desktop", "/people"),
+                       ("person-desktop", f"/people/{PERSON}")]:
+        page.goto(f"{console_url}{path}")
+        check_page(page, name, None, problems, 1280)
+    assert problems == []
+    phone.close()
+    context.close()

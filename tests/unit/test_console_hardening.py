@@ -52,6 +52,9 @@ class StandInBackend:
     def keep_review_ready(self) -> None:
         return None
 
+    def keep_thumbnails_ready(self) -> None:
+        return None
+
 
 def _csrf(page: str) -> str:
     match = re.search(rf'name="{auth.CSRF_FIELD}" value="([^"]+)"', page)

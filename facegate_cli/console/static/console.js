@@ -1,22 +1,132 @@
-// The live timeline: re-fetch the rows every few seconds (server-rendered HTML, same session cookie).
+// The console's one script: local times beside UTC, the live timeline (polling with ETags), a face or clip that is
+// missing says why, and a visit's clips played back to back as one film.
 (function () {
   "use strict";
-  var rows = document.querySelector("[data-live]");
-  if (!rows) { return; }
-  var every = parseInt(rows.getAttribute("data-every"), 10) || 3000;
-  var busy = false;
-  function refresh() {
-    if (busy || document.hidden) { return; }
-    busy = true;
-    fetch(rows.getAttribute("data-live"), {
-      credentials: "same-origin",
-      headers: { "Accept": "text/html", "X-Requested-With": "fetch" }
-    }).then(function (response) {
-      if (response.status === 401) { window.location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search)); return null; }
-      return response.ok ? response.text() : null;
-    }).then(function (html) {
-      if (html !== null && html !== undefined && html.trim() !== rows.innerHTML.trim()) { rows.innerHTML = html; }
-    }).catch(function () { /* the next tick tries again */ }).then(function () { busy = false; });
+
+  // ---- local time beside UTC ---------------------------------------------------------------------------------
+  function localTimes(root) {
+    root.querySelectorAll(".local[data-utc]").forEach(function (span) {
+      var moment = new Date(span.getAttribute("data-utc"));
+      if (!isNaN(moment)) {
+        span.textContent = moment.toLocaleString([], { dateStyle: "short", timeStyle: "medium" }) + " local";
+      }
+    });
   }
-  setInterval(refresh, every);
+  localTimes(document);
+
+  // ---- a face whose clip is gone: say so instead of a broken image --------------------------------------------
+  function explainMissing(img) {
+    var note = document.createElement("span");
+    note.className = "missing-face";
+    note.textContent = "no face: clip gone";
+    note.title = "The clip of this face is not in the bucket (expired or never uploaded).";
+    img.replaceWith(note);
+  }
+  document.addEventListener("error", function (event) {
+    var target = event.target;
+    if (target && target.tagName === "IMG" && target.src.indexOf("/faces?") !== -1) { explainMissing(target); }
+  }, true);
+
+  // ---- a visit as one film: two <video>s take turns, the next clip loading while the current one plays -------
+  // window.facegateFilm reports what played: each clip's duration and final currentTime, and the gaps (ms) between
+  // one clip's end and the next one's first frame (the browser test reads them).
+  function why(src, note) {
+    // redirect "manual": a clip that is there redirects to S3, which this page may not fetch (connect-src 'self')
+    fetch(src, { credentials: "same-origin", redirect: "manual",
+                 headers: { "Accept": "application/json", "X-Requested-With": "fetch" } })
+      .then(function (r) {
+        if (r.type === "opaqueredirect" || r.ok) { return { message: "a clip did not play in this browser" }; }
+        return r.json();
+      })
+      .then(function (body) {
+        note.hidden = false;
+        note.textContent = (note.textContent ? note.textContent + " " : "") + body.message + ".";
+      }).catch(function () { /* the note stays as it is */ });
+  }
+  var film = document.getElementById("film");
+  if (film) {
+    var clips = JSON.parse(film.getAttribute("data-clips"));
+    var parts = film.querySelectorAll("video");
+    var status = film.querySelector(".film-status");
+    var toggle = film.querySelector(".film-toggle");
+    var note = film.querySelector(".film-notes");
+    var state = { index: parseInt(film.getAttribute("data-start"), 10) || 0, played: [], durations: [], gaps: [],
+                  failed: [], done: false };
+    window.facegateFilm = state;
+    var current = parts[0], next = parts[1], endedAt = null;
+    var load = function (video, i) {
+      video.setAttribute("data-index", String(i));
+      if (i < clips.length) { video.src = clips[i].src; video.load(); } else { video.removeAttribute("src"); }
+    };
+    var label = function () {
+      status.textContent = state.done ? "Played " + (clips.length - state.failed.length) + " of " + clips.length + " clip(s)" :
+        "Clip " + (state.index + 1) + " of " + clips.length + " · " + clips[state.index].label;
+    };
+    var advance = function () {
+      var skipped = state.failed.indexOf(state.index) !== -1;  // a clip that would not load counts as nothing
+      state.played[state.index] = skipped ? 0 : current.currentTime;
+      state.durations[state.index] = skipped ? 0 : current.duration;
+      endedAt = performance.now();
+      if (state.index + 1 >= clips.length) { state.done = true; toggle.textContent = "Play again"; label(); return; }
+      state.index += 1;
+      var previous = current;
+      current = next; next = previous;
+      current.hidden = false; current.removeAttribute("aria-hidden");
+      previous.hidden = true; previous.setAttribute("aria-hidden", "true");
+      label();
+      load(previous, state.index + 1);
+      if (state.failed.indexOf(state.index) !== -1) { advance(); return; }
+      current.play().catch(function () { /* an error event follows */ });
+    };
+    parts.forEach(function (video) {
+      video.addEventListener("ended", function () { if (video === current) { advance(); } });
+      video.addEventListener("playing", function () {
+        if (video === current && endedAt !== null) { state.gaps.push(performance.now() - endedAt); endedAt = null; }
+      });
+      video.addEventListener("error", function () {
+        var i = parseInt(video.getAttribute("data-index"), 10);
+        if (isNaN(i) || i >= clips.length || state.failed.indexOf(i) !== -1) { return; }
+        state.failed.push(i);
+        why(clips[i].src, note);
+        if (video === current) { advance(); }
+      });
+    });
+    toggle.addEventListener("click", function () {
+      if (state.done) {
+        state.done = false; state.index = 0; state.played = []; state.durations = []; state.gaps = [];
+        load(current, 0); load(next, 1); current.play(); toggle.textContent = "Pause"; label();
+      } else if (current.paused) { current.play(); toggle.textContent = "Pause"; } else { current.pause(); toggle.textContent = "Play"; }
+    });
+    load(current, state.index);
+    load(next, state.index + 1);
+    label();
+    current.play().catch(function () { toggle.textContent = "Play"; });
+  }
+
+  // ---- the live timeline ---------------------------------------------------------------------------------------
+  var list = document.querySelector("[data-live]");
+  if (list) {
+    var every = parseInt(list.getAttribute("data-every"), 10) || 3000;
+    var busy = false;
+    var etag = null;
+    var refresh = function () {
+      if (busy || document.hidden) { return; }
+      busy = true;
+      var headers = { "Accept": "text/html", "X-Requested-With": "fetch" };
+      if (etag) { headers["If-None-Match"] = etag; }
+      fetch(list.getAttribute("data-live"), { credentials: "same-origin", headers: headers, cache: "no-store" })
+        .then(function (response) {
+          if (response.status === 401) {
+            window.location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
+            return null;
+          }
+          if (!response.ok) { return null; }  // 304: unchanged
+          etag = response.headers.get("ETag");
+          return response.text();
+        }).then(function (html) {
+          if (html) { list.innerHTML = html; localTimes(list); }
+        }).catch(function () { /* the next tick tries again */ }).then(function () { busy = false; });
+    };
+    setInterval(refresh, every);
+  }
 }());
