@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from facegate_contract.device_events import ClipRecorded, ClipsResumed, DeviceEvent, RunSummary
+from facegate_contract.wire import convert
 from pi_app.backoff import Backoff
 from pi_app.camera.base import Camera
 from pi_app.clip_encoder import available_fourcc
@@ -21,7 +23,7 @@ from pi_app.clip_recorder import ClipRecorder
 from pi_app.clip_state import ClipState
 from pi_app.clip_worker import DEFAULT_AUTH_BACKOFF, ClipUploader, ClipWorker, Recognizer
 from pi_app.event_relay import EventRelay
-from pi_app.events import Event, EventBus, EventLog, EventSink
+from pi_app.events import EventBus, EventLog, EventSink
 from pi_app.image_encoding import DEFAULT_MAX_SIDE
 from pi_app.motion_gate import MotionPolicy
 from pi_app.retry_gate import RetryGate
@@ -68,7 +70,7 @@ class VisitFeeder(Protocol):
 
     visits: VisitTracker
 
-    def handle(self, event: Event) -> None: ...
+    def handle(self, event: DeviceEvent) -> None: ...
     def close(self) -> None: ...
 
 
@@ -136,7 +138,7 @@ class DeviceApp:
         log.info("device app starting", extra={"device_id": self.config.device_id, "spool": str(self.spool.root),
                                                "resumed": len(resumed), "workers": self.config.workers})
         if resumed:
-            self.bus.emit({"event": "resumed", "clips": len(resumed)})
+            self.bus.emit(ClipsResumed(clips=len(resumed)))
         if self.view:
             self.view.start()
         self.relay.start()
@@ -159,7 +161,7 @@ class DeviceApp:
                                      device_id=self.config.device_id, seconds=round(time.monotonic() - started, 2),
                                      frames_dropped_paused=self.guard.frames_dropped,
                                      recording_paused=self.guard.paused_reason, sink_errors=self.bus.sink_errors())
-        self.bus.emit({"event": "summary", **summary})
+        self.bus.emit(convert(summary, RunSummary))
         log.info("device app stopped", extra={"summary": summary})
         if self.view:
             self.view.show_summary(summary)
@@ -190,6 +192,6 @@ class DeviceApp:
 
     def _clip_recorded(self, state: ClipState) -> None:
         self.queue.put(state.clip)
-        self.bus.emit({"event": "clip_recorded", "clip": state.clip, "frames": state.frames,
-                       "duration_s": state.duration_s, "fourcc": state.fourcc, "frame_index": state.frame_index,
-                       "stream_offset_s": state.stream_offset_s})
+        self.bus.emit(ClipRecorded(clip=state.clip, frames=state.frames, duration_s=state.duration_s,
+                                   fourcc=state.fourcc, frame_index=state.frame_index,
+                                   stream_offset_s=state.stream_offset_s))

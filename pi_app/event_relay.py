@@ -50,4 +50,4 @@ class EventRelay:
                 assert self._emit is not None
                 self._emit(event)
             except Exception:  # one broken sink must not stop the events after it
-                log.exception("relayed event failed", extra={"event_name": event.get("event")})
+                log.exception("relayed event failed", extra={"event_name": event.name})

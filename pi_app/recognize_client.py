@@ -2,16 +2,19 @@
 
 Retrying is not done here: the worker's ServiceGate owns it (backoff shared by every clip, stale clips
 uploaded on time). A call ends in a Recognition or raises one of pi_app.service_errors: refused (4xx, final),
-auth rejected (401/403), throttled (429), unavailable (connection error, timeout, 408, 5xx), the last two
-with the service's Retry-After when it sent one.
+auth rejected (401/403), throttled (429), unavailable (connection error, timeout, 408, 5xx, or an answer that is
+not the contract's RecognizeAnswer), the throttled and unavailable with the service's Retry-After when it sent one.
+
+The answer is decoded here, once, into the contract's typed objects (facegate_contract.wire.RecognizeAnswer):
+everything after this reads `face.name`, `face.box`..., never a key of a dict.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from facegate_contract import CLIP_KEY_HEADER, MAX_FRAME_BYTES
-from pi_app.api_session import ApiSession, json_or_empty
+from facegate_contract.wire import Face, RecognizeAnswer, WireError, decode
+from pi_app.api_session import ApiSession
 from pi_app.service_errors import ServiceRefused, ServiceUnavailable
 
 # The names callers used before pi_app.service_errors: the same classes.
@@ -19,19 +22,32 @@ RecognizeRefused = ServiceRefused
 RecognizeUnavailable = ServiceUnavailable
 
 
-@dataclass
+@dataclass(frozen=True)
 class Recognition:
     """The API's answer for one frame, with the round-trip latency seen from the device."""
 
-    faces: list[dict[str, Any]]
-    model_version: str
+    answer: RecognizeAnswer
     latency_ms: float
-    server_ms: float | None
-    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    @property
+    def faces(self) -> list[Face]:
+        """Every face in the frame."""
+        return self.answer.faces
 
     @property
     def names(self) -> list[str]:
-        return [f.get("name", "unknown") for f in self.faces]
+        """Each face's label (or unknown), in the answer's order."""
+        return [face.name for face in self.answer.faces]
+
+    @property
+    def model_version(self) -> str:
+        """The model that answered."""
+        return self.answer.model_version
+
+    @property
+    def server_ms(self) -> float | None:
+        """The recognizer's own time for the frame (what Lambda bills), when it said."""
+        return self.answer.timings_ms.get("total")
 
 
 class RecognizeClient:
@@ -52,10 +68,12 @@ class RecognizeClient:
                                  status=413, error="payload_too_large")
         headers = {"Content-Type": content_type, **({CLIP_KEY_HEADER: clip_key} if clip_key else {})}
         response = self.session.request("recognize", "POST", self.url, data=frame, headers=headers)
-        body = json_or_empty(response)
-        return Recognition(faces=list(body.get("faces", [])), model_version=str(body.get("model_version", "")),
-                           latency_ms=response.elapsed.total_seconds() * 1e3,
-                           server_ms=(body.get("timings_ms") or {}).get("total"), raw=body)
+        try:
+            answer = decode(response.content, RecognizeAnswer)
+        except WireError as exc:  # a proxy's page or a broken deploy: not this frame's fault, so retried
+            raise ServiceUnavailable(f"recognize answered {response.status_code} with no face answer: {exc}"[:300],
+                                     status=response.status_code) from exc
+        return Recognition(answer, latency_ms=response.elapsed.total_seconds() * 1e3)
 
     def close(self) -> None:
         """Release the HTTP connections."""

@@ -49,12 +49,6 @@ class Decision:
         """True when the decision is a named person."""
         return self.decided and self.name != UNKNOWN_NAME
 
-    def to_json(self) -> dict[str, object]:
-        return {"decision": self.name, "share": round(self.share, 3),
-                "confidence": None if self.confidence is None else round(self.confidence, 4),
-                "agreeing": self.agreeing, "votes": {k: round(v, 3) for k, v in self.votes.items()},
-                "label_clips": dict(self.clips), "conflict": list(self.conflict)}
-
 
 def window(votes: Sequence[Vote], policy: DecisionPolicy) -> list[Vote]:
     """The votes of the latest `window_clips` clips, by recording time (arrival order does not matter)."""

@@ -102,10 +102,10 @@ def sustained(outputs_path: Path, seconds: float) -> dict:
     from datetime import datetime
 
     def at(event) -> float:
-        return datetime.fromisoformat(event["ts"].replace("Z", "+00:00")).timestamp() - started
+        return datetime.fromisoformat(event.ts.replace("Z", "+00:00")).timestamp() - started
 
-    recorded = sorted(at(e) for e in events if e["event"] == "clip_recorded")
-    done = sorted(at(e) for e in events if e["event"] == "upload")
+    recorded = sorted(at(e) for e in events if e.name == "clip_recorded")
+    done = sorted(at(e) for e in events if e.name == "upload")
     timeline = []
     for t in range(0, int(seconds) + 1):
         timeline.append({"t": t, "backlog": sum(r <= t for r in recorded) - sum(d <= t for d in done)})

@@ -53,7 +53,7 @@ def test_every_clip_is_recognised_and_uploaded_with_its_result(tmp_path: Path, v
         assert {k: v for k, v in metadata.items() if k not in ("codec", "frame-index")} == {
                             "device": "door-1", "recognition": "recognised", "frames": "10",
                             "names": "Eileen_Collins", "confidence": "0.970", "model-version": "m-test"}
-    kinds = [e["event"] for e in read_events(tmp_path / "events.jsonl")]
+    kinds = [e.name for e in read_events(tmp_path / "events.jsonl")]
     assert (kinds.count("clip_recorded"), kinds.count("recognition"), kinds.count("upload")) == (3, 3, 3)
     assert kinds[-1] == "summary"
     assert Spool(tmp_path / "spool").clips() == []  # finished clips leave the spool
@@ -88,7 +88,7 @@ def test_stop_from_another_thread_ends_a_looping_run_cleanly(tmp_path: Path, vid
         count = 0
 
         def handle(self, event: dict) -> None:
-            if event["event"] == "clip_recorded":
+            if event.name == "clip_recorded":
                 self.count += 1
                 if self.count == 2:
                     recorded.set()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from facegate_contract.device_events import ClipUploaded
 from pi_app.camera import VideoFileCamera
 from pi_app.clip_worker import ClipWorker
 from pi_app.device_app import DeviceApp
@@ -27,7 +28,7 @@ class DiskFull:
         self.on = on
 
     def handle(self, event: dict) -> None:
-        if not self.on or event["event"] in self.on:
+        if not self.on or event.name in self.on:
             raise OSError(28, "No space left on device")
 
 
@@ -46,9 +47,9 @@ def test_a_raising_sink_never_escapes_emit_and_the_other_sinks_still_get_the_eve
 
     with caplog.at_level(logging.ERROR, logger="pi_app.events"):
         for n in range(3):
-            bus.emit({"event": "upload", "clip": f"c{n}"})
+            bus.emit(ClipUploaded(clip=f"c{n}", key=f"k{n}"))
 
-    assert [e["clip"] for e in before.events] == [e["clip"] for e in after.events] == ["c0", "c1", "c2"]
+    assert [e.clip for e in before.events] == [e.clip for e in after.events] == ["c0", "c1", "c2"]
     assert bus.sink_errors() == {"DiskFull": 3}
     (record,) = caplog.records  # the first failure with its traceback; not one line per event
     assert record.msg == "event sink failed" and record.sink == "DiskFull" and record.exc_info is not None
@@ -109,9 +110,9 @@ def test_an_event_cut_short_by_a_full_disk_does_not_garble_the_next_one(tmp_path
 
     monkeypatch.setattr("pi_app.events.os.write", half_then_full)
     bus = EventBus([log], FakeClock())
-    bus.emit({"event": "upload", "clip": "lost"})
-    bus.emit({"event": "upload", "clip": "kept"})  # space again
+    bus.emit(ClipUploaded(clip="lost", key="k1"))
+    bus.emit(ClipUploaded(clip="kept", key="k2"))  # space again
     log.close()
 
-    assert [e["clip"] for e in read_events(tmp_path / "events.jsonl")] == ["kept"]
+    assert [e.clip for e in read_events(tmp_path / "events.jsonl")] == ["kept"]
     assert bus.sink_errors() == {"EventLog": 1}
