@@ -24,7 +24,7 @@ from pi_app.actions.cooldowns import Cooldowns
 from pi_app.actions.door_rule import door_verdict
 from pi_app.actions.gpio_outputs import Pulses
 from pi_app.actions.rules import Plan, plan, rule_for
-from pi_app.clip_state import NO_FACE as STATUS_NO_FACE
+from pi_app.recording.clip_state import NO_FACE as STATUS_NO_FACE
 from pi_app.visits.decision import window
 from pi_app.visits.evidence import Vote
 from pi_app.visits.tracker import ENDED, VisitChange, VisitTracker, VisitView

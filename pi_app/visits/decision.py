@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pi_app.clip_state import UNKNOWN_NAME
+from pi_app.recording.clip_state import UNKNOWN_NAME
 from pi_app.visits.evidence import Vote
 
 UNDECIDED = "undecided"

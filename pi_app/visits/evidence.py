@@ -7,8 +7,8 @@ from typing import Any
 
 from facegate_contract import wire
 from facegate_contract.device_events import ClipRecognition
-from pi_app.clip_names import clip_seq
-from pi_app.clip_state import RECOGNISED, UNKNOWN, UNKNOWN_NAME
+from pi_app.recording.clip_names import clip_seq
+from pi_app.recording.clip_state import RECOGNISED, UNKNOWN, UNKNOWN_NAME
 
 NEUTRAL_CONFIDENCE = 0.5  # the weight of a vote whose answer carried no confidence
 

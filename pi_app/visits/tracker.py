@@ -26,8 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from facegate_contract.device_events import ClipRecognition, ClipRecorded, DeviceEvent
-from pi_app.clip_names import clip_seq
-from pi_app.stamped_ids import stamped_id
+from pi_app.recording.clip_names import clip_seq
+from pi_app.runtime.stamped_ids import stamped_id
 from pi_app.visits.decision import UNDECIDED, Decision
 from pi_app.visits.evidence import Vote, clip_seen
 from pi_app.visits.grouping import Visit, VisitConfig, assign, near_in_place, reaching, split_point

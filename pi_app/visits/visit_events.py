@@ -11,7 +11,7 @@ from typing import TypeVar
 import msgspec
 
 from facegate_contract.device_events import VisitDecided, VisitEnded, VisitEvent, VisitStarted
-from pi_app.events import utc_iso
+from pi_app.runtime.events import utc_iso
 from pi_app.visits.tracker import DECIDED, ENDED, STARTED, VisitChange, VisitView
 
 V = TypeVar("V", bound=VisitEvent)

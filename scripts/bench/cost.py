@@ -43,7 +43,7 @@ def _run(gate: bool, device_file: Path, manifest, work: Path) -> dict:
 
     events, _ = run_doorway(device_file, manifest, work, gate=gate)
     from facegate_contract.device_events import ClipRecognition, ClipUploaded, VisitDecided, VisitEnded, events_of
-    from pi_app.run_check import clip_offsets
+    from pi_app.tools.run_check import clip_offsets
 
     offsets = clip_offsets(events)
     sent = {e.clip: e for e in events_of(events, ClipRecognition) if e.status in ("recognised", "unknown", "no_face")}

@@ -48,7 +48,7 @@ def _enrol(outputs_path: Path) -> None:
 
 
 def overhead(outputs, bodies: dict[str, bytes], n: int) -> dict:
-    from pi_app.recognize_client import RecognizeClient
+    from pi_app.transport.recognize_client import RecognizeClient
     from recognizer.classifier import OpenSetClassifier
     from recognizer.model_source import ModelSource
     from recognizer.pipeline import FacePipeline
@@ -82,10 +82,10 @@ def overhead(outputs, bodies: dict[str, bytes], n: int) -> dict:
 
 def sustained(outputs_path: Path, seconds: float) -> dict:
     from pi_app.camera.video_file import VideoFileCamera
-    from pi_app.device_app import DeviceApp, DeviceConfig
-    from pi_app.events import read_events
-    from pi_app.stack_connection import connect
-    from pi_app.video_manifest import VideoManifest
+    from pi_app.runtime.device_app import DeviceApp, DeviceConfig
+    from pi_app.runtime.events import read_events
+    from pi_app.transport.stack_connection import connect
+    from pi_app.tools.video_manifest import VideoManifest
 
     manifest = VideoManifest.read(ROOT / "fixtures" / "videos" / "demo.json")
     work = Path(tempfile.mkdtemp(prefix="facegate-sustained-"))
@@ -146,7 +146,7 @@ def main() -> None:
     parser.add_argument("--endpoint-url", default="http://localhost:4566")
     args = parser.parse_args()
 
-    from pi_app.recognize_client import RecognizeClient
+    from pi_app.transport.recognize_client import RecognizeClient
     from services import local_stack
 
     started = local_stack.ensure_emulator(args.endpoint_url)

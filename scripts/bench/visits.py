@@ -31,12 +31,12 @@ from bench_common import LFW_DEV, ROOT, machine, save
 from facegate_contract.device_events import AnyDeviceEvent
 from facegate_contract.wire import ImageSize, RecognizeAnswer
 from pi_app.camera.video_file import VideoFileCamera
-from pi_app.device_app import DeviceApp, DeviceConfig
-from pi_app.events import read_events
-from pi_app.motion_gate import MotionPolicy
-from pi_app.recognize_client import Recognition
-from pi_app.run_check import check_identity, check_run, clip_offsets
-from pi_app.video_manifest import VideoManifest
+from pi_app.runtime.device_app import DeviceApp, DeviceConfig
+from pi_app.runtime.events import read_events
+from pi_app.recording.motion_gate import MotionPolicy
+from pi_app.transport.recognize_client import Recognition
+from pi_app.tools.run_check import check_identity, check_run, clip_offsets
+from pi_app.tools.video_manifest import VideoManifest
 from pi_app.visits import VisitConfig
 from pi_app.visits.appearance import similarity
 from recognizer.classifier import OpenSetClassifier

@@ -5,14 +5,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pi_app.backoff import Backoff
+from pi_app.transport.backoff import Backoff
 from pi_app.camera.video_file import VideoFileCamera
-from pi_app.device_app import DeviceApp, DeviceConfig
+from pi_app.runtime.device_app import DeviceApp, DeviceConfig
 from facegate_contract.device_events import AnyDeviceEvent
-from pi_app.events import read_events
-from pi_app.motion_gate import MotionPolicy
-from pi_app.stack_connection import connect
-from pi_app.visit_reporter import VisitReporter
+from pi_app.runtime.events import read_events
+from pi_app.recording.motion_gate import MotionPolicy
+from pi_app.transport.stack_connection import connect
+from pi_app.transport.visit_reporter import VisitReporter
 
 
 @dataclass

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from pi_app.actions import DeviceActions, parse_actions_config
 from pi_app.camera.video_file import VideoFileCamera
-from pi_app.device_app import DeviceApp, DeviceConfig
-from pi_app.event_relay import EventRelay
-from pi_app.events import read_events
-from pi_app.motion_gate import MotionPolicy
-from pi_app.stack_connection import connect
-from pi_app.video_manifest import VideoManifest
-from pi_app.visit_reporter import VisitReporter
+from pi_app.runtime.device_app import DeviceApp, DeviceConfig
+from pi_app.runtime.event_relay import EventRelay
+from pi_app.runtime.events import read_events
+from pi_app.recording.motion_gate import MotionPolicy
+from pi_app.transport.stack_connection import connect
+from pi_app.tools.video_manifest import VideoManifest
+from pi_app.transport.visit_reporter import VisitReporter
 from tests.unit.pi_support import scripted_server
 
 ROOT = Path(__file__).resolve().parents[2]

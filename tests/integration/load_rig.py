@@ -18,12 +18,12 @@ import cv2
 
 from facegate_contract.device_events import (ClipRecognition, ClipRecorded, ClipUploaded, StageFailed, Throttled,
                                              events_of)
-from pi_app.backoff import Backoff
+from pi_app.transport.backoff import Backoff
 from pi_app.camera.video_file import VideoFileCamera
-from pi_app.device_app import DeviceApp, DeviceConfig
-from pi_app.events import read_events
-from pi_app.motion_gate import MotionPolicy
-from pi_app.stack_connection import connect
+from pi_app.runtime.device_app import DeviceApp, DeviceConfig
+from pi_app.runtime.events import read_events
+from pi_app.recording.motion_gate import MotionPolicy
+from pi_app.transport.stack_connection import connect
 
 LOAD_FPS = 4
 LOAD_SIZE = (320, 240)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from boto3.dynamodb.conditions import Key
 
-from pi_app.run_check import check_run
-from pi_app.video_manifest import VideoManifest
+from pi_app.tools.run_check import check_run
+from pi_app.tools.video_manifest import VideoManifest
 from facegate_contract import DeviceFile, StackOutputs
 from services.target import Target
 from tests.conftest import ROOT

@@ -14,8 +14,8 @@ import pytest
 
 from facegate_contract import StackOutputs
 from facegate_contract.device_events import VisitAction, VisitEnded, events_of
-from pi_app.run_check import VisitsCheck, check_visits
-from pi_app.video_manifest import VideoManifest
+from pi_app.tools.run_check import VisitsCheck, check_visits
+from pi_app.tools.video_manifest import VideoManifest
 from services.target import Target
 from tests.integration.doorway_rig import enrol_and_build, run_doorway
 

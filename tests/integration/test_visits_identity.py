@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from facegate_contract import StackOutputs
-from pi_app.run_check import check_identity, check_visits
-from pi_app.video_manifest import VideoManifest
+from pi_app.tools.run_check import check_identity, check_visits
+from pi_app.tools.video_manifest import VideoManifest
 from tests.integration.conftest import post_frame
 from tests.integration.doorway_rig import (
     enrol_and_build,

@@ -16,7 +16,7 @@ from pi_app.actions.webhook import DELIVERED, SendResult
 from facegate_contract import clip_key
 from facegate_contract.device_events import ClipRecognition, DeviceEvent
 from facegate_contract.wire import Face, convert
-from pi_app.clip_names import clip_id
+from pi_app.recording.clip_names import clip_id
 from tests.unit.pi_support import FakeClock
 
 GREEN, RED, BUZZER, RELAY = 17, 27, 22, 23

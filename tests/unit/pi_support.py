@@ -17,11 +17,11 @@ import numpy as np
 
 from facegate_contract import clip_key
 from facegate_contract.wire import RecognizeAnswer, convert
-from pi_app.clip_names import clip_id
-from pi_app.clip_state import ClipState
-from pi_app.recognize_client import Recognition
-from pi_app.service_errors import ServiceRefused, ServiceUnavailable
-from pi_app.spool import CLIP_FILE, FRAME_FILE, Spool
+from pi_app.recording.clip_names import clip_id
+from pi_app.recording.clip_state import ClipState
+from pi_app.transport.recognize_client import Recognition
+from pi_app.transport.service_errors import ServiceRefused, ServiceUnavailable
+from pi_app.recording.spool import CLIP_FILE, FRAME_FILE, Spool
 from tests.conftest import FIXTURE_IMAGES
 
 SIZE = (640, 480)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from facegate_contract.device_events import ClipRecorded, DeviceEvent, VisitEnded
 from facegate_contract.wire import Box, EvidenceVote
-from pi_app.run_check import check_identity
-from pi_app.video_manifest import VideoManifest
+from pi_app.tools.run_check import check_identity
+from pi_app.tools.video_manifest import VideoManifest
 from tests.unit.pi_support import face_frame
 from tests.unit.test_pi_hard_fixture import fixtures
 

@@ -24,8 +24,8 @@ from pi_app.actions.alert_outbox import AlertOutbox
 from pi_app.actions.clip_links import S3ClipLinks
 from pi_app.actions.scheduler import ManualScheduler
 from pi_app.actions.webhook import DELIVERED, GIVE_UP, RETRY, WebhookSender, outcome_of, url_origin
-from pi_app.events import utc_iso
-from pi_app.logging_setup import configure_device_logging
+from pi_app.runtime.events import utc_iso
+from pi_app.runtime.logging_setup import configure_device_logging
 from tests.unit.pi_actions_support import RULES, FakeLinks, RecordingSender, recording_gpio, stranger, visit_events
 from tests.unit.pi_support import FakeClock, ScriptedServer, scripted_server
 

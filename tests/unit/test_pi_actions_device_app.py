@@ -13,7 +13,7 @@ from facegate_contract.device_events import ClipRecognition, DeviceEvent
 from pi_app.actions import DeviceActions, parse_actions_config
 from pi_app.actions.gpio_backend import fake_gpio
 from pi_app.camera import VideoFileCamera
-from pi_app.device_app import DeviceApp
+from pi_app.runtime.device_app import DeviceApp
 from tests.unit.pi_actions_support import BUZZER, GREEN, RED, RELAY, RULES, FakeLinks, eileen
 from tests.unit.pi_support import FakeRecognizer, FakeUploader, moving_face_video, scripted_server
 from tests.unit.test_pi_device_app import _config

@@ -12,7 +12,7 @@ import pytest
 from pi_app.actions.config import Output
 from pi_app.actions.gpio_outputs import GpioOutputs
 from pi_app.actions.scheduler import ManualScheduler, ThreadScheduler
-from pi_app.events import utc_iso
+from pi_app.runtime.events import utc_iso
 from tests.unit.pi_actions_support import (BUZZER, GREEN, RED, RELAY, RULES, ActionsRig, alvaro, eileen, recognition,
                                            recording_gpio, stranger)
 

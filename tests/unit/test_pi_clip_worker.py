@@ -7,13 +7,13 @@ from typing import Any
 
 from facegate_contract.device_events import DeviceEvent
 from facegate_contract.wire import to_builtins
-from pi_app.backoff import Backoff
-from pi_app.retry_gate import RetryGate
+from pi_app.transport.backoff import Backoff
+from pi_app.transport.retry_gate import RetryGate
 from facegate_contract import clip_key
-from pi_app.clip_state import NO_FACE, RECOGNISED, REFUSED, SKIPPED_STALE, UPLOADED
-from pi_app.clip_worker import ClipWorker
-from pi_app.spool import Spool
-from pi_app.work_queue import WorkQueue
+from pi_app.recording.clip_state import NO_FACE, RECOGNISED, REFUSED, SKIPPED_STALE, UPLOADED
+from pi_app.runtime.clip_worker import ClipWorker
+from pi_app.recording.spool import Spool
+from pi_app.runtime.work_queue import WorkQueue
 from tests.unit.pi_support import BOX, FakeClock, FakeRecognizer, FakeUploader, add_clip
 
 NO_JITTER = Backoff(base_s=1.0, max_s=8.0, jitter=0.0)

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from pi_app.backoff import Backoff
+from pi_app.transport.backoff import Backoff
 from pi_app.camera import VideoFileCamera
-from pi_app.device_app import DeviceApp, DeviceConfig
-from pi_app.events import read_events
-from pi_app.logging_setup import configure_device_logging
-from pi_app.api_session import ApiSession
-from pi_app.recognize_client import RecognizeClient
-from pi_app.shutdown import stop_on_signals
-from pi_app.spool import Spool
-from pi_app.spool_budget import SpoolLimits
+from pi_app.runtime.device_app import DeviceApp, DeviceConfig
+from pi_app.runtime.events import read_events
+from pi_app.runtime.logging_setup import configure_device_logging
+from pi_app.transport.api_session import ApiSession
+from pi_app.transport.recognize_client import RecognizeClient
+from pi_app.runtime.shutdown import stop_on_signals
+from pi_app.recording.spool import Spool
+from pi_app.recording.spool_budget import SpoolLimits
 from tests.unit.pi_support import OK_BODY, FakeRecognizer, FakeUploader, moving_face_video, scripted_server
 
 QUICK_BACKOFF = Backoff(base_s=0.01, max_s=0.05, jitter=0.0)

@@ -13,9 +13,9 @@ import pytest
 
 from facegate_contract import clip_key
 from facegate_contract.device_events import ClipRecorded, DeviceEvent
-from pi_app.clip_names import clip_id
-from pi_app.run_check import check_visits
-from pi_app.video_manifest import VideoManifest
+from pi_app.recording.clip_names import clip_id
+from pi_app.tools.run_check import check_visits
+from pi_app.tools.video_manifest import VideoManifest
 from tests.conftest import ROOT
 from tests.unit.pi_actions_support import ActionsRig, eileen, recognition, stranger
 from tests.unit.pi_support import face_frame

@@ -12,9 +12,9 @@ import pytest
 from facegate_contract.device_events import ClipRecognition, VisitEnded
 from pi_app.actions.alert import Alert
 from pi_app.actions.alert_outbox import AlertOutbox
-from pi_app.events import EventLog
-from pi_app.spool import Spool
-from pi_app.visit_reporter import VisitReporter
+from pi_app.runtime.events import EventLog
+from pi_app.recording.spool import Spool
+from pi_app.transport.visit_reporter import VisitReporter
 from tests.unit.pi_support import FakeClock, add_clip
 
 

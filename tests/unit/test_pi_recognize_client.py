@@ -1,5 +1,5 @@
 """RecognizeClient against real HTTP servers on loopback: exactly one attempt per call, bounded by its timeout,
-and every answer mapped to one of pi_app.service_errors (retrying is the worker's gate's job)."""
+and every answer mapped to one of pi_app.transport.service_errors (retrying is the worker's gate's job)."""
 from __future__ import annotations
 
 import socket
@@ -9,9 +9,9 @@ from email.utils import formatdate
 import pytest
 
 from facegate_contract.wire import Box, Face
-from pi_app.api_session import ApiSession, AttemptTimeout
-from pi_app.recognize_client import RecognizeClient
-from pi_app.service_errors import (ServiceAuthRejected, ServiceRefused, ServiceThrottled, ServiceUnavailable)
+from pi_app.transport.api_session import ApiSession, AttemptTimeout
+from pi_app.transport.recognize_client import RecognizeClient
+from pi_app.transport.service_errors import (ServiceAuthRejected, ServiceRefused, ServiceThrottled, ServiceUnavailable)
 from tests.unit.pi_support import BOX, OK_BODY, hanging_server, scripted_server
 
 QUICK = AttemptTimeout(connect_s=1.0, read_s=0.3)

@@ -10,18 +10,18 @@ from pathlib import Path
 
 from facegate_contract import clip_key
 from facegate_contract.device_events import AuthFailed, ClipRecognition, ClipUploaded, Throttled
-from pi_app.backoff import Backoff
-from pi_app.clip_state import PENDING, RECOGNISED, SKIPPED_STALE
-from pi_app.clip_worker import ClipWorker
-from pi_app.api_session import ApiSession, AttemptTimeout
-from pi_app.recognize_client import RecognizeClient, Recognition
-from pi_app.retry_gate import RetryGate
-from pi_app.service_errors import (ServiceAuthRejected, ServiceRefused, ServiceThrottled, ServiceUnavailable,
+from pi_app.transport.backoff import Backoff
+from pi_app.recording.clip_state import PENDING, RECOGNISED, SKIPPED_STALE
+from pi_app.runtime.clip_worker import ClipWorker
+from pi_app.transport.api_session import ApiSession, AttemptTimeout
+from pi_app.transport.recognize_client import RecognizeClient, Recognition
+from pi_app.transport.retry_gate import RetryGate
+from pi_app.transport.service_errors import (ServiceAuthRejected, ServiceRefused, ServiceThrottled, ServiceUnavailable,
                                    error_for_status)
-from pi_app.spool import Spool
-from pi_app.stats import Stats
-from pi_app.work_queue import WorkQueue
-from pi_app.worker_pool import WorkerPool
+from pi_app.recording.spool import Spool
+from pi_app.runtime.stats import Stats
+from pi_app.runtime.work_queue import WorkQueue
+from pi_app.runtime.worker_pool import WorkerPool
 from tests.unit.pi_support import FakeClock, FakeUploader, add_clip, hanging_server
 from tests.unit.test_pi_clip_worker import AUTH_NO_JITTER, Rig
 

@@ -11,10 +11,10 @@ import numpy as np
 
 from facegate_contract.device_events import RecordingPaused
 from pi_app.camera.base import Frame
-from pi_app.device_app import DeviceApp
-from pi_app.spool import Spool
-from pi_app.spool_budget import DISK_LOW, SPOOL_FULL, RecordingGuard, SpaceReading, SpoolLimits
-from pi_app.views import PlainView
+from pi_app.runtime.device_app import DeviceApp
+from pi_app.recording.spool import Spool
+from pi_app.recording.spool_budget import DISK_LOW, SPOOL_FULL, RecordingGuard, SpaceReading, SpoolLimits
+from pi_app.runtime.views import PlainView
 from tests.unit.pi_support import FakeRecognizer, FakeUploader, add_clip
 from tests.unit.test_pi_device_app import _config
 

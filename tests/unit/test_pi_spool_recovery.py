@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from facegate_contract import clip_key
-from pi_app.clip_state import RECOGNISED, SKIPPED_NO_FRAME, SKIPPED_RECOVERED, ClipState
-from pi_app.clip_worker import ClipWorker
-from pi_app.spool import CLIP_FILE, DAMAGED, FRAME_FILE, STATE_FILE, Spool
+from pi_app.recording.clip_state import RECOGNISED, SKIPPED_NO_FRAME, SKIPPED_RECOVERED, ClipState
+from pi_app.runtime.clip_worker import ClipWorker
+from pi_app.recording.spool import CLIP_FILE, DAMAGED, FRAME_FILE, STATE_FILE, Spool
 from tests.unit.pi_support import FakeClock, FakeRecognizer, FakeUploader, add_clip, face_frame, write_video
 
 DEVICE = "dev-1"

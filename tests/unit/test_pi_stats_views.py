@@ -9,9 +9,9 @@ from msgspec.structs import replace
 
 from facegate_contract.device_events import (AuthFailed, ClipRecognition, ClipRecorded, ClipsResumed, ClipUploaded,
                                              RecordingPaused, RecordingResumed, StageFailed, Throttled)
-from pi_app.events import EventBus, EventLog, read_events
-from pi_app.stats import Stats, percentile
-from pi_app.views import LiveView, PlainView, summary_line
+from pi_app.runtime.events import EventBus, EventLog, read_events
+from pi_app.runtime.stats import Stats, percentile
+from pi_app.runtime.views import LiveView, PlainView, summary_line
 from tests.unit.pi_support import FakeClock
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pi_app.clip_names import clip_id
+from pi_app.recording.clip_names import clip_id
 from pi_app.visits import VisitConfig, VisitTracker, visit_event
 from facegate_contract.device_events import encode_event
 from facegate_contract.wire import RecognizeAnswer, WireError, decode, encode

@@ -345,8 +345,8 @@ def test_the_first_visit_of_a_run_waits_for_no_clip_from_before_the_run() -> Non
 
 
 def test_the_clip_state_keeps_each_faces_box_and_sighting_for_visits() -> None:
-    from pi_app.clip_state import RecognitionRecord
-    from pi_app.recognize_client import Recognition
+    from pi_app.recording.clip_state import RecognitionRecord
+    from pi_app.transport.recognize_client import Recognition
 
     record = RecognitionRecord()
     api_face = {**eileen(x=100), "distance": 0.41, "sighting_id": "s-1"}
@@ -360,8 +360,8 @@ def test_the_clip_state_keeps_each_faces_box_and_sighting_for_visits() -> None:
 
 
 def test_visit_events_reach_the_bus_through_the_relay_without_deadlock() -> None:
-    from pi_app.event_relay import EventRelay
-    from pi_app.events import EventBus
+    from pi_app.runtime.event_relay import EventRelay
+    from pi_app.runtime.events import EventBus
     from pi_app.visits import VisitSink
 
     seen: list[DeviceEvent] = []

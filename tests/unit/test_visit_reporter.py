@@ -8,9 +8,9 @@ from pathlib import Path
 
 from facegate_contract.device_events import ClipRecognition, VisitDecided, VisitEnded, VisitEvent
 from facegate_contract.wire import VisitReport
-from pi_app.backoff import Backoff
-from pi_app.service_errors import ServiceRefused, ServiceUnavailable
-from pi_app.visit_reporter import VisitReporter
+from pi_app.transport.backoff import Backoff
+from pi_app.transport.service_errors import ServiceRefused, ServiceUnavailable
+from pi_app.transport.visit_reporter import VisitReporter
 
 V1, V2 = "20261129T100000.000Z-00000001", "20261129T100001.000Z-00000002"
 

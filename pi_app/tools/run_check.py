@@ -9,8 +9,8 @@ from itertools import pairwise
 
 from facegate_contract.device_events import (ClipRecognition, ClipRecorded, ClipUploaded, DeviceEvent, VisitAction,
                                              VisitEnded, events_of)
-from pi_app.clip_state import UNKNOWN_NAME
-from pi_app.video_manifest import ExpectedVisit, VideoManifest
+from pi_app.recording.clip_state import UNKNOWN_NAME
+from pi_app.tools.video_manifest import ExpectedVisit, VideoManifest
 from pi_app.visits.decision import UNDECIDED
 
 

@@ -16,27 +16,27 @@ from typing import Any, Protocol
 
 from facegate_contract.device_events import ClipRecorded, ClipsResumed, DeviceEvent, RunSummary
 from facegate_contract.wire import convert
-from pi_app.backoff import Backoff
+from pi_app.transport.backoff import Backoff
 from pi_app.camera.base import Camera
-from pi_app.clip_encoder import available_fourcc
-from pi_app.clip_recorder import ClipRecorder
-from pi_app.clip_state import ClipState
-from pi_app.clip_worker import DEFAULT_AUTH_BACKOFF, ClipUploader, ClipWorker, Recognizer
-from pi_app.event_relay import EventRelay
-from pi_app.events import EventBus, EventLog, EventSink
-from pi_app.image_encoding import DEFAULT_MAX_SIDE
-from pi_app.motion_gate import MotionPolicy
-from pi_app.retry_gate import RetryGate
-from pi_app.shutdown import stop_on_signals
-from pi_app.spool import Spool
-from pi_app.spool_budget import RecordingGuard, SpaceProbe, SpoolLimits, SpoolSpace
-from pi_app.stats import Stats
-from pi_app.views import View
+from pi_app.recording.clip_encoder import available_fourcc
+from pi_app.recording.clip_recorder import ClipRecorder
+from pi_app.recording.clip_state import ClipState
+from pi_app.runtime.clip_worker import DEFAULT_AUTH_BACKOFF, ClipUploader, ClipWorker, Recognizer
+from pi_app.runtime.event_relay import EventRelay
+from pi_app.runtime.events import EventBus, EventLog, EventSink
+from pi_app.recording.image_encoding import DEFAULT_MAX_SIDE
+from pi_app.recording.motion_gate import MotionPolicy
+from pi_app.transport.retry_gate import RetryGate
+from pi_app.runtime.shutdown import stop_on_signals
+from pi_app.recording.spool import Spool
+from pi_app.recording.spool_budget import RecordingGuard, SpaceProbe, SpoolLimits, SpoolSpace
+from pi_app.runtime.stats import Stats
+from pi_app.runtime.views import View
 from pi_app.visits.grouping import VisitConfig
 from pi_app.visits.tracker import VisitTracker
 from pi_app.visits.visit_sink import VisitSink
-from pi_app.work_queue import WorkQueue
-from pi_app.worker_pool import WorkerPool
+from pi_app.runtime.work_queue import WorkQueue
+from pi_app.runtime.worker_pool import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class DeviceApp:
 
     On start every unfinished clip in the spool is resumed; at exit work still pending after
     `drain_timeout_s` stays in the spool for the next start. Recording pauses while the spool is over its
-    disk budget (pi_app.spool_budget). `run()` returns the summary; run it once per instance (the camera is
+    disk budget (pi_app.recording.spool_budget). `run()` returns the summary; run it once per instance (the camera is
     closed at the end). `space_probe` replaces the real disk measurements (tests).
     """
 

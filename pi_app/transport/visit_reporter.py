@@ -18,10 +18,10 @@ from typing import Any
 
 from facegate_contract.device_events import DeviceEvent, VisitDecided, VisitEnded
 from facegate_contract.wire import VisitReport, WireError, decode, encode
-from pi_app.backoff import Backoff
-from pi_app.durable_files import private_dir, write_atomically
-from pi_app.retry_gate import RetryGate
-from pi_app.service_errors import ServiceRefused
+from pi_app.transport.backoff import Backoff
+from pi_app.recording.durable_files import private_dir, write_atomically
+from pi_app.transport.retry_gate import RetryGate
+from pi_app.transport.service_errors import ServiceRefused
 
 log = logging.getLogger(__name__)
 

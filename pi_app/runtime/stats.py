@@ -11,7 +11,7 @@ import numpy as np
 
 from facegate_contract.device_events import (AuthFailed, ClipRecognition, ClipRecorded, ClipsResumed, ClipUploaded,
                                              DeviceEvent, RecordingPaused, RecordingResumed, StageFailed, Throttled)
-from pi_app.clip_state import NO_FACE, RECOGNISED, REFUSED, SKIPPED_STALE, UNKNOWN
+from pi_app.recording.clip_state import NO_FACE, RECOGNISED, REFUSED, SKIPPED_STALE, UNKNOWN
 
 COUNTERS = ("recorded", "resumed", "recognised", "unknown", "no_face", "skipped_stale", "refused", "failures", "uploaded",
             "auth_failed", "throttled")

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from facegate_contract.device_events import DeviceEvent, RecordingPaused, RecordingResumed
 from facegate_contract.wire import to_builtins
-from pi_app.spool import Spool
+from pi_app.recording.spool import Spool
 
 log = logging.getLogger(__name__)
 

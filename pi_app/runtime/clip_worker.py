@@ -3,7 +3,7 @@
 Every step is saved to the clip's state before the next, so a crash repeats at most the step in hand.
 The worker's gates are the only place calls are retried (clients make one attempt per call); while a service
 is failing, one worker at a time probes it (RetryGate.attempt). Rules, by what a call ends in
-(pi_app.service_errors):
+(pi_app.transport.service_errors):
 - refused (a 4xx about the request): final for recognition (`refused`; the clip is still uploaded); an upload
   refused is tried again after the long backoff, since a clip is never dropped;
 - auth rejected (401/403): the clip stays pending, `auth_failed` is emitted and the stage's gate stays shut
@@ -26,16 +26,16 @@ from typing import Protocol
 
 from facegate_contract.device_events import (AuthFailed, ClipRecognition, ClipUploaded, DeviceEvent, ServiceTrouble,
                                              StageFailed, Throttled)
-from pi_app.backoff import Backoff
-from pi_app.clip_metadata import clip_metadata
-from pi_app.clip_state import REFUSED, SKIPPED_NO_FRAME, SKIPPED_STALE, UPLOADED, ClipState
-from pi_app.clip_video import frame_of
-from pi_app.image_encoding import encode_jpeg
-from pi_app.motion_gate import MotionPolicy, mark_still, should_recognise
-from pi_app.recognize_client import Recognition
-from pi_app.retry_gate import RetryGate
-from pi_app.service_errors import ServiceAuthRejected, ServiceError, ServiceRefused, ServiceThrottled
-from pi_app.spool import CLIP_FILE, FRAME_FILE, Spool
+from pi_app.transport.backoff import Backoff
+from pi_app.recording.clip_metadata import clip_metadata
+from pi_app.recording.clip_state import REFUSED, SKIPPED_NO_FRAME, SKIPPED_STALE, UPLOADED, ClipState
+from pi_app.recording.clip_video import frame_of
+from pi_app.recording.image_encoding import encode_jpeg
+from pi_app.recording.motion_gate import MotionPolicy, mark_still, should_recognise
+from pi_app.transport.recognize_client import Recognition
+from pi_app.transport.retry_gate import RetryGate
+from pi_app.transport.service_errors import ServiceAuthRejected, ServiceError, ServiceRefused, ServiceThrottled
+from pi_app.recording.spool import CLIP_FILE, FRAME_FILE, Spool
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +46,18 @@ DEFAULT_AUTH_BACKOFF = Backoff(base_s=60.0, max_s=900.0, jitter=0.5)
 
 
 class Recognizer(Protocol):
-    """What the worker needs of pi_app.recognize_client.RecognizeClient."""
+    """What the worker needs of pi_app.transport.recognize_client.RecognizeClient."""
 
     def recognize(self, frame: bytes, content_type: str = "image/jpeg", clip_key: str = "") -> Recognition:
-        """Recognise one encoded frame; raises a pi_app.service_errors.ServiceError when it cannot."""
+        """Recognise one encoded frame; raises a pi_app.transport.service_errors.ServiceError when it cannot."""
         ...
 
 
 class ClipUploader(Protocol):
-    """What the worker needs of pi_app.s3_uploader.S3ClipUploader."""
+    """What the worker needs of pi_app.transport.s3_uploader.S3ClipUploader."""
 
     def upload(self, path: Path, key: str, metadata: dict[str, str]) -> None:
-        """Store the file under `key`; raises on failure (a pi_app.service_errors.ServiceError when it can tell why)."""
+        """Store the file under `key`; raises on failure (a pi_app.transport.service_errors.ServiceError when it can tell why)."""
         ...
 
 

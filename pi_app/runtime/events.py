@@ -23,7 +23,7 @@ import msgspec
 from facegate_contract import PRIVATE_FILE_MODE
 from facegate_contract.device_events import AnyDeviceEvent, DeviceEvent, decode_event, encode_event
 from facegate_contract.wire import WireError
-from pi_app.durable_files import private_dir
+from pi_app.recording.durable_files import private_dir
 
 log = logging.getLogger(__name__)
 

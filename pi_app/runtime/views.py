@@ -11,7 +11,7 @@ from rich.text import Text
 
 from facegate_contract.device_events import (AuthFailed, ClipRecognition, ClipsResumed, ClipUploaded, DeviceEvent,
                                              RecordingPaused, RecordingResumed, StageFailed, Throttled)
-from pi_app.stats import RecentRecognition, Stats
+from pi_app.runtime.stats import RecentRecognition, Stats
 
 COUNTER_LABELS = (("recorded", "clips recorded"), ("resumed", "resumed from spool"), ("recognised", "recognised"),
                   ("unknown", "unknown"), ("no_face", "no face"), ("skipped_stale", "skipped (stale)"),

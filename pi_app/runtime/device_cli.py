@@ -17,8 +17,8 @@ from pi_app.camera.spec import CameraSpec, parse_camera_spec
 
 if TYPE_CHECKING:
     from pi_app.actions import ActionsConfig, DeviceActions
-    from pi_app.event_relay import EventRelay
-    from pi_app.stack_connection import StackConnection
+    from pi_app.runtime.event_relay import EventRelay
+    from pi_app.transport.stack_connection import StackConnection
 
 console = Console(stderr=True)
 
@@ -130,17 +130,17 @@ def run(
     log_level: Annotated[str, typer.Option("--log-level", help="Log level.")] = "INFO",
 ) -> None:
     """Record clips, recognise a frame of each through the API and upload every clip to S3."""
-    from pi_app.api_session import AttemptTimeout
-    from pi_app.device_app import DeviceApp, DeviceConfig
-    from pi_app.event_relay import EventRelay
-    from pi_app.logging_setup import configure_device_logging
-    from pi_app.motion_gate import MotionPolicy
-    from pi_app.visit_reporter import VisitReporter
+    from pi_app.transport.api_session import AttemptTimeout
+    from pi_app.runtime.device_app import DeviceApp, DeviceConfig
+    from pi_app.runtime.event_relay import EventRelay
+    from pi_app.runtime.logging_setup import configure_device_logging
+    from pi_app.recording.motion_gate import MotionPolicy
+    from pi_app.transport.visit_reporter import VisitReporter
     from pi_app.visits.grouping import VisitConfig
-    from pi_app.spool_budget import GB, MB, SpoolLimits
-    from pi_app.stack_connection import connect
-    from pi_app.stats import Stats
-    from pi_app.views import LiveView, PlainView
+    from pi_app.recording.spool_budget import GB, MB, SpoolLimits
+    from pi_app.transport.stack_connection import connect
+    from pi_app.runtime.stats import Stats
+    from pi_app.runtime.views import LiveView, PlainView
 
     spec = _camera_spec(camera)
     size = _resolution(resolution)
@@ -260,8 +260,8 @@ def collect(
     _positive(min_gap, "--min-gap", allow_zero=True)
     source = _open_camera(spec, realtime, loop, size, fps)
 
-    from pi_app.face_collector import TRAINING, VAL, FaceCollector
-    from pi_app.hog_face_finder import HogFaceFinder  # dlib loads only for this command
+    from pi_app.tools.face_collector import TRAINING, VAL, FaceCollector
+    from pi_app.tools.hog_face_finder import HogFaceFinder  # dlib loads only for this command
 
     try:
         finder = HogFaceFinder()

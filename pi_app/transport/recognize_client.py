@@ -1,7 +1,7 @@
 """HTTP client for POST /recognize: one attempt per call, bounded by a connect and a read timeout.
 
 Retrying is not done here: the worker's ServiceGate owns it (backoff shared by every clip, stale clips
-uploaded on time). A call ends in a Recognition or raises one of pi_app.service_errors: refused (4xx, final),
+uploaded on time). A call ends in a Recognition or raises one of pi_app.transport.service_errors: refused (4xx, final),
 auth rejected (401/403), throttled (429), unavailable (connection error, timeout, 408, 5xx, or an answer that is
 not the contract's RecognizeAnswer), the throttled and unavailable with the service's Retry-After when it sent one.
 
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from facegate_contract import CLIP_KEY_HEADER, MAX_FRAME_BYTES
 from facegate_contract.wire import Face, RecognizeAnswer, WireError, decode
-from pi_app.api_session import ApiSession
-from pi_app.service_errors import ServiceRefused, ServiceUnavailable
+from pi_app.transport.api_session import ApiSession
+from pi_app.transport.service_errors import ServiceRefused, ServiceUnavailable
 
-# The names callers used before pi_app.service_errors: the same classes.
+# The names callers used before pi_app.transport.service_errors: the same classes.
 RecognizeRefused = ServiceRefused
 RecognizeUnavailable = ServiceUnavailable
 
@@ -58,7 +58,7 @@ class RecognizeClient:
         self.session = session
 
     def recognize(self, frame: bytes, content_type: str = "image/jpeg", clip_key: str = "") -> Recognition:
-        """POST one encoded frame once; raises a pi_app.service_errors.ServiceError when there is no answer to use.
+        """POST one encoded frame once; raises a pi_app.transport.service_errors.ServiceError when there is no answer to use.
 
         A frame over the API's limit is refused here, as the API would refuse it (413): past the limit the
         platform answers a bare 502 that no retry can fix.

@@ -9,8 +9,8 @@ import msgspec
 from facegate_contract import UNKNOWN as UNKNOWN_LABEL
 from facegate_contract import clip_key
 from facegate_contract.wire import Face, convert
-from pi_app.clip_names import clip_started_at
-from pi_app.recognize_client import Recognition
+from pi_app.recording.clip_names import clip_started_at
+from pi_app.transport.recognize_client import Recognition
 
 # Recognition statuses: PENDING until one of the final ones below.
 PENDING = "pending"
@@ -19,7 +19,7 @@ UNKNOWN = "unknown"  # faces, none of them enrolled
 NO_FACE = "no_face"
 REFUSED = "refused"  # the API answered 4xx: final, never retried
 SKIPPED_STALE = "skipped_stale"  # recognition fell behind: the clip was too old to be worth it
-SKIPPED_STILL = "skipped_still"  # the motion gate: nothing moved and no visit was open (pi_app.motion_gate)
+SKIPPED_STILL = "skipped_still"  # the motion gate: nothing moved and no visit was open (pi_app.recording.motion_gate)
 SKIPPED_NO_FRAME = "skipped_no_frame"  # frame.jpg lost and not to be taken again from the clip: nothing to send
 SKIPPED_RECOVERED = "skipped_recovered"  # state.json was unreadable: rebuilt from the folder, uploaded unrecognised
 # Upload statuses.
@@ -105,7 +105,7 @@ class ClipState:
     # Where the clip starts in the camera's stream (seconds from its first frame): lines a
     # recorded video's clips up with its manifest.
     stream_offset_s: float = 0.0
-    # The clip's motion score (pi_app.motion_gate): the moving fraction of the frame at its peak; None
+    # The clip's motion score (pi_app.recording.motion_gate): the moving fraction of the frame at its peak; None
     # for clips recorded before the gate existed.
     motion: float | None = None
     version: int = STATE_VERSION

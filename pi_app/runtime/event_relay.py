@@ -7,7 +7,7 @@ import queue
 import threading
 from collections.abc import Callable
 
-from pi_app.events import Event
+from pi_app.runtime.events import Event
 
 log = logging.getLogger(__name__)
 
