@@ -41,7 +41,8 @@ def resolution(value: str) -> tuple[int, int]:
     try:
         width, height = (int(part) for part in value.lower().split("x"))
     except ValueError as exc:
-        raise typer.BadParameter(f"expected WIDTHxHEIGHT, e.g. 640x480, got {value!r}", param_hint="--resolution") from exc
+        raise typer.BadParameter(f"expected WIDTHxHEIGHT, e.g. 640x480, got {value!r}",
+                                 param_hint="--resolution") from exc
     if width <= 0 or height <= 0:
         raise typer.BadParameter("width and height must be positive", param_hint="--resolution")
     return width, height
