@@ -89,15 +89,15 @@ def demo(
 ) -> None:
     """Enrol the demo person, play the fixture video through the device app, check every clip."""
     from pi_app.camera.video_file import VideoFileCamera
-    from pi_app.device_app import DeviceApp, DeviceConfig
-    from pi_app.events import read_events
-    from pi_app.motion_gate import MotionPolicy
-    from pi_app.run_check import check_run
-    from pi_app.stack_connection import connect
-    from pi_app.stats import Stats
-    from pi_app.video_manifest import VideoManifest
-    from pi_app.views import LiveView, PlainView
-    from pi_app.visit_reporter import VisitReporter
+    from pi_app.runtime.device_app import DeviceApp, DeviceConfig
+    from pi_app.runtime.events import read_events
+    from pi_app.recording.motion_gate import MotionPolicy
+    from pi_app.tools.run_check import check_run
+    from pi_app.transport.stack_connection import connect
+    from pi_app.runtime.stats import Stats
+    from pi_app.tools.video_manifest import VideoManifest
+    from pi_app.runtime.views import LiveView, PlainView
+    from pi_app.transport.visit_reporter import VisitReporter
     from facegate_contract import default_outputs_path
     from recognizer.training.stack_access import StackAccess
 

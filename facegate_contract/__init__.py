@@ -8,6 +8,7 @@ nothing of ours:
 |---|---|
 | `api` | the device API's routes, headers and limits |
 | `wire` | the typed objects that cross the API (face, box, answers, requests, visit reports) and their JSON codecs |
+| `device_events` | the device's events (its event bus and `events.jsonl`): typed, tagged by `event`, with their codec |
 | `naming` | person labels, device, clip and visit ids, S3 keys and prefixes |
 | `environment` | the Lambdas' `FACEGATE_*` environment names |
 | `items` | how the tables' items read back |

@@ -1,7 +1,8 @@
 """Every `FACEGATE_*` setting, and one loader per role that reads the environment once, at start-up, and checks it.
 
 Nothing else in the project reads `os.environ` for a setting: the recognizer and control Lambdas take
-`lambda_settings()` at init, the face networks `serving_settings()`, the CLI `cli_settings()`. A value that does not
+`lambda_settings()` at init, the face networks `serving_settings()`, the CLI `cli_settings()`, the device
+`device_settings()`. A value that does not
 parse is reported when the process starts (SettingsError, one line), not at the first visitor.
 """
 from __future__ import annotations
@@ -121,6 +122,23 @@ class CliSettings:
     outputs: Path = Path(".facegate/outputs.json")
     console_password: str | None = None
     debug: bool = False
+
+
+@dataclass(frozen=True)
+class DeviceSettings:
+    """What `facegate run` takes from the environment when its options do not say (the options win)."""
+
+    device_file: Path | None = None  # FACEGATE_DEVICE_FILE: the device's file from `facegate device add`
+    endpoint_url: str | None = None  # FACEGATE_ENDPOINT_URL: with deploy outputs, the emulator's URL
+    profile: str | None = None  # AWS_PROFILE (AWS's own name): with deploy outputs, for direct S3 uploads
+
+
+def device_settings(environ: Mapping[str, str] | None = None) -> DeviceSettings:
+    """The device's settings from the environment."""
+    read = _Reader(environ)
+    endpoint = read.text(ENV_ENDPOINT_URL)
+    return DeviceSettings(device_file=read.path(ENV_DEVICE_FILE), endpoint_url=endpoint.rstrip("/") or None,
+                          profile=read.text("AWS_PROFILE") or None)
 
 
 def serving_settings(environ: Mapping[str, str] | None = None) -> ServingSettings:

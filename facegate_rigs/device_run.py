@@ -5,22 +5,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pi_app.backoff import Backoff
+from pi_app.transport.backoff import Backoff
 from pi_app.camera.video_file import VideoFileCamera
-from pi_app.device_app import DeviceApp, DeviceConfig
-from pi_app.events import Event, read_events
-from pi_app.motion_gate import MotionPolicy
-from pi_app.stack_connection import connect
-from pi_app.visit_reporter import VisitReporter
+from pi_app.runtime.device_app import DeviceApp, DeviceConfig
+from facegate_contract.device_events import AnyDeviceEvent
+from pi_app.runtime.events import read_events
+from pi_app.recording.motion_gate import MotionPolicy
+from pi_app.transport.stack_connection import connect
+from pi_app.transport.visit_reporter import VisitReporter
 
 
 @dataclass
 class DeviceRun:
     summary: dict[str, Any]
-    events: list[Event]
+    events: list[AnyDeviceEvent]
 
-    def of(self, kind: str) -> list[Event]:
-        return [e for e in self.events if e.get("event") == kind]
+    def of(self, kind: str) -> list[Any]:
+        """The run's events named `kind` (`upload`, `recognition`...)."""
+        return [e for e in self.events if e.name == kind]
 
 
 def run_device(device_file: Path, video: Path, work: Path, *, realtime: bool, loop: bool = False,

@@ -7,17 +7,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+from facegate_contract.device_events import AnyDeviceEvent
 from facegate_rigs.paths import ROOT
 from facegate_rigs.scripted_server import scripted_server
 from pi_app.actions import DeviceActions, parse_actions_config
 from pi_app.camera.video_file import VideoFileCamera
-from pi_app.device_app import DeviceApp, DeviceConfig
-from pi_app.event_relay import EventRelay
-from pi_app.events import read_events
-from pi_app.motion_gate import MotionPolicy
-from pi_app.stack_connection import connect
-from pi_app.video_manifest import VideoManifest
-from pi_app.visit_reporter import VisitReporter
+from pi_app.runtime.device_app import DeviceApp, DeviceConfig
+from pi_app.runtime.event_relay import EventRelay
+from pi_app.runtime.events import read_events
+from pi_app.recording.motion_gate import MotionPolicy
+from pi_app.transport.stack_connection import connect
+from pi_app.tools.video_manifest import VideoManifest
+from pi_app.transport.visit_reporter import VisitReporter
 
 KNOWN = ("Laura_Bush", "Vladimir_Putin")  # Laura may enter, Vladimir may not (services/data/people.json)
 
@@ -66,7 +67,8 @@ def identity_manifests(out: Path) -> list[VideoManifest]:
     return [VideoManifest.read(path) for path in sorted(out.glob("identity-*.json"))]
 
 
-def run_doorway(device_file: Path, manifest: VideoManifest, work: Path, gate: bool) -> tuple[list[dict], list[dict]]:
+def run_doorway(device_file: Path, manifest: VideoManifest, work: Path,
+                gate: bool) -> tuple[list[AnyDeviceEvent], list[dict]]:
     """Replay the doorway through the device app with actions and visit reports; (events, alerts received)."""
     with scripted_server([(200, {"ok": True})]) as receiver:
         rules = parse_actions_config(RULES.format(url=f"http://127.0.0.1:{receiver.server_address[1]}/hook"))

@@ -16,12 +16,14 @@ from typing import Any
 
 import cv2
 
-from pi_app.backoff import Backoff
+from facegate_contract.device_events import (ClipRecognition, ClipRecorded, ClipUploaded, StageFailed, Throttled,
+                                             events_of)
+from pi_app.transport.backoff import Backoff
 from pi_app.camera.video_file import VideoFileCamera
-from pi_app.device_app import DeviceApp, DeviceConfig
-from pi_app.events import read_events
-from pi_app.motion_gate import MotionPolicy
-from pi_app.stack_connection import connect
+from pi_app.runtime.device_app import DeviceApp, DeviceConfig
+from pi_app.runtime.events import read_events
+from pi_app.recording.motion_gate import MotionPolicy
+from pi_app.transport.stack_connection import connect
 
 LOAD_FPS = 4
 LOAD_SIZE = (320, 240)
@@ -101,23 +103,24 @@ def run_devices(device_files: list[Path], video: Path, work: Path, seconds: floa
     last_recorded = last_upload = 0.0
     for folder in folders:
         events = read_events(folder / "events.jsonl")
-        recorded = {e["clip"]: e for e in events if e.get("event") == "clip_recorded"}
+        recorded = {e.clip: e for e in events_of(events, ClipRecorded)}
+        uploads = events_of(events, ClipUploaded)
         report.clips += len(recorded)
-        report.uploaded += len({e["clip"] for e in events if e.get("event") == "upload"})
-        last_recorded = max([last_recorded] + [_parse_ts(e["ts"]) for e in recorded.values()])
-        last_upload = max([last_upload] + [_parse_ts(e["ts"]) for e in events if e.get("event") == "upload"])
+        report.uploaded += len({e.clip for e in uploads})
+        last_recorded = max([last_recorded] + [_parse_ts(e.ts) for e in recorded.values()])
+        last_upload = max([last_upload] + [_parse_ts(e.ts) for e in uploads])
         for event in events:
-            if event.get("event") == "recognition":
-                report.statuses[event["status"]] += 1
-                if event.get("latency_ms") is not None:
-                    report.latency_ms.append(float(event["latency_ms"]))
-                if event["status"] in ("recognised", "unknown", "no_face"):
-                    waited = _parse_ts(event["ts"]) - float(event["recorded_at"])
+            if isinstance(event, ClipRecognition):
+                report.statuses[event.status] += 1
+                if event.latency_ms is not None:
+                    report.latency_ms.append(event.latency_ms)
+                if event.status in ("recognised", "unknown", "no_face") and event.recorded_at is not None:
+                    waited = _parse_ts(event.ts) - event.recorded_at
                     report.oldest_answer_s = max(report.oldest_answer_s, waited)
-            elif event.get("event") in ("failure", "throttled"):
-                status = _status_of(event.get("error", ""))
+            elif isinstance(event, (StageFailed, Throttled)):
+                status = _status_of(event.error)
                 report.server_errors += status is not None and status >= 500
-                report.throttled += event["event"] == "throttled"
+                report.throttled += isinstance(event, Throttled)
     report.drained_after_s = max(0.0, last_upload - last_recorded)
     report.pending = sum(s.get("pending", 0) for s in summaries.values()) + (len(folders) - len(summaries))
     return report

@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from facegate_cli.console.clip_sandbox import ClipRefused, DecodeLimits, run_limited
 from facegate_contract import parse_clip_key
-from pi_app.image_encoding import DEFAULT_MAX_SIDE
+from pi_app.recording.image_encoding import DEFAULT_MAX_SIDE
 
 log = logging.getLogger(__name__)
 

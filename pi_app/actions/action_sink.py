@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from facegate_contract.device_events import ClipRecognition, ClipUploaded, DeviceEvent, VisitAction
+from facegate_contract.wire import to_builtins
 from pi_app.actions.alert import Alert, new_alert_id
 from pi_app.actions.clip_uploads import ClipUploads
 from pi_app.actions.config import NO_FACE, ActionsConfig, Rule
@@ -22,8 +24,7 @@ from pi_app.actions.cooldowns import Cooldowns
 from pi_app.actions.door_rule import door_verdict
 from pi_app.actions.gpio_outputs import Pulses
 from pi_app.actions.rules import Plan, plan, rule_for
-from pi_app.clip_state import NO_FACE as STATUS_NO_FACE
-from pi_app.events import Event
+from pi_app.recording.clip_state import NO_FACE as STATUS_NO_FACE
 from pi_app.visits.decision import window
 from pi_app.visits.evidence import Vote
 from pi_app.visits.tracker import ENDED, VisitChange, VisitTracker, VisitView
@@ -32,7 +33,7 @@ from pi_app.visits.visit_sink import VisitSink
 log = logging.getLogger(__name__)
 
 SubmitAlert = Callable[[Alert], None]
-Publish = Callable[[Event], None]
+Publish = Callable[[DeviceEvent], None]
 REMEMBERED_VISITS = 256  # what recent visits did: a late answer to an ended visit must not fire it again
 
 
@@ -65,12 +66,11 @@ class ActionSink:
         self.cooldowns = Cooldowns()
         self._acted: OrderedDict[str, _Acted] = OrderedDict()
 
-    def handle(self, event: Event) -> None:
+    def handle(self, event: DeviceEvent) -> None:
         """Act on one device event."""
-        kind = event.get("event")
-        if kind == "upload" and event.get("key"):
-            self.uploads.add(str(event["key"]))
-        elif kind == "recognition" and event.get("status") == STATUS_NO_FACE:
+        if isinstance(event, ClipUploaded) and event.key:
+            self.uploads.add(event.key)
+        elif isinstance(event, ClipRecognition) and event.status == STATUS_NO_FACE:
             self._no_face(event)
         self.visit_sink.handle(event)  # visits take `recognition` and `clip_recorded`, and ignore the rest
 
@@ -88,7 +88,8 @@ class ActionSink:
             acted.conflict_reported = True
             log.warning("visit conflict: nothing opens", extra={"visit_id": visit.id, "decision": decision.name,
                                                                 "names": list(decision.conflict)})
-            self._report(visit, "conflict", names=list(decision.conflict))
+            self._report(VisitAction(visit_id=visit.id, rule="conflict", decision=decision.name,
+                                     names=list(decision.conflict)))
         rule_name = rule_for(decision)
         if rule_name is None:
             return
@@ -116,28 +117,28 @@ class ActionSink:
         if what.alert:
             alert_id = self._alert(rule.name, visit.decision.name, best.confidence, best.at, best.clip, best.key,
                                    best.details, now, visit.id)
-        self._report(visit, rule.name, pulses=[p.output for p in what.pulses], door=what.opens_door,
-                     door_reason=door_reason, alert_id=alert_id, age_s=round(now - visit.last_at, 2))
+        self._report(VisitAction(visit_id=visit.id, rule=rule.name, decision=visit.decision.name,
+                                 pulses=[p.output for p in what.pulses], door=what.opens_door, door_reason=door_reason,
+                                 alert_id=alert_id, age_s=round(now - visit.last_at, 2)))
 
-    def _no_face(self, event: Event) -> None:
+    def _no_face(self, event: ClipRecognition) -> None:
         rule = self.config.rules[NO_FACE]
-        seen_at = float(event.get("recorded_at") or self.clock())
+        seen_at = event.recorded_at or self.clock()
         if rule.does_nothing or not self.cooldowns.allows(NO_FACE, seen_at, rule.cooldown_s):
             return
         now = self.clock()
         what = plan(rule, signals=now - seen_at <= rule.max_age_s, alert=True, opens_door=False)
         for pulse in what.pulses:
             self.outputs.pulse(pulse.output, pulse.seconds)
-        alert_id = (self._alert(NO_FACE, NO_FACE, None, seen_at, str(event.get("clip", "")),
-                                str(event.get("key", "")), {}, now, "") if what.alert else None)
-        log.info("no face", extra={"clip": event.get("clip"), "pulses": [p.output for p in what.pulses],
+        alert_id = (self._alert(NO_FACE, NO_FACE, None, seen_at, event.clip, event.key, {}, now, "")
+                    if what.alert else None)
+        log.info("no face", extra={"clip": event.clip, "pulses": [p.output for p in what.pulses],
                                    "alert_id": alert_id})
 
-    def _report(self, visit: VisitView, rule: str, **fields: Any) -> None:
-        log.info("visit action", extra={"visit_id": visit.id, "rule": rule, "decision": visit.decision.name, **fields})
+    def _report(self, action: VisitAction) -> None:
+        log.info("visit action", extra=to_builtins(action))
         if self.publish is not None:
-            self.publish({"event": "visit_action", "visit_id": visit.id, "rule": rule,
-                          "decision": visit.decision.name, **fields})
+            self.publish(action)
 
     def _alert(self, rule: str, name: str, confidence: float | None, seen_at: float, clip: str, key: str,
                details: dict[str, Any], now: float, visit_id: str) -> str | None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pi_app.events import utc_iso
-from pi_app.stamped_ids import stamped_id
+from pi_app.runtime.events import utc_iso
+from pi_app.runtime.stamped_ids import stamped_id
 
 ALERT_VERSION = 1
 

@@ -20,7 +20,7 @@ from pi_app.actions.alert_outbox import AlertOutbox
 from pi_app.actions.alert_payload import AlertPayloads
 from pi_app.actions.config import Webhook
 from pi_app.actions.webhook import DELIVERED, GIVE_UP, SendResult
-from pi_app.retry_gate import RetryGate
+from pi_app.transport.retry_gate import RetryGate
 
 log = logging.getLogger(__name__)
 

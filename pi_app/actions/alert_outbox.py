@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 
 from pi_app.actions.alert import Alert
-from pi_app.durable_files import private_dir, write_atomically
+from pi_app.recording.durable_files import private_dir, write_atomically
 
 log = logging.getLogger(__name__)
 

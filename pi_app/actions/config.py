@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from pi_app.actions.config_reader import TableReader
-from pi_app.backoff import Backoff
+from pi_app.transport.backoff import Backoff
 from pi_app.visits.decision import DecisionPolicy
 from pi_app.visits.grouping import VisitConfig
 

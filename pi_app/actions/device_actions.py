@@ -31,7 +31,7 @@ from pi_app.actions.gpio_outputs import GpioOutputs
 from pi_app.actions.scheduler import Scheduler, ThreadScheduler
 from pi_app.actions.supervised_outputs import SupervisedOutputs
 from pi_app.actions.webhook import WebhookSender
-from pi_app.events import Event
+from pi_app.runtime.events import Event
 from pi_app.visits.tracker import VisitTracker
 
 log = logging.getLogger(__name__)

@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
 
-    from pi_app.logging_setup import configure_device_logging
+    from pi_app.runtime.logging_setup import configure_device_logging
 
     configure_device_logging(args.log_file, args.log_level)
     wake = _wake_on_signals()

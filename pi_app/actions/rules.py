@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pi_app.actions.config import KNOWN, UNKNOWN, Pulse, Rule
-from pi_app.clip_state import UNKNOWN_NAME
+from pi_app.recording.clip_state import UNKNOWN_NAME
 from pi_app.visits.decision import Decision
 
 

@@ -33,7 +33,9 @@ log = logging.getLogger(__name__)
 
 SOURCE_ROOT = Path(pi_app.__file__).resolve().parent.parent  # the owner imports the same pi_app as the app
 # Not `-m pi_app.actions.pin_owner`: the package imports that module itself, and runpy warns about running it twice.
-OWNER_MAIN = "import sys; from pi_app.actions.pin_owner import main; sys.exit(main())"
+# The first argument is SOURCE_ROOT, put first on the path (the child inherits the environment untouched).
+OWNER_MAIN = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
+              "from pi_app.actions.pin_owner import main; sys.exit(main())")
 STOP_LINE = (json.dumps(STOP_COMMAND) + "\n").encode()
 
 
@@ -95,11 +97,9 @@ class SupervisedOutputs:
     def _start(self) -> subprocess.Popen[bytes]:
         log_file, log_level = _app_logging()
         args = owner_args(self.outputs, self.backend, os.getpid(), self.journal, log_file, log_level)
-        env = dict(os.environ)  # the child inherits the process environment, with this source tree importable
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SOURCE_ROOT), env.get("PYTHONPATH")) if p)
         # Own session: Ctrl-C / Ctrl-Z at the app's terminal must not stop the process that ends the pulses.
-        proc = subprocess.Popen([sys.executable, "-c", OWNER_MAIN, *args], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, env=env, start_new_session=True)
+        proc = subprocess.Popen([sys.executable, "-c", OWNER_MAIN, str(SOURCE_ROOT), *args], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, start_new_session=True)
         assert proc.stdin is not None
         os.set_blocking(proc.stdin.fileno(), False)  # a stuck owner drops pulses instead of blocking the event bus
         answer = _first_answer(proc, self.ready_timeout_s)

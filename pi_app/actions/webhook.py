@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from pi_app.retry_after import retry_after_of
+from pi_app.transport.retry_after import retry_after_of
 
 DELIVERED, RETRY, GIVE_UP = "delivered", "retry", "give_up"
 RETRY_STATUSES = (408, 429)  # the only 4xx that may succeed later; every other 4xx is final

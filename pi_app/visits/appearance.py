@@ -7,29 +7,12 @@ A clip resumed after a restart has none; its votes are then compared by name (`d
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from pi_app.visits.evidence import Vote
-
-MIN_BYTES, MAX_BYTES = 8, 64  # the contract's bounds
-
-
-def descriptor_of(face: dict[str, Any]) -> bytes | None:
-    """The descriptor in one face of the API's answer (base64 in JSON); None when absent or malformed."""
-    value = face.get("descriptor")
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return raw if MIN_BYTES <= len(raw) <= MAX_BYTES else None
 
 
 def similarity(a: bytes, b: bytes) -> float | None:

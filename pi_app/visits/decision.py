@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pi_app.clip_state import UNKNOWN_NAME
+from pi_app.recording.clip_state import UNKNOWN_NAME
 from pi_app.visits.evidence import Vote
 
 UNDECIDED = "undecided"
@@ -48,12 +48,6 @@ class Decision:
     def enrolled(self) -> bool:
         """True when the decision is a named person."""
         return self.decided and self.name != UNKNOWN_NAME
-
-    def to_json(self) -> dict[str, object]:
-        return {"decision": self.name, "share": round(self.share, 3),
-                "confidence": None if self.confidence is None else round(self.confidence, 4),
-                "agreeing": self.agreeing, "votes": {k: round(v, 3) for k, v in self.votes.items()},
-                "label_clips": dict(self.clips), "conflict": list(self.conflict)}
 
 
 def window(votes: Sequence[Vote], policy: DecisionPolicy) -> list[Vote]:

@@ -5,8 +5,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from pi_app.clip_names import clip_seq
-from pi_app.clip_state import RECOGNISED, UNKNOWN, UNKNOWN_NAME
+from facegate_contract import wire
+from facegate_contract.device_events import ClipRecognition
+from pi_app.recording.clip_names import clip_seq
+from pi_app.recording.clip_state import RECOGNISED, UNKNOWN, UNKNOWN_NAME
 
 NEUTRAL_CONFIDENCE = 0.5  # the weight of a vote whose answer carried no confidence
 
@@ -21,16 +23,9 @@ class Box:
     y2: float
 
     @classmethod
-    def from_json(cls, value: Any) -> Box | None:
-        """The API's `{x1, y1, x2, y2, ...}` (or `[x1, y1, x2, y2]`); None when absent or malformed."""
-        if isinstance(value, dict):
-            value = [value.get(k) for k in ("x1", "y1", "x2", "y2")]
-        if not isinstance(value, (list, tuple)) or len(value) != 4:
-            return None
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value):
-            return None
-        x1, y1, x2, y2 = (float(v) for v in value)
-        return cls(x1, y1, x2, y2) if x2 > x1 and y2 > y1 else None
+    def of(cls, box: wire.Box) -> Box:
+        """The answer's box (the contract checked it: finite, x2 > x1, y2 > y1)."""
+        return cls(box.x1, box.y1, box.x2, box.y2)
 
     @property
     def size(self) -> float:
@@ -54,8 +49,9 @@ class Box:
         (ax, ay), (bx, by) = self.centre, other.centre
         return math.hypot(ax - bx, ay - by) / max(self.size, other.size, 1.0)
 
-    def to_json(self) -> dict[str, float]:
-        return {"x1": self.x1, "y1": self.y1, "x2": self.x2, "y2": self.y2}
+    def to_wire(self) -> wire.Box:
+        """The box as visit events and reports carry it."""
+        return wire.Box(self.x1, self.y1, self.x2, self.y2)
 
 
 @dataclass(frozen=True)
@@ -85,13 +81,12 @@ class Vote:
         """True for a named person (not "unknown")."""
         return self.name != UNKNOWN_NAME
 
-    def to_json(self) -> dict[str, Any]:
-        """The vote as visit events report it (details stay out: they are the person's record, not evidence)."""
-        data: dict[str, Any] = {"clip": self.clip, "key": self.key, "at": self.at, "name": self.name,
-                                "confidence": self.confidence, "box": self.box.to_json() if self.box else None}
-        if self.sighting_id:
-            data["sighting_id"] = self.sighting_id
-        return data
+    def to_evidence(self) -> wire.EvidenceVote:
+        """The vote as visit events and reports carry it (details stay out: they are the person's record, not
+        evidence; the descriptor too: it is biometric)."""
+        return wire.EvidenceVote(key=self.key, name=self.name, confidence=self.confidence,
+                                 box=self.box.to_wire() if self.box else None, at=self.at,
+                                 sighting_id=self.sighting_id, clip=self.clip)
 
 
 @dataclass(frozen=True)
@@ -105,26 +100,21 @@ class ClipSeen:
     votes: tuple[Vote, ...]
 
 
-def clip_seen(event: dict[str, Any]) -> ClipSeen | None:
-    """The clip a `recognition` event is about; None for other events or one without a clip and time."""
-    if event.get("event") != "recognition" or not event.get("clip") or event.get("recorded_at") is None:
+def clip_seen(event: ClipRecognition) -> ClipSeen | None:
+    """The clip a `recognition` event is about; None for one without a clip and time."""
+    if not event.clip or event.recorded_at is None:
         return None
-    clip, at = str(event["clip"]), float(event["recorded_at"])
+    clip, at = event.clip, event.recorded_at
     try:
         seq = clip_seq(clip)
     except (IndexError, ValueError):
         seq = -1  # not a device clip id: nothing is known about the clips around it
     votes: tuple[Vote, ...] = ()
-    if event.get("status") in (RECOGNISED, UNKNOWN):
-        votes = tuple(_vote(face, clip, str(event.get("key", "")), seq, at) for face in event.get("faces") or [])
+    if event.status in (RECOGNISED, UNKNOWN):
+        votes = tuple(_vote(face, clip, event.key, seq, at) for face in event.faces)
     return ClipSeen(clip, seq, at, votes)
 
 
-def _vote(face: dict[str, Any], clip: str, key: str, seq: int, at: float) -> Vote:
-    raw = face.get("confidence")
-    confidence = float(raw) if isinstance(raw, (int, float)) and not isinstance(raw, bool) else None
-    details = face.get("details")
-    sighting = face.get("sighting_id")
-    return Vote(clip, key, seq, at, str(face.get("name") or UNKNOWN_NAME), confidence,
-                Box.from_json(face.get("box")), str(sighting) if sighting else None,
-                details if isinstance(details, dict) else {}, door=face.get("door") is True)
+def _vote(face: wire.Face, clip: str, key: str, seq: int, at: float) -> Vote:
+    return Vote(clip, key, seq, at, face.name, face.confidence, Box.of(face.box), face.sighting_id,
+                dict(face.details), door=face.door)

@@ -110,7 +110,7 @@ def split_point(visit: Visit, config: VisitConfig) -> int | None:
 
     Both sides need the same evidence: one or two faces are never a person of their own to differ from, wherever
     they fall. A visit's first face can be its odd one (turned away, blurred while stepping in, misnamed), and
-    answers come newest first when recognition falls behind (pi_app.work_queue): the clip a person turned away in
+    answers come newest first when recognition falls behind (pi_app.runtime.work_queue): the clip a person turned away in
     can be the first of their visit to be answered, with their frontal faces arriving after it."""
     votes = visit.votes
     for index in range(max(config.split_clips, len(votes) - _SPLIT_SEARCH), len(votes) - config.split_clips + 1):

@@ -25,19 +25,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from pi_app.clip_names import clip_seq
-from pi_app.events import Event
-from pi_app.stamped_ids import stamped_id
+from facegate_contract.device_events import ClipRecognition, ClipRecorded, DeviceEvent
+from pi_app.recording.clip_names import clip_seq
+from pi_app.runtime.stamped_ids import stamped_id
 from pi_app.visits.decision import UNDECIDED, Decision
 from pi_app.visits.evidence import Vote, clip_seen
-from pi_app.visits.grouping import (
-    Visit,
-    VisitConfig,
-    assign,
-    near_in_place,
-    reaching,
-    split_point,
-)
+from pi_app.visits.grouping import Visit, VisitConfig, assign, near_in_place, reaching, split_point
 
 log = logging.getLogger(__name__)
 
@@ -104,13 +97,13 @@ class VisitTracker:
             while len(self._appearances) > NOTED_APPEARANCES:
                 self._appearances.popitem(last=False)
 
-    def observe(self, event: Event) -> list[VisitChange]:
+    def observe(self, event: DeviceEvent) -> list[VisitChange]:
         """Take one event (`recognition`; `clip_recorded` tells where this run's clips start); returns the
         visit changes it caused."""
-        if event.get("event") == "clip_recorded":
-            self._note_recorded(str(event.get("clip", "")))
+        if isinstance(event, ClipRecorded):
+            self._note_recorded(event.clip)
             return []
-        seen = clip_seen(event)
+        seen = clip_seen(event) if isinstance(event, ClipRecognition) else None
         if seen is None:
             return []
         with self._lock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from pi_app.events import Event
+from pi_app.runtime.events import Event
 from pi_app.visits.tracker import VisitChange, VisitTracker
 from pi_app.visits.visit_events import visit_event
 

@@ -23,7 +23,7 @@ from facegate_rigs.bench_common import SMOKE_HELP, machine, save
 from facegate_rigs.doorway import enrol_and_build, run_doorway
 from facegate_rigs.paths import DEMO_VIDEO, LFW_DEV
 from facegate_rigs.stack import bench_stack
-from pi_app.video_manifest import VideoManifest
+from pi_app.tools.video_manifest import VideoManifest
 
 CLIP_S = 0.5
 DAY_CLIPS = int(24 * 3600 / CLIP_S)
@@ -43,21 +43,23 @@ PRICES = {
 def _run(gate: bool, device_file: Path, manifest: VideoManifest, work: Path) -> dict:
     """One replay of the doorway, motion gate on or off: what was sent, for whom, and what it took."""
     events, _ = run_doorway(device_file, manifest, work, gate=gate)
-    offsets = {e["clip"]: float(e.get("stream_offset_s", 0)) for e in events if e.get("event") == "clip_recorded"}
-    sent = {e["clip"]: e for e in events if e.get("event") == "recognition" and e.get("status") in
-            ("recognised", "unknown", "no_face")}
+    from facegate_contract.device_events import ClipRecognition, ClipUploaded, VisitDecided, VisitEnded, events_of
+    from pi_app.tools.run_check import clip_offsets
+
+    offsets = clip_offsets(events)
+    sent = {e.clip: e for e in events_of(events, ClipRecognition) if e.status in ("recognised", "unknown", "no_face")}
     empty = {c for c, o in offsets.items() if o < manifest.duration_s and manifest.people_at(o, CLIP_S) == ()}
     occupied = set(offsets) - empty
-    uploads = [e for e in events if e.get("event") == "upload"]
-    visits = [e for e in events if e.get("event") == "visit_ended"]
+    uploads = events_of(events, ClipUploaded)
+    visits = events_of(events, VisitEnded)
     return {
         "clips": len(offsets), "empty_clips": len(empty), "occupied_clips": len(occupied),
         "sent_empty": sum(1 for c in empty if c in sent), "sent_occupied": sum(1 for c in occupied if c in sent),
-        "server_ms": [float(e["server_ms"]) for e in sent.values() if e.get("server_ms") is not None],
-        "faces": sum(len(e.get("faces") or []) for e in sent.values()),
-        "clip_bytes": statistics.fmean(u["bytes"] for u in uploads) if uploads else 0.0,
+        "server_ms": [e.server_ms for e in sent.values() if e.server_ms is not None],
+        "faces": sum(len(e.faces) for e in sent.values()),
+        "clip_bytes": statistics.fmean(u.bytes for u in uploads) if uploads else 0.0,
         "visits": len(visits),
-        "visit_reports": sum(1 for e in events if e.get("event") in ("visit_decided", "visit_ended")),
+        "visit_reports": len(events_of(events, VisitDecided)) + len(visits),
     }
 
 

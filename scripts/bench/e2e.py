@@ -33,8 +33,8 @@ from facegate_rigs.bench_common import (
 )
 from facegate_rigs.paths import DEMO_VIDEO
 from facegate_rigs.stack import bench_stack
-from pi_app.recognize_client import RecognizeClient
-from pi_app.stack_connection import connect
+from pi_app.transport.recognize_client import RecognizeClient
+from pi_app.transport.stack_connection import connect
 
 
 def overhead(client: RecognizeClient, bodies: dict[str, bytes], n: int) -> dict:
@@ -71,8 +71,8 @@ def overhead(client: RecognizeClient, bodies: dict[str, bytes], n: int) -> dict:
 def sustained(device_file: Path, work: Path, seconds: float) -> dict:
     """The device app replaying the demo video in real time for `seconds`: clips per second and the backlog."""
     from pi_app.camera.video_file import VideoFileCamera
-    from pi_app.device_app import DeviceApp, DeviceConfig
-    from pi_app.events import read_events
+    from pi_app.runtime.device_app import DeviceApp, DeviceConfig
+    from pi_app.runtime.events import read_events
 
     connection = connect(device_file=device_file)
     config = DeviceConfig(device_id=connection.device_id, spool_dir=work / "spool", events_path=work / "events.jsonl",
@@ -86,10 +86,10 @@ def sustained(device_file: Path, work: Path, seconds: float) -> dict:
     events = read_events(config.events_path)
 
     def at(event) -> float:
-        return datetime.fromisoformat(event["ts"].replace("Z", "+00:00")).timestamp() - started
+        return datetime.fromisoformat(event.ts.replace("Z", "+00:00")).timestamp() - started
 
-    recorded = sorted(at(e) for e in events if e["event"] == "clip_recorded")
-    done = sorted(at(e) for e in events if e["event"] == "upload")
+    recorded = sorted(at(e) for e in events if e.name == "clip_recorded")
+    done = sorted(at(e) for e in events if e.name == "upload")
     timeline = []
     for t in range(0, int(seconds) + 1):
         timeline.append({"t": t, "backlog": sum(r <= t for r in recorded) - sum(d <= t for d in done)})

@@ -23,16 +23,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facegate_contract.wire import ImageSize, RecognizeAnswer, to_builtins
+from facegate_contract.device_events import AnyDeviceEvent
+from facegate_contract.wire import ImageSize, RecognizeAnswer
 from facegate_rigs.bench_common import SMOKE_HELP, machine, save
 from facegate_rigs.paths import LFW_DEV, ROOT
 from pi_app.camera.video_file import VideoFileCamera
-from pi_app.device_app import DeviceApp, DeviceConfig
-from pi_app.events import read_events
-from pi_app.motion_gate import MotionPolicy
-from pi_app.recognize_client import Recognition
-from pi_app.run_check import check_identity, check_run
-from pi_app.video_manifest import VideoManifest
+from pi_app.runtime.device_app import DeviceApp, DeviceConfig
+from pi_app.runtime.events import read_events
+from pi_app.recording.motion_gate import MotionPolicy
+from pi_app.transport.recognize_client import Recognition
+from pi_app.tools.run_check import check_identity, check_run, clip_offsets
+from pi_app.tools.video_manifest import VideoManifest
 from pi_app.visits import VisitConfig
 from pi_app.visits.appearance import similarity
 from recognizer.classifier import OpenSetClassifier
@@ -76,11 +77,12 @@ class LocalRecognizer:
         descriptors = result.descriptors if self.descriptors else [None] * len(result.detections)
         faces = [RecognizedFace(d, i, descriptor=c).to_wire()
                  for d, i, c in zip(result.detections, result.identities, descriptors)]
-        answer = to_builtins(RecognizeAnswer(faces=faces, model_version="bench", backend="dlib",
-                                             image=ImageSize(width=rgb.shape[1], height=rgb.shape[0])))
+        answer = RecognizeAnswer(faces=faces, model_version="bench", backend="dlib",
+                                 image=ImageSize(width=rgb.shape[1], height=rgb.shape[0]),
+                                 timings_ms={"total": (time.perf_counter() - t0) * 1e3})
         self.server_ms.append((time.perf_counter() - t0) * 1e3)
         self.seen += [(clip_key, (d.box[0] + d.box[2]) / 2, c) for d, c in zip(result.detections, descriptors) if c]
-        return Recognition(answer["faces"], "bench", self.server_ms[-1], self.server_ms[-1], answer)
+        return Recognition(answer, latency_ms=self.server_ms[-1])
 
 
 class NoUpload:
@@ -88,7 +90,8 @@ class NoUpload:
         """Clips stay on the device: the bench measures visits, not transfers."""
 
 
-def play(manifest: VideoManifest, recognizer: LocalRecognizer, visits: VisitConfig, work: Path) -> list[dict]:
+def play(manifest: VideoManifest, recognizer: LocalRecognizer, visits: VisitConfig,
+         work: Path) -> list[AnyDeviceEvent]:
     """The case's video through the device app; its events."""
     config = DeviceConfig(device_id="bench-door", spool_dir=work / "spool", events_path=work / "events.jsonl",
                           drain_timeout_s=600.0, stale_after_s=3600.0, stream_clock=True, visits=visits,
@@ -98,10 +101,11 @@ def play(manifest: VideoManifest, recognizer: LocalRecognizer, visits: VisitConf
     return read_events(config.events_path)
 
 
-def resemblances(seen: list[tuple[str, float, bytes]], events: list[dict], manifest: VideoManifest) -> dict:
+def resemblances(seen: list[tuple[str, float, bytes]], events: list[AnyDeviceEvent],
+                 manifest: VideoManifest) -> dict:
     """Descriptor cosines between the run's faces: of one person (two clips of the same known person, or of one
     stranger's visit) and of two people, to set VisitConfig.same_face."""
-    offsets = {e["clip"]: float(e.get("stream_offset_s", 0.0)) for e in events if e.get("event") == "clip_recorded"}
+    offsets = clip_offsets(events)
     people = []
     for key, x, descriptor in seen:
         middle = offsets.get(key.rsplit("/", 1)[-1].removesuffix(".mp4"), -1.0) + 0.25

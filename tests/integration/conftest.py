@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from facegate_contract import StackOutputs
-from pi_app.video_manifest import VideoManifest
+from pi_app.tools.video_manifest import VideoManifest
 from services import local_stack, stack
 from services.device_commands import provision, revoke
 from services.target import Target

@@ -10,13 +10,13 @@ from pathlib import Path
 
 from boto3.dynamodb.conditions import Key
 
+from pi_app.tools.run_check import check_run
+from pi_app.tools.video_manifest import VideoManifest
 from facegate_contract import DeviceFile, StackOutputs
-from facegate_rigs.device_run import run_device
-from pi_app.run_check import check_run
-from pi_app.video_manifest import VideoManifest
 from services.target import Target
 from tests.conftest import ROOT
 from tests.integration.conftest import post_frame
+from facegate_rigs.device_run import run_device
 
 DEMO = ROOT / "fixtures" / "videos" / "demo.json"
 
@@ -48,13 +48,13 @@ def test_recognitions_match_the_manifest_and_every_clip_is_in_s3(
 
     s3 = target.client("s3")
     for upload in run.of("upload"):
-        head = s3.head_object(Bucket=outputs.bucket, Key=upload["key"])
+        head = s3.head_object(Bucket=outputs.bucket, Key=upload.key)
         assert head["ContentLength"] > 0
         assert head["Metadata"]["device"] == device
         assert head["Metadata"]["recognition"] in ("recognised", "unknown", "no_face")
     keys = {o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=outputs.bucket, Prefix=f"clips/{device}/")
             for o in page.get("Contents", [])}
-    assert keys == {u["key"] for u in run.of("upload")} and len(keys) == len(check.clips)
+    assert keys == {u.key for u in run.of("upload")} and len(keys) == len(check.clips)
 
     table = target.resource("dynamodb").Table(outputs.sightings_table)
     laura = table.query(KeyConditionExpression=Key("person").eq("Laura_Bush"))["Items"]
@@ -83,7 +83,7 @@ def test_emulator_outage_loses_no_clip(deployed: tuple[StackOutputs, Path], enro
     run = run_device(add_device(device), manifest.video, tmp_path, realtime=True, loop=True, duration_s=22.0,
                      drain_timeout_s=120.0, app_hook=cut_power)
     assert outage.get("start"), "the outage thread did not finish"
-    recorded = {e["clip"] for e in run.of("clip_recorded")}
+    recorded = {e.clip for e in run.of("clip_recorded")}
     assert len(recorded) == 44
     assert run.summary["pending"] == 0, run.summary
     assert run.of("failure"), "the outage should have caused failed attempts that were retried"
@@ -91,7 +91,7 @@ def test_emulator_outage_loses_no_clip(deployed: tuple[StackOutputs, Path], enro
     keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=outputs.bucket, Prefix=f"clips/{device}/")
             for o in page.get("Contents", [])]
     assert len(keys) == len(recorded)
-    assert {e["clip"] for e in run.of("recognition")} == recorded
+    assert {e.clip for e in run.of("recognition")} == recorded
 
 
 def test_eight_concurrent_raw_clients_get_answers_or_json_throttling(deployed: tuple[StackOutputs, Path],

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from facegate_contract import DeviceFile, StackOutputs, clip_key
-from pi_app.clip_state import ClipState
+from pi_app.recording.clip_state import ClipState
 from services.device_commands import revoke
 from services.target import Target
 from tests.conftest import ROOT

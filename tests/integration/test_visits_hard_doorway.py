@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from facegate_contract import StackOutputs
-from facegate_rigs.doorway import enrol_and_build, run_doorway
-from pi_app.run_check import VisitsCheck, check_visits
-from pi_app.video_manifest import VideoManifest
+from facegate_contract.device_events import VisitAction, VisitEnded, events_of
+from pi_app.tools.run_check import VisitsCheck, check_visits
+from pi_app.tools.video_manifest import VideoManifest
 from services.target import Target
+from facegate_rigs.doorway import enrol_and_build, run_doorway
 
 
 @pytest.fixture(scope="session")
@@ -42,9 +43,9 @@ def test_every_visit_is_decided_right_and_the_door_opens_only_for_the_visitor(ga
     assert len(check.visits) >= 7
     assert all(v.decided_right for v in check.visits), _report(check)
     assert all(v.door_right for v in check.visits), _report(check)
-    opened = [a for a in events if a.get("event") == "visit_action" and a.get("door")]
-    assert {a["decision"] for a in opened} == {"Laura_Bush"}  # Vladimir is known but not allowed in
-    assert all(a["door_reason"] == "open" for a in opened)
+    opened = [a for a in events_of(events, VisitAction) if a.door]
+    assert {a.decision for a in opened} == {"Laura_Bush"}  # Vladimir is known but not allowed in
+    assert all(a.door_reason == "open" for a in opened)
 
 
 def test_one_alert_per_stranger_visit_with_a_working_clip_link(gated, hard_video: VideoManifest) -> None:
@@ -61,7 +62,7 @@ def test_one_alert_per_stranger_visit_with_a_working_clip_link(gated, hard_video
 
 def test_visits_are_listed_from_the_table(gated, deployed: tuple[StackOutputs, Path], target: Target) -> None:
     device, events, _, _ = gated
-    ended = {e["visit_id"]: e["decision"] for e in events if e.get("event") == "visit_ended"}
+    ended = {e.visit_id: e.decision for e in events_of(events, VisitEnded)}
     result = subprocess.run([sys.executable, "-m", "facegate_cli", "sightings", "--device", device, "--json",
                              "--limit", "100", "--endpoint-url", deployed[0].endpoint_url or ""],
                             capture_output=True, text=True, timeout=120)

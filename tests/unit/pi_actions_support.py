@@ -14,7 +14,9 @@ from pi_app.actions.gpio_backend import fake_gpio, load_gpio
 from pi_app.actions.scheduler import ManualScheduler
 from pi_app.actions.webhook import DELIVERED, SendResult
 from facegate_contract import clip_key
-from pi_app.clip_names import clip_id
+from facegate_contract.device_events import ClipRecognition, DeviceEvent
+from facegate_contract.wire import Face, convert
+from pi_app.recording.clip_names import clip_id
 from tests.unit.pi_support import FakeClock
 
 GREEN, RED, BUZZER, RELAY = 17, 27, 22, 23
@@ -79,17 +81,18 @@ class RecordingSender:
         return SendResult(DELIVERED, 200)
 
 
-def recognition(t: float, *faces: dict[str, Any], seq: int = 0, status: str | None = None) -> dict[str, Any]:
-    """A `recognition` event as ClipWorker emits it, for a clip recorded at `t` with these faces."""
+def recognition(t: float, *faces: dict[str, Any], seq: int = 0, status: str | None = None) -> ClipRecognition:
+    """A `recognition` event as ClipWorker emits it, for a clip recorded at `t` with these faces (JSON objects, as
+    the API sends them)."""
     names = [f["name"] for f in faces]
     if status is None:
         status = "no_face" if not faces else "recognised" if any(n != "unknown" for n in names) else "unknown"
     clip = clip_id(t, seq)
-    return {"event": "recognition", "clip": clip, "key": clip_key("door-1", clip), "recorded_at": t,
-            "status": status, "names": names, "faces": list(faces), "confidence": None}
+    return ClipRecognition(clip=clip, key=clip_key("door-1", clip), recorded_at=t, status=status, names=names,
+                           faces=convert(list(faces), list[Face]))
 
 
-def visit_events(t: float, *faces: dict[str, Any], clips: int = 3, seq: int = 0) -> list[dict[str, Any]]:
+def visit_events(t: float, *faces: dict[str, Any], clips: int = 3, seq: int = 0) -> list[ClipRecognition]:
     """The recognition events of `clips` consecutive clips (0.5 s apart from `t`, numbered from `seq`) showing `faces`."""
     return [recognition(t + 0.5 * n, *faces, seq=seq + n) for n in range(clips)]
 
@@ -124,7 +127,7 @@ class ActionsRig:
         self.clock = FakeClock()
         self.gpio, self.writes = recording_gpio(monkeypatch, self.scheduler)
         self.sender = RecordingSender()
-        self.events: list[dict] = []  # what the sink published (visit events, visit actions)
+        self.events: list[DeviceEvent] = []  # what the sink published (visit events, visit actions)
         self.actions = DeviceActions(parse_actions_config(rules), device_id="door-1", outbox_dir=tmp_path / "alerts",
                                      gpio=self.gpio, scheduler=self.scheduler, sender=self.sender, clock=self.clock,
                                      publish=self.events.append)
@@ -148,9 +151,9 @@ class ActionsRig:
         """Clips with no face for `seconds`: open visits end."""
         self.clips(*[None] * round(seconds / 0.5))
 
-    def published(self, name: str) -> list[dict]:
+    def published(self, name: str) -> list[Any]:
         """The published events called `name`."""
-        return [e for e in self.events if e["event"] == name]
+        return [e for e in self.events if e.name == name]
 
     @property
     def door_openings(self) -> list[float]:

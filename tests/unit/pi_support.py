@@ -13,16 +13,25 @@ import cv2
 import numpy as np
 
 from facegate_contract import clip_key
+from facegate_contract.wire import RecognizeAnswer, convert
 from facegate_rigs.scripted_server import Answer, ScriptedServer, scripted_server  # noqa: F401 - re-exported for the tests
-from pi_app.clip_names import clip_id
-from pi_app.clip_state import ClipState
-from pi_app.recognize_client import Recognition
-from pi_app.service_errors import ServiceRefused, ServiceUnavailable
-from pi_app.spool import CLIP_FILE, FRAME_FILE, Spool
+from pi_app.recording.clip_names import clip_id
+from pi_app.recording.clip_state import ClipState
+from pi_app.transport.recognize_client import Recognition
+from pi_app.transport.service_errors import ServiceRefused, ServiceUnavailable
+from pi_app.recording.spool import CLIP_FILE, FRAME_FILE, Spool
 from tests.conftest import FIXTURE_IMAGES
 
 SIZE = (640, 480)
-OK_BODY = {"faces": [{"name": "Eileen_Collins", "confidence": 0.99}], "model_version": "m1", "timings_ms": {"total": 12}}
+BOX = {"x1": 250.0, "y1": 150.0, "x2": 390.0, "y2": 290.0}  # a face's box in a 640x480 frame
+OK_BODY = {"faces": [{"name": "Eileen_Collins", "confidence": 0.99, "box": BOX}], "model_version": "m1",
+           "timings_ms": {"total": 12}}
+
+
+def answer(faces: list[dict], model_version: str = "m-test", server_ms: float = 30.0) -> RecognizeAnswer:
+    """An answer of /recognize with these faces (JSON objects, as the API sends them)."""
+    return convert({"faces": faces, "model_version": model_version, "timings_ms": {"total": server_ms}},
+                   RecognizeAnswer)
 
 
 def face_frame(shift: int = 0, photo: str = "probe_eileen_collins.jpg") -> np.ndarray:
@@ -93,8 +102,8 @@ class FakeRecognizer:
             raise ServiceUnavailable("recognize failed: ConnectionError")
         if self.refuse:
             raise ServiceRefused("recognize answered 400 bad_request: not an image", status=400, error="bad_request")
-        faces = self.faces if self.faces is not None else [{"name": self.name, "confidence": 0.97}]
-        return Recognition(faces=faces, model_version="m-test", latency_ms=42.0, server_ms=30.0)
+        faces = self.faces if self.faces is not None else [{"name": self.name, "confidence": 0.97, "box": BOX}]
+        return Recognition(answer(faces), latency_ms=42.0)
 
     @property
     def keys(self) -> list[str]:

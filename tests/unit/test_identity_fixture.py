@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pi_app.run_check import check_identity
-from pi_app.video_manifest import VideoManifest
+from facegate_contract.device_events import ClipRecorded, DeviceEvent, VisitEnded
+from facegate_contract.wire import Box, EvidenceVote
+from pi_app.tools.run_check import check_identity
+from pi_app.tools.video_manifest import VideoManifest
 from tests.unit.pi_support import face_frame
 from tests.unit.test_pi_hard_fixture import fixtures
 
@@ -55,10 +57,10 @@ def test_a_person_looking_away_and_back_is_one_visit_in_the_manifest(tmp_path: P
     assert manifest["degradation"]["jpeg_quality"] == 60
 
 
-def _ended(visit_id: str, decision: str, clips: list[str], x: float = 320) -> dict:
-    box = {"x1": x - 40, "y1": 150, "x2": x + 40, "y2": 230}
-    return {"event": "visit_ended", "visit_id": visit_id, "decision": decision, "clips": clips,
-            "evidence": [{"clip": c, "box": box} for c in clips]}
+def _ended(visit_id: str, decision: str, clips: list[str], x: float = 320) -> VisitEnded:
+    box = Box(x - 40, 150, x + 40, 230)
+    return VisitEnded(visit_id=visit_id, first_at=0.0, last_at=1.0, decision=decision, clips=clips,
+                      evidence=[EvidenceVote(key=f"clips/door-1/{c}.mp4", clip=c, box=box) for c in clips])
 
 
 def test_a_run_is_scored_in_merges_splits_and_identity_switches(tmp_path: Path) -> None:
@@ -68,7 +70,7 @@ def test_a_run_is_scored_in_merges_splits_and_identity_switches(tmp_path: Path) 
                        {"start": 2, "end": 4, "expected": "unknown", "x": 320}]}
     (tmp_path / "m.json").write_text(json.dumps(data))
     manifest = VideoManifest.read(tmp_path / "m.json")
-    recorded = [{"event": "clip_recorded", "clip": f"c{n}", "stream_offset_s": n * 0.5} for n in range(8)]
+    recorded: list[DeviceEvent] = [ClipRecorded(clip=f"c{n}", stream_offset_s=n * 0.5) for n in range(8)]
     clips = [f"c{n}" for n in range(8)]
 
     merged = check_identity(recorded + [_ended("v1", "Laura_Bush", clips)], manifest, 0.5)

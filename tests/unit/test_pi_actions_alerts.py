@@ -17,14 +17,15 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from facegate_contract.device_events import ClipUploaded
 from pi_app.actions import DeviceActions, parse_actions_config
 from pi_app.actions.alert import Alert
 from pi_app.actions.alert_outbox import AlertOutbox
 from pi_app.actions.clip_links import S3ClipLinks
 from pi_app.actions.scheduler import ManualScheduler
 from pi_app.actions.webhook import DELIVERED, GIVE_UP, RETRY, WebhookSender, outcome_of, url_origin
-from pi_app.events import utc_iso
-from pi_app.logging_setup import configure_device_logging
+from pi_app.runtime.events import utc_iso
+from pi_app.runtime.logging_setup import configure_device_logging
 from tests.unit.pi_actions_support import RULES, FakeLinks, RecordingSender, recording_gpio, stranger, visit_events
 from tests.unit.pi_support import FakeClock, ScriptedServer, scripted_server
 
@@ -92,9 +93,9 @@ def test_an_unknown_visit_is_posted_with_a_signed_clip_link(open_actions) -> Non
     (request,) = server.requests
     alert = json.loads(request["body"])
     assert (alert["rule"], alert["name"], alert["confidence"], alert["device_id"]) == ("unknown", "unknown", 0.58, "door-1")
-    assert alert["time"] == utc_iso(event["recorded_at"]) and alert["time"].endswith("Z")
-    assert alert["clip_key"] == event["key"] and alert["clip"] == event["clip"]
-    assert alert["clip_url"].startswith(f"http://127.0.0.1:4566/clips-bucket/{event['key']}?X-Amz-Expires=86400")
+    assert alert["time"] == utc_iso(event.recorded_at) and alert["time"].endswith("Z")
+    assert alert["clip_key"] == event.key and alert["clip"] == event.clip
+    assert alert["clip_url"].startswith(f"http://127.0.0.1:4566/clips-bucket/{event.key}?X-Amz-Expires=86400")
     assert alert["clip_pending"] is True and alert["attempt"] == 1
     assert request["headers"]["X-Facegate-Alert-Id"] == alert["alert_id"]
     assert request["headers"]["Content-Type"] == "application/json"
@@ -106,8 +107,8 @@ def test_clip_pending_is_false_once_the_upload_was_seen(open_actions) -> None:
     with scripted_server([(200, {})]) as server:
         actions = open_actions(hook_url(server))
         event = visit_events(time.time(), stranger())[0]
-        actions.sink.handle({"event": "upload", "clip": event["clip"], "key": event["key"]})
-        stranger_visit(actions, event["recorded_at"])
+        actions.sink.handle(ClipUploaded(clip=event.clip, key=event.key))
+        stranger_visit(actions, event.recorded_at)
         wait_for(lambda: server.requests)
 
     assert json.loads(server.requests[0]["body"])["clip_pending"] is False

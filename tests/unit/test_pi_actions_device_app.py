@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from facegate_contract.device_events import ClipRecognition, DeviceEvent
 from pi_app.actions import DeviceActions, parse_actions_config
 from pi_app.actions.gpio_backend import fake_gpio
 from pi_app.camera import VideoFileCamera
-from pi_app.device_app import DeviceApp
+from pi_app.runtime.device_app import DeviceApp
 from tests.unit.pi_actions_support import BUZZER, GREEN, RED, RELAY, RULES, FakeLinks, eileen
 from tests.unit.pi_support import FakeRecognizer, FakeUploader, moving_face_video, scripted_server
 from tests.unit.test_pi_device_app import _config
@@ -24,17 +25,18 @@ def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(tmp_path: Path, video: Path, recognizer: FakeRecognizer, url: str,
-         monkeypatch: pytest.MonkeyPatch) -> tuple[dict, list[tuple[int, int]], list[dict]]:
-    """Run the app with actions; returns the summary, the pin writes and the recognition events."""
+         monkeypatch: pytest.MonkeyPatch) -> tuple[dict, list[tuple[int, int]], list[tuple[ClipRecognition, float]]]:
+    """Run the app with actions; returns the summary, the pin writes and the recognition events (with when they
+    came, monotonic)."""
     gpio = fake_gpio()
     writes: list[tuple[int, int]] = []
     monkeypatch.setattr(gpio, "output", lambda pin, value: writes.append((pin, value)))
-    recognitions: list[dict] = []
+    recognitions: list[tuple[ClipRecognition, float]] = []
 
     class Recognitions:
-        def handle(self, event: dict) -> None:
-            if event["event"] == "recognition":
-                recognitions.append({**event, "at": time.monotonic()})
+        def handle(self, event: DeviceEvent) -> None:
+            if isinstance(event, ClipRecognition):
+                recognitions.append((event, time.monotonic()))
 
     uploader = FakeUploader()
     config = parse_actions_config(RULES.replace("http://127.0.0.1:9/hook", url))
@@ -57,10 +59,10 @@ def test_a_stranger_visit_sends_one_alert_and_never_touches_the_relay(tmp_path: 
     (request,) = server.requests  # ...one alert
     alert = json.loads(request["body"])
     assert alert["name"] == "unknown" and alert["clip_key"] in summary["uploaded_keys"]
-    assert alert["clip_key"] == next(e["key"] for e in recognitions if e["clip"] == alert["clip"])
+    assert alert["clip_key"] == next(e.key for e, _ in recognitions if e.clip == alert["clip"])
     assert RELAY not in {pin for pin, _ in writes}
     assert sorted(writes) == [(BUZZER, 0), (BUZZER, 1), (RED, 0), (RED, 1)]  # on once, off by the end
-    first = min(e["at"] for e in recognitions)
+    first = min(at for _, at in recognitions)
     assert request["at"] - first < 2.0  # the alert went out while the clips were still being handled
 
 

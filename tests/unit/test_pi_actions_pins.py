@@ -12,7 +12,7 @@ import pytest
 from pi_app.actions.config import Output
 from pi_app.actions.gpio_outputs import GpioOutputs
 from pi_app.actions.scheduler import ManualScheduler, ThreadScheduler
-from pi_app.events import utc_iso
+from pi_app.runtime.events import utc_iso
 from tests.unit.pi_actions_support import (BUZZER, GREEN, RED, RELAY, RULES, ActionsRig, alvaro, eileen, recognition,
                                            recording_gpio, stranger)
 
@@ -34,7 +34,7 @@ def test_a_known_person_allowed_in_opens_the_door_on_the_second_agreeing_clip(ri
     assert rig.writes == [(GREEN, HIGH, 0.5), (RELAY, HIGH, 0.5), (RELAY, LOW, 1.0), (GREEN, LOW, 2.5)]
     assert rig.deliver() == []  # the known rule does not alert
     (action,) = rig.published("visit_action")
-    assert (action["rule"], action["decision"], action["door"], action["door_reason"]) == (
+    assert (action.rule, action.decision, action.door, action.door_reason) == (
         "known", "Eileen_Collins", True, "open")
 
 
@@ -43,7 +43,7 @@ def test_a_single_answer_never_opens_the_door_however_confident(rig: ActionsRig)
     rig.clips(eileen(confidence=1.0), None, None, None, None, None)  # two visits of one clip each
 
     assert rig.writes == []
-    assert [e["decision"] for e in rig.published("visit_ended")] == ["undecided", "undecided"]
+    assert [e.decision for e in rig.published("visit_ended")] == ["undecided", "undecided"]
 
 
 def test_names_alone_never_open_the_door(rig: ActionsRig) -> None:
@@ -52,7 +52,7 @@ def test_names_alone_never_open_the_door(rig: ActionsRig) -> None:
 
     assert rig.door_openings == []
     assert rig.writes == [(GREEN, HIGH, 0.5), (GREEN, LOW, 2.5)]  # greeted, not let in
-    assert rig.published("visit_action")[0]["door_reason"] == "not_door_grade"
+    assert rig.published("visit_action")[0].door_reason == "not_door_grade"
 
 
 def test_door_grade_clips_need_the_doors_own_confidence(rig: ActionsRig) -> None:
@@ -71,7 +71,7 @@ def test_the_door_stays_shut_unless_the_record_says_true(rig: ActionsRig, allow_
     rig.advance(5)
 
     assert rig.writes == [(GREEN, HIGH, 0.5), (GREEN, LOW, 2.5)]
-    assert rig.published("visit_action")[0]["door_reason"] == "not_allowed"
+    assert rig.published("visit_action")[0].door_reason == "not_allowed"
 
 
 def test_the_door_waits_for_n_agreeing_clips_set_in_the_rules(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -91,7 +91,7 @@ def test_the_door_opens_at_most_once_per_visit_and_again_in_the_next_visit(rig: 
     rig.clips(eileen(), eileen())  # back: a new visit
 
     assert rig.door_openings == [0.5, 13.5]
-    assert len({e["visit_id"] for e in rig.published("visit_started")}) == 2
+    assert len({e.visit_id for e in rig.published("visit_started")}) == 2
 
 
 def test_one_wrong_answer_among_right_ones_never_opens_the_door_for_the_wrong_person(rig: ActionsRig) -> None:
@@ -100,11 +100,11 @@ def test_one_wrong_answer_among_right_ones_never_opens_the_door_for_the_wrong_pe
     rig.quiet(3)
 
     assert len(rig.door_openings) == 1  # for Eileen, once the wrong answer left the window...
-    opened = [a for a in rig.published("visit_action") if a.get("door")]
-    assert [a["decision"] for a in opened] == ["Eileen_Collins"]
+    opened = [a for a in rig.published("visit_action") if a.door]
+    assert [a.decision for a in opened] == ["Eileen_Collins"]
     assert rig.door_openings == [2.5]  # ...not while it was in the window (the latest 4 clips)
     (ended,) = rig.published("visit_ended")
-    assert ended["decision"] == "Eileen_Collins" and ended["conflicts"] == ["Alvaro_Uribe", "Eileen_Collins"]
+    assert ended.decision == "Eileen_Collins" and ended.conflicts == ["Alvaro_Uribe", "Eileen_Collins"]
 
 
 def test_a_visit_where_two_enrolled_names_disagree_opens_nothing_and_is_reported(rig: ActionsRig) -> None:
@@ -112,11 +112,11 @@ def test_a_visit_where_two_enrolled_names_disagree_opens_nothing_and_is_reported
     rig.quiet(3)
 
     assert rig.door_openings == []
-    conflict = [a for a in rig.published("visit_action") if a["rule"] == "conflict"]
-    assert len(conflict) == 1 and conflict[0]["names"] == ["Alvaro_Uribe", "Eileen_Collins"]
+    conflict = [a for a in rig.published("visit_action") if a.rule == "conflict"]
+    assert len(conflict) == 1 and conflict[0].names == ["Alvaro_Uribe", "Eileen_Collins"]
     (ended,) = rig.published("visit_ended")
-    assert ended["decision"] == "Eileen_Collins" and ended["conflict"] == ["Alvaro_Uribe"]  # the latest window
-    assert ended["conflicts"] == ["Alvaro_Uribe", "Eileen_Collins"]
+    assert ended.decision == "Eileen_Collins" and ended.conflict == ["Alvaro_Uribe"]  # the latest window
+    assert ended.conflicts == ["Alvaro_Uribe", "Eileen_Collins"]
 
 
 def test_a_stranger_gets_red_led_buzzer_and_one_alert_but_never_the_relay(rig: ActionsRig) -> None:
@@ -126,7 +126,7 @@ def test_a_stranger_gets_red_led_buzzer_and_one_alert_but_never_the_relay(rig: A
     assert rig.writes == [(RED, HIGH, 1.0), (BUZZER, HIGH, 1.0), (BUZZER, LOW, 1.3), (RED, LOW, 3.0)]
     (alert,) = rig.deliver()
     assert (alert["rule"], alert["name"], alert["confidence"], alert["device_id"]) == ("unknown", "unknown", 0.61, "door-1")
-    assert alert["visit_id"] == rig.published("visit_started")[0]["visit_id"]
+    assert alert["visit_id"] == rig.published("visit_started")[0].visit_id
 
 
 def test_the_stranger_alert_shows_the_visits_best_clip(rig: ActionsRig) -> None:
@@ -158,7 +158,7 @@ def test_nothing_acts_while_a_clip_inside_the_visit_is_unanswered(rig: ActionsRi
         rig.actions.sink.handle(recognition(t0 + seq * 0.5, eileen(), seq=seq))
 
     assert rig.deliver() == [] and RED not in {pin for pin, _, _ in rig.writes}
-    assert [a["decision"] for a in rig.published("visit_action")] == ["Eileen_Collins"]
+    assert [a.decision for a in rig.published("visit_action")] == ["Eileen_Collins"]
 
 
 def test_a_faceless_answer_that_fills_the_hole_lets_the_visit_act(rig: ActionsRig) -> None:
@@ -201,7 +201,7 @@ def test_two_people_at_once_are_two_visits_each_with_its_own_rule(rig: ActionsRi
     rig.clips(*[(eileen(x=100), stranger(x=450))] * 4)
     rig.quiet(3)
 
-    assert sorted(e["decision"] for e in rig.published("visit_ended")) == ["Eileen_Collins", "unknown"]
+    assert sorted(e.decision for e in rig.published("visit_ended")) == ["Eileen_Collins", "unknown"]
     assert len(rig.door_openings) == 1
     assert [a["name"] for a in rig.deliver()] == ["unknown"]
 
@@ -220,7 +220,7 @@ def test_a_backlog_after_an_outage_alerts_but_moves_no_pin(rig: ActionsRig) -> N
     assert rig.writes == []
     (alert,) = rig.deliver()
     assert alert["time"] == utc_iso(rig.clock.now - 5 - 45)  # when the stranger was there, not when it was reported
-    assert [a["door_reason"] for a in rig.published("visit_action") if a["rule"] == "known"] == ["stale"]
+    assert [a.door_reason for a in rig.published("visit_action") if a.rule == "known"] == ["stale"]
 
 
 def test_a_visit_resumed_newest_first_is_still_one_visit(rig: ActionsRig) -> None:
@@ -240,7 +240,7 @@ def test_shutdown_ends_running_pulses_and_visits_and_later_timers_write_nothing(
 
     assert rig.writes == [(RED, HIGH, 0.1), (BUZZER, HIGH, 0.1), (RED, LOW, 0.15), (BUZZER, LOW, 0.15)]
     (ended,) = rig.published("visit_ended")
-    assert ended["reason"] == "shutdown" and ended["decision"] == "unknown"
+    assert ended.reason == "shutdown" and ended.decision == "unknown"
     rig.clips(*[stranger()] * 4)
     assert len(rig.writes) == 4  # closed: no new pulse
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from facegate_contract import CLIP_LINK_MAX_EXPIRES_S, clip_key
-from pi_app.api_clip_transfers import ApiClipLinks, ApiClipUploader
-from pi_app.api_session import ApiSession
-from pi_app.service_errors import ServiceAuthRejected, ServiceRefused, ServiceThrottled, ServiceUnavailable
+from pi_app.transport.api_clip_transfers import ApiClipLinks, ApiClipUploader
+from pi_app.transport.api_session import ApiSession
+from pi_app.transport.service_errors import ServiceAuthRejected, ServiceRefused, ServiceThrottled, ServiceUnavailable
 
 CLIP = "20261129T101010.500Z-000007"
 KEY = clip_key("door-1", CLIP)

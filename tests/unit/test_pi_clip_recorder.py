@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from pi_app.camera import Frame, VideoFileCamera
-from pi_app.clip_encoder import PREFERRED_FOURCCS, available_fourcc
-from pi_app.clip_recorder import ClipRecorder
-from pi_app.clip_state import ClipState
-from pi_app.frame_choice import SharpestFrame, sharpness
-from pi_app.spool import CLIP_FILE, FRAME_FILE, Spool
+from pi_app.recording.clip_encoder import PREFERRED_FOURCCS, available_fourcc
+from pi_app.recording.clip_recorder import ClipRecorder
+from pi_app.recording.clip_state import ClipState
+from pi_app.recording.frame_choice import SharpestFrame, sharpness
+from pi_app.recording.spool import CLIP_FILE, FRAME_FILE, Spool
 from tests.unit.pi_support import FakeClock, count_frames, face_frame, moving_face_video, write_video
 
 

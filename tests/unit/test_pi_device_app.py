@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from pi_app.backoff import Backoff
+from pi_app.transport.backoff import Backoff
 from pi_app.camera import VideoFileCamera
-from pi_app.device_app import DeviceApp, DeviceConfig
-from pi_app.events import read_events
-from pi_app.logging_setup import configure_device_logging
-from pi_app.api_session import ApiSession
-from pi_app.recognize_client import RecognizeClient
-from pi_app.shutdown import stop_on_signals
-from pi_app.spool import Spool
-from pi_app.spool_budget import SpoolLimits
+from pi_app.runtime.device_app import DeviceApp, DeviceConfig
+from pi_app.runtime.events import read_events
+from pi_app.runtime.logging_setup import configure_device_logging
+from pi_app.transport.api_session import ApiSession
+from pi_app.transport.recognize_client import RecognizeClient
+from pi_app.runtime.shutdown import stop_on_signals
+from pi_app.recording.spool import Spool
+from pi_app.recording.spool_budget import SpoolLimits
 from tests.unit.pi_support import OK_BODY, FakeRecognizer, FakeUploader, moving_face_video, scripted_server
 
 QUICK_BACKOFF = Backoff(base_s=0.01, max_s=0.05, jitter=0.0)
@@ -53,7 +53,7 @@ def test_every_clip_is_recognised_and_uploaded_with_its_result(tmp_path: Path, v
         assert {k: v for k, v in metadata.items() if k not in ("codec", "frame-index")} == {
                             "device": "door-1", "recognition": "recognised", "frames": "10",
                             "names": "Eileen_Collins", "confidence": "0.970", "model-version": "m-test"}
-    kinds = [e["event"] for e in read_events(tmp_path / "events.jsonl")]
+    kinds = [e.name for e in read_events(tmp_path / "events.jsonl")]
     assert (kinds.count("clip_recorded"), kinds.count("recognition"), kinds.count("upload")) == (3, 3, 3)
     assert kinds[-1] == "summary"
     assert Spool(tmp_path / "spool").clips() == []  # finished clips leave the spool
@@ -88,7 +88,7 @@ def test_stop_from_another_thread_ends_a_looping_run_cleanly(tmp_path: Path, vid
         count = 0
 
         def handle(self, event: dict) -> None:
-            if event["event"] == "clip_recorded":
+            if event.name == "clip_recorded":
                 self.count += 1
                 if self.count == 2:
                     recorded.set()

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from facegate_contract.device_events import ClipUploaded
 from pi_app.camera import VideoFileCamera
-from pi_app.clip_worker import ClipWorker
-from pi_app.device_app import DeviceApp
-from pi_app.events import EventBus, EventLog, read_events
-from pi_app.spool import Spool
-from pi_app.work_queue import WorkQueue
-from pi_app.worker_pool import WorkerPool
+from pi_app.runtime.clip_worker import ClipWorker
+from pi_app.runtime.device_app import DeviceApp
+from pi_app.runtime.events import EventBus, EventLog, read_events
+from pi_app.recording.spool import Spool
+from pi_app.runtime.work_queue import WorkQueue
+from pi_app.runtime.worker_pool import WorkerPool
 from tests.unit.pi_support import FakeClock, FakeRecognizer, FakeUploader, add_clip, moving_face_video
 from tests.unit.test_pi_device_app import _config
 
@@ -27,7 +28,7 @@ class DiskFull:
         self.on = on
 
     def handle(self, event: dict) -> None:
-        if not self.on or event["event"] in self.on:
+        if not self.on or event.name in self.on:
             raise OSError(28, "No space left on device")
 
 
@@ -44,11 +45,11 @@ def test_a_raising_sink_never_escapes_emit_and_the_other_sinks_still_get_the_eve
     before, after = Collect(), Collect()
     bus = EventBus([before, DiskFull(), after], FakeClock())
 
-    with caplog.at_level(logging.ERROR, logger="pi_app.events"):
+    with caplog.at_level(logging.ERROR, logger="pi_app.runtime.events"):
         for n in range(3):
-            bus.emit({"event": "upload", "clip": f"c{n}"})
+            bus.emit(ClipUploaded(clip=f"c{n}", key=f"k{n}"))
 
-    assert [e["clip"] for e in before.events] == [e["clip"] for e in after.events] == ["c0", "c1", "c2"]
+    assert [e.clip for e in before.events] == [e.clip for e in after.events] == ["c0", "c1", "c2"]
     assert bus.sink_errors() == {"DiskFull": 3}
     (record,) = caplog.records  # the first failure with its traceback; not one line per event
     assert record.msg == "event sink failed" and record.sink == "DiskFull" and record.exc_info is not None
@@ -76,7 +77,7 @@ def test_a_sink_raising_after_the_state_was_saved_does_not_drop_the_clip(tmp_pat
     assert list(uploader.objects) == [state.key]
     assert spool.clips() == []  # finished and removed
     assert bus.sink_errors() == {"DiskFull": 1}
-    assert not [r for r in caplog.records if r.name == "pi_app.worker_pool"]  # the worker never crashed
+    assert not [r for r in caplog.records if r.name == "pi_app.runtime.worker_pool"]  # the worker never crashed
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
@@ -107,11 +108,11 @@ def test_an_event_cut_short_by_a_full_disk_does_not_garble_the_next_one(tmp_path
             raise OSError(28, "No space left on device")  # ...then the disk is full
         return real_write(fd, data)
 
-    monkeypatch.setattr("pi_app.events.os.write", half_then_full)
+    monkeypatch.setattr("pi_app.runtime.events.os.write", half_then_full)
     bus = EventBus([log], FakeClock())
-    bus.emit({"event": "upload", "clip": "lost"})
-    bus.emit({"event": "upload", "clip": "kept"})  # space again
+    bus.emit(ClipUploaded(clip="lost", key="k1"))
+    bus.emit(ClipUploaded(clip="kept", key="k2"))  # space again
     log.close()
 
-    assert [e["clip"] for e in read_events(tmp_path / "events.jsonl")] == ["kept"]
+    assert [e.clip for e in read_events(tmp_path / "events.jsonl")] == ["kept"]
     assert bus.sink_errors() == {"EventLog": 1}

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pi_app.camera import Frame
-from pi_app.face_collector import FaceCollector, is_val
+from pi_app.tools.face_collector import FaceCollector, is_val
 from tests.unit.pi_support import face_frame, moving_face_video, write_video
 
 
@@ -81,7 +81,7 @@ def test_a_second_session_adds_photos_instead_of_overwriting(tmp_path: Path) -> 
 
 
 def test_the_real_detector_keeps_the_face_and_skips_the_empty_frame(tmp_path: Path) -> None:
-    from pi_app.hog_face_finder import HogFaceFinder
+    from pi_app.tools.hog_face_finder import HogFaceFinder
 
     collector = FaceCollector(tmp_path, "Eileen_Collins", 5, HogFaceFinder(), min_gap_s=0)
     frames = [Frame(face_frame(photo="no_face.jpg"), 0.0), Frame(face_frame(), 0.1), Frame(face_frame(8), 0.2)]

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from facegate_contract import clip_key
-from pi_app.clip_names import clip_id
-from pi_app.run_check import check_visits
-from pi_app.video_manifest import VideoManifest
+from facegate_contract.device_events import ClipRecorded, DeviceEvent
+from pi_app.recording.clip_names import clip_id
+from pi_app.tools.run_check import check_visits
+from pi_app.tools.video_manifest import VideoManifest
 from tests.conftest import ROOT
 from tests.unit.pi_actions_support import ActionsRig, eileen, recognition, stranger
 from tests.unit.pi_support import face_frame
@@ -84,11 +85,11 @@ def _manifest(tmp_path: Path) -> VideoManifest:
 def test_a_run_is_scored_visit_by_visit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     manifest = _manifest(tmp_path)
     rig = ActionsRig(monkeypatch, tmp_path)
-    recorded = []
+    recorded: list[DeviceEvent] = []
     for n in range(26):  # 13 s of 0.5 s clips; the gate sent only every fourth empty clip
         offset, t = n * 0.5, rig.clock.now
         clip = clip_id(t, n)
-        recorded.append({"event": "clip_recorded", "clip": clip, "stream_offset_s": offset})
+        recorded.append(ClipRecorded(clip=clip, stream_offset_s=offset))
         people = manifest.people_at(offset, 0.5)
         faces = [eileen() if p != "unknown" else stranger() for p in people]
         status = None if people or n % 4 == 0 else "skipped_still"
@@ -103,4 +104,4 @@ def test_a_run_is_scored_visit_by_visit(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert [v.decisions for v in result.visits] == [("Eileen_Collins",), ("unknown",)]
     assert [v.door_for for v in result.visits] == [("Eileen_Collins",), ()]
     assert (result.empty_clips, result.recognised_on_empty, result.unmatched) == (18, 5, [])
-    assert clip_key("door-1", recorded[0]["clip"]) == rig.events[0]["key"]
+    assert clip_key("door-1", recorded[0].clip) == rig.events[0].key

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from pi_app.camera import Frame
-from pi_app.clip_recorder import ClipRecorder
-from pi_app.clip_state import NOT_UPLOADED, PENDING, SKIPPED_STILL, ClipState
-from pi_app.motion_gate import MotionMeter, MotionPolicy, mark_still, motion_score, should_recognise, small_grey
-from pi_app.spool import Spool
+from pi_app.recording.clip_recorder import ClipRecorder
+from pi_app.recording.clip_state import NOT_UPLOADED, PENDING, SKIPPED_STILL, ClipState
+from pi_app.recording.motion_gate import MotionMeter, MotionPolicy, mark_still, motion_score, should_recognise, small_grey
+from pi_app.recording.spool import Spool
 from tests.unit.pi_support import FakeClock, add_clip, face_frame
 
 RNG = np.random.default_rng(7)

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from facegate_contract.device_events import ClipRecognition, VisitEnded
 from pi_app.actions.alert import Alert
 from pi_app.actions.alert_outbox import AlertOutbox
-from pi_app.events import EventLog
-from pi_app.spool import Spool
-from pi_app.visit_reporter import VisitReporter
+from pi_app.runtime.events import EventLog
+from pi_app.recording.spool import Spool
+from pi_app.transport.visit_reporter import VisitReporter
 from tests.unit.pi_support import FakeClock, add_clip
 
 
@@ -49,9 +50,10 @@ def _fill(root: Path) -> None:
     outbox.put(_alert())
     outbox.give_up(_alert(), "refused")
     outbox.put(_alert())
-    VisitReporter(root / "reports", send=lambda body: None).handle({"event": "visit_ended", "visit_id": "v-1"})
+    VisitReporter(root / "reports", send=lambda body: None).handle(
+        VisitEnded(visit_id="20261123T231158.500Z-1a2b3c4d", first_at=1.0, last_at=2.0))
     events = EventLog(root / "device" / "events.jsonl")
-    events.handle({"event": "clip_recorded", "name": "Eileen_Collins"})
+    events.handle(ClipRecognition(clip="c", status="recognised", names=["Eileen_Collins"]))
     events.close()
 
 

@@ -1,5 +1,5 @@
 """RecognizeClient against real HTTP servers on loopback: exactly one attempt per call, bounded by its timeout,
-and every answer mapped to one of pi_app.service_errors (retrying is the worker's gate's job)."""
+and every answer mapped to one of pi_app.transport.service_errors (retrying is the worker's gate's job)."""
 from __future__ import annotations
 
 import socket
@@ -8,10 +8,11 @@ from email.utils import formatdate
 
 import pytest
 
-from pi_app.api_session import ApiSession, AttemptTimeout
-from pi_app.recognize_client import RecognizeClient
-from pi_app.service_errors import (ServiceAuthRejected, ServiceRefused, ServiceThrottled, ServiceUnavailable)
-from tests.unit.pi_support import OK_BODY, hanging_server, scripted_server
+from facegate_contract.wire import Box, Face
+from pi_app.transport.api_session import ApiSession, AttemptTimeout
+from pi_app.transport.recognize_client import RecognizeClient
+from pi_app.transport.service_errors import (ServiceAuthRejected, ServiceRefused, ServiceThrottled, ServiceUnavailable)
+from tests.unit.pi_support import BOX, OK_BODY, hanging_server, scripted_server
 
 QUICK = AttemptTimeout(connect_s=1.0, read_s=0.3)
 
@@ -110,3 +111,23 @@ def test_a_redirect_is_never_followed_with_the_key(status: int) -> None:
 
     assert unavailable.value.status == status  # reported and retried by the gate like any unusable answer
     assert elsewhere.requests == []  # the key (and the frame) went nowhere else
+
+
+@pytest.mark.parametrize("body", [{"faces": [{"name": "Eileen_Collins", "confidence": 0.99}], "model_version": "m1"},
+                                  {"faces": [{"name": "Eileen_Collins", "confidence": 1.5, "box": BOX}],
+                                   "model_version": "m1"},
+                                  {"model_version": "m1"}, ["not", "an", "answer"]],
+                         ids=["no-box", "confidence-out-of-range", "no-faces", "not-an-object"])
+def test_an_answer_that_is_not_the_contracts_is_unavailable_not_an_empty_frame(body: object) -> None:
+    with scripted_server([(200, body)]) as server:
+        with pytest.raises(ServiceUnavailable, match="no face answer") as unavailable:
+            RecognizeClient(server.url, ApiSession("k")).recognize(b"jpeg")
+
+    assert unavailable.value.status == 200  # retried by the worker's gate, never taken for "no face"
+
+
+def test_the_answer_is_decoded_once_into_the_contracts_faces() -> None:
+    with scripted_server([(200, OK_BODY)]) as server:
+        face, = RecognizeClient(server.url, ApiSession("k")).recognize(b"jpeg").faces
+
+    assert isinstance(face, Face) and face.box == Box(**BOX) and face.door is False and face.descriptor is None

@@ -6,10 +6,10 @@ from email.utils import formatdate
 
 import pytest
 
-from pi_app.backoff import Backoff
-from pi_app.retry_after import retry_after_of, retry_after_s
-from pi_app.retry_gate import RetryGate
-from pi_app.service_errors import (ServiceAuthRejected, ServiceRefused, ServiceThrottled, ServiceUnavailable,
+from pi_app.transport.backoff import Backoff
+from pi_app.transport.retry_after import retry_after_of, retry_after_s
+from pi_app.transport.retry_gate import RetryGate
+from pi_app.transport.service_errors import (ServiceAuthRejected, ServiceRefused, ServiceThrottled, ServiceUnavailable,
                                    error_for_status)
 from tests.unit.pi_support import FakeClock
 

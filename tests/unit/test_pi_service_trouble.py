@@ -9,18 +9,19 @@ import time
 from pathlib import Path
 
 from facegate_contract import clip_key
-from pi_app.backoff import Backoff
-from pi_app.clip_state import PENDING, RECOGNISED, SKIPPED_STALE, UPLOADED
-from pi_app.clip_worker import ClipWorker
-from pi_app.api_session import ApiSession, AttemptTimeout
-from pi_app.recognize_client import RecognizeClient, Recognition
-from pi_app.retry_gate import RetryGate
-from pi_app.service_errors import (ServiceAuthRejected, ServiceRefused, ServiceThrottled, ServiceUnavailable,
+from facegate_contract.device_events import AuthFailed, ClipRecognition, ClipUploaded, Throttled
+from pi_app.transport.backoff import Backoff
+from pi_app.recording.clip_state import PENDING, RECOGNISED, SKIPPED_STALE
+from pi_app.runtime.clip_worker import ClipWorker
+from pi_app.transport.api_session import ApiSession, AttemptTimeout
+from pi_app.transport.recognize_client import RecognizeClient, Recognition
+from pi_app.transport.retry_gate import RetryGate
+from pi_app.transport.service_errors import (ServiceAuthRejected, ServiceRefused, ServiceThrottled, ServiceUnavailable,
                                    error_for_status)
-from pi_app.spool import Spool
-from pi_app.stats import Stats
-from pi_app.work_queue import WorkQueue
-from pi_app.worker_pool import WorkerPool
+from pi_app.recording.spool import Spool
+from pi_app.runtime.stats import Stats
+from pi_app.runtime.work_queue import WorkQueue
+from pi_app.runtime.worker_pool import WorkerPool
 from tests.unit.pi_support import FakeClock, FakeUploader, add_clip, hanging_server
 from tests.unit.test_pi_clip_worker import AUTH_NO_JITTER, Rig
 
@@ -38,10 +39,10 @@ def test_a_hanging_backend_frees_the_worker_within_the_timeout_and_the_gate_retr
         held_s = time.monotonic() - started
         (failure,) = rig.events_of("failure")
         assert held_s < QUICK.total_s + 1.0  # free again after one attempt, not minutes of retries
-        assert server.connections == 1 and "ReadTimeout" in failure["error"]
+        assert server.connections == 1 and "ReadTimeout" in failure.error
         assert rig.spool.load(clip).recognition.status == PENDING and rig.queue.pending() == 1
 
-        rig.clock.advance(failure["retry_in_s"])  # the gate reopens: the worker's backoff is the one retrying
+        rig.clock.advance(failure.retry_in_s)  # the gate reopens: the worker's backoff is the one retrying
         rig.work_due()
         assert server.connections == 2 and len(rig.events_of("failure")) == 2
 
@@ -50,7 +51,7 @@ def test_a_hanging_backend_frees_the_worker_within_the_timeout_and_the_gate_retr
         connections = server.connections
 
     assert connections == 2  # a stale clip makes no call
-    assert [e["status"] for e in rig.events_of("recognition")] == [SKIPPED_STALE]
+    assert [e.status for e in rig.events_of("recognition")] == [SKIPPED_STALE]
     assert list(rig.uploader.objects) == [clip_key("dev-1", clip)] and rig.spool.unfinished() == []
 
 
@@ -62,7 +63,7 @@ def test_rejected_credentials_keep_the_clip_pending_and_shut_the_gate_for_the_lo
     rig.work_due()
 
     (event,) = rig.events_of("auth_failed")
-    assert (event["stage"], event["status"], event["retry_in_s"]) == ("recognize", 403, AUTH_NO_JITTER.base_s)
+    assert (event.stage, event.status, event.retry_in_s) == ("recognize", 403, AUTH_NO_JITTER.base_s)
     assert len(rig.recognizer.calls) == 1  # one probe, the other clips wait behind the gate
     assert rig.events_of("recognition") == [] and rig.events_of("failure") == []  # not refused, not final
     rig.clock.advance(AUTH_NO_JITTER.base_s - 1)
@@ -71,7 +72,7 @@ def test_rejected_credentials_keep_the_clip_pending_and_shut_the_gate_for_the_lo
     rig.recognizer.error = None  # the key was fixed
     rig.clock.advance(1)
     rig.work_due()
-    assert [e["status"] for e in rig.events_of("recognition")] == [RECOGNISED] * 3
+    assert [e.status for e in rig.events_of("recognition")] == [RECOGNISED] * 3
     assert sorted(rig.uploader.objects) == sorted(clip_key("dev-1", c) for c in clips)
 
 
@@ -84,7 +85,7 @@ def test_while_credentials_are_rejected_clips_turn_stale_and_are_uploaded_on_tim
     rig.clock.advance(30.01)  # the auth backoff (60 s) is longer than stale_after: the clip must not wait for it
     rig.work_due()
 
-    assert [e["status"] for e in rig.events_of("recognition")] == [SKIPPED_STALE]
+    assert [e.status for e in rig.events_of("recognition")] == [SKIPPED_STALE]
     assert list(rig.uploader.objects) == [clip_key("dev-1", clip)]
 
 
@@ -95,13 +96,13 @@ def test_throttling_waits_for_the_retry_after(tmp_path: Path) -> None:
 
     rig.work_due()
     (event,) = rig.events_of("throttled")
-    assert (event["retry_after_s"], event["retry_in_s"]) == (20, 8.0)  # capped at the backoff's max_s (8 s)
+    assert (event.retry_after_s, event.retry_in_s) == (20, 8.0)  # capped at the backoff's max_s (8 s)
     rig.recognizer.error = None
     rig.clock.advance(7.9)
     assert rig.work_due() == 0
     rig.clock.advance(0.1)
     rig.work_due()
-    assert [e["status"] for e in rig.events_of("recognition")] == [RECOGNISED]
+    assert [e.status for e in rig.events_of("recognition")] == [RECOGNISED]
 
 
 def test_a_503_retry_after_is_honoured_too(tmp_path: Path) -> None:
@@ -112,7 +113,7 @@ def test_a_503_retry_after_is_honoured_too(tmp_path: Path) -> None:
     rig.work_due()
 
     (event,) = rig.events_of("failure")
-    assert (event["status"], event["retry_in_s"]) == (503, 5.0)  # the backoff alone would be 1 s
+    assert (event.status, event.retry_in_s) == (503, 5.0)  # the backoff alone would be 1 s
 
 
 def test_the_upload_stage_treats_the_same_errors_the_same_way(tmp_path: Path) -> None:
@@ -122,13 +123,13 @@ def test_the_upload_stage_treats_the_same_errors_the_same_way(tmp_path: Path) ->
 
     rig.work_due()
     (event,) = rig.events_of("auth_failed")
-    assert (event["stage"], event["retry_in_s"]) == ("upload", AUTH_NO_JITTER.base_s)
+    assert (event.stage, event.retry_in_s) == ("upload", AUTH_NO_JITTER.base_s)
     assert rig.spool.load(clip).upload.status == PENDING
 
     rig.uploader.error = ServiceThrottled("upload answered 429", status=429, retry_after_s=3)
     rig.clock.advance(AUTH_NO_JITTER.base_s)
     rig.work_due()
-    assert rig.events_of("throttled")[0]["stage"] == "upload"
+    assert rig.events_of("throttled")[0].stage == "upload"
 
     rig.uploader.error = ServiceUnavailable("upload failed: ConnectTimeout")
     rig.clock.advance(8)
@@ -158,22 +159,22 @@ def test_an_upload_refused_for_one_clip_is_retried_later_without_holding_up_the_
 
     assert list(uploader.objects) == [clip_key("dev-1", fine)]
     (event,) = rig.events_of("failure")
-    assert event["clip"] == refused and event["retry_in_s"] == AUTH_NO_JITTER.base_s
+    assert event.clip == refused and event.retry_in_s == AUTH_NO_JITTER.base_s
     assert rig.spool.load(refused).upload.status == PENDING and rig.queue.pending() == 1  # kept, to try again
     assert rig.worker.upload_gate.is_open()
 
 
 def test_the_view_shows_a_rejected_key_until_the_stage_works_again() -> None:
     stats = Stats()
-    stats.handle({"event": "auth_failed", "stage": "recognize", "status": 401, "retry_in_s": 60.0, "clip": "c"})
-    stats.handle({"event": "throttled", "stage": "upload", "status": 429, "retry_in_s": 3.0, "clip": "c"})
+    stats.handle(AuthFailed(stage="recognize", status=401, retry_in_s=60.0, clip="c"))
+    stats.handle(Throttled(stage="upload", status=429, retry_in_s=3.0, clip="c"))
 
-    assert [e["event"] for e in stats.conditions()] == ["auth_failed", "throttled"]
+    assert [e.name for e in stats.conditions()] == ["auth_failed", "throttled"]
     assert (stats.counters()["auth_failed"], stats.counters()["throttled"]) == (1, 1)
-    stats.handle({"event": "recognition", "clip": "c", "status": SKIPPED_STALE})  # not an answer from the service
+    stats.handle(ClipRecognition(clip="c", status=SKIPPED_STALE))  # not an answer from the service
     assert len(stats.conditions()) == 2
-    stats.handle({"event": "recognition", "clip": "c", "status": RECOGNISED})
-    stats.handle({"event": "upload", "clip": "c", "key": "k", "status": UPLOADED})
+    stats.handle(ClipRecognition(clip="c", status=RECOGNISED))
+    stats.handle(ClipUploaded(clip="c", key="k"))
     assert stats.conditions() == []
 
 

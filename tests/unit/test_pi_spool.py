@@ -9,10 +9,10 @@ from stat import S_ISDIR
 import pytest
 
 from facegate_contract import clip_key
-from pi_app.clip_state import PENDING, RECOGNISED, UPLOADED
-from pi_app.clip_worker import ClipWorker
-from pi_app.durable_files import DiskSync
-from pi_app.spool import CLIP_FILE, FRAME_FILE, INCOMING, STATE_FILE, Spool
+from pi_app.recording.clip_state import PENDING, RECOGNISED, UPLOADED
+from pi_app.runtime.clip_worker import ClipWorker
+from pi_app.recording.durable_files import DiskSync
+from pi_app.recording.spool import CLIP_FILE, FRAME_FILE, INCOMING, STATE_FILE, Spool
 from tests.unit.pi_support import FakeClock, FakeRecognizer, FakeUploader, add_clip
 
 

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
+from facegate_contract.device_events import RecordingPaused
 from pi_app.camera.base import Frame
-from pi_app.device_app import DeviceApp
-from pi_app.spool import Spool
-from pi_app.spool_budget import DISK_LOW, SPOOL_FULL, RecordingGuard, SpaceReading, SpoolLimits
-from pi_app.views import PlainView
+from pi_app.runtime.device_app import DeviceApp
+from pi_app.recording.spool import Spool
+from pi_app.recording.spool_budget import DISK_LOW, SPOOL_FULL, RecordingGuard, SpaceReading, SpoolLimits
+from pi_app.runtime.views import PlainView
 from tests.unit.pi_support import FakeRecognizer, FakeUploader, add_clip
 from tests.unit.test_pi_device_app import _config
 
@@ -59,15 +60,15 @@ def test_recording_pauses_when_the_spool_is_full_and_resumes_with_room_to_spare(
     space.reading = SpaceReading(spool_bytes=1000, free_bytes=10**9)
     assert [guard.admit() for _ in range(3)] == [False] * 3
     (paused,) = events
-    assert paused == {"event": "recording_paused", "reason": SPOOL_FULL, "spool_bytes": 1000, "spool_max_bytes": 1000,
-                      "free_bytes": 10**9, "min_free_bytes": 100}
+    assert paused == RecordingPaused(reason=SPOOL_FULL, spool_bytes=1000, spool_max_bytes=1000, free_bytes=10**9,
+                                     min_free_bytes=100)
 
     space.reading = SpaceReading(spool_bytes=999, free_bytes=10**9)  # a byte under the budget is no room yet
     assert not guard.admit()
     space.reading = SpaceReading(spool_bytes=950, free_bytes=10**9)
     assert guard.admit()
     resumed = events[-1]
-    assert (resumed["event"], resumed["after"], resumed["frames_dropped"]) == ("recording_resumed", SPOOL_FULL, 4)
+    assert (resumed.name, resumed.after, resumed.frames_dropped) == ("recording_resumed", SPOOL_FULL, 4)
     assert guard.frames_dropped == 4 and not guard.paused
 
 
@@ -80,8 +81,8 @@ def test_recording_pauses_under_the_free_space_floor() -> None:
     assert not guard.admit()
     space.reading = SpaceReading(spool_bytes=10, free_bytes=105)
     assert guard.admit()
-    assert [(e["event"], e.get("reason")) for e in events] == [("recording_paused", DISK_LOW),
-                                                               ("recording_resumed", None)]
+    assert [(e.name, getattr(e, "reason", None)) for e in events] == [("recording_paused", DISK_LOW),
+                                                                       ("recording_resumed", None)]
 
 
 def test_the_app_keeps_the_clip_in_progress_drops_frames_while_paused_and_resumes(tmp_path: Path) -> None:
@@ -98,11 +99,11 @@ def test_the_app_keeps_the_clip_in_progress_drops_frames_while_paused_and_resume
     summary = DeviceApp(_config(tmp_path, spool_limits=LIMITS), camera, FakeRecognizer(), uploader,
                         view=PlainView(out), sinks=[Seen()], space_probe=space).run()
 
-    recorded = [e["frames"] for e in seen if e["event"] == "clip_recorded"]
+    recorded = [e.frames for e in seen if e.name == "clip_recorded"]
     assert recorded == [10, 5, 10]  # the clip in progress at the pause (frames 10-14) is kept
     assert summary["frames_dropped_paused"] == 15 and sum(recorded) + 15 == camera.count  # every frame accounted for
     assert (summary["uploaded"], summary["pending"], summary["recording_paused"]) == (3, 0, None)
-    kinds = [e["event"] for e in seen]
+    kinds = [e.name for e in seen]
     assert kinds.count("recording_paused") == kinds.count("recording_resumed") == 1
     lines = out.getvalue()
     assert "recording PAUSED (spool_full)" in lines
@@ -132,7 +133,7 @@ def test_the_real_probe_counts_committed_clips_and_nothing_recorded_is_lost(tmp_
     summary = DeviceApp(_config(tmp_path, spool_limits=SpoolLimits(max_bytes=1, min_free_bytes=0), drain_timeout_s=0.2),
                         StepCamera(30), FakeRecognizer(), uploader, sinks=[Seen()]).run()
 
-    recorded = [e["frames"] for e in seen if e["event"] == "clip_recorded"]
+    recorded = [e.frames for e in seen if e.name == "clip_recorded"]
     assert recorded == [10, 1]  # frame 10 opened the second clip as the first was committed; then paused
     assert summary["frames_dropped_paused"] == 19 and summary["pending"] == 2
     assert len(Spool(tmp_path / "spool").unfinished()) == 2

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from facegate_contract import clip_key
-from pi_app.clip_state import RECOGNISED, SKIPPED_NO_FRAME, SKIPPED_RECOVERED, ClipState
-from pi_app.clip_worker import ClipWorker
-from pi_app.spool import CLIP_FILE, DAMAGED, FRAME_FILE, STATE_FILE, Spool
+from pi_app.recording.clip_state import RECOGNISED, SKIPPED_NO_FRAME, SKIPPED_RECOVERED, ClipState
+from pi_app.runtime.clip_worker import ClipWorker
+from pi_app.recording.spool import CLIP_FILE, DAMAGED, FRAME_FILE, STATE_FILE, Spool
 from tests.unit.pi_support import FakeClock, FakeRecognizer, FakeUploader, add_clip, face_frame, write_video
 
 DEVICE = "dev-1"
@@ -61,7 +61,7 @@ def test_every_intact_clip_of_a_corrupt_spool_reaches_the_uploader_at_once(tmp_p
     assert uploader.attempts == len(INTACT_VIDEO)
     for name in INTACT_VIDEO:  # each folder's own video under its own key
         assert uploader.objects[key[name]][0] == b"mp4 " + clips[name].clip.encode()
-    statuses = {e["clip"]: e["status"] for e in events if e["event"] == "recognition"}
+    statuses = {e.clip: e.status for e in events if e.name == "recognition"}
     assert statuses[clips["intact"].clip] == RECOGNISED and recognizer.keys == [key["intact"]]
     assert statuses[clips["no_frame"].clip] == SKIPPED_NO_FRAME
     for name in ("empty_state", "truncated_state", "list_state", "wrong_types", "another_clips_state"):

@@ -5,30 +5,34 @@ import io
 
 from rich.console import Console
 
-from pi_app.events import EventBus, EventLog, read_events
-from pi_app.stats import Stats, percentile
-from pi_app.views import LiveView, PlainView, summary_line
+from msgspec.structs import replace
+
+from facegate_contract.device_events import (AuthFailed, ClipRecognition, ClipRecorded, ClipsResumed, ClipUploaded,
+                                             RecordingPaused, RecordingResumed, StageFailed, Throttled)
+from pi_app.runtime.events import EventBus, EventLog, read_events
+from pi_app.runtime.stats import Stats, percentile
+from pi_app.runtime.views import LiveView, PlainView, summary_line
 from tests.unit.pi_support import FakeClock
 
 
-def _recognition(clip: str, status: str, latency: float | None = 100.0, names: list[str] | None = None) -> dict:
-    return {"event": "recognition", "clip": clip, "status": status, "names": names or [], "confidence": 0.9,
-            "latency_ms": latency}
+def _recognition(clip: str, status: str, latency: float | None = 100.0,
+                 names: list[str] | None = None) -> ClipRecognition:
+    return ClipRecognition(clip=clip, status=status, names=names or [], confidence=0.9, latency_ms=latency)
 
 
 def _feed(*sinks) -> EventBus:
     bus = EventBus(sinks, FakeClock())
-    bus.emit({"event": "resumed", "clips": 2})
+    bus.emit(ClipsResumed(clips=2))
     for n in range(3):
-        bus.emit({"event": "clip_recorded", "clip": f"c{n}"})
+        bus.emit(ClipRecorded(clip=f"c{n}"))
     bus.emit(_recognition("c0", "recognised", 100.0, ["Eileen_Collins"]))
     bus.emit(_recognition("c1", "unknown", 300.0, ["unknown"]))
     bus.emit(_recognition("c2", "no_face", 200.0))
     bus.emit(_recognition("r0", "skipped_stale", None))
     bus.emit(_recognition("r1", "refused", None))
-    bus.emit({"event": "failure", "clip": "c1", "stage": "upload", "attempt": 1, "error": "x", "retry_in_s": 1.0})
+    bus.emit(StageFailed(clip="c1", stage="upload", attempt=1, error="x", retry_in_s=1.0))
     for clip in ("c0", "c2", "r0"):
-        bus.emit({"event": "upload", "clip": clip, "key": f"clips/{clip}.mp4"})
+        bus.emit(ClipUploaded(clip=clip, key=f"clips/{clip}.mp4"))
     return bus
 
 
@@ -57,8 +61,8 @@ def test_the_event_log_is_one_json_object_per_line_with_a_utc_timestamp(tmp_path
 
     events = read_events(tmp_path / "events.jsonl")
     assert len(events) == 13  # 1 resumed, 3 recorded, 5 recognitions, 1 failure, 3 uploads
-    assert all(e["ts"].endswith("Z") for e in events)
-    assert events[4] == {"ts": events[4]["ts"], **_recognition("c0", "recognised", 100.0, ["Eileen_Collins"])}
+    assert all(e.ts.endswith("Z") for e in events)
+    assert events[4] == replace(_recognition("c0", "recognised", 100.0, ["Eileen_Collins"]), ts=events[4].ts)
 
 
 def test_plain_view_prints_a_line_per_recognition_upload_and_failure() -> None:
@@ -88,11 +92,10 @@ def test_summary_line() -> None:
     assert line == "summary: clips=6 recognised=5 failures=0 latency_p50_ms=140.0 latency_p95_ms=180.0"
 
 
-PAUSED = {"event": "recording_paused", "ts": "2026-11-23T23:11:58.500Z", "reason": "disk_low",
-          "spool_bytes": 3 * 1024**3, "spool_max_bytes": 2 * 1024**3, "free_bytes": 150 * 1024**2,
-          "min_free_bytes": 200 * 1024**2}
-AUTH = {"event": "auth_failed", "ts": "2026-11-23T23:12:00.000Z", "clip": "c9", "stage": "recognize", "status": 401,
-        "attempt": 1, "error": "x", "retry_in_s": 60.0}
+PAUSED = RecordingPaused(ts="2026-11-23T23:11:58.500Z", reason="disk_low", spool_bytes=3 * 1024**3,
+                         spool_max_bytes=2 * 1024**3, free_bytes=150 * 1024**2, min_free_bytes=200 * 1024**2)
+AUTH = AuthFailed(ts="2026-11-23T23:12:00.000Z", clip="c9", stage="recognize", status=401, attempt=1, error="x",
+                  retry_in_s=60.0)
 
 
 def test_live_view_shows_what_holds_the_device_back_until_it_clears() -> None:
@@ -108,7 +111,7 @@ def test_live_view_shows_what_holds_the_device_back_until_it_clears() -> None:
     assert "recognize: credentials rejected (HTTP 401), clips kept; retry in 60.0 s" in text
     assert "auth rejected: 1" in text
 
-    stats.handle({"event": "recording_resumed", "paused_s": 12.0, "frames_dropped": 240})
+    stats.handle(RecordingResumed(paused_s=12.0, frames_dropped=240))
     console.print(view.render())
     assert "PAUSED" not in console.export_text()
 
@@ -116,8 +119,8 @@ def test_live_view_shows_what_holds_the_device_back_until_it_clears() -> None:
 def test_plain_view_prints_the_notices() -> None:
     out = io.StringIO()
     view = PlainView(out)
-    for event in (PAUSED, AUTH, {"event": "throttled", "ts": "", "stage": "upload", "status": 429, "retry_in_s": 3.0},
-                  {"event": "recording_resumed", "ts": "", "paused_s": 12.0, "frames_dropped": 240}):
+    for event in (PAUSED, AUTH, Throttled(clip="c", stage="upload", status=429, retry_in_s=3.0),
+                  RecordingResumed(paused_s=12.0, frames_dropped=240)):
         view.handle(event)
 
     lines = out.getvalue().splitlines()

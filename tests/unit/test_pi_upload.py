@@ -7,14 +7,14 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from pi_app.clip_metadata import MAX_VALUE_CHARS, ascii_value, clip_metadata
-from pi_app.clip_state import RECOGNISED
-from pi_app.s3_uploader import S3ClipUploader
-from pi_app.spool import Spool
+from pi_app.recording.clip_metadata import MAX_VALUE_CHARS, ascii_value, clip_metadata
+from pi_app.recording.clip_state import RECOGNISED
+from pi_app.transport.s3_uploader import S3ClipUploader
+from pi_app.recording.spool import Spool
 from facegate_contract import ContractFileError, DeviceFile, StackOutputs
-from pi_app.api_clip_transfers import ApiClipLinks, ApiClipUploader
-from pi_app.service_errors import ServiceAuthRejected, ServiceThrottled, ServiceUnavailable
-from pi_app.stack_connection import connect
+from pi_app.transport.api_clip_transfers import ApiClipLinks, ApiClipUploader
+from pi_app.transport.service_errors import ServiceAuthRejected, ServiceThrottled, ServiceUnavailable
+from pi_app.transport.stack_connection import connect
 from tests.unit.pi_support import FakeClock, add_clip
 
 

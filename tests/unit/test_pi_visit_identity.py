@@ -5,7 +5,6 @@ split visit is decided, alerted and reported on its own; descriptors never reach
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,9 +12,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pi_app.clip_names import clip_id
+from pi_app.recording.clip_names import clip_id
 from pi_app.visits import VisitConfig, VisitTracker, visit_event
-from pi_app.visits.appearance import descriptor_of, differs, similarity
+from facegate_contract.device_events import encode_event
+from facegate_contract.wire import RecognizeAnswer, WireError, decode, encode
+from pi_app.visits.appearance import differs, similarity
 from pi_app.visits.evidence import Vote
 from pi_app.visits.tracker import ENDED, STARTED, VisitChange
 from tests.unit.pi_actions_support import (
@@ -56,7 +57,7 @@ def feed(tracker: VisitTracker, *clips: tuple[dict[str, Any], ...] | dict[str, A
         descriptors = [look(f["descriptor"], seed=n * 7 + i) if "descriptor" in f else None
                        for i, f in enumerate(faces)]
         event = recognition(T0 + 0.5 * n, *({k: v for k, v in f.items() if k != "descriptor"} for f in faces), seq=n)
-        tracker.note_appearance(event["clip"], descriptors)
+        tracker.note_appearance(event.clip, descriptors)
         changes += tracker.observe(event)
     return changes + tracker.end_all()
 
@@ -158,23 +159,32 @@ def test_a_tailgating_stranger_gets_their_own_alert_and_the_resident_the_door(mo
         rig.advance(0.5)
 
     ended = rig.published("visit_ended")
-    assert [e["decision"] for e in ended] == [E, U]
+    assert [e.decision for e in ended] == [E, U]
     assert len(rig.door_openings) == 1
-    alerts = [a for a in rig.published("visit_action") if a.get("alert_id")]
-    assert [(a["decision"], a["visit_id"]) for a in alerts] == [(U, ended[1]["visit_id"])]
-    assert all("descriptor" not in json.dumps(e) for e in rig.events)  # biometric: in no event
+    alerts = [a for a in rig.published("visit_action") if a.alert_id]
+    assert [(a.decision, a.visit_id) for a in alerts] == [(U, ended[1].visit_id)]
+    assert all(b"descriptor" not in encode_event(e) for e in rig.events)  # biometric: in no event
+
+
+def answer_with(descriptor: object) -> bytes:
+    """/recognize's answer with one face carrying `descriptor` (as JSON has it)."""
+    face = {"name": E, "confidence": 0.9, "box": {"x1": 1, "y1": 1, "x2": 9, "y2": 9}, "descriptor": descriptor}
+    return encode({"faces": [face], "model_version": "m"})
 
 
 def test_descriptors_are_read_from_the_wire_and_never_put_in_an_event() -> None:
     raw = look("eileen")
-    assert descriptor_of({"descriptor": base64.b64encode(raw).decode()}) == raw
-    assert [descriptor_of({"descriptor": v}) for v in (None, 5, "", "%%", base64.b64encode(b"x").decode())] == [None] * 5
+    assert decode(answer_with(base64.b64encode(raw).decode()), RecognizeAnswer).faces[0].descriptor == raw
+    assert decode(answer_with(None), RecognizeAnswer).faces[0].descriptor is None
+    for malformed in (5, "", "%%", base64.b64encode(b"x").decode()):
+        with pytest.raises(WireError, match="descriptor"):
+            decode(answer_with(malformed), RecognizeAnswer)
     assert similarity(raw, raw) == pytest.approx(1.0) and similarity(raw, raw[:8]) is None
     vote = Vote("c", "k", 0, T0, E, 0.9, descriptor=raw)
-    assert "descriptor" not in vote.to_json() and "descriptor" not in repr(vote)
+    assert "descriptor" not in encode(vote.to_evidence()).decode() and "descriptor" not in repr(vote)
     changes = feed(VisitTracker(), *[EILEEN] * 3, *GAP)
-    assert all(raw not in json.dumps(visit_event(c), default=repr).encode() and "descriptor" not in json.dumps(
-        visit_event(c)) for c in changes if visit_event(c))
+    events = [event for c in changes if (event := visit_event(c))]
+    assert events and all(b"descriptor" not in encode_event(e) for e in events)
 
 
 def test_an_odd_face_differs_by_descriptor_and_without_one_by_enrolled_name_only() -> None:

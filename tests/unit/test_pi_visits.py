@@ -3,17 +3,21 @@ conflicts), and the tracker groups clips into visits by recording time and box â
 decisions whatever order the answers arrive in â€” and ends them only once the gap is covered."""
 from __future__ import annotations
 
-import itertools
 import random
 import re
+from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
+from facegate_contract import wire
+from facegate_contract.device_events import ClipRecognition, ClipRecorded, DeviceEvent, VisitEvent
+from facegate_contract.wire import EvidenceVote, RecognizeAnswer, WireError, convert, decode, encode
 from pi_app.visits import UNDECIDED, DecisionPolicy, VisitConfig, VisitTracker, Vote, decide, visit_event
 from pi_app.visits.evidence import Box, clip_seen
 from pi_app.visits.tracker import DECIDED, ENDED, EVIDENCE, MISSING_CLIP_WAIT_S, STARTED, VisitChange
 from tests.unit.pi_actions_support import alvaro, box, eileen, recognition, stranger
-from tests.unit.pi_support import FakeClock
+from tests.unit.pi_support import FakeClock, answer as answer_of
 
 T0 = 1_790_000_000.0
 POLICY = DecisionPolicy()
@@ -93,33 +97,35 @@ def test_a_recognition_event_gives_one_vote_per_face_with_box_and_sighting() -> 
     assert (first.name, first.box, first.sighting_id, first.details["allow_entry"]) == (
         E, Box(100, 200, 160, 260), "s-42", True)
     assert second.name == U and second.sighting_id is None
-    assert first.to_json()["sighting_id"] == "s-42" and "sighting_id" not in second.to_json()
+    assert first.to_evidence().sighting_id == "s-42" and second.to_evidence().sighting_id is None
 
 
 @pytest.mark.parametrize("value", [None, {"x1": 1}, [1, 2, 3], {"x1": 5, "y1": 5, "x2": 5, "y2": 9},
-                                   {"x1": "a", "y1": 0, "x2": 1, "y2": 1}, [0, 0, float("nan"), 1]])
-def test_a_malformed_box_is_no_box(value: object) -> None:
-    assert Box.from_json(value) is None
+                                   {"x1": "a", "y1": 0, "x2": 1, "y2": 1}, {"x1": 0, "y1": 0, "x2": 1e400, "y2": 1}])
+def test_an_answer_with_a_malformed_box_is_refused_whole(value: object) -> None:
+    body = encode({"faces": [{"name": E, "confidence": 0.9, "box": value}], "model_version": "m"})
+    with pytest.raises(WireError, match="box"):
+        decode(body, RecognizeAnswer)
 
 
 def test_clips_without_answers_only_mark_time() -> None:
     for status in ("no_face", "refused", "skipped_stale", "skipped_still"):
-        seen = clip_seen({**recognition(T0, seq=3), "status": status, "faces": [eileen()]})
+        seen = clip_seen(replace(recognition(T0, eileen(), seq=3), status=status))
         assert seen is not None and seen.votes == ()
-    assert clip_seen({"event": "upload", "clip": "x"}) is None
+    assert clip_seen(ClipRecognition(clip="x", status="recognised")) is None  # no recording time
 
 
 # --- the tracker ---------------------------------------------------------------------------------------------
 
-def events_of(changes: list[VisitChange]) -> list[dict]:
+def events_of(changes: list[VisitChange]) -> list[Any]:
     return [e for e in map(visit_event, changes) if e is not None]
 
 
-def play(tracker: VisitTracker, clips: list[dict]) -> list[VisitChange]:
+def play(tracker: VisitTracker, clips: list[ClipRecognition]) -> list[VisitChange]:
     return [change for clip in clips for change in tracker.observe(clip)]
 
 
-def scene(*frames: tuple[dict, ...] | dict | None, start_seq: int = 0) -> list[dict]:
+def scene(*frames: tuple[dict, ...] | dict | None, start_seq: int = 0) -> list[ClipRecognition]:
     """Recognition events of consecutive clips, 0.5 s apart."""
     made = []
     for n, faces in enumerate(frames):
@@ -139,18 +145,18 @@ def test_a_visit_starts_is_decided_and_ends_after_the_gap_with_its_evidence() ->
 
     assert [c.kind for c in changes] == [STARTED, DECIDED, EVIDENCE, ENDED]
     started, decided, ended = events_of(changes)
-    assert started["event"] == "visit_started" and started["decision"] == UNDECIDED
-    assert decided["event"] == "visit_decided" and decided["decision"] == E and decided["previous"] == UNDECIDED
-    assert ended["event"] == "visit_ended" and ended["reason"] == "gap" and ended["ended"] is True
-    assert started["visit_id"] == decided["visit_id"] == ended["visit_id"]
-    assert re.fullmatch(r"\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{8}", ended["visit_id"])
-    assert (ended["first_at"], ended["last_at"]) == (T0, T0 + 1.0)
-    assert ended["start"] == "2026-09-21T14:13:20.000Z"
-    assert len(ended["clips"]) == len(ended["keys"]) == 3 and ended["keys"][0].startswith("clips/door-1/")
-    assert ended["evidence"][0] == {"clip": ended["clips"][0], "key": ended["keys"][0], "at": T0, "name": E,
-                                    "confidence": 0.97, "box": {"x1": 300, "y1": 200, "x2": 360, "y2": 260}}
-    assert (ended["agreeing"], ended["votes"], ended["clips"][1:2], ended["conflict"]) == (
-        3, {E: pytest.approx(2.91)}, [ended["evidence"][1]["clip"]], [])
+    assert started.name == "visit_started" and started.decision == UNDECIDED
+    assert decided.name == "visit_decided" and decided.decision == E and decided.previous == UNDECIDED
+    assert ended.name == "visit_ended" and ended.reason == "gap" and ended.ended is True
+    assert started.visit_id == decided.visit_id == ended.visit_id
+    assert re.fullmatch(r"\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{8}", ended.visit_id)
+    assert (ended.first_at, ended.last_at) == (T0, T0 + 1.0)
+    assert ended.start == "2026-09-21T14:13:20.000Z"
+    assert len(ended.clips) == len(ended.keys) == 3 and ended.keys[0].startswith("clips/door-1/")
+    assert ended.evidence[0] == EvidenceVote(clip=ended.clips[0], key=ended.keys[0], at=T0, name=E, confidence=0.97,
+                                             box=wire.Box(300, 200, 360, 260))
+    assert (ended.agreeing, ended.votes, ended.clips[1:2], ended.conflict) == (
+        3, {E: pytest.approx(2.91)}, [ended.evidence[1].clip], [])
 
 
 def test_the_visit_stays_open_through_a_gap_shorter_than_end_after_s() -> None:
@@ -189,7 +195,7 @@ def test_a_wrong_answer_joins_the_visit_it_belongs_to() -> None:
     ((decision, clips),) = visits_of(changes).values()
     assert (decision, clips) == (E, 7)
     ended = events_of(changes)[-1]
-    assert ended["conflicts"] == [A, E] and ended["conflict"] == []  # it left the window by the end
+    assert ended.conflicts == [A, E] and ended.conflict == []  # it left the window by the end
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -320,47 +326,48 @@ def test_a_long_visit_keeps_its_latest_evidence_and_its_decision() -> None:
     (ended,) = [c.visit for c in changes if c.kind == ENDED]
     assert (ended.decision.name, len(ended.votes), ended.dropped) == (E, 120, 12)
     assert ended.first_at == T0
-    assert visit_event(VisitChange(ENDED, ended))["evidence_dropped"] == 12
+    assert visit_event(VisitChange(ENDED, ended)).evidence_dropped == 12
 
 
 def test_box_geometry() -> None:
-    a, b = Box.from_json(box(0, 0, 60)), Box.from_json([30, 0, 90, 60])
-    assert a is not None and b is not None
+    a, b = Box.of(convert(box(0, 0, 60), wire.Box)), Box(30, 0, 90, 60)
     assert a.iou(b) == pytest.approx(1 / 3) and a.shift(b) == pytest.approx(0.5)
-    assert list(itertools.islice(a.to_json().values(), 4)) == [0, 0, 60, 60]
+    assert a.to_wire() == wire.Box(0, 0, 60, 60)
 
 
 def test_the_first_visit_of_a_run_waits_for_no_clip_from_before_the_run() -> None:
     clips = scene(eileen(), eileen(), *[None] * 5, start_seq=100)  # the spool held clips up to 99 at start
     told, untold = VisitTracker(), VisitTracker()
-    told.observe({"event": "clip_recorded", "clip": clips[0]["clip"]})
+    told.observe(ClipRecorded(clip=clips[0].clip))
 
     assert [c.kind for c in play(told, clips)][-1] == ENDED
     assert ENDED not in [c.kind for c in play(untold, clips)]  # clips 98, 99 might still be answered
 
 
 def test_the_clip_state_keeps_each_faces_box_and_sighting_for_visits() -> None:
-    from pi_app.clip_state import RecognitionRecord
-    from pi_app.recognize_client import Recognition
+    from pi_app.recording.clip_state import RecognitionRecord
+    from pi_app.transport.recognize_client import Recognition
 
     record = RecognitionRecord()
     api_face = {**eileen(x=100), "distance": 0.41, "sighting_id": "s-1"}
-    record.record_answer(Recognition([api_face, {"name": "unknown", "confidence": 0.7}], "m1", 10.0, None))
+    record.record_answer(Recognition(answer_of([api_face, {"name": "unknown", "confidence": 0.7, "box": box(300)}]), 10.0))
 
-    assert record.faces[0] == {"name": E, "confidence": 0.97, "details": api_face["details"], "box": box(100),
-                               "sighting_id": "s-1", "door": True}
-    assert record.faces[1] == {"name": U, "confidence": 0.7, "details": {}}  # no box, no sighting: none invented
+    first, second = record.faces
+    assert (first.name, first.confidence, first.details, first.box, first.sighting_id, first.door) == (
+        E, 0.97, api_face["details"], convert(box(100), wire.Box), "s-1", True)
+    assert (second.name, second.sighting_id, second.door) == (U, None, False)  # no sighting: none invented
+    assert record.confidence == 0.97 and record.names == [E, U]
 
 
 def test_visit_events_reach_the_bus_through_the_relay_without_deadlock() -> None:
-    from pi_app.event_relay import EventRelay
-    from pi_app.events import EventBus
+    from pi_app.runtime.event_relay import EventRelay
+    from pi_app.runtime.events import EventBus
     from pi_app.visits import VisitSink
 
-    seen: list[dict] = []
+    seen: list[DeviceEvent] = []
 
     class Collect:
-        def handle(self, event: dict) -> None:
+        def handle(self, event: DeviceEvent) -> None:
             seen.append(event)
 
     bus = EventBus([Collect()])
@@ -370,6 +377,6 @@ def test_visit_events_reach_the_bus_through_the_relay_without_deadlock() -> None
         bus.emit(event)
     relay.close()
 
-    visit_events = [e["event"] for e in seen if e["event"].startswith("visit_")]
+    visit_events = [e.name for e in seen if isinstance(e, VisitEvent)]
     assert visit_events == ["visit_started", "visit_decided", "visit_ended"]
-    assert all("ts" in e for e in seen)  # stamped by the bus like any event
+    assert all(e.ts for e in seen)  # stamped by the bus like any event

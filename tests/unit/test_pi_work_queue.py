@@ -5,9 +5,9 @@ import threading
 
 import pytest
 
-from pi_app.backoff import Backoff
-from pi_app.work_queue import WorkQueue
-from pi_app.worker_pool import WorkerPool
+from pi_app.transport.backoff import Backoff
+from pi_app.runtime.work_queue import WorkQueue
+from pi_app.runtime.worker_pool import WorkerPool
 from tests.unit.pi_support import FakeClock
 
 

@@ -62,5 +62,5 @@ def test_serving_code_imports_no_training_export_or_cli_code() -> None:
 
 def test_the_boundary_check_sees_a_crossing(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
-    module.write_text("def f():\n    from pi_app.spool import Spool\n")
-    assert "pi_app.spool" in _imports(module)
+    module.write_text("def f():\n    from pi_app.recording.spool import Spool\n")
+    assert "pi_app.recording.spool" in _imports(module)

@@ -54,3 +54,10 @@ def test_no_role_reads_a_facegate_setting_by_itself() -> None:
             offenders += [f"{path.relative_to(ROOT)}: {n}" for n in re.findall(r'"(FACEGATE_[A-Z_]+)"', text)]
             offenders += [f"{path.relative_to(ROOT)}: getenv" for _ in re.findall(r"\bgetenv\(|environ\.get\(", text)]
     assert offenders == [] and "FACEGATE_THREADS" in declared
+
+
+def test_the_device_reads_its_own_and_nothing_when_unset() -> None:
+    device = settings.device_settings({"FACEGATE_DEVICE_FILE": "door.json", "FACEGATE_ENDPOINT_URL": "http://e:4566/",
+                                       "AWS_PROFILE": "door"})
+    assert (device.device_file, device.endpoint_url, device.profile) == (Path("door.json"), "http://e:4566", "door")
+    assert settings.device_settings({}) == settings.DeviceSettings()

@@ -6,13 +6,18 @@ import threading
 import time
 from pathlib import Path
 
-from pi_app.backoff import Backoff
-from pi_app.service_errors import ServiceRefused, ServiceUnavailable
-from pi_app.visit_reporter import VisitReporter
+from facegate_contract.device_events import ClipRecognition, VisitDecided, VisitEnded, VisitEvent
+from facegate_contract.wire import VisitReport
+from pi_app.transport.backoff import Backoff
+from pi_app.transport.service_errors import ServiceRefused, ServiceUnavailable
+from pi_app.transport.visit_reporter import VisitReporter
+
+V1, V2 = "20261129T100000.000Z-00000001", "20261129T100001.000Z-00000002"
 
 
-def _event(visit: str, decision: str = "Laura_Bush", kind: str = "visit_ended") -> dict:
-    return {"event": kind, "ts": "2026-11-29T10:00:00Z", "visit_id": visit, "decision": decision, "clips": 3}
+def _event(visit: str, decision: str = "Laura_Bush", kind: type[VisitEvent] = VisitEnded) -> VisitEvent:
+    return kind(ts="2026-11-29T10:00:00Z", visit_id=visit, first_at=1_795_000_000.0, last_at=1_795_000_001.5,
+                decision=decision, clips=["c1", "c2", "c3"], ended=kind is VisitEnded)
 
 
 def _wait(predicate, timeout_s: float = 5.0) -> bool:
@@ -24,38 +29,50 @@ def _wait(predicate, timeout_s: float = 5.0) -> bool:
     return predicate()
 
 
-def test_a_report_is_sent_without_its_event_name_and_deleted_once_delivered(tmp_path: Path) -> None:
-    sent: list[dict] = []
+def test_a_report_is_sent_as_the_contracts_visit_report_and_deleted_once_delivered(tmp_path: Path) -> None:
+    sent: list[VisitReport] = []
     reporter = VisitReporter(tmp_path, sent.append).start()
-    reporter.handle(_event("v1"))
-    reporter.handle({"event": "recognition", "visit_id": "v9"})  # not a visit report
+    reporter.handle(_event(V1))
+    reporter.handle(ClipRecognition(clip="c9", status="recognised"))  # not a visit report
     assert _wait(lambda: reporter.sent == 1)
     reporter.close(1.0)
-    assert sent == [{"visit_id": "v1", "decision": "Laura_Bush", "clips": 3}]
+    assert sent == [VisitReport(visit_id=V1, first_at=1_795_000_000.0, last_at=1_795_000_001.5, decision="Laura_Bush",
+                                ended=True)]
     assert reporter.pending() == []
+
+
+def test_a_report_file_mangled_on_disk_is_kept_apart_and_the_rest_go(tmp_path: Path) -> None:
+    sent: list[str] = []
+    reporter = VisitReporter(tmp_path, lambda report: sent.append(report.visit_id))
+    reporter.handle(_event(V2))
+    (tmp_path / "pending" / f"{V1}.json").write_text('{"visit_id": "' + V1 + '", "first_at": "soon"}')
+    assert reporter.send_due() is None
+    assert sent == [V2] and reporter.pending() == []
+    rejected = json.loads((tmp_path / "rejected" / f"{V1}.json").read_text())
+    assert "first_at" in rejected["rejected"] and rejected["report"]["visit_id"] == V1
 
 
 def test_a_report_arriving_during_a_round_is_sent_without_another_wake_up(tmp_path: Path) -> None:
     sent: list[str] = []
     reporter: VisitReporter
 
-    def send(report: dict) -> None:
-        if report["visit_id"] == "v1":  # a new report lands while the sender is busy with this one
-            reporter.handle(_event("v2"))
-        sent.append(report["visit_id"])
+    def send(report: VisitReport) -> None:
+        if report.visit_id == V1:  # a new report lands while the sender is busy with this one
+            reporter.handle(_event(V2))
+        sent.append(report.visit_id)
 
     reporter = VisitReporter(tmp_path, send)
-    reporter.handle(_event("v1"))
+    reporter.handle(_event(V1))
     reporter.start()
     assert _wait(lambda: reporter.sent == 2), sent
     reporter.close(1.0)
-    assert sent == ["v1", "v2"]
+    assert sent == [V1, V2]
 
 
 def test_a_newer_report_replaces_the_pending_one(tmp_path: Path) -> None:
     reporter = VisitReporter(tmp_path, lambda report: None)
-    reporter.handle(_event("v1", "undecided", "visit_decided"))
-    reporter.handle(_event("v1", "Laura_Bush"))
+    reporter.handle(_event(V1, "undecided", VisitDecided))
+    reporter.handle(_event(V1, "Laura_Bush"))
     [path] = reporter.pending()
     assert json.loads(path.read_text())["decision"] == "Laura_Bush"
 
@@ -64,13 +81,13 @@ def test_a_report_changed_while_being_sent_is_sent_again(tmp_path: Path) -> None
     sent: list[str] = []
     reporter: VisitReporter
 
-    def send(report: dict) -> None:
-        sent.append(report["decision"])
+    def send(report: VisitReport) -> None:
+        sent.append(report.decision)
         if len(sent) == 1:
-            reporter.handle(_event("v1", "Laura_Bush"))
+            reporter.handle(_event(V1, "Laura_Bush"))
 
     reporter = VisitReporter(tmp_path, send)
-    reporter.handle(_event("v1", "undecided", "visit_decided"))
+    reporter.handle(_event(V1, "undecided", VisitDecided))
     reporter.start()
     assert _wait(lambda: sent == ["undecided", "Laura_Bush"] and not reporter.pending()), sent
     reporter.close(1.0)
@@ -79,34 +96,34 @@ def test_a_report_changed_while_being_sent_is_sent_again(tmp_path: Path) -> None
 def test_a_refused_report_is_kept_apart_with_the_reason_and_the_rest_go(tmp_path: Path) -> None:
     sent: list[str] = []
 
-    def send(report: dict) -> None:
-        if report["visit_id"] == "v1":
+    def send(report: VisitReport) -> None:
+        if report.visit_id == V1:
             raise ServiceRefused("visits answered 400 bad_visit: no decision", status=400)
-        sent.append(report["visit_id"])
+        sent.append(report.visit_id)
 
     reporter = VisitReporter(tmp_path, send)
-    reporter.handle(_event("v1"))
-    reporter.handle(_event("v2"))
+    reporter.handle(_event(V1))
+    reporter.handle(_event(V2))
     assert reporter.send_due() is None
-    assert sent == ["v2"] and reporter.pending() == []
-    rejected = json.loads((tmp_path / "rejected" / "v1.json").read_text())
-    assert "bad_visit" in rejected["rejected"] and rejected["report"]["visit_id"] == "v1"
+    assert sent == [V2] and reporter.pending() == []
+    rejected = json.loads((tmp_path / "rejected" / f"{V1}.json").read_text())
+    assert "bad_visit" in rejected["rejected"] and rejected["report"]["visit_id"] == V1
 
 
 def test_an_unavailable_api_keeps_reports_for_the_next_run(tmp_path: Path) -> None:
     now = [1000.0]
 
-    def down(report: dict) -> None:
+    def down(report: VisitReport) -> None:
         raise ServiceUnavailable("unreachable")
 
     reporter = VisitReporter(tmp_path, down, backoff=Backoff(base_s=10, max_s=10, jitter=0), clock=lambda: now[0])
-    reporter.handle(_event("v1"))
+    reporter.handle(_event(V1))
     assert reporter.send_due() == 1010.0  # retried after the backoff, not dropped
     assert len(reporter.pending()) == 1
 
     sent: list[str] = []
-    restarted = VisitReporter(tmp_path, lambda report: sent.append(report["visit_id"])).start()
-    assert _wait(lambda: sent == ["v1"] and not restarted.pending())
+    restarted = VisitReporter(tmp_path, lambda report: sent.append(report.visit_id)).start()
+    assert _wait(lambda: sent == [V1] and not restarted.pending())
     restarted.close(1.0)
 
 
@@ -114,29 +131,29 @@ def test_close_gives_pending_reports_time_to_go(tmp_path: Path) -> None:
     release = threading.Event()
     sent: list[str] = []
 
-    def slow(report: dict) -> None:
+    def slow(report: VisitReport) -> None:
         release.wait(2.0)
-        sent.append(report["visit_id"])
+        sent.append(report.visit_id)
 
     reporter = VisitReporter(tmp_path, slow).start()
-    reporter.handle(_event("v1"))
+    reporter.handle(_event(V1))
     threading.Timer(0.2, release.set).start()
     reporter.close(flush_timeout_s=3.0)
-    assert sent == ["v1"] and reporter.pending() == []
+    assert sent == [V1] and reporter.pending() == []
 
 
 def test_close_waits_out_a_failed_send_instead_of_leaving_the_rest_for_the_next_start(tmp_path: Path) -> None:
     sent: list[str] = []
     failures = [ServiceUnavailable("throttled")]
 
-    def flaky(report: dict) -> None:
+    def flaky(report: VisitReport) -> None:
         if failures:
             raise failures.pop()
-        sent.append(report["visit_id"])
+        sent.append(report.visit_id)
 
     reporter = VisitReporter(tmp_path, flaky, backoff=Backoff(base_s=0.3, max_s=0.3, jitter=0))
-    reporter.handle(_event("v1"))
-    reporter.handle(_event("v2"))
+    reporter.handle(_event(V1))
+    reporter.handle(_event(V2))
     reporter.start()
     reporter.close(flush_timeout_s=5.0)
-    assert sent == ["v1", "v2"] and reporter.pending() == []
+    assert sent == [V1, V2] and reporter.pending() == []

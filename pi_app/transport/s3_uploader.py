@@ -1,6 +1,6 @@
 """Put a clip straight into the stack's S3 bucket with AWS credentials (developers; devices use presigned URLs).
 
-Failures are raised in the worker's vocabulary (pi_app.service_errors): credentials refused = auth rejected,
+Failures are raised in the worker's vocabulary (pi_app.transport.service_errors): credentials refused = auth rejected,
 throttling = throttled, anything else = unavailable; the worker retries all of them, so no clip is dropped.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from facegate_contract import CLIP_CONTENT_TYPE
-from pi_app.service_errors import ServiceAuthRejected, ServiceError, ServiceThrottled, ServiceUnavailable
+from pi_app.transport.service_errors import ServiceAuthRejected, ServiceError, ServiceThrottled, ServiceUnavailable
 
 _AUTH_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}
 _THROTTLE_CODES = {"SlowDown", "Throttling", "RequestLimitExceeded"}

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from pi_app.backoff import Backoff, ServiceGate
+from pi_app.transport.backoff import Backoff, ServiceGate
 
 
 class RetryGate(ServiceGate):

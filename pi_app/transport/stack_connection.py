@@ -17,11 +17,12 @@ from typing import Any
 from botocore.config import Config
 
 from facegate_contract import VISITS_PATH, DeviceFile, StackOutputs, aws_session, default_outputs_path
+from facegate_contract.wire import VisitReport, to_builtins
 from pi_app.actions.clip_links import SIGV4, ClipLinks, S3ClipLinks
-from pi_app.api_clip_transfers import ApiClipLinks, ApiClipUploader
-from pi_app.api_session import ApiSession, AttemptTimeout
-from pi_app.recognize_client import RecognizeClient
-from pi_app.s3_uploader import S3ClipUploader
+from pi_app.transport.api_clip_transfers import ApiClipLinks, ApiClipUploader
+from pi_app.transport.api_session import ApiSession, AttemptTimeout
+from pi_app.transport.recognize_client import RecognizeClient
+from pi_app.transport.s3_uploader import S3ClipUploader
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,9 @@ class StackConnection:
     session: ApiSession
     visits_url: str
 
-    def report_visit(self, report: dict[str, Any]) -> dict[str, Any]:
-        """POST one visit report (pi_app.visit_reporter sends them); raises a ServiceError when it cannot."""
-        return self.session.post_json("visit report", self.visits_url, report)
+    def report_visit(self, report: VisitReport) -> dict[str, Any]:
+        """POST one visit report (pi_app.transport.visit_reporter sends them); raises a ServiceError when it cannot."""
+        return self.session.post_json("visit report", self.visits_url, to_builtins(report))
 
     def close(self) -> None:
         """Release the HTTP connections."""

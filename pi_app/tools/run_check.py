@@ -3,12 +3,14 @@ Was each visit decided right, did the door open only for the visitor, one alert 
 how many clips of the empty stretches went to the API (check_visits)?"""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from pi_app.clip_state import UNKNOWN_NAME
-from pi_app.events import Event
-from pi_app.video_manifest import ExpectedVisit, VideoManifest
+from facegate_contract.device_events import (ClipRecognition, ClipRecorded, ClipUploaded, DeviceEvent, VisitAction,
+                                             VisitEnded, events_of)
+from pi_app.recording.clip_state import UNKNOWN_NAME
+from pi_app.tools.video_manifest import ExpectedVisit, VideoManifest
 from pi_app.visits.decision import UNDECIDED
 
 
@@ -43,19 +45,24 @@ class RunCheck:
         return bool(self.clips) and not self.mismatches and not self.not_uploaded
 
 
-def check_run(events: list[Event], manifest: VideoManifest, clip_seconds: float) -> RunCheck:
+def check_run(events: Sequence[DeviceEvent], manifest: VideoManifest, clip_seconds: float) -> RunCheck:
     """Pair every recorded clip with its final recognition and upload events; compare names, sorted."""
-    recognitions = {e["clip"]: e for e in events if e.get("event") == "recognition"}
-    result = RunCheck(uploaded={e["clip"] for e in events if e.get("event") == "upload"})
-    for recorded in (e for e in events if e.get("event") == "clip_recorded"):
-        offset = float(recorded.get("stream_offset_s", 0.0))
+    recognitions = {e.clip: e for e in events_of(events, ClipRecognition)}
+    result = RunCheck(uploaded={e.clip for e in events_of(events, ClipUploaded)})
+    for recorded in events_of(events, ClipRecorded):
+        offset = recorded.stream_offset_s
         if offset >= manifest.duration_s - 1e-6:
             continue  # a looped replay's next pass: not in the manifest
-        answer = recognitions.get(recorded["clip"])
-        got = tuple(sorted(answer.get("names") or [])) if answer else None
-        result.clips.append(ClipCheck(recorded["clip"], offset, manifest.people_at(offset, clip_seconds), got,
-                                      answer.get("status", "?") if answer else "missing"))
+        answer = recognitions.get(recorded.clip)
+        got = tuple(sorted(answer.names)) if answer else None
+        result.clips.append(ClipCheck(recorded.clip, offset, manifest.people_at(offset, clip_seconds), got,
+                                      answer.status if answer else "missing"))
     return result
+
+
+def clip_offsets(events: Sequence[DeviceEvent]) -> dict[str, float]:
+    """Where each recorded clip starts in the camera's stream (seconds), by clip id."""
+    return {e.clip: e.stream_offset_s for e in events_of(events, ClipRecorded)}
 
 
 ANSWERED = ("recognised", "unknown", "no_face")  # clips that went to the API and got an answer
@@ -100,40 +107,40 @@ class VisitsCheck:
         return bool(self.visits) and all(v.decided_right and v.door_right and v.alerts_right for v in self.visits)
 
 
-def check_visits(events: list[Event], manifest: VideoManifest, clip_seconds: float) -> VisitsCheck:
+def check_visits(events: Sequence[DeviceEvent], manifest: VideoManifest, clip_seconds: float) -> VisitsCheck:
     """Pair the device's visits (`visit_ended`, `visit_action`) with the manifest's expected visits by video
     time and face position; count the empty-stretch clips that were sent for recognition."""
-    offsets = {e["clip"]: float(e.get("stream_offset_s", 0.0)) for e in events if e.get("event") == "clip_recorded"}
-    ended = [e for e in events if e.get("event") == "visit_ended" and any(c in offsets for c in e.get("clips", []))]
-    actions = [e for e in events if e.get("event") == "visit_action"]
-    spans = {e["visit_id"]: (min(offsets[c] for c in e["clips"] if c in offsets),
-                             max(offsets[c] for c in e["clips"] if c in offsets) + clip_seconds) for e in ended}
+    offsets = clip_offsets(events)
+    ended = [e for e in events_of(events, VisitEnded) if any(c in offsets for c in e.clips)]
+    actions = events_of(events, VisitAction)
+    spans = {e.visit_id: (min(offsets[c] for c in e.clips if c in offsets),
+                          max(offsets[c] for c in e.clips if c in offsets) + clip_seconds) for e in ended}
     owner: dict[str, ExpectedVisit] = {}
     for event in ended:
-        start, end = spans[event["visit_id"]]
+        start, end = spans[event.visit_id]
         overlapping = [v for v in manifest.visits if v.start < end and v.end > start]
         if overlapping:
             x = _face_x(event)
-            owner[event["visit_id"]] = min(overlapping, key=lambda v: abs((v.x or 0) - x) if x is not None else 0)
-    result = VisitsCheck(unmatched=[e["visit_id"] for e in ended if e["visit_id"] not in owner])
+            owner[event.visit_id] = min(overlapping, key=lambda v: abs((v.x or 0) - x) if x is not None else 0)
+    result = VisitsCheck(unmatched=[e.visit_id for e in ended if e.visit_id not in owner])
     for expected in manifest.visits:
-        mine = [e for e in ended if owner.get(e["visit_id"]) is expected]
-        ids = {e["visit_id"] for e in mine}
-        acted = [a for a in actions if a.get("visit_id") in ids]
-        result.visits.append(VisitCheck(expected, tuple(sorted(ids)), tuple(e["decision"] for e in mine),
-                                        tuple(a["decision"] for a in acted if a.get("door")),
-                                        sum(1 for a in acted if a.get("alert_id"))))
-    answered = {e["clip"] for e in events if e.get("event") == "recognition" and e.get("status") in ANSWERED}
+        mine = [e for e in ended if owner.get(e.visit_id) is expected]
+        ids = {e.visit_id for e in mine}
+        acted = [a for a in actions if a.visit_id in ids]
+        result.visits.append(VisitCheck(expected, tuple(sorted(ids)), tuple(e.decision for e in mine),
+                                        tuple(a.decision for a in acted if a.door),
+                                        sum(1 for a in acted if a.alert_id)))
+    answered = {e.clip for e in events_of(events, ClipRecognition) if e.status in ANSWERED}
     empty = [clip for clip, offset in offsets.items()
              if offset < manifest.duration_s - 1e-6 and manifest.people_at(offset, clip_seconds) == ()]
     result.empty_clips, result.recognised_on_empty = len(empty), sum(1 for clip in empty if clip in answered)
     return result
 
 
-def _face_x(visit_event: Event) -> float | None:
+def _face_x(visit_event: VisitEnded) -> float | None:
     """The centre x of the visit's last face box."""
-    boxes = [v["box"] for v in visit_event.get("evidence", []) if v.get("box")]
-    return (boxes[-1]["x1"] + boxes[-1]["x2"]) / 2 if boxes else None
+    boxes = [v.box for v in visit_event.evidence if v.box]
+    return (boxes[-1].x1 + boxes[-1].x2) / 2 if boxes else None
 
 
 @dataclass(frozen=True)
@@ -164,26 +171,26 @@ class IdentityCheck:
                 "wrong_decisions": self.wrong, "decisions": [list(d) for d in self.decisions]}
 
 
-def check_identity(events: list[Event], manifest: VideoManifest, clip_seconds: float) -> IdentityCheck:
+def check_identity(events: Sequence[DeviceEvent], manifest: VideoManifest, clip_seconds: float) -> IdentityCheck:
     """Score the run's `visit_ended` events face by face against the manifest's visits."""
-    offsets = {e["clip"]: float(e.get("stream_offset_s", 0.0)) for e in events if e.get("event") == "clip_recorded"}
+    offsets = clip_offsets(events)
     people = list(manifest.visits)
     faces: dict[int, list[tuple[float, str]]] = {i: [] for i in range(len(people))}  # person -> (offset, visit)
     held: dict[str, set[int]] = {}  # visit -> people
     decided: dict[str, str] = {}
-    for ended in (e for e in events if e.get("event") == "visit_ended"):
-        decided[ended["visit_id"]] = ended["decision"]
-        for vote in ended.get("evidence", []):
-            if vote.get("clip") not in offsets:
+    for ended in events_of(events, VisitEnded):
+        decided[ended.visit_id] = ended.decision
+        for vote in ended.evidence:
+            if vote.clip is None or vote.clip not in offsets:
                 continue
-            middle = offsets[vote["clip"]] + clip_seconds / 2
+            middle = offsets[vote.clip] + clip_seconds / 2
             there = [i for i, p in enumerate(people) if p.start <= middle < p.end]
             if not there:
                 continue  # a face where the manifest has nobody (a false detection): not a person's
-            x = (vote["box"]["x1"] + vote["box"]["x2"]) / 2 if vote.get("box") else None
+            x = (vote.box.x1 + vote.box.x2) / 2 if vote.box else None
             person = min(there, key=lambda i: abs((people[i].x or 0) - x) if x is not None else 0)
-            faces[person].append((middle, ended["visit_id"]))
-            held.setdefault(ended["visit_id"], set()).add(person)
+            faces[person].append((middle, ended.visit_id))
+            held.setdefault(ended.visit_id, set()).add(person)
     switches, splits, wrong, decisions = 0, 0, 0, []
     for i, visitor in enumerate(people):
         order = [visit for _, visit in sorted(faces[i])]

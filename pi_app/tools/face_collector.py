@@ -11,7 +11,7 @@ from typing import Protocol
 import numpy as np
 
 from pi_app.camera.base import Frame
-from pi_app.image_encoding import encode_jpeg, fit_within
+from pi_app.recording.image_encoding import encode_jpeg, fit_within
 
 TRAINING, VAL = "training", "val"
 DEFAULT_VAL_FRACTION = 0.2
@@ -19,7 +19,7 @@ _NUMBERED = re.compile(r"_(\d+)\.jpg$")
 
 
 class FaceDetector(Protocol):
-    """What the collector needs of pi_app.hog_face_finder.HogFaceFinder."""
+    """What the collector needs of pi_app.tools.hog_face_finder.HogFaceFinder."""
 
     def detect(self, rgb: np.ndarray) -> list: ...
 

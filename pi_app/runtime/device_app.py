@@ -14,27 +14,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from pi_app.backoff import Backoff
+from facegate_contract.device_events import ClipRecorded, ClipsResumed, DeviceEvent, RunSummary
+from facegate_contract.wire import convert
+from pi_app.transport.backoff import Backoff
 from pi_app.camera.base import Camera
-from pi_app.clip_encoder import available_fourcc
-from pi_app.clip_recorder import ClipRecorder
-from pi_app.clip_state import ClipState
-from pi_app.clip_worker import DEFAULT_AUTH_BACKOFF, ClipUploader, ClipWorker, Recognizer
-from pi_app.event_relay import EventRelay
-from pi_app.events import Event, EventBus, EventLog, EventSink
-from pi_app.image_encoding import DEFAULT_MAX_SIDE
-from pi_app.motion_gate import MotionPolicy
-from pi_app.retry_gate import RetryGate
-from pi_app.shutdown import stop_on_signals
-from pi_app.spool import Spool
-from pi_app.spool_budget import RecordingGuard, SpaceProbe, SpoolLimits, SpoolSpace
-from pi_app.stats import Stats
-from pi_app.views import View
+from pi_app.recording.clip_encoder import available_fourcc
+from pi_app.recording.clip_recorder import ClipRecorder
+from pi_app.recording.clip_state import ClipState
+from pi_app.runtime.clip_worker import DEFAULT_AUTH_BACKOFF, ClipUploader, ClipWorker, Recognizer
+from pi_app.runtime.event_relay import EventRelay
+from pi_app.runtime.events import EventBus, EventLog, EventSink
+from pi_app.recording.image_encoding import DEFAULT_MAX_SIDE
+from pi_app.recording.motion_gate import MotionPolicy
+from pi_app.transport.retry_gate import RetryGate
+from pi_app.runtime.shutdown import stop_on_signals
+from pi_app.recording.spool import Spool
+from pi_app.recording.spool_budget import RecordingGuard, SpaceProbe, SpoolLimits, SpoolSpace
+from pi_app.runtime.stats import Stats
+from pi_app.runtime.views import View
 from pi_app.visits.grouping import VisitConfig
 from pi_app.visits.tracker import VisitTracker
 from pi_app.visits.visit_sink import VisitSink
-from pi_app.work_queue import WorkQueue
-from pi_app.worker_pool import WorkerPool
+from pi_app.runtime.work_queue import WorkQueue
+from pi_app.runtime.worker_pool import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +70,7 @@ class VisitFeeder(Protocol):
 
     visits: VisitTracker
 
-    def handle(self, event: Event) -> None: ...
+    def handle(self, event: DeviceEvent) -> None: ...
     def close(self) -> None: ...
 
 
@@ -77,7 +79,7 @@ class DeviceApp:
 
     On start every unfinished clip in the spool is resumed; at exit work still pending after
     `drain_timeout_s` stays in the spool for the next start. Recording pauses while the spool is over its
-    disk budget (pi_app.spool_budget). `run()` returns the summary; run it once per instance (the camera is
+    disk budget (pi_app.recording.spool_budget). `run()` returns the summary; run it once per instance (the camera is
     closed at the end). `space_probe` replaces the real disk measurements (tests).
     """
 
@@ -136,7 +138,7 @@ class DeviceApp:
         log.info("device app starting", extra={"device_id": self.config.device_id, "spool": str(self.spool.root),
                                                "resumed": len(resumed), "workers": self.config.workers})
         if resumed:
-            self.bus.emit({"event": "resumed", "clips": len(resumed)})
+            self.bus.emit(ClipsResumed(clips=len(resumed)))
         if self.view:
             self.view.start()
         self.relay.start()
@@ -159,7 +161,7 @@ class DeviceApp:
                                      device_id=self.config.device_id, seconds=round(time.monotonic() - started, 2),
                                      frames_dropped_paused=self.guard.frames_dropped,
                                      recording_paused=self.guard.paused_reason, sink_errors=self.bus.sink_errors())
-        self.bus.emit({"event": "summary", **summary})
+        self.bus.emit(convert(summary, RunSummary))
         log.info("device app stopped", extra={"summary": summary})
         if self.view:
             self.view.show_summary(summary)
@@ -190,6 +192,6 @@ class DeviceApp:
 
     def _clip_recorded(self, state: ClipState) -> None:
         self.queue.put(state.clip)
-        self.bus.emit({"event": "clip_recorded", "clip": state.clip, "frames": state.frames,
-                       "duration_s": state.duration_s, "fourcc": state.fourcc, "frame_index": state.frame_index,
-                       "stream_offset_s": state.stream_offset_s})
+        self.bus.emit(ClipRecorded(clip=state.clip, frames=state.frames, duration_s=state.duration_s,
+                                   fourcc=state.fourcc, frame_index=state.frame_index,
+                                   stream_offset_s=state.stream_offset_s))

@@ -1,6 +1,6 @@
 """Report visits to the stack (POST /visits), so `facegate sightings` and the console list them.
 
-Each `visit_decided` / `visit_ended` event becomes the visit's report file in `<root>/pending/<visit_id>.json`
+Each `visit_decided` / `visit_ended` event becomes the visit's report (the contract's VisitReport) in its file in `<root>/pending/<visit_id>.json`
 (one file per visit: a later report replaces an earlier one, as it does at the API) before anything is sent, so a
 crash or an outage loses none; a thread sends them oldest first and deletes each once the API has it. A report
 the API refuses (4xx, e.g. malformed) is moved to `<root>/rejected/` with the reason, never retried for ever;
@@ -16,22 +16,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pi_app.backoff import Backoff
-from pi_app.durable_files import private_dir, write_atomically
-from pi_app.events import Event
-from pi_app.retry_gate import RetryGate
-from pi_app.service_errors import ServiceRefused
+from facegate_contract.device_events import DeviceEvent, VisitDecided, VisitEnded
+from facegate_contract.wire import VisitReport, WireError, decode, encode
+from pi_app.transport.backoff import Backoff
+from pi_app.recording.durable_files import private_dir, write_atomically
+from pi_app.transport.retry_gate import RetryGate
+from pi_app.transport.service_errors import ServiceRefused
 
 log = logging.getLogger(__name__)
 
-REPORTED = ("visit_decided", "visit_ended")
 PENDING, REJECTED = "pending", "rejected"
-Send = Callable[[dict[str, Any]], Any]
-
-
-def report_body(event: Event) -> dict[str, Any]:
-    """What the API gets of a visit event: everything but the event's own name and stamp."""
-    return {k: v for k, v in event.items() if k not in ("event", "ts")}
+Send = Callable[[VisitReport], Any]
 
 
 class VisitReporter:
@@ -53,12 +48,15 @@ class VisitReporter:
         self._dirty = False  # a report arrived since the sender's round began: run another before waiting
         self._thread: threading.Thread | None = None
 
-    def handle(self, event: Event) -> None:
-        """Keep the visit's latest report on disk and wake the sender (on the bus: one small file write)."""
-        if event.get("event") not in REPORTED or not event.get("visit_id"):
+    def handle(self, event: DeviceEvent) -> None:
+        """Keep the visit's latest report on disk and wake the sender (on the bus: one small file write).
+
+        Raises ValueError for a visit the API would refuse (the bus logs and counts it)."""
+        if not isinstance(event, (VisitDecided, VisitEnded)):
             return
+        report = event.report()
         with self._lock:
-            write_atomically(self._path(PENDING, str(event["visit_id"])), json.dumps(report_body(event)))
+            write_atomically(self._path(PENDING, report.visit_id), encode(report).decode("utf-8"))
         with self._wake:
             self._dirty = True
             self._wake.notify()
@@ -75,9 +73,14 @@ class VisitReporter:
                     return wait_until
                 try:
                     text = path.read_text(encoding="utf-8")
-                    self._send(json.loads(text))
+                    report = decode(text, VisitReport)
                 except FileNotFoundError:
                     continue
+                except WireError as exc:  # a file mangled on disk: the API would refuse it too
+                    self._reject(path, str(exc))
+                    continue
+                try:
+                    self._send(report)
                 except ServiceRefused as exc:
                     self.gate.succeeded()  # the API is up; it refuses this report
                     self._reject(path, str(exc))
@@ -102,7 +105,11 @@ class VisitReporter:
 
     def _reject(self, path: Path, reason: str) -> None:
         with self._lock:
-            record = {"report": json.loads(path.read_text(encoding="utf-8")), "rejected": reason}
+            text = path.read_text(encoding="utf-8")
+            try:
+                record = {"report": json.loads(text), "rejected": reason}
+            except ValueError:
+                record = {"report": text, "rejected": reason}
             write_atomically(self._path(REJECTED, path.stem), json.dumps(record))
             path.unlink(missing_ok=True)
         log.error("visit report refused by the API; kept in rejected/", extra={"report": path.stem, "reason": reason})

@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from pi_app.clip_state import NO_FACE, RECOGNISED, REFUSED, SKIPPED_STALE, UNKNOWN
-from pi_app.events import Event
+from facegate_contract.device_events import (AuthFailed, ClipRecognition, ClipRecorded, ClipsResumed, ClipUploaded,
+                                             DeviceEvent, RecordingPaused, RecordingResumed, StageFailed, Throttled)
+from pi_app.recording.clip_state import NO_FACE, RECOGNISED, REFUSED, SKIPPED_STALE, UNKNOWN
 
 COUNTERS = ("recorded", "resumed", "recognised", "unknown", "no_face", "skipped_stale", "refused", "failures", "uploaded",
             "auth_failed", "throttled")
@@ -43,44 +44,44 @@ class Stats:
         self._counts: Counter[str] = Counter({name: 0 for name in COUNTERS})
         self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self._recent: deque[RecentRecognition] = deque(maxlen=recent)
-        self._conditions: dict[str, Event] = {}  # "recording" or a stage → the event that started the condition
+        # "recording" or a stage → the event that started the condition
+        self._conditions: dict[str, AuthFailed | Throttled | RecordingPaused] = {}
 
-    def handle(self, event: Event) -> None:
+    def handle(self, event: DeviceEvent) -> None:
         """Count one event."""
         with self._lock:
-            kind = event.get("event")
-            if kind == "clip_recorded":
-                self._counts["recorded"] += 1
-            elif kind == "resumed":
-                self._counts["resumed"] += int(event.get("clips", 0))
-            elif kind == "upload":
-                self._counts["uploaded"] += 1
-                self._conditions.pop("upload", None)  # the upload service works again
-            elif kind == "failure":
-                self._counts["failures"] += 1
-            elif kind in ("auth_failed", "throttled"):
-                self._counts[kind] += 1
-                self._conditions[str(event.get("stage", ""))] = event
-            elif kind == "recording_paused":
-                self._conditions["recording"] = event
-            elif kind == "recording_resumed":
-                self._conditions.pop("recording", None)
-            elif kind == "recognition":
-                self._recognition(event)
+            match event:
+                case ClipRecorded():
+                    self._counts["recorded"] += 1
+                case ClipsResumed():
+                    self._counts["resumed"] += event.clips
+                case ClipUploaded():
+                    self._counts["uploaded"] += 1
+                    self._conditions.pop("upload", None)  # the upload service works again
+                case StageFailed():
+                    self._counts["failures"] += 1
+                case AuthFailed() | Throttled():
+                    self._counts[event.name] += 1
+                    self._conditions[event.stage] = event
+                case RecordingPaused():
+                    self._conditions["recording"] = event
+                case RecordingResumed():
+                    self._conditions.pop("recording", None)
+                case ClipRecognition():
+                    self._recognition(event)
 
-    def _recognition(self, event: Event) -> None:
-        status = event.get("status", "")
+    def _recognition(self, event: ClipRecognition) -> None:
+        status = event.status
         if status in (*_ANSWERED, REFUSED):
             self._conditions.pop("recognize", None)  # the recognition service answered
         if status in (*_ANSWERED, SKIPPED_STALE, REFUSED):
             self._counts[status] += 1
         if status == REFUSED:
             self._counts["failures"] += 1
-        if status in _ANSWERED and event.get("latency_ms") is not None:
-            self._latencies.append(float(event["latency_ms"]))
-        self._recent.append(RecentRecognition(str(event.get("ts", "")), str(event.get("clip", "")), status,
-                                              list(event.get("names") or []), event.get("confidence"),
-                                              event.get("latency_ms")))
+        if status in _ANSWERED and event.latency_ms is not None:
+            self._latencies.append(event.latency_ms)
+        self._recent.append(RecentRecognition(event.ts, event.clip, status, list(event.names), event.confidence,
+                                              event.latency_ms))
 
     def counters(self) -> dict[str, int]:
         """Every counter, plus `pending_uploads` (clips recorded or resumed and not uploaded yet)."""
@@ -89,7 +90,7 @@ class Stats:
         counts["pending_uploads"] = counts["recorded"] + counts["resumed"] - counts["uploaded"]
         return counts
 
-    def conditions(self) -> list[Event]:
+    def conditions(self) -> list[AuthFailed | Throttled | RecordingPaused]:
         """What holds the device back now, as the events that reported it: `recording_paused`, and the latest
         `auth_failed` / `throttled` of each stage until that stage succeeds again."""
         with self._lock:

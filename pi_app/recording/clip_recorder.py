@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 
 from pi_app.camera.base import Frame
-from pi_app.clip_encoder import ClipWriter, available_fourcc
+from pi_app.recording.clip_encoder import ClipWriter, available_fourcc
 from facegate_contract import clip_key
-from pi_app.clip_names import clip_id
-from pi_app.clip_state import ClipState
-from pi_app.frame_choice import SharpestFrame
-from pi_app.image_encoding import DEFAULT_MAX_SIDE, encode_jpeg
-from pi_app.motion_gate import MotionMeter
-from pi_app.spool import CLIP_FILE, FRAME_FILE, Spool
+from pi_app.recording.clip_names import clip_id
+from pi_app.recording.clip_state import ClipState
+from pi_app.recording.frame_choice import SharpestFrame
+from pi_app.recording.image_encoding import DEFAULT_MAX_SIDE, encode_jpeg
+from pi_app.recording.motion_gate import MotionMeter
+from pi_app.recording.spool import CLIP_FILE, FRAME_FILE, Spool
 
 # Frame times are floats (index / fps): without the slack a frame exactly on a boundary can land a clip early.
 _BOUNDARY_SLACK = 1e-6

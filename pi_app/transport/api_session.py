@@ -1,5 +1,5 @@
 """One HTTP session to the stack's API with the device's key: a single attempt per call, bounded by a connect
-and a read timeout, every failure mapped to pi_app.service_errors (retrying is the worker's gate's job)."""
+and a read timeout, every failure mapped to pi_app.transport.service_errors (retrying is the worker's gate's job)."""
 from __future__ import annotations
 
 import time
@@ -10,8 +10,8 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from facegate_contract import API_KEY_HEADER
-from pi_app.retry_after import retry_after_of
-from pi_app.service_errors import ServiceUnavailable, error_for_status
+from pi_app.transport.retry_after import retry_after_of
+from pi_app.transport.service_errors import ServiceUnavailable, error_for_status
 
 
 @dataclass(frozen=True)

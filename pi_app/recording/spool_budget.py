@@ -14,9 +14,11 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from pi_app.spool import Spool
+from facegate_contract.device_events import DeviceEvent, RecordingPaused, RecordingResumed
+from facegate_contract.wire import to_builtins
+from pi_app.recording.spool import Spool
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,7 @@ class RecordingGuard:
     """Asked for every frame whether it may be recorded; pauses and resumes recording by the budget and says so
     with `recording_paused` (reason, numbers) and `recording_resumed` events."""
 
-    def __init__(self, limits: SpoolLimits, probe: SpaceProbe, emit: Callable[[dict[str, Any]], None], *,
+    def __init__(self, limits: SpoolLimits, probe: SpaceProbe, emit: Callable[[DeviceEvent], None], *,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
         self.probe = probe
@@ -107,19 +109,18 @@ class RecordingGuard:
         return (reading.spool_bytes <= self.limits.max_bytes * (1 - margin)
                 and reading.free_bytes >= self.limits.min_free_bytes * (1 + margin))
 
-    def _numbers(self, reading: SpaceReading) -> dict[str, int]:
-        return {"spool_bytes": reading.spool_bytes, "spool_max_bytes": self.limits.max_bytes,
-                "free_bytes": reading.free_bytes, "min_free_bytes": self.limits.min_free_bytes}
-
     def _pause(self, reason: str, reading: SpaceReading) -> None:
         self.paused_reason, self._paused_at, self._dropped_this_pause = reason, self.clock(), 0
-        numbers = self._numbers(reading)
-        log.warning("recording paused: no room for more clips", extra={"reason": reason, **numbers})
-        self.emit({"event": "recording_paused", "reason": reason, **numbers})
+        event = RecordingPaused(reason=reason, spool_bytes=reading.spool_bytes, spool_max_bytes=self.limits.max_bytes,
+                                free_bytes=reading.free_bytes, min_free_bytes=self.limits.min_free_bytes)
+        log.warning("recording paused: no room for more clips", extra=to_builtins(event))
+        self.emit(event)
 
     def _resume(self, reading: SpaceReading) -> None:
         reason, self.paused_reason = self.paused_reason, None
-        details = {"after": reason, "paused_s": round(self.clock() - self._paused_at, 1),
-                   "frames_dropped": self._dropped_this_pause, **self._numbers(reading)}
-        log.info("recording resumed", extra=details)
-        self.emit({"event": "recording_resumed", **details})
+        event = RecordingResumed(after=reason, paused_s=round(self.clock() - self._paused_at, 1),
+                                 frames_dropped=self._dropped_this_pause, spool_bytes=reading.spool_bytes,
+                                 spool_max_bytes=self.limits.max_bytes, free_bytes=reading.free_bytes,
+                                 min_free_bytes=self.limits.min_free_bytes)
+        log.info("recording resumed", extra=to_builtins(event))
+        self.emit(event)

@@ -3,7 +3,7 @@
 Every step is saved to the clip's state before the next, so a crash repeats at most the step in hand.
 The worker's gates are the only place calls are retried (clients make one attempt per call); while a service
 is failing, one worker at a time probes it (RetryGate.attempt). Rules, by what a call ends in
-(pi_app.service_errors):
+(pi_app.transport.service_errors):
 - refused (a 4xx about the request): final for recognition (`refused`; the clip is still uploaded); an upload
   refused is tried again after the long backoff, since a clip is never dropped;
 - auth rejected (401/403): the clip stays pending, `auth_failed` is emitted and the stage's gate stays shut
@@ -22,41 +22,42 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from pi_app.backoff import Backoff
-from pi_app.clip_metadata import clip_metadata
-from pi_app.clip_state import REFUSED, SKIPPED_NO_FRAME, SKIPPED_STALE, UPLOADED, ClipState
-from pi_app.clip_video import frame_of
-from pi_app.image_encoding import encode_jpeg
-from pi_app.motion_gate import MotionPolicy, mark_still, should_recognise
-from pi_app.recognize_client import Recognition
-from pi_app.retry_gate import RetryGate
-from pi_app.service_errors import ServiceAuthRejected, ServiceError, ServiceRefused, ServiceThrottled
-from pi_app.spool import CLIP_FILE, FRAME_FILE, Spool
-from pi_app.visits.appearance import descriptor_of
+from facegate_contract.device_events import (AuthFailed, ClipRecognition, ClipUploaded, DeviceEvent, ServiceTrouble,
+                                             StageFailed, Throttled)
+from pi_app.transport.backoff import Backoff
+from pi_app.recording.clip_metadata import clip_metadata
+from pi_app.recording.clip_state import REFUSED, SKIPPED_NO_FRAME, SKIPPED_STALE, UPLOADED, ClipState
+from pi_app.recording.clip_video import frame_of
+from pi_app.recording.image_encoding import encode_jpeg
+from pi_app.recording.motion_gate import MotionPolicy, mark_still, should_recognise
+from pi_app.transport.recognize_client import Recognition
+from pi_app.transport.retry_gate import RetryGate
+from pi_app.transport.service_errors import ServiceAuthRejected, ServiceError, ServiceRefused, ServiceThrottled
+from pi_app.recording.spool import CLIP_FILE, FRAME_FILE, Spool
 
 log = logging.getLogger(__name__)
 
-Emit = Callable[[dict[str, Any]], None]
+Emit = Callable[[DeviceEvent], None]
 RECOGNIZE, UPLOAD = "recognize", "upload"
 # A revoked key or a removed device needs a person: probe now and then, not every few seconds.
 DEFAULT_AUTH_BACKOFF = Backoff(base_s=60.0, max_s=900.0, jitter=0.5)
 
 
 class Recognizer(Protocol):
-    """What the worker needs of pi_app.recognize_client.RecognizeClient."""
+    """What the worker needs of pi_app.transport.recognize_client.RecognizeClient."""
 
     def recognize(self, frame: bytes, content_type: str = "image/jpeg", clip_key: str = "") -> Recognition:
-        """Recognise one encoded frame; raises a pi_app.service_errors.ServiceError when it cannot."""
+        """Recognise one encoded frame; raises a pi_app.transport.service_errors.ServiceError when it cannot."""
         ...
 
 
 class ClipUploader(Protocol):
-    """What the worker needs of pi_app.s3_uploader.S3ClipUploader."""
+    """What the worker needs of pi_app.transport.s3_uploader.S3ClipUploader."""
 
     def upload(self, path: Path, key: str, metadata: dict[str, str]) -> None:
-        """Store the file under `key`; raises on failure (a pi_app.service_errors.ServiceError when it can tell why)."""
+        """Store the file under `key`; raises on failure (a pi_app.transport.service_errors.ServiceError when it can tell why)."""
         ...
 
 
@@ -145,7 +146,7 @@ class ClipWorker:
         record.record_answer(answer)
         self.spool.save(state)
         if self.appearance is not None:
-            self.appearance(state.clip, [descriptor_of(face) for face in answer.faces])
+            self.appearance(state.clip, [face.descriptor for face in answer.faces])
         self._emit_recognition(state)
         return None
 
@@ -181,33 +182,35 @@ class ClipWorker:
             self.upload_gate.succeeded()
         record.status, record.error = UPLOADED, ""
         self.spool.save(state)
-        self.emit({"event": "upload", "clip": state.clip, "key": state.key, "bytes": path.stat().st_size,
-                   "recognition": state.recognition.status, "attempts": record.attempts})
+        self.emit(ClipUploaded(clip=state.clip, key=state.key, bytes=path.stat().st_size,
+                               recognition=state.recognition.status, attempts=record.attempts))
         return None
 
     def _failed(self, stage: str, state: ClipState, attempt: int, exc: Exception, gate: RetryGate) -> float:
         """Hold back the stage (or just this clip) as the error calls for, say so; returns when to try again."""
         status, advice = (exc.status, exc.retry_after_s) if isinstance(exc, ServiceError) else (None, None)
+        kind: type[ServiceTrouble]
         if isinstance(exc, ServiceRefused):  # only uploads get here: the service is up, only this clip waits
             gate.succeeded()
-            kind, retry_at = "failure", self.clock() + self.auth_backoff.delay(attempt)
+            kind, retry_at = StageFailed, self.clock() + self.auth_backoff.delay(attempt)
         elif isinstance(exc, ServiceAuthRejected):
-            kind, retry_at = "auth_failed", gate.failed(backoff=self.auth_backoff)
+            kind, retry_at = AuthFailed, gate.failed(backoff=self.auth_backoff)
         else:
-            kind = "throttled" if isinstance(exc, ServiceThrottled) else "failure"
+            kind = Throttled if isinstance(exc, ServiceThrottled) else StageFailed
             retry_at = gate.failed(retry_after_s=advice)
-        retry_in = round(max(0.0, retry_at - self.clock()), 2)
-        details = {"clip": state.clip, "stage": stage, "attempt": attempt, "error": _error_text(exc),
-                   "retry_in_s": retry_in, **({"status": status} if status is not None else {}),
-                   **({"retry_after_s": advice} if advice is not None else {})}
-        log.warning("%s failed; will retry", stage, extra={"kind": kind, **details})
-        self.emit({"event": kind, **details})
+        event = kind(clip=state.clip, stage=stage, attempt=attempt, error=_error_text(exc),
+                     retry_in_s=round(max(0.0, retry_at - self.clock()), 2), status=status, retry_after_s=advice)
+        log.warning("%s failed; will retry", stage, extra={"kind": event.name, "clip": state.clip, "stage": stage,
+                                                            "attempt": attempt, "error": event.error,
+                                                            "retry_in_s": event.retry_in_s, "status": status,
+                                                            "retry_after_s": advice})
+        self.emit(event)
         return retry_at
 
-    def _emit_recognition(self, state: ClipState, **extra: Any) -> None:
+    def _emit_recognition(self, state: ClipState, age_s: float | None = None, motion: float | None = None) -> None:
         record = state.recognition
-        self.emit({"event": "recognition", "clip": state.clip, "key": state.key, "recorded_at": state.recorded_at,
-                   "status": record.status, "names": record.names, "faces": record.faces,
-                   "confidence": record.confidence, "latency_ms": record.latency_ms, "server_ms": record.server_ms,
-                   "model_version": record.model_version, "attempts": record.attempts,
-                   **({"error": record.error} if record.error else {}), **extra})
+        self.emit(ClipRecognition(clip=state.clip, key=state.key, recorded_at=state.recorded_at, status=record.status,
+                                  names=list(record.names), faces=list(record.faces), confidence=record.confidence,
+                                  latency_ms=record.latency_ms, server_ms=record.server_ms,
+                                  model_version=record.model_version, attempts=record.attempts, error=record.error,
+                                  age_s=age_s, motion=motion))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from pi_app.clip_state import NOT_UPLOADED, SKIPPED_STILL, ClipState
+from pi_app.recording.clip_state import NOT_UPLOADED, SKIPPED_STILL, ClipState
 
 SMALL_WIDTH = 160  # pixels: a 45 px face at 640 is still 11 px here, sensor noise is averaged 16-fold
 PIXEL_CHANGE = 12  # grey levels a small pixel must change by to count (sensor noise there is ~1-2)

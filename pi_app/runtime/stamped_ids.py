@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 
-from pi_app.clip_names import utc_stamp
+from pi_app.recording.clip_names import utc_stamp
 
 
 def stamped_id(epoch_s: float) -> str:

@@ -5,8 +5,8 @@ import logging
 import threading
 from collections.abc import Callable
 
-from pi_app.backoff import Backoff
-from pi_app.work_queue import WorkQueue
+from pi_app.transport.backoff import Backoff
+from pi_app.runtime.work_queue import WorkQueue
 
 log = logging.getLogger(__name__)
 

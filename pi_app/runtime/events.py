@@ -1,13 +1,13 @@
 """Device events (clip recorded, recognition, upload, failure...) fanned out to the log file, the counters
 and the terminal view.
 
-An event is a flat JSON-able dict with an `event` name; the bus stamps it with `ts` (UTC, ISO 8601).
+An event is one of the contract's typed device events (facegate_contract.device_events, tagged by its `event`
+name); the bus stamps it with `ts` (UTC, ISO 8601).
 A sink that raises (the event log on a full disk, an action that breaks) is logged and counted, and the
 other sinks still get the event: emitting never fails, so it can never stop a clip half-way.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -16,14 +16,18 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
+
+import msgspec
 
 from facegate_contract import PRIVATE_FILE_MODE
-from pi_app.durable_files import private_dir
+from facegate_contract.device_events import AnyDeviceEvent, DeviceEvent, decode_event, encode_event
+from facegate_contract.wire import WireError
+from pi_app.recording.durable_files import private_dir
 
 log = logging.getLogger(__name__)
 
-Event = dict[str, Any]
+Event = DeviceEvent
 LOG_EVERY_NTH_ERROR = 100  # after a sink's first error (logged with its traceback): a disk stays full for a while
 
 
@@ -66,7 +70,7 @@ class EventBus:
 
     def emit(self, event: Event) -> None:
         """Stamp and deliver one event to every sink; never raises (a failing sink is logged and counted)."""
-        stamped = {"ts": utc_iso(self._clock()), **event}
+        stamped = msgspec.structs.replace(event, ts=utc_iso(self._clock()))
         with self._lock:
             for sink in self.sinks:
                 try:
@@ -83,7 +87,7 @@ class EventBus:
         name = sink_name(sink)
         self._errors[name] += 1
         count = self._errors[name]
-        details = {"sink": name, "event_name": event.get("event"), "errors": count, "error": repr(exc)[:300]}
+        details = {"sink": name, "event_name": event.name, "errors": count, "error": repr(exc)[:300]}
         if count == 1:
             log.error("event sink failed", exc_info=exc, extra=details)
         elif count % LOG_EVERY_NTH_ERROR == 0:
@@ -108,7 +112,7 @@ class EventLog:
 
     def handle(self, event: Event) -> None:
         """Write one event as a JSON line; raises OSError when the disk refuses it."""
-        data = (json.dumps(event, default=str) + "\n").encode("utf-8")
+        data = encode_event(event) + b"\n"
         if self._line_cut:
             data = b"\n" + data
         self._line_cut = True  # until the whole line is written
@@ -122,14 +126,15 @@ class EventLog:
         os.close(self._fd)
 
 
-def read_events(path: Path) -> list[Event]:
-    """Every event in a JSONL event log (for tests and tools); a line cut short by a full disk is skipped."""
-    events = []
+def read_events(path: Path) -> list[AnyDeviceEvent]:
+    """Every event in a JSONL event log (for tests and tools); a line cut short by a full disk, or of an event
+    this version does not know, is skipped."""
+    events: list[AnyDeviceEvent] = []
     for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
         if not line.strip():
             continue
         try:
-            events.append(json.loads(line))
-        except ValueError:
+            events.append(decode_event(line))
+        except WireError:
             log.warning("skipped a broken event log line", extra={"path": str(path), "line": line[:200]})
     return events

@@ -9,8 +9,9 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from pi_app.events import Event
-from pi_app.stats import RecentRecognition, Stats
+from facegate_contract.device_events import (AuthFailed, ClipRecognition, ClipsResumed, ClipUploaded, DeviceEvent,
+                                             RecordingPaused, RecordingResumed, StageFailed, Throttled)
+from pi_app.runtime.stats import RecentRecognition, Stats
 
 COUNTER_LABELS = (("recorded", "clips recorded"), ("resumed", "resumed from spool"), ("recognised", "recognised"),
                   ("unknown", "unknown"), ("no_face", "no face"), ("skipped_stale", "skipped (stale)"),
@@ -19,13 +20,12 @@ COUNTER_LABELS = (("recorded", "clips recorded"), ("resumed", "resumed from spoo
 SUMMARY_KEYS = ("clips", "resumed", "recognised", "unknown", "no_face", "skipped_stale", "refused", "failures",
                 "auth_failed", "throttled", "uploaded", "pending", "frames_dropped_paused")
 _STATUS_STYLE = {"recognised": "green", "unknown": "yellow", "no_face": "dim", "refused": "red", "skipped_stale": "magenta"}
-_NOTICE_EVENTS = ("auth_failed", "throttled", "recording_paused", "recording_resumed")
 
 
 class View(Protocol):
     """An event sink with a lifetime and a last word."""
 
-    def handle(self, event: Event) -> None: ...
+    def handle(self, event: DeviceEvent) -> None: ...
     def start(self) -> None: ...
     def stop(self) -> None: ...
     def show_summary(self, summary: dict[str, Any]) -> None: ...
@@ -44,22 +44,22 @@ def _size(n_bytes: Any) -> str:
     return f"{value / 1024**3:.2f} GB" if value >= 1024**3 else f"{value / 1024**2:.0f} MB"
 
 
-def notice(event: Event) -> str | None:
+def notice(event: DeviceEvent) -> str | None:
     """One sentence for an event that changes what the device can do (credentials rejected, throttled,
     recording paused or resumed); None for the others."""
-    kind = event.get("event")
-    if kind == "auth_failed":
-        return (f"{event.get('stage')}: credentials rejected (HTTP {event.get('status')}), clips kept; "
-                f"retry in {event.get('retry_in_s')} s")
-    if kind == "throttled":
-        return f"{event.get('stage')}: throttled (HTTP {event.get('status')}); retry in {event.get('retry_in_s')} s"
-    if kind == "recording_paused":
-        return (f"recording PAUSED ({event.get('reason')}): spool {_size(event.get('spool_bytes'))} of "
-                f"{_size(event.get('spool_max_bytes'))}, {_size(event.get('free_bytes'))} free "
-                f"(floor {_size(event.get('min_free_bytes'))}); recorded clips keep draining")
-    if kind == "recording_resumed":
-        return (f"recording resumed after {event.get('paused_s')} s paused; "
-                f"{event.get('frames_dropped')} frame(s) were not recorded")
+    match event:
+        case AuthFailed():
+            return (f"{event.stage}: credentials rejected (HTTP {event.status}), clips kept; "
+                    f"retry in {event.retry_in_s} s")
+        case Throttled():
+            return f"{event.stage}: throttled (HTTP {event.status}); retry in {event.retry_in_s} s"
+        case RecordingPaused():
+            return (f"recording PAUSED ({event.reason}): spool {_size(event.spool_bytes)} of "
+                    f"{_size(event.spool_max_bytes)}, {_size(event.free_bytes)} free "
+                    f"(floor {_size(event.min_free_bytes)}); recorded clips keep draining")
+        case RecordingResumed():
+            return (f"recording resumed after {event.paused_s} s paused; "
+                    f"{event.frames_dropped} frame(s) were not recorded")
     return None
 
 
@@ -85,24 +85,25 @@ class PlainView:
     def stop(self) -> None:
         """Nothing to tear down."""
 
-    def handle(self, event: Event) -> None:
+    def handle(self, event: DeviceEvent) -> None:
         """Print the events a person watching cares about."""
-        kind = event.get("event")
-        ts = str(event.get("ts", ""))[11:23]
-        if kind == "recognition":
-            who = ", ".join(event.get("names") or []) or "-"
-            line = (f"{ts} {event['clip']} {event['status']} {who} confidence={_number(event.get('confidence'), '.2f')} "
-                    f"latency_ms={_number(event.get('latency_ms'), '.0f')}")
-        elif kind == "upload":
-            line = f"{ts} {event['clip']} uploaded {event['key']}"
-        elif kind == "failure":
-            line = f"{ts} {event['clip']} {event['stage']} failed (attempt {event['attempt']}), retry in {event['retry_in_s']} s"
-        elif kind == "resumed":
-            line = f"{ts} resumed {event['clips']} unfinished clip(s) from the spool"
-        elif kind in _NOTICE_EVENTS:
-            line = f"{ts} {notice(event)}"
-        else:
-            return
+        ts = event.ts[11:23]
+        match event:
+            case ClipRecognition():
+                who = ", ".join(event.names) or "-"
+                line = (f"{ts} {event.clip} {event.status} {who} confidence={_number(event.confidence, '.2f')} "
+                        f"latency_ms={_number(event.latency_ms, '.0f')}")
+            case ClipUploaded():
+                line = f"{ts} {event.clip} uploaded {event.key}"
+            case StageFailed():
+                line = f"{ts} {event.clip} {event.stage} failed (attempt {event.attempt}), retry in {event.retry_in_s} s"
+            case ClipsResumed():
+                line = f"{ts} resumed {event.clips} unfinished clip(s) from the spool"
+            case _:
+                said = notice(event)
+                if said is None:
+                    return
+                line = f"{ts} {said}"
         print(line, file=self._out, flush=True)
 
     def show_summary(self, summary: dict[str, Any]) -> None:
@@ -128,7 +129,7 @@ class LiveView:
         """Draw once more and stop."""
         self._live.stop()
 
-    def handle(self, event: Event) -> None:
+    def handle(self, event: DeviceEvent) -> None:
         """Nothing to do per event: the view redraws from the counters."""
 
     def render(self) -> Group:
@@ -145,7 +146,7 @@ class LiveView:
         counters = Table.grid(padding=(0, 2))
         for start in range(0, len(COUNTER_LABELS), 6):
             counters.add_row(*(f"{label}: [bold]{counts[key]}[/]" for key, label in COUNTER_LABELS[start:start + 6]))
-        notices = [Text(f"{str(event.get('ts', ''))[11:19]} {notice(event)}", style="bold red")
+        notices = [Text(f"{event.ts[11:19]} {notice(event)}", style="bold red")
                    for event in self.stats.conditions()]
         return Group(*notices, recent, counters)
 

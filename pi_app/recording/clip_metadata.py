@@ -5,7 +5,7 @@ at most 2 KB, so every value is made ASCII and cut short.
 """
 from __future__ import annotations
 
-from pi_app.clip_state import ClipState
+from pi_app.recording.clip_state import ClipState
 
 MAX_VALUE_CHARS = 256
 

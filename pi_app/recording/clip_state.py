@@ -1,12 +1,16 @@
 """What the device knows about one clip, kept in its spool folder as `state.json`."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
+from facegate_contract import UNKNOWN as UNKNOWN_LABEL
 from facegate_contract import clip_key
-from pi_app.clip_names import clip_started_at
-from pi_app.recognize_client import Recognition
+from facegate_contract.wire import Face, convert
+from pi_app.recording.clip_names import clip_started_at
+from pi_app.transport.recognize_client import Recognition
 
 # Recognition statuses: PENDING until one of the final ones below.
 PENDING = "pending"
@@ -15,32 +19,21 @@ UNKNOWN = "unknown"  # faces, none of them enrolled
 NO_FACE = "no_face"
 REFUSED = "refused"  # the API answered 4xx: final, never retried
 SKIPPED_STALE = "skipped_stale"  # recognition fell behind: the clip was too old to be worth it
-SKIPPED_STILL = "skipped_still"  # the motion gate: nothing moved and no visit was open (pi_app.motion_gate)
+SKIPPED_STILL = "skipped_still"  # the motion gate: nothing moved and no visit was open (pi_app.recording.motion_gate)
 SKIPPED_NO_FRAME = "skipped_no_frame"  # frame.jpg lost and not to be taken again from the clip: nothing to send
 SKIPPED_RECOVERED = "skipped_recovered"  # state.json was unreadable: rebuilt from the folder, uploaded unrecognised
 # Upload statuses.
 UPLOADED = "uploaded"
 NOT_UPLOADED = "not_uploaded"  # a still clip, with the motion gate set not to upload those: final too
 
-UNKNOWN_NAME = "unknown"
+UNKNOWN_NAME = UNKNOWN_LABEL  # the contract's label for a face nobody enrolled matches
 STATE_VERSION = 1
 
 
-def face_summary(face: dict[str, Any]) -> dict[str, Any]:
-    """What the device keeps of one face in the API's answer: name, confidence, the person's details (from
-    DynamoDB `people`, e.g. allow_entry), the box (visits follow a face by it), the sighting id when
-    the API gives one (visits report which sightings they hold) and whether the match is door-grade (only
-    JSON true counts: the door rule needs it); distances are not needed."""
-    details = face.get("details")
-    summary = {"name": str(face.get("name", UNKNOWN_NAME)), "confidence": face.get("confidence"),
-               "details": details if isinstance(details, dict) else {}}
-    if isinstance(face.get("box"), dict):
-        summary["box"] = face["box"]
-    if face.get("sighting_id"):
-        summary["sighting_id"] = str(face["sighting_id"])
-    if face.get("door") is True:
-        summary["door"] = True
-    return summary
+def face_summary(face: Face) -> Face:
+    """What the device keeps of one face in the API's answer (in state.json and the `recognition` event): all of
+    it but the descriptor, a face template that stays in memory (pi_app.visits.appearance)."""
+    return msgspec.structs.replace(face, descriptor=None) if face.descriptor is not None else face
 
 
 @dataclass
@@ -55,7 +48,7 @@ class RecognitionRecord:
     latency_ms: float | None = None
     server_ms: float | None = None  # the recognizer's own time for the frame (what Lambda bills), from the answer
     error: str = ""
-    faces: list[dict[str, Any]] = field(default_factory=list)  # [{name, confidence, details, box...}]: face_summary
+    faces: list[Face] = field(default_factory=list)  # the answer's faces (face_summary)
 
     @property
     def final(self) -> bool:
@@ -66,8 +59,7 @@ class RecognitionRecord:
         """Store the API's answer and classify it as recognised, unknown or no face."""
         self.names = answer.names
         self.faces = [face_summary(face) for face in answer.faces]
-        confidences = [float(f["confidence"]) for f in answer.faces if isinstance(f.get("confidence"), (int, float))]
-        self.confidence = max(confidences) if confidences else None
+        self.confidence = max((face.confidence for face in answer.faces), default=None)
         self.model_version = answer.model_version
         self.latency_ms = round(answer.latency_ms, 1)
         self.server_ms = None if answer.server_ms is None else round(float(answer.server_ms), 1)
@@ -113,7 +105,7 @@ class ClipState:
     # Where the clip starts in the camera's stream (seconds from its first frame): lines a
     # recorded video's clips up with its manifest.
     stream_offset_s: float = 0.0
-    # The clip's motion score (pi_app.motion_gate): the moving fraction of the frame at its peak; None
+    # The clip's motion score (pi_app.recording.motion_gate): the moving fraction of the frame at its peak; None
     # for clips recorded before the gate existed.
     motion: float | None = None
     version: int = STATE_VERSION
@@ -125,7 +117,8 @@ class ClipState:
 
     def to_json(self) -> dict[str, Any]:
         """A plain dict for `state.json`."""
-        return asdict(self)
+        data: dict[str, Any] = msgspec.to_builtins(self)
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> ClipState:
@@ -134,7 +127,9 @@ class ClipState:
         if not isinstance(data, dict):
             raise TypeError(f"a clip state is a JSON object, not {type(data).__name__}")
         data = dict(data)
-        data["recognition"] = RecognitionRecord(**data.get("recognition", {}))
+        recognition = dict(data.get("recognition", {}))
+        recognition["faces"] = convert(recognition.get("faces", []), list[Face])  # ValueError when mangled
+        data["recognition"] = RecognitionRecord(**recognition)
         data["upload"] = UploadRecord(**data.get("upload", {}))
         state = cls(**data)
         _check_types(state)

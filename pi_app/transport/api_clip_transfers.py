@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from facegate_contract import CLIP_LINK_MAX_EXPIRES_S, parse_clip_key
-from pi_app.api_session import ApiSession
-from pi_app.service_errors import ServiceRefused
+from pi_app.transport.api_session import ApiSession
+from pi_app.transport.service_errors import ServiceRefused
 
 
 class ApiClipUploader:
@@ -21,7 +21,7 @@ class ApiClipUploader:
         self._uploads_url = uploads_url
 
     def upload(self, path: Path, key: str, metadata: dict[str, str]) -> None:
-        """Upload the clip file under `key`; raises a pi_app.service_errors.ServiceError on failure."""
+        """Upload the clip file under `key`; raises a pi_app.transport.service_errors.ServiceError on failure."""
         parsed = parse_clip_key(key)
         if parsed is None:
             raise ServiceRefused(f"not a clip key: {key}")

@@ -7,7 +7,7 @@ import queue
 import threading
 from collections.abc import Callable
 
-from pi_app.events import Event
+from pi_app.runtime.events import Event
 
 log = logging.getLogger(__name__)
 
@@ -50,4 +50,4 @@ class EventRelay:
                 assert self._emit is not None
                 self._emit(event)
             except Exception:  # one broken sink must not stop the events after it
-                log.exception("relayed event failed", extra={"event_name": event.get("event")})
+                log.exception("relayed event failed", extra={"event_name": event.name})

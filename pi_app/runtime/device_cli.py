@@ -13,12 +13,12 @@ from facegate_contract import is_label
 from facegate_contract.settings import ENV_DEVICE_FILE, ENV_ENDPOINT_URL
 
 from pi_app.camera.base import Camera
-from pi_app.camera.spec import CameraSpec, parse_camera_spec
 
 if TYPE_CHECKING:
     from pi_app.actions import ActionsConfig, DeviceActions
-    from pi_app.event_relay import EventRelay
-    from pi_app.stack_connection import StackConnection
+    from pi_app.runtime.event_relay import EventRelay
+    from pi_app.runtime.run_settings import RunSettings
+    from pi_app.transport.stack_connection import StackConnection
 
 console = Console(stderr=True)
 
@@ -31,28 +31,6 @@ ResolutionOpt = Annotated[str, typer.Option("--resolution", help="picamera2 fram
 FpsOpt = Annotated[float, typer.Option("--fps", help="picamera2 frame rate.")]
 
 
-def _camera_spec(value: str) -> CameraSpec:
-    try:
-        return parse_camera_spec(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--camera") from exc
-
-
-def _resolution(value: str) -> tuple[int, int]:
-    try:
-        width, height = (int(part) for part in value.lower().split("x"))
-    except ValueError as exc:
-        raise typer.BadParameter(f"expected WIDTHxHEIGHT, e.g. 640x480, got {value!r}", param_hint="--resolution") from exc
-    if width <= 0 or height <= 0:
-        raise typer.BadParameter("width and height must be positive", param_hint="--resolution")
-    return width, height
-
-
-def _positive(value: float | None, hint: str, allow_zero: bool = False) -> None:
-    if value is not None and (value < 0 or (value == 0 and not allow_zero)):
-        raise typer.BadParameter(f"must be {'zero or more' if allow_zero else 'positive'}, got {value}", param_hint=hint)
-
-
 def _load_actions(path: Path, hint: str) -> ActionsConfig:
     from pi_app.actions import ActionsConfigError, load_actions_config
 
@@ -62,28 +40,19 @@ def _load_actions(path: Path, hint: str) -> ActionsConfig:
         raise typer.BadParameter(str(exc), param_hint=hint) from exc
 
 
-def _open_camera(spec: CameraSpec, realtime: bool, loop: bool, size: tuple[int, int], fps: float) -> Camera:
-    from pi_app.camera.spec import open_camera
-
-    try:
-        return open_camera(spec, realtime=realtime, loop=loop, resolution=size, fps=fps)
-    except (ImportError, OSError, ValueError) as exc:
-        raise typer.BadParameter(str(exc), param_hint="--camera") from exc
-
-
 def run(
     camera: CameraOpt = "picamera2",
     device_file: Annotated[Optional[Path], typer.Option(
-        "--device-file", envvar=ENV_DEVICE_FILE,
-        help="The device's file from `facegate device add`: its whole configuration (API URL, its own key, its id); "
-             "clips go to S3 through presigned URLs, no AWS credentials needed.")] = None,
+        "--device-file", help=f"The device's file from `facegate device add` (or ${ENV_DEVICE_FILE}): its whole "
+                              "configuration (API URL, its own key, its id); clips go to S3 through presigned URLs, "
+                              "no AWS credentials needed.")] = None,
     outputs: Annotated[Optional[Path], typer.Option(
         "--outputs", help="Developers, without --device-file: the deploy outputs (default .facegate/outputs.json); "
                           "the developer key, clips straight to S3 with --profile's credentials.")] = None,
-    endpoint_url: Annotated[Optional[str], typer.Option("--endpoint-url", envvar=ENV_ENDPOINT_URL,
-                                                        help="With --outputs: reach the emulator at this URL.")] = None,
-    profile: Annotated[Optional[str], typer.Option("--profile", envvar="AWS_PROFILE",
-                                                   help="With --outputs: AWS named profile for direct S3 uploads.")] = None,
+    endpoint_url: Annotated[Optional[str], typer.Option(
+        "--endpoint-url", help=f"With --outputs: reach the emulator at this URL (or ${ENV_ENDPOINT_URL}).")] = None,
+    profile: Annotated[Optional[str], typer.Option(
+        "--profile", help="With --outputs: AWS named profile for direct S3 uploads (or $AWS_PROFILE).")] = None,
     spool: Annotated[Path, typer.Option("--spool", help="Where clips wait for recognition and upload.")] = DEVICE_DIR / "spool",
     events: Annotated[Path, typer.Option("--events", help="JSONL event log (appended).")] = DEVICE_DIR / "events.jsonl",
     log_file: Annotated[Optional[Path], typer.Option("--log-file", help="JSON-lines log (default: next to --events; "
@@ -130,66 +99,53 @@ def run(
     log_level: Annotated[str, typer.Option("--log-level", help="Log level.")] = "INFO",
 ) -> None:
     """Record clips, recognise a frame of each through the API and upload every clip to S3."""
-    from pi_app.api_session import AttemptTimeout
-    from pi_app.device_app import DeviceApp, DeviceConfig
-    from pi_app.event_relay import EventRelay
-    from pi_app.logging_setup import configure_device_logging
-    from pi_app.motion_gate import MotionPolicy
-    from pi_app.visit_reporter import VisitReporter
+    from facegate_contract.settings import device_settings
+    from pi_app.runtime.run_settings import CameraChoice, ClipWork, DeviceFiles, RunSettings, StackChoice
+
+    settings = RunSettings(
+        camera=CameraChoice.checked(camera, realtime, loop, resolution, fps),
+        work=ClipWork.checked(clip_seconds=clip_seconds, duration=duration, drain_timeout=drain_timeout,
+                              workers=workers, stale_after=stale_after, max_side=max_side, fourcc=fourcc,
+                              keep_done=keep_done, spool_max_gb=spool_max_gb, spool_min_free_mb=spool_min_free_mb,
+                              motion_gate=motion_gate, motion_threshold=motion_threshold, upload_still=upload_still),
+        stack=StackChoice.checked(device_settings(), device_file=device_file, outputs=outputs,  # after --stale-after
+                                  endpoint_url=endpoint_url, profile=profile, connect_timeout=recognize_connect_timeout,
+                                  read_timeout=recognize_timeout, stale_after=stale_after),
+        files=DeviceFiles(spool, events, log_file, alerts_outbox, visit_reports),
+        actions=actions, plain=headless or not sys.stdout.isatty(), log_level=log_level)
+    run_device(settings)
+
+
+def run_device(settings: RunSettings) -> None:
+    """Run the device app as `settings` say, until the camera ends, the duration passes or a signal stops it."""
+    from pi_app.runtime.device_app import DeviceApp
+    from pi_app.runtime.event_relay import EventRelay
+    from pi_app.runtime.logging_setup import configure_device_logging
+    from pi_app.runtime.stats import Stats
+    from pi_app.runtime.views import LiveView, PlainView
+    from pi_app.transport.visit_reporter import VisitReporter
     from pi_app.visits.grouping import VisitConfig
-    from pi_app.spool_budget import GB, MB, SpoolLimits
-    from pi_app.stack_connection import connect
-    from pi_app.stats import Stats
-    from pi_app.views import LiveView, PlainView
 
-    spec = _camera_spec(camera)
-    size = _resolution(resolution)
-    _positive(fps, "--fps")
-    _positive(clip_seconds, "--clip-seconds")
-    _positive(duration, "--duration")
-    _positive(drain_timeout, "--drain-timeout", allow_zero=True)
-    _positive(stale_after, "--stale-after")
-    _positive(recognize_timeout, "--recognize-timeout")
-    _positive(recognize_connect_timeout, "--recognize-connect-timeout")
-    _positive(spool_max_gb, "--spool-max-gb")
-    _positive(spool_min_free_mb, "--spool-min-free-mb", allow_zero=True)
-    _positive(motion_threshold, "--motion-threshold")
-    attempt_timeout = AttemptTimeout(connect_s=recognize_connect_timeout, read_s=recognize_timeout)
-    if attempt_timeout.total_s >= stale_after:  # a hung call would hold a worker until its clip is stale
-        raise typer.BadParameter(f"connect + read timeout ({attempt_timeout.total_s:g} s) must be under --stale-after "
-                                 f"({stale_after:g} s)", param_hint="--recognize-timeout")
-    if device_file is not None and outputs is not None:
-        raise typer.BadParameter("give a device file or deploy outputs, not both", param_hint="--device-file")
-    actions_config = _load_actions(actions, "--actions") if actions else None  # before anything starts
-    plain = headless or not sys.stdout.isatty()
-
-    # Read the device file or outputs before anything starts: a mistake is reported now, in one line.
-    connection = connect(device_file=device_file, outputs=outputs, endpoint_url=endpoint_url, profile=profile,
-                         timeout=attempt_timeout)
-    device = connection.device_id
-    configure_device_logging(None if plain and log_file is None else (log_file or events.with_name("device.log")), log_level)
-    source = _open_camera(spec, realtime, loop, size, fps)
+    actions_config = _load_actions(settings.actions, "--actions") if settings.actions else None  # before any start
+    connection = settings.stack.connect()  # a mistake in the device file or outputs is reported now, in one line
+    configure_device_logging(settings.files.log_path(settings.plain), settings.log_level)
+    source = settings.camera.open()
     relay = EventRelay()  # visit events, emitted onto the bus the app makes
-    device_actions = (_start_actions(actions_config, device, alerts_outbox, connection, source, relay)
-                      if actions_config else None)
-    config = DeviceConfig(device_id=device, spool_dir=spool, events_path=events, clip_seconds=clip_seconds,
-                          workers=workers, stale_after_s=stale_after, duration_s=duration, drain_timeout_s=drain_timeout,
-                          max_side=max_side, fourcc=fourcc, keep_done=keep_done,
-                          spool_limits=SpoolLimits(max_bytes=round(spool_max_gb * GB),
-                                                   min_free_bytes=round(spool_min_free_mb * MB)),
-                          motion=MotionPolicy(enabled=motion_gate, threshold=motion_threshold, upload_still=upload_still),
-                          visits=actions_config.visits if actions_config else VisitConfig(),
-                          stream_clock=spec.kind != "picamera2" and not realtime)
+    device_actions = (_start_actions(actions_config, connection.device_id, settings.files.alerts_outbox, connection,
+                                     source, relay) if actions_config else None)
+    config = settings.device_config(connection.device_id, actions_config.visits if actions_config else VisitConfig())
     stats = Stats()
-    view = PlainView() if plain else LiveView(stats, f"{spec.describe()} · {connection.description}")
-    reporter = VisitReporter(visit_reports, connection.report_visit).start()
+    view = PlainView() if settings.plain else LiveView(stats, f"{settings.camera.spec.describe()} · "
+                                                              f"{connection.description}")
+    reporter = VisitReporter(settings.files.visit_reports, connection.report_visit).start()
+    flush_s = min(config.drain_timeout_s, 5.0)
     try:
         DeviceApp(config, source, connection.recognizer, connection.uploader, view=view, stats=stats,
                   sinks=[reporter], visit_feeder=device_actions.sink if device_actions else None, relay=relay).run()
     finally:
         if device_actions:
-            device_actions.close(flush_timeout_s=min(drain_timeout, 5.0))
-        reporter.close(flush_timeout_s=min(drain_timeout, 5.0))
+            device_actions.close(flush_timeout_s=flush_s)
+        reporter.close(flush_timeout_s=flush_s)
         connection.close()
 
 
@@ -254,14 +210,14 @@ def collect(
     """Capture photos of one person (one face per photo) into OUT/{training,val}/First_Last/, 80/20."""
     if not is_label(name):
         raise typer.BadParameter("use the First_Last form (letters, joined by underscores)", param_hint="--name")
-    spec = _camera_spec(camera)
-    size = _resolution(resolution)
-    _positive(fps, "--fps")
-    _positive(min_gap, "--min-gap", allow_zero=True)
-    source = _open_camera(spec, realtime, loop, size, fps)
+    from pi_app.runtime.run_settings import CameraChoice, positive
 
-    from pi_app.face_collector import TRAINING, VAL, FaceCollector
-    from pi_app.hog_face_finder import HogFaceFinder  # dlib loads only for this command
+    choice = CameraChoice.checked(camera, realtime, loop, resolution, fps)
+    positive(min_gap, "--min-gap", allow_zero=True)
+    source = choice.open()
+
+    from pi_app.tools.face_collector import TRAINING, VAL, FaceCollector
+    from pi_app.tools.hog_face_finder import HogFaceFinder  # dlib loads only for this command
 
     try:
         finder = HogFaceFinder()

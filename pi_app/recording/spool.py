@@ -6,7 +6,7 @@ or the new one and work resumes where it stopped. Every rename that makes a clip
 deletion of a finished clip) is followed by an fsync of its directory, so a power cut cannot undo it.
 
 The spool keeps a running total of its committed clips' bytes (`bytes_used`) for the disk budget
-(pi_app.spool_budget) without walking thousands of folders for every frame.
+(pi_app.recording.spool_budget) without walking thousands of folders for every frame.
 """
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ import threading
 from pathlib import Path
 
 from facegate_contract import PRIVATE_DIR_MODE, is_clip_id
-from pi_app.clip_names import clip_seq
-from pi_app.clip_state import ClipState
-from pi_app.clip_video import video_facts
-from pi_app.durable_files import DISK_SYNC, DiskSync, private_dir, private_file, write_atomically
+from pi_app.recording.clip_names import clip_seq
+from pi_app.recording.clip_state import ClipState
+from pi_app.recording.clip_video import video_facts
+from pi_app.recording.durable_files import DISK_SYNC, DiskSync, private_dir, private_file, write_atomically
 
 log = logging.getLogger(__name__)
 

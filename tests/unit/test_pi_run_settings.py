@@ -1,0 +1,48 @@
+"""`facegate run`'s settings: options checked and grouped, the environment (the contract's device loader) filling
+only what the options leave out."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+
+from facegate_contract.settings import device_settings
+from pi_app.runtime.run_settings import CameraChoice, ClipWork, StackChoice
+
+ENVIRONMENT = device_settings({"FACEGATE_DEVICE_FILE": "env-door.json", "FACEGATE_ENDPOINT_URL": "http://env:4566",
+                               "AWS_PROFILE": "env-profile"})
+
+
+def _stack(**options: object) -> StackChoice:
+    given: dict = {"device_file": None, "outputs": None, "endpoint_url": None, "profile": None, **options}
+    return StackChoice.checked(ENVIRONMENT, connect_timeout=3.0, read_timeout=10.0, stale_after=30.0, **given)
+
+
+def test_the_environment_fills_what_the_options_leave_out() -> None:
+    assert _stack().device_file == Path("env-door.json")
+    assert _stack(device_file=Path("door.json")).device_file == Path("door.json")
+    developer = _stack(outputs=Path("outputs.json"), profile="mine")
+    assert (developer.device_file, developer.endpoint_url, developer.profile) == (None, "http://env:4566", "mine")
+
+
+def test_a_call_that_could_outlive_its_clip_is_refused() -> None:
+    with pytest.raises(typer.BadParameter, match="must be under --stale-after"):
+        StackChoice.checked(ENVIRONMENT, device_file=None, outputs=None, endpoint_url=None, profile=None,
+                            connect_timeout=3.0, read_timeout=30.0, stale_after=30.0)
+
+
+def test_clip_work_groups_the_spool_budget_and_the_motion_gate() -> None:
+    work = ClipWork.checked(clip_seconds=0.5, duration=None, drain_timeout=0.0, workers=2, stale_after=30.0,
+                            max_side=640, fourcc=None, keep_done=False, spool_max_gb=1.0, spool_min_free_mb=0.0,
+                            motion_gate=False, motion_threshold=0.01, upload_still=False)
+    assert (work.spool_limits.max_bytes, work.spool_limits.min_free_bytes) == (1024**3, 0)
+    assert (work.motion.enabled, work.motion.threshold, work.motion.upload_still) == (False, 0.01, False)
+
+
+def test_a_replayed_video_is_stamped_with_its_own_clock_only_when_fast(tmp_path: Path) -> None:
+    (tmp_path / "door.mp4").write_bytes(b"")
+    assert CameraChoice.checked(f"video:{tmp_path / 'door.mp4'}", False, False, "320x240", 10.0).stream_clock
+    assert not CameraChoice.checked(f"video:{tmp_path / 'door.mp4'}", True, False, "320x240", 10.0).stream_clock
+    with pytest.raises(typer.BadParameter, match="WIDTHxHEIGHT"):
+        CameraChoice.checked("picamera2", True, False, "wide", 10.0)
