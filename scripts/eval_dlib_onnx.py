@@ -30,10 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from recognizer.training import fit as training  # noqa: E402
-from recognizer.dlib_resnet_onnx import DlibResNetOnnxEmbedder  # noqa: E402
-from recognizer.face_chips import CHIP_SIZE, DLIB_5_POINT_TEMPLATE, PADDING, face_chips  # noqa: E402
+from recognizer.embed.dlib_resnet import DlibResNetOnnxEmbedder  # noqa: E402
+from recognizer.embed.face_chips import CHIP_SIZE, DLIB_5_POINT_TEMPLATE, PADDING, face_chips  # noqa: E402
 from recognizer.faces import Detection  # noqa: E402
-from recognizer.similarity import SimilarityFit  # noqa: E402
+from recognizer.embed.similarity import SimilarityFit  # noqa: E402
 
 # MTCNN's points (image-left eye, image-right eye, nose tip, mouth corners) on dlib's 68-point
 # mean face (interpolation.h, get_face_chip_details): eye centres = mean of the six eye contour
@@ -62,7 +62,7 @@ class CachedDetector:
     name = "mtcnn-cached"
 
     def __init__(self) -> None:
-        from recognizer.detection import make_detector
+        from recognizer.detect.registry import make_detector
 
         self._detector = make_detector("mtcnn")
         self._cache: dict[bytes, list[Detection]] = {}
@@ -108,7 +108,7 @@ def fitted_mtcnn_template(onnx: DlibResNetOnnxEmbedder, detector: CachedDetector
 
 
 def accuracy(data: Path) -> dict:
-    from recognizer.embedding import DlibResNetEmbedder
+    from recognizer.embed.dlib_native import DlibResNetEmbedder
     from recognizer.pipeline import FacePipeline
 
     models = build_models()
@@ -153,7 +153,7 @@ def speed(repeat: int) -> dict:
     import dlib
     import face_recognition_models as frm
 
-    from recognizer.embedding import DlibResNetEmbedder
+    from recognizer.embed.dlib_native import DlibResNetEmbedder
     from recognizer.image_decode import load_rgb
 
     models = build_models()

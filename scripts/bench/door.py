@@ -38,9 +38,9 @@ from pi_app.actions.door_rule import door_verdict  # noqa: E402
 from pi_app.visits.decision import DecisionPolicy, decide  # noqa: E402
 from pi_app.visits.evidence import Vote  # noqa: E402
 from pi_app.visits.tracker import VisitView  # noqa: E402
-from recognizer.classifier import OpenSetClassifier  # noqa: E402
+from recognizer.classify.open_set import OpenSetClassifier  # noqa: E402
 from recognizer.faces import UNKNOWN  # noqa: E402
-from recognizer.training.door import DEFAULT_COHORT_MAX, calibrate_door  # noqa: E402
+from recognizer.face_library.door import DEFAULT_COHORT_MAX, calibrate_door  # noqa: E402
 from recognizer.training.fit import EmbeddedSet, fit  # noqa: E402
 
 FOLDS = 3

@@ -41,18 +41,18 @@ def _stack(endpoint: str):
 
 def _enrol(outputs_path: Path) -> None:
     from recognizer.pipeline import FacePipeline
-    from recognizer.training.enrolment import enrol_listed_people
-    from recognizer.training.stack_access import StackAccess
+    from recognizer.face_library.enrolment import enrol_listed_people
+    from recognizer.face_library.stack_access import StackAccess
 
     enrol_listed_people(FacePipeline.load("dlib"), StackAccess.open(outputs_path), FIXTURES)
 
 
 def overhead(outputs, bodies: dict[str, bytes], n: int) -> dict:
     from pi_app.recognize_client import RecognizeClient
-    from recognizer.classifier import OpenSetClassifier
-    from recognizer.model_source import ModelSource
+    from recognizer.classify.open_set import OpenSetClassifier
+    from recognizer.classify.model_source import ModelSource
     from recognizer.pipeline import FacePipeline
-    from recognizer.service import RecognizerService
+    from recognizer.recognize.service import RecognizerService
 
     local = RecognizerService(FacePipeline.load("dlib"), ModelSource(OpenSetClassifier.empty("dlib", 0.55)))
     client = RecognizeClient(outputs.recognize_url, outputs.api_key, device_id="bench")

@@ -82,7 +82,9 @@ def build_image(variant: str, ref: str) -> None:
     """docker build the variant's target from this checkout (classic builder, as scripts/prepare-images)."""
     spec = VARIANTS[variant]
     base = _offline_base()
-    args = ["docker", "build", "-q", "-f", "recognizer/Dockerfile", "--target", spec["target"], "-t", ref]
+    # The emulator's flavour of each image, as the local stack builds it (recognizer/emulator/eager_runtime.py).
+    args = ["docker", "build", "-q", "-f", "recognizer/Dockerfile", "--target", spec["target"], "-t", ref,
+            "--build-arg", "IMAGE_FOR=emulator"]
     if base:
         args += ["--build-arg", f"BASE_IMAGE={base}", "--build-arg", "FACENET_WEIGHTS_URL="]
         if variant == "dlib":
@@ -229,9 +231,9 @@ def cold_starts(lam, function: str, post: Poster, body: bytes, samples: int, ext
 def _enrol(outputs) -> None:
     """The demo person, published as a model version: the cold start then loads a real model from S3."""
     from recognizer.pipeline import FacePipeline
-    from recognizer.training.enrolment import enrol_listed_people
-    from recognizer.training.model_cache import ensure_onnx_models
-    from recognizer.training.stack_access import StackAccess
+    from recognizer.face_library.enrolment import enrol_listed_people
+    from recognizer.face_library.model_cache import ensure_onnx_models
+    from recognizer.face_library.stack_access import StackAccess
 
     ensure_onnx_models()  # the host embeds the enrolment photos with the same networks
     path = Path(tempfile.mkdtemp(prefix="facegate-bench-")) / "outputs.json"

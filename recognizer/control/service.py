@@ -7,11 +7,11 @@ from typing import Any
 
 from facegate_contract import CLIP_LINKS_PATH, UPLOADS_PATH, VISITS_PATH
 from facegate_contract.wire import ClipLinkRequest, UploadRequest, VisitReport
-from recognizer.api_event import json_request
-from recognizer.clip_transfers import ClipTransfers
-from recognizer.proxy_service import Devices, ProxyService
-from recognizer.responses import json_response
-from recognizer.visit_reports import VisitReports
+from recognizer.api.event import json_request
+from recognizer.control.clip_transfers import ClipTransfers
+from recognizer.api.proxy_service import Devices, ProxyService
+from recognizer.api.responses import json_response
+from recognizer.control.visit_reports import VisitReports
 
 
 # A bad field's error kind, per route (None: any other problem with the body).

@@ -6,8 +6,8 @@ import threading
 import time
 from pathlib import Path
 
-from recognizer.artifact_store import S3ArtifactStore, read_local
-from recognizer.classifier import OpenSetClassifier
+from recognizer.classify.artifact_store import S3ArtifactStore, read_local
+from recognizer.classify.open_set import OpenSetClassifier
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from typing import Any
 from facegate_contract import UNKNOWN, VISIT_PARTITION, device_clips_prefix, error_code
 from facegate_contract.wire import Box, EvidenceVote, VisitReport, VisitStored
 from facegate_contract.items import PERSON_KEY, SEEN_AT_KEY
-from recognizer.api_event import RequestError
-from recognizer.sightings_log import DAY_S, iso_utc
+from recognizer.api.event import RequestError
+from recognizer.recognize.sightings_log import DAY_S, iso_utc
 
 log = logging.getLogger(__name__)
 

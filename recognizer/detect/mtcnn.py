@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from recognizer import nms
+from facegate_contract.settings import ServingSettings
+from recognizer.detect import nms
 from recognizer.area_resize import AreaSampler
-from recognizer.embedding import ModelUnavailable
+from recognizer.model_files import ModelUnavailable, onnx_dir
 from recognizer.faces import Detection
 from recognizer.onnx_session import open_session
 
@@ -182,3 +183,8 @@ def to_detections(boxes: np.ndarray, landmarks: np.ndarray, width: int, height: 
             found.append(Detection(box=(x1, y1, x2, y2), score=float(box[4]),
                                    landmarks=tuple((float(px), float(py)) for px, py in points)))
     return sorted(found, key=lambda d: d.area, reverse=True)
+
+
+def make(settings: ServingSettings) -> MtcnnOnnxDetector:
+    """The registry's factory: the exported networks, the configured smallest face and threads."""
+    return MtcnnOnnxDetector(onnx_dir(settings), MtcnnSettings(min_face=settings.min_face), threads=settings.threads)

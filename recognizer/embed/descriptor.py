@@ -5,7 +5,7 @@ device that sent the frame and nowhere else. It is never logged, never written t
 event log, its clip state or its visit reports; the device keeps it in memory only while a visit may use it.
 
 How: the 128-d dlib embedding, centred on the mean of public LFW faces and projected on their first 24
-principal axes (recognizer/descriptor_basis.py, fitted by scripts/fit_descriptor_basis.py), scaled to unit
+principal axes (recognizer/embed/descriptor_basis.py, fitted by scripts/fit_descriptor_basis.py), scaled to unit
 length and quantised to int8. The device compares two descriptors by cosine. On held-out lfw-dev photos it
 tells two faces apart as well as the full embedding does (docs/visits-identity.md); it names nobody: only the
 recognizer's classifier does that.
@@ -17,7 +17,7 @@ from functools import cache
 
 import numpy as np
 
-from recognizer import descriptor_basis
+from recognizer.embed import descriptor_basis
 
 DESCRIPTOR_BYTES = descriptor_basis.DIMS
 _SCALE = 254.0  # a unit vector's components rarely exceed 0.5: use the int8 range, clip the rare outlier

@@ -1,7 +1,7 @@
 """Open-set classifier over embeddings: nearest enrolled person, or "unknown" beyond a threshold.
 
 Two thresholds per face: the naming threshold (one, chosen on the val split) says who it is; a stricter door
-threshold per person (calibrated against a stranger cohort by recognizer.training.door) says whether the match is
+threshold per person (calibrated against a stranger cohort by recognizer.face_library.door) says whether the match is
 strong enough to open a door. A person without a calibrated door threshold gets the strict fallback.
 """
 from __future__ import annotations

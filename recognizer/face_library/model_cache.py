@@ -6,8 +6,7 @@ import logging
 from pathlib import Path
 
 from facegate_contract.settings import serving_settings
-from recognizer.embedding import ModelUnavailable
-from recognizer.model_files import cache_model_dir, onnx_dir
+from recognizer.model_files import ModelUnavailable, cache_model_dir, onnx_dir
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from facegate_contract import api_key_hash
-from recognizer.api_event import RequestError
+from recognizer.api.event import RequestError
 
 log = logging.getLogger(__name__)
 

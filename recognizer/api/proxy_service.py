@@ -10,9 +10,9 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from recognizer.api_event import RequestError, api_key, route
-from recognizer.device_identity import LocalDevice
-from recognizer.responses import error_response
+from recognizer.api.event import RequestError, api_key, route
+from recognizer.api.device_identity import LocalDevice
+from recognizer.api.responses import error_response
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ Route = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class Devices(Protocol):
-    """Which device an API key is (recognizer.device_identity)."""
+    """Which device an API key is (recognizer.api.device_identity)."""
 
     def device_for(self, api_key: str) -> str: ...
 

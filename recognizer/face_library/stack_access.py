@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from facegate_contract import MODELS_PREFIX, StackOutputs, aws_session, default_outputs_path
-from recognizer.artifact_store import S3ArtifactStore
-from recognizer.training.person_photos import PersonPhotos
+from recognizer.classify.artifact_store import S3ArtifactStore
+from recognizer.face_library.person_photos import PersonPhotos
 
 
 @dataclass

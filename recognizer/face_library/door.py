@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recognizer.classifier import OpenSetClassifier
+from recognizer.classify.open_set import OpenSetClassifier
 
 log = logging.getLogger(__name__)
 

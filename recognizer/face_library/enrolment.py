@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from recognizer.training import fit as training
-from recognizer.artifact_store import ModelVersion, PointerMoved, S3ArtifactStore
-from recognizer.classifier import OpenSetClassifier
+from recognizer.classify.artifact_store import ModelVersion, PointerMoved, S3ArtifactStore
+from recognizer.classify.open_set import OpenSetClassifier
 from recognizer.training.dataset import LabelledImage
-from recognizer.training.door import calibrate_door
-from recognizer.training.person_photos import PersonPhotos
+from recognizer.face_library.door import calibrate_door
+from recognizer.face_library.person_photos import PersonPhotos
 from recognizer.pipeline import FacePipeline
-from recognizer.training.stack_access import StackAccess
+from recognizer.face_library.stack_access import StackAccess
 from facegate_contract.items import PERSON_KEY
 
 log = logging.getLogger(__name__)

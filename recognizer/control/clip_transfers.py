@@ -11,7 +11,7 @@ from typing import Any
 
 from facegate_contract import CLIP_CONTENT_TYPE, PRESIGN_REQUEST_HOST, clip_key, device_clips_prefix
 from facegate_contract.wire import ClipLink, ClipLinkRequest, UploadLink, UploadRequest
-from recognizer.api_event import RequestError, header
+from recognizer.api.event import RequestError, header
 
 UPLOAD_EXPIRES_S = 900  # the device uses the URL at once; a retry asks for a fresh one
 MAX_METADATA_BYTES = 1800  # S3 allows 2 KB of user metadata; keep room for the names

@@ -3,8 +3,9 @@
 On AWS the runtime starts with the execution environment: its init runs while the environment is set up,
 before the first event is handed over. The RIE instead starts the runtime only when the first invoke
 arrives, so there every millisecond of init is added to request 1 after the emulator's own container
-start. This script puts the init back where AWS has it; the entrypoint uses it only when
-AWS_LAMBDA_RUNTIME_API is unset (not on AWS) and FACEGATE_EAGER_INIT is not 0.
+start. This script puts the init back where AWS has it. Only the image built for the emulator carries it
+(recognizer/Dockerfile, build arg IMAGE_FOR=emulator, as docker-compose.yml and scripts/prepare-images build it);
+the entrypoint uses it only when AWS_LAMBDA_RUNTIME_API is unset (not on AWS) and FACEGATE_EAGER_INIT is not 0.
 
     python eager_runtime.py preload HANDLER   # the entrypoint starts it beside the RIE, with the container
     python eager_runtime.py attach HANDLER    # the RIE's runtime command: connects the two

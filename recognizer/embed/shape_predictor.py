@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recognizer.similarity import SimilarityFit
+from recognizer.embed.similarity import SimilarityFit
 
 FILE_NAME = "shape_predictor_5.npz"
 

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from recognizer.embedding import ModelUnavailable
-from recognizer.face_chips import face_chips
+from facegate_contract.settings import ServingSettings
+from recognizer.embed.registry import FaceEmbedder
+from recognizer.model_files import ModelUnavailable, onnx_dir
+from recognizer.embed.face_chips import face_chips
 from recognizer.faces import Detection
 from recognizer.onnx_session import open_session
-from recognizer.shape_predictor import ShapePredictor
+from recognizer.embed.shape_predictor import ShapePredictor
 
 RESNET_FILE = "dlib_resnet.onnx"
 LANDMARKS_FILE = "shape_predictor_5.npz"
@@ -54,3 +56,13 @@ class DlibResNetOnnxEmbedder:
         if not detections:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return self.embed_chips(face_chips(rgb, self.landmarks(rgb, detections)))
+
+
+def make(settings: ServingSettings) -> FaceEmbedder:
+    """The registry's factory: ONNX Runtime, or the dlib package itself when FACEGATE_DLIB_ENGINE=native (parity
+    tests, the comparison image); both give the same vectors."""
+    if settings.dlib_engine == "native":
+        from recognizer.embed.dlib_native import DlibResNetEmbedder
+
+        return DlibResNetEmbedder()
+    return DlibResNetOnnxEmbedder(onnx_dir(settings), threads=settings.threads)

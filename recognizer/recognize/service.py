@@ -12,15 +12,15 @@ import numpy as np
 
 from facegate_contract import RECOGNIZE_PATH, UNKNOWN, parse_clip_key
 from facegate_contract.wire import ImageSize, RecognizeAnswer
-from recognizer.api_event import FrameRequest, RequestError, frame_request
+from recognizer.api.event import FrameRequest, RequestError, frame_request
 from recognizer.faces import RecognizedFace
 from recognizer.image_decode import decode_image
-from recognizer.model_source import ModelSource
-from recognizer.people_details import PeopleDirectory
+from recognizer.classify.model_source import ModelSource
+from recognizer.recognize.people_details import PeopleDirectory
 from recognizer.pipeline import FacePipeline
-from recognizer.proxy_service import Devices, ProxyService
-from recognizer.responses import json_response
-from recognizer.sightings_log import SightingsLog
+from recognizer.api.proxy_service import Devices, ProxyService
+from recognizer.api.responses import json_response
+from recognizer.recognize.sightings_log import SightingsLog
 
 log = logging.getLogger(__name__)
 

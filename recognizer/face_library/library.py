@@ -7,8 +7,8 @@ from typing import Any
 
 from facegate_contract import plain_json
 from facegate_contract.items import PERSON_KEY
-from recognizer.artifact_store import S3ArtifactStore
-from recognizer.training.person_photos import PersonPhotos
+from recognizer.classify.artifact_store import S3ArtifactStore
+from recognizer.face_library.person_photos import PersonPhotos
 
 
 @dataclass(frozen=True)

@@ -84,13 +84,13 @@ def build_service(settings: LambdaSettings = SETTINGS) -> Any:
     import boto3
     from botocore.config import Config
 
-    from recognizer.artifact_store import S3ArtifactStore
-    from recognizer.classifier import OpenSetClassifier
-    from recognizer.device_identity import DeviceDirectory
-    from recognizer.model_source import ModelSource
-    from recognizer.people_details import PeopleDirectory
-    from recognizer.service import RecognizerService  # Pillow
-    from recognizer.sightings_log import SightingsLog
+    from recognizer.classify.artifact_store import S3ArtifactStore
+    from recognizer.classify.open_set import OpenSetClassifier
+    from recognizer.api.device_identity import DeviceDirectory
+    from recognizer.classify.model_source import ModelSource
+    from recognizer.recognize.people_details import PeopleDirectory
+    from recognizer.recognize.service import RecognizerService  # Pillow
+    from recognizer.recognize.sightings_log import SightingsLog
 
     INIT_STEPS.step("import_aws_ms")
     # A fault in DynamoDB or S3 must cost a request little time: short timeouts, one retry.

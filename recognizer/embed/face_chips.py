@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recognizer.similarity import SimilarityFit
+from recognizer.embed.similarity import SimilarityFit
 
 CHIP_SIZE = 150  # what dlib's compute_face_descriptor uses
 PADDING = 0.25

@@ -18,10 +18,10 @@ def build_service(settings: LambdaSettings = SETTINGS) -> Any:
     import boto3
     from botocore.config import Config
 
-    from recognizer.clip_transfers import ClipTransfers, s3_presigner
-    from recognizer.control_service import ControlService
-    from recognizer.device_identity import DeviceDirectory
-    from recognizer.visit_reports import VisitReports
+    from recognizer.control.clip_transfers import ClipTransfers, s3_presigner
+    from recognizer.control.service import ControlService
+    from recognizer.api.device_identity import DeviceDirectory
+    from recognizer.control.visit_reports import VisitReports
 
     config = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"})
     dynamodb = boto3.resource("dynamodb", config=config)
