@@ -43,7 +43,7 @@ def _wrapped(text: str, width: int = 100) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--from-lfw", type=Path, required=True)
-    parser.add_argument("--out", type=Path, default=ROOT / "recognizer" / "descriptor_basis.py")
+    parser.add_argument("--out", type=Path, default=ROOT / "recognizer" / "embed" / "descriptor_basis.py")
     args = parser.parse_args()
     vectors = embeddings(args.from_lfw)
     mean = vectors.mean(axis=0)
