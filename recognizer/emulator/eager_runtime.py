@@ -26,7 +26,7 @@ import socket
 import sys
 import time
 
-SOCKET = os.environ.get("FACEGATE_EAGER_SOCKET", "/tmp/facegate-runtime.sock")
+SOCKET = "/tmp/facegate-runtime.sock"  # /tmp: what a Lambda may write
 WAIT_FOR_PRELOAD_S = 2.0  # the preloaded process binds its socket within a few ms of the container start
 
 
