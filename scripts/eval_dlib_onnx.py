@@ -19,21 +19,19 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from recognizer.embed.dlib_resnet import DlibResNetOnnxEmbedder
+from recognizer.embed.face_chips import CHIP_SIZE, DLIB_5_POINT_TEMPLATE, PADDING, face_chips
+from recognizer.faces import Detection
+from recognizer.embed.similarity import SimilarityFit
+from recognizer.training import fit as training
 
-from recognizer.training import fit as training  # noqa: E402
-from recognizer.embed.dlib_resnet import DlibResNetOnnxEmbedder  # noqa: E402
-from recognizer.embed.face_chips import CHIP_SIZE, DLIB_5_POINT_TEMPLATE, PADDING, face_chips  # noqa: E402
-from recognizer.faces import Detection  # noqa: E402
-from recognizer.embed.similarity import SimilarityFit  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 # MTCNN's points (image-left eye, image-right eye, nose tip, mouth corners) on dlib's 68-point
 # mean face (interpolation.h, get_face_chip_details): eye centres = mean of the six eye contour

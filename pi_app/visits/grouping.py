@@ -5,10 +5,10 @@ A visit is one person's continuous presence. A face joins the visit whose face w
 (within `end_after_s`) and close in the frame (its box overlaps, or moved at most `max_shift` face sizes), so two
 people at the door at once are two visits; among those, the one whose face it resembles (the recognizer's face
 descriptor, pi_app.visits.appearance) wins. One odd face (turned away, misnamed) joins the visit at its place and
-is outvoted there. When the latest `split_clips` faces of a visit all differ from the faces before them, someone
-else has stepped into the same spot without a gap (a tailgater): the visit is split there, and each part is
-decided on its own. Without descriptors (an older recognizer, a clip resumed after a restart) faces differ only
-when they are named as different enrolled people.
+is outvoted there. When the latest `split_clips` faces of a visit all differ from the faces before them, and at
+least as many of the faces before were one face, someone else has stepped into the same spot without a gap (a
+tailgater): the visit is split there, and each part is decided on its own. Without descriptors (an older
+recognizer, a clip resumed after a restart) faces differ only when they are named as different enrolled people.
 """
 from __future__ import annotations
 
@@ -103,23 +103,29 @@ class Visit:
 
 
 def split_point(visit: Visit, config: VisitConfig) -> int | None:
-    """Where another person took over the visit: the earliest index (by recording time, at least one face
-    before it) from which at least `split_clips` faces, and every face after, differ from the faces just before;
-    None while there is no such point (one or two odd faces, the person came back, or the new faces are not
-    one face either)."""
+    """Where another person took over the visit: the earliest index (by recording time) from which at least
+    `split_clips` faces, and every face after, differ from the faces just before and are one face among
+    themselves, while at least `split_clips` of the faces just before are one face too; None while there is no
+    such point (one or two odd faces, the person came back, or the new faces are not one face either).
+
+    Both sides need the same evidence: one or two faces are never a person of their own to differ from, wherever
+    they fall. A visit's first face can be its odd one (turned away, blurred while stepping in, misnamed), and
+    answers come newest first when recognition falls behind (pi_app.work_queue): the clip a person turned away in
+    can be the first of their visit to be answered, with their frontal faces arriving after it."""
     votes = visit.votes
-    for index in range(max(1, len(votes) - _SPLIT_SEARCH), len(votes) - config.split_clips + 1):
+    for index in range(max(config.split_clips, len(votes) - _SPLIT_SEARCH), len(votes) - config.split_clips + 1):
         before, after = votes[max(0, index - APPEARANCE_MEMORY):index], votes[index:]
-        if all(differs(vote, before, config.same_face) for vote in after) and _one_face(after, config):
+        if (all(differs(vote, before, config.same_face) for vote in after)
+                and len(_alike(after, config)) == len(after) and len(_alike(before, config)) >= config.split_clips):
             return index
     return None
 
 
-def _one_face(votes: list[Vote], config: VisitConfig) -> bool:
-    """True unless descriptors say `votes` are not one face either (a blurred, far face's descriptors scatter:
-    that is noise, not a new person); without descriptors, True."""
-    return all((score := resemblance(vote, [v for v in votes if v is not vote])) is None or score >= config.same_face
-               for vote in votes)
+def _alike(votes: list[Vote], config: VisitConfig) -> list[Vote]:
+    """The faces of `votes` that look like another of them (a blurred, far face's descriptors scatter: that is
+    noise, not a person); without descriptors, every one."""
+    return [vote for vote in votes
+            if (score := resemblance(vote, [v for v in votes if v is not vote])) is None or score >= config.same_face]
 
 
 def distance(visit: Visit, vote: Vote, config: VisitConfig) -> float | None:

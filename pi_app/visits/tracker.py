@@ -8,8 +8,8 @@ still missing): a slow answer still joins the visit it belongs to before the vis
 hole that stays open (a clip lost to a crash) stops holding a visit MISSING_CLIP_WAIT_S after the recordings
 passed the visit's end, on the device's own clock (a fast replay's recording time runs ahead of its answers).
 A face answered more than `end_after_s` away from an open visit at its place, with the clips between still
-unanswered, is held until they are: they may carry the same face, and starting a second visit for it would
-let a few wrong answers decide that one.
+unanswered, is held until they are answered and placed: they may carry the same face, and starting a second
+visit for it would let a few wrong answers decide that one.
 
 Face descriptors (biometric, pi_app.visits.appearance) come beside the events, never in them: the worker hands a
 clip's to `note_appearance` just before it emits the clip's `recognition` event, and they join that clip's votes
@@ -179,14 +179,16 @@ class VisitTracker:
 
     def _waits_for_hole(self, vote: Vote) -> bool:
         """True when `vote` reaches no visit yet, but an open visit at its place might reach it once the clips
-        between the two are answered."""
+        between the two are answered and placed (a held clip is answered, but its faces are in no visit yet: it
+        may be the face that bridges the two, so it is still a hole)."""
         if vote.seq < 0 or reaching(vote, self._visits, self.config):
             return False
+        held = {held_vote.seq for votes in self._held for held_vote in votes}
         for visit in self._visits:
             if visit.ended or visit.first_seq < 0 or not near_in_place(visit, vote, self.config):
                 continue
             lo, hi = (visit.last_seq, vote.seq) if vote.at > visit.last_at else (vote.seq, visit.first_seq)
-            if any(seq not in self._clips for seq in range(lo + 1, hi)):
+            if any(seq not in self._clips or seq in held for seq in range(lo + 1, hi)):
                 return True
         return False
 

@@ -1,13 +1,14 @@
 """What one door camera costs per day on AWS, with and without the motion gate, beside Rekognition.
 
-    .venv/bin/python scripts/bench/cost.py [--empty 0.9] [--endpoint-url http://localhost:4566]
+    .venv/bin/python scripts/bench/cost.py [--empty 0.9] [--endpoint-url http://localhost:4566] [--smoke]
 
 Measured here, in one run: the hard doorway (lfw-dev faces; scripts/make_fixture_videos.py --hard) played through
 the real device app against the local stack twice, motion gate on and off: which clips are sent for recognition
 (empty stretch vs someone at the door), the recognizer's own time per frame (what Lambda bills), clip sizes, visit
 reports; and the control function's time per upload URL, in process. Then a scripted day: 24 h of 0.5 s clips,
 `--empty` of them an empty doorway, at AWS list prices (us-east-1, as below: edit PRICES for your region).
-Writes bench-results/cost.json and prints the table. Needs the docker engine, the emulator and lfw-dev.
+Writes bench-results/cost.json and prints the table. Needs the docker engine, the emulator and lfw-dev (--smoke:
+the 9 s demo video with the demo person enrolled instead, no lfw-dev).
 """
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from bench_common import LFW_DEV, bench_stack, machine, save  # noqa: E402
+from facegate_rigs.bench_common import SMOKE_HELP, machine, save
+from facegate_rigs.doorway import enrol_and_build, run_doorway
+from facegate_rigs.paths import DEMO_VIDEO, LFW_DEV
+from facegate_rigs.stack import bench_stack
+from pi_app.video_manifest import VideoManifest
 
 CLIP_S = 0.5
 DAY_CLIPS = int(24 * 3600 / CLIP_S)
@@ -38,9 +40,8 @@ PRICES = {
 }
 
 
-def _run(gate: bool, device_file: Path, manifest, work: Path) -> dict:
-    from tests.integration.doorway_rig import run_doorway
-
+def _run(gate: bool, device_file: Path, manifest: VideoManifest, work: Path) -> dict:
+    """One replay of the doorway, motion gate on or off: what was sent, for whom, and what it took."""
     events, _ = run_doorway(device_file, manifest, work, gate=gate)
     offsets = {e["clip"]: float(e.get("stream_offset_s", 0)) for e in events if e.get("event") == "clip_recorded"}
     sent = {e["clip"]: e for e in events if e.get("event") == "recognition" and e.get("status") in
@@ -126,14 +127,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--empty", type=float, default=0.9, help="share of the day the doorway is empty")
     parser.add_argument("--endpoint-url", default="http://localhost:4566")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP + "; the demo video, no lfw-dev")
     args = parser.parse_args()
-    if not (LFW_DEV / "training").is_dir():
+    if not args.smoke and not (LFW_DEV / "training").is_dir():
         sys.exit(f"needs the lfw-dev dataset at {LFW_DEV}")
 
-    from tests.integration.doorway_rig import enrol_and_build
-
     with bench_stack(args.endpoint_url, "fgcost") as bench:
-        manifest = enrol_and_build(LFW_DEV, bench.outputs_path, bench.work / "video")
+        if args.smoke:
+            bench.enrol_fixture_people()
+            manifest = VideoManifest.read(DEMO_VIDEO.with_suffix(".json"))
+        else:
+            manifest = enrol_and_build(LFW_DEV, bench.outputs_path, bench.work / "video")
         runs = {}
         for gate in (False, True):
             device = f"cost-{'gate' if gate else 'nogate'}-{int(time.time())}"
@@ -146,7 +150,7 @@ def main() -> None:
               "control_ms_median": round(control_each, 2),
               "runs": {k: {**v, "server_ms": len(v["server_ms"])} for k, v in runs.items()},
               "per_device_day": day}
-    save("cost", result)
+    save("cost", result, args.smoke)
     _print(result)
     print(json.dumps(result, indent=2))
 

@@ -10,9 +10,10 @@ dim + blurred + JPEG 35; scripts/bench/door_embeddings.py). Each visit goes thro
 (pi_app.visits.decision.decide) and door rule (pi_app.actions.door_rule.door_verdict). A stranger visit that opens
 is a door false accept; a val photo's visit that opens is the true person let in.
 
-    python scripts/bench/door.py [--cache /tmp/facegate-door-cache]
+    python scripts/bench/door.py [--cache /tmp/facegate-door-cache] [--smoke]
 
-Prints one JSON line per configuration and a markdown table; saves bench-results/door.json.
+Prints one JSON line per configuration and a markdown table; saves bench-results/door.json. The embeddings come
+from door_embeddings.py beside this file (run as a script, its folder is on the import path).
 """
 from __future__ import annotations
 
@@ -20,28 +21,30 @@ import argparse
 import dataclasses
 import json
 import logging
-import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from door_embeddings import (
+    DATASETS,
+    SMOKE_IMAGES,
+    CachedSet,
+    all_sets,
+    default_pipeline,
+)
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from bench_common import machine, save  # noqa: E402
-from door_embeddings import DATASETS, CachedSet, all_sets, default_pipeline  # noqa: E402
-
-from pi_app.actions.config import KNOWN, Pulse, Rule  # noqa: E402
-from pi_app.actions.door_rule import door_verdict  # noqa: E402
-from pi_app.visits.decision import DecisionPolicy, decide  # noqa: E402
-from pi_app.visits.evidence import Vote  # noqa: E402
-from pi_app.visits.tracker import VisitView  # noqa: E402
-from recognizer.classify.open_set import OpenSetClassifier  # noqa: E402
-from recognizer.faces import UNKNOWN  # noqa: E402
-from recognizer.face_library.door import DEFAULT_COHORT_MAX, calibrate_door  # noqa: E402
-from recognizer.training.fit import EmbeddedSet, fit  # noqa: E402
+from facegate_rigs.bench_common import SMOKE_HELP, machine, save
+from pi_app.actions.config import KNOWN, Pulse, Rule
+from pi_app.actions.door_rule import door_verdict
+from pi_app.visits.decision import DecisionPolicy, decide
+from pi_app.visits.evidence import Vote
+from pi_app.visits.tracker import VisitView
+from recognizer.classify.open_set import OpenSetClassifier
+from recognizer.faces import UNKNOWN
+from recognizer.face_library.door import DEFAULT_COHORT_MAX, calibrate_door
+from recognizer.training.fit import EmbeddedSet, fit
 
 FOLDS = 3
 POLICY = DecisionPolicy()
@@ -121,10 +124,13 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/facegate-door-cache"))
     parser.add_argument("--dev", type=Path, default=DATASETS / "lfw-dev")
     parser.add_argument("--strangers", type=Path, default=DATASETS / "lfw-strangers" / "unknown")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP + f"; {SMOKE_IMAGES} images a set, no cache")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     t0 = time.perf_counter()
-    sets = all_sets(default_pipeline(), args.cache, args.dev, args.strangers)
+    with tempfile.TemporaryDirectory() as scratch:
+        cache = Path(scratch) if args.smoke else args.cache  # a smoke run embeds afresh, and keeps nothing
+        sets = all_sets(default_pipeline(), cache, args.dev, args.strangers, limit=SMOKE_IMAGES if args.smoke else None)
     train, val_set = sets["training"], sets["val"]
 
     class _Named:  # fit() reads only the embedder's name
@@ -166,7 +172,7 @@ def main() -> None:
         print(f"| {r['config']} | {r['naming_accuracy']} | {r['true_person_let_in']} | {r['naming_fpir']} | "
               f"{r['door_fpir_face']} | {r['door_fpir_visit']} | {r['door_opens_by_person'] or '-'} | "
               f"{r['naming_max_share_x_mean']} / {r['door_max_share_x_mean']} |")
-    path = save("door", {"machine": machine(), "naming_threshold": fit_metrics["threshold"], "rows": rows})
+    path = save("door", {"machine": machine(), "naming_threshold": fit_metrics["threshold"], "rows": rows}, args.smoke)
     print(f"\nsaved {path}")
 
 

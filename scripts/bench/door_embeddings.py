@@ -7,7 +7,7 @@ A stranger has one photo, but a visit is several clips of the same face. `visit_
 visit from that photo (mirrored, zoomed and tilted, darker and blurred and re-compressed): views of one photo are
 more alike than real clips of one person, so a door that holds against them is not helped by independence.
 
-    python scripts/bench/door_embeddings.py --cache /tmp/facegate-door-cache
+    python scripts/bench/door_embeddings.py --cache /tmp/facegate-door-cache [--smoke]
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import hashlib
 import io
 import json
 import logging
-import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,15 +25,22 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from recognizer.training import fit as training  # noqa: E402
-from recognizer.training.dataset import LabelledImage  # noqa: E402
+from facegate_rigs.bench_common import SMOKE_HELP
+from facegate_rigs.paths import ROOT
+from recognizer.training import fit as training
+from recognizer.training.dataset import LabelledImage
 
 log = logging.getLogger("door_embeddings")
 DATASETS = ROOT.parent / "shared" / "datasets"
 VISIT_VIEWS = 4  # clips per stranger visit: the photo and three views of it
+SMOKE_IMAGES = 6  # images per set in a smoke run, spread over the set's people
+
+
+def thinned(items: list[LabelledImage], limit: int | None) -> list[LabelledImage]:
+    """At most `limit` of `items`, evenly spread (the splits are sorted by person: a stride keeps several people)."""
+    if limit is None or len(items) <= limit:
+        return items
+    return items[::len(items) // limit][:limit]
 
 
 def visit_views(rgb: np.ndarray) -> list[np.ndarray]:
@@ -106,19 +113,20 @@ def default_pipeline():
 
 
 def all_sets(pipeline, cache: Path, dev: Path, strangers: Path,
-             with_views: bool = True) -> dict[str, CachedSet]:
-    """training, val, dev_unknown, strangers and (with `with_views`) val_views and stranger_views, cached."""
+             with_views: bool = True, limit: int | None = None) -> dict[str, CachedSet]:
+    """training, val, dev_unknown, strangers and (with `with_views`) val_views and stranger_views, cached; `limit`
+    keeps that many images of each set (a smoke run)."""
+    split = lambda name: thinned(training.labelled_split(dev, name), limit)  # noqa: E731
+    unknown = lambda folder: thinned(training.unknown_items(folder), limit)  # noqa: E731
     sets: dict[str, Callable[[], CachedSet]] = {
-        "training": lambda: embed_set(pipeline, training.labelled_split(dev, "training"), cache, "training"),
-        "val": lambda: embed_set(pipeline, training.labelled_split(dev, "val"), cache, "val"),
-        "dev_unknown": lambda: embed_set(pipeline, training.unknown_items(dev / "unknown"), cache, "dev_unknown"),
-        "strangers": lambda: embed_set(pipeline, training.unknown_items(strangers), cache, "strangers"),
+        "training": lambda: embed_set(pipeline, split("training"), cache, "training"),
+        "val": lambda: embed_set(pipeline, split("val"), cache, "val"),
+        "dev_unknown": lambda: embed_set(pipeline, unknown(dev / "unknown"), cache, "dev_unknown"),
+        "strangers": lambda: embed_set(pipeline, unknown(strangers), cache, "strangers"),
     }
     if with_views:
-        sets["val_views"] = lambda: embed_set(pipeline, training.labelled_split(dev, "val"), cache, "val_views",
-                                              views=True)
-        sets["stranger_views"] = lambda: embed_set(pipeline, training.unknown_items(strangers), cache,
-                                                   "stranger_views", views=True)
+        sets["val_views"] = lambda: embed_set(pipeline, split("val"), cache, "val_views", views=True)
+        sets["stranger_views"] = lambda: embed_set(pipeline, unknown(strangers), cache, "stranger_views", views=True)
     return {name: make() for name, make in sets.items()}
 
 
@@ -128,9 +136,13 @@ def main() -> None:
     parser.add_argument("--dev", type=Path, default=DATASETS / "lfw-dev")
     parser.add_argument("--strangers", type=Path, default=DATASETS / "lfw-strangers" / "unknown")
     parser.add_argument("--no-views", action="store_true", help="Skip the visit views of the strangers.")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP + f"; {SMOKE_IMAGES} images a set, no cache")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    sets = all_sets(default_pipeline(), args.cache, args.dev, args.strangers, with_views=not args.no_views)
+    with tempfile.TemporaryDirectory() as scratch:
+        cache = Path(scratch) if args.smoke else args.cache  # a smoke run embeds afresh, and keeps nothing
+        sets = all_sets(default_pipeline(), cache, args.dev, args.strangers, with_views=not args.no_views,
+                        limit=SMOKE_IMAGES if args.smoke else None)
     print(json.dumps({name: {"n": len(s.labels), "missed": len(s.missed)} for name, s in sets.items()}))
 
 

@@ -6,10 +6,10 @@
 3. sustained real-time rate: the device app replaying the demo video at 2 clips/s for 120 s,
    with the backlog (clips recorded but not yet recognised + uploaded) sampled over time.
 
-    .venv/bin/python scripts/bench/e2e.py [--seconds 120] [--requests 30] [--cold 3]
+    .venv/bin/python scripts/bench/e2e.py [--seconds 120] [--requests 30] [--cold 3] [--smoke]
 
-Deploys (idempotently) into the compose emulator, enrols the demo person. Writes
-bench-results/e2e.json and bench-results/e2e.png.
+Deploys a throwaway stack (prefix fge2e) into the compose emulator, enrols the demo person, provisions a device
+(its own API key, as a Pi), and destroys the stack after. Writes bench-results/e2e.json and bench-results/e2e.png.
 """
 from __future__ import annotations
 
@@ -17,45 +17,34 @@ import argparse
 import base64
 import json
 import statistics
-import sys
-import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from bench_common import FIXTURES, RESULTS, ROOT, cold_starts, frames, grouped_bars, machine, save, summary  # noqa: E402
-
-
-def _stack(endpoint: str):
-    from services import stack
-    from services.target import Target
-
-    target = Target(endpoint_url=endpoint)
-    outputs = stack.deploy(target, stack.DeployOptions()).outputs
-    path = Path(tempfile.mkdtemp(prefix="facegate-bench-")) / "outputs.json"
-    outputs.write(path)
-    return target, outputs, path
-
-
-def _enrol(outputs_path: Path) -> None:
-    from recognizer.pipeline import FacePipeline
-    from recognizer.face_library.enrolment import enrol_listed_people
-    from recognizer.face_library.stack_access import StackAccess
-
-    enrol_listed_people(FacePipeline.load("dlib"), StackAccess.open(outputs_path), FIXTURES)
+from facegate_rigs.bench_common import (
+    SMOKE_HELP,
+    cold_starts,
+    frames,
+    grouped_bars,
+    machine,
+    result_path,
+    save,
+    summary,
+)
+from facegate_rigs.paths import DEMO_VIDEO
+from facegate_rigs.stack import bench_stack
+from pi_app.recognize_client import RecognizeClient
+from pi_app.stack_connection import connect
 
 
-def overhead(outputs, bodies: dict[str, bytes], n: int) -> dict:
-    from pi_app.recognize_client import RecognizeClient
+def overhead(client: RecognizeClient, bodies: dict[str, bytes], n: int) -> dict:
+    """Per frame size: the device's round trip, the Lambda's own total and the same handler in this process."""
     from recognizer.classify.open_set import OpenSetClassifier
     from recognizer.classify.model_source import ModelSource
     from recognizer.pipeline import FacePipeline
     from recognizer.recognize.service import RecognizerService
 
     local = RecognizerService(FacePipeline.load("dlib"), ModelSource(OpenSetClassifier.empty("dlib", 0.55)))
-    client = RecognizeClient(outputs.recognize_url, outputs.api_key, device_id="bench")
     result = {}
     for size, body in bodies.items():
         event = {"httpMethod": "POST", "resource": "/recognize", "headers": {"Content-Type": "image/jpeg"},
@@ -76,30 +65,25 @@ def overhead(outputs, bodies: dict[str, bytes], n: int) -> dict:
                         "overhead_ratio_vs_lambda": round(d["p50"] / lt["p50"], 2),
                         "overhead_ratio_vs_host": round(d["p50"] / ip["p50"], 2),
                         "fixed_overhead_ms_p50": round(d["p50"] - lt["p50"], 1)}
-    client.close()
     return result
 
 
-def sustained(outputs_path: Path, seconds: float) -> dict:
+def sustained(device_file: Path, work: Path, seconds: float) -> dict:
+    """The device app replaying the demo video in real time for `seconds`: clips per second and the backlog."""
     from pi_app.camera.video_file import VideoFileCamera
     from pi_app.device_app import DeviceApp, DeviceConfig
     from pi_app.events import read_events
-    from pi_app.stack_connection import connect
-    from pi_app.video_manifest import VideoManifest
 
-    manifest = VideoManifest.read(ROOT / "fixtures" / "videos" / "demo.json")
-    work = Path(tempfile.mkdtemp(prefix="facegate-sustained-"))
-    connection = connect("bench-cam", outputs=outputs_path)
-    config = DeviceConfig(device_id="bench-cam", spool_dir=work / "spool", events_path=work / "events.jsonl",
+    connection = connect(device_file=device_file)
+    config = DeviceConfig(device_id=connection.device_id, spool_dir=work / "spool", events_path=work / "events.jsonl",
                           duration_s=seconds, drain_timeout_s=60.0)
     started = time.time()
     try:
-        run_summary = DeviceApp(config, VideoFileCamera(manifest.video, realtime=True, loop=True),
+        run_summary = DeviceApp(config, VideoFileCamera(DEMO_VIDEO, realtime=True, loop=True),
                                 connection.recognizer, connection.uploader).run()
     finally:
         connection.close()
     events = read_events(config.events_path)
-    from datetime import datetime
 
     def at(event) -> float:
         return datetime.fromisoformat(event["ts"].replace("Z", "+00:00")).timestamp() - started
@@ -119,6 +103,7 @@ def sustained(outputs_path: Path, seconds: float) -> dict:
 
 
 def plot(result: dict, path: Path) -> None:
+    """Latency p50 per frame size beside the backlog over the sustained run."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -144,27 +129,31 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--cold", type=int, default=3)
     parser.add_argument("--endpoint-url", default="http://localhost:4566")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = parser.parse_args()
+    if args.smoke:
+        args.seconds, args.requests, args.cold = 2.0, 1, 1
 
-    from pi_app.recognize_client import RecognizeClient
-    from services import local_stack
-
-    started = local_stack.ensure_emulator(args.endpoint_url)
-    try:
-        target, outputs, outputs_path = _stack(args.endpoint_url)
-        _enrol(outputs_path)
-        bodies = frames()
-        client = RecognizeClient(outputs.recognize_url, outputs.api_key, device_id="bench")
-        post = lambda body: 200 if client.recognize(body) else 0  # noqa: E731
-        cold = cold_starts(target.client("lambda"), outputs.function_name, post, bodies["250x250"], args.cold)
-        time.sleep(16)  # let the fresh container follow the model pointer before measuring
+    bodies = frames()
+    if args.smoke:
+        bodies = dict(list(bodies.items())[:1])
+    with bench_stack(args.endpoint_url, "fge2e") as bench:
+        bench.enrol_fixture_people()
+        device_file = bench.device("e2e-cam")
+        connection = connect(device_file=device_file)
+        try:
+            post = lambda body: 200 if connection.recognizer.recognize(body) else 0  # noqa: E731
+            cold = cold_starts(bench.target.client("lambda"), bench.outputs.function_name, post,
+                               next(iter(bodies.values())), args.cold)
+            if not args.smoke:
+                time.sleep(16)  # let the fresh container follow the model pointer before measuring
+            measured = overhead(connection.recognizer, bodies, args.requests)
+        finally:
+            connection.close()
         result = {"machine": machine(), "cold_start_ms": {**summary(cold), "samples": [round(x) for x in cold]},
-                  "overhead": overhead(outputs, bodies, args.requests), "sustained": sustained(outputs_path, args.seconds)}
-    finally:
-        if started:
-            local_stack.stop_stack()
-    save("e2e", result)
-    plot(result, RESULTS / "e2e.png")
+                  "overhead": measured, "sustained": sustained(device_file, bench.work / "sustained", args.seconds)}
+    save("e2e", result, args.smoke)
+    plot(result, result_path("e2e.png", args.smoke))
     brief = {k: v for k, v in result.items() if k != "sustained"}
     brief["sustained"] = {k: v for k, v in result["sustained"].items() if k not in ("timeline",)}
     print(json.dumps(brief, indent=2))

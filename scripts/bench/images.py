@@ -10,7 +10,7 @@ face and with two, and the in-process stage times the answers carry (`timings_ms
 Then ONNX Runtime intra-op threads 1 vs 2 in the lean image, whole frame, run by `docker run` alone at
 --cpus 1.2 (what a 2048 MB Lambda gets) and unrestricted.
 
-    flock /tmp/facegate-heavy.lock .venv/bin/python scripts/bench/images.py [--cold 5] [--warm 30] [--rebuild]
+    flock /tmp/facegate-heavy.lock .venv/bin/python scripts/bench/images.py [--cold 5] [--warm 30] [--rebuild] [--smoke]
 
 Missing images are built from this checkout (`--rebuild` rebuilds all three; offline machines use the base
 and wheelhouses scripts/prepare-images made; the dlib wheelhouse is made here). Each image is deployed as its
@@ -27,15 +27,21 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from bench_common import FIXTURES, RESULTS, ROOT, bench_frames, grouped_bars, machine, save, summary  # noqa: E402
+from facegate_rigs.bench_common import (
+    SMOKE_HELP,
+    bench_frames,
+    grouped_bars,
+    machine,
+    result_path,
+    save,
+    summary,
+)
+from facegate_rigs.paths import RESULTS, ROOT
+from facegate_rigs.stack import bench_stack
 
 VARIANTS = {
     "lean": {"target": "lambda", "repository": "facegate/recognizer", "what": "ONNX Runtime + numpy + Pillow"},
@@ -228,43 +234,27 @@ def cold_starts(lam, function: str, post: Poster, body: bytes, samples: int, ext
     return {**summary(times), "samples": [round(x) for x in times], "split_median_ms": medians, "split_samples": splits}
 
 
-def _enrol(outputs) -> None:
-    """The demo person, published as a model version: the cold start then loads a real model from S3."""
-    from recognizer.pipeline import FacePipeline
-    from recognizer.face_library.enrolment import enrol_listed_people
-    from recognizer.face_library.model_cache import ensure_onnx_models
-    from recognizer.face_library.stack_access import StackAccess
-
-    ensure_onnx_models()  # the host embeds the enrolment photos with the same networks
-    path = Path(tempfile.mkdtemp(prefix="facegate-bench-")) / "outputs.json"
-    outputs.write(path)
-    enrol_listed_people(FacePipeline.load("dlib"), StackAccess.open(path), FIXTURES)
-
-
-def measure(variant: str, image: str, target, args, frames: dict[str, tuple[bytes, int]]) -> dict:
-    from services import stack
-
+def measure(variant: str, image: str, args, frames: dict[str, tuple[bytes, int]]) -> dict:
+    """One image as its own throwaway stack with the demo person enrolled (the cold start then loads a real model
+    from S3): cold starts, with the init inside the first invoke when asked, then warm requests per frame."""
     prefix = f"fgbench-{variant}"
     log(f"{variant}: deploying {image} as {prefix}")
-    try:
-        outputs = stack.deploy(target, stack.DeployOptions(prefix=prefix, image=image, seed=False)).outputs
-        _enrol(outputs)
-        post = Poster(outputs.recognize_url, outputs.api_key)
-        lam = target.client("lambda")
+    with bench_stack(args.endpoint_url, prefix, image=image, seed=False) as bench:
+        bench.enrol_fixture_people()
+        post = Poster(bench.outputs.recognize_url, bench.outputs.api_key)
+        lam = bench.target.client("lambda")
+        function = bench.outputs.function_name
         log(f"{variant}: {args.cold} cold starts")
-        cold = cold_starts(lam, outputs.function_name, post, frames[COLD_FRAME][0], args.cold)
+        cold = cold_starts(lam, function, post, frames[COLD_FRAME][0], args.cold)
         log(f"{variant}: cold p50 {cold['p50']} ms {cold['samples']}")
         lazy = None
         if args.lazy_cold:
             # The RIE's own way: the runtime starts at the first invoke, so all init lands inside request 1.
-            lazy = cold_starts(lam, outputs.function_name, post, frames[COLD_FRAME][0], args.lazy_cold,
-                               {"FACEGATE_EAGER_INIT": "0"})
+            lazy = cold_starts(lam, function, post, frames[COLD_FRAME][0], args.lazy_cold, {"FACEGATE_EAGER_INIT": "0"})
             log(f"{variant}: cold p50 with the init inside the first invoke {lazy['p50']} ms {lazy['samples']}")
-            set_environment(lam, outputs.function_name, {"FACEGATE_EAGER_INIT": None})
+            set_environment(lam, function, {"FACEGATE_EAGER_INIT": None})
         log(f"{variant}: warm, {args.warm} requests per frame")
         warm_ms = warm(post, frames, args.warm)
-    finally:
-        stack.destroy(target, prefix)
     return {"image": image, "target": VARIANTS[variant]["target"], "what": VARIANTS[variant]["what"],
             "size_mb": image_size_mb(image), "cold_start_ms": cold, "cold_start_init_in_invoke_ms": lazy,
             "warm_ms": warm_ms}
@@ -454,25 +444,26 @@ def main() -> None:
     parser.add_argument("--threads", type=int, nargs="*", default=[1, 2], help="thread counts to compare (none: skip)")
     parser.add_argument("--threads-cpus", nargs="*", default=["1.2", "all"])
     parser.add_argument("--endpoint-url", default="http://localhost:4566")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP + "; the lean image only, no threads table")
     args = parser.parse_args()
+    if args.smoke:
+        args.cold, args.lazy_cold, args.warm, args.variants, args.threads = 1, 0, 1, "lean", []
     variants = [v for v in args.variants.split(",") if v]
     unknown = set(variants) - set(VARIANTS)
     if unknown:
         parser.error(f"unknown variants {sorted(unknown)} (known: {', '.join(VARIANTS)})")
 
     from services import local_stack
-    from services.target import Target
 
     refs = ensure_images(variants, args.tag, args.rebuild)
     frames = bench_frames()
     # Anything else running spoils the numbers: the load average before and after says whether it was quiet.
     result: dict = {"machine": {**machine(), "load_average_before": [round(x, 2) for x in os.getloadavg()]}, "frames": {k: {"bytes": len(b), "faces": n} for k, (b, n) in frames.items()},
                     "cold_frame": COLD_FRAME, "variants": {}}
-    started = local_stack.ensure_emulator(args.endpoint_url)
-    target = Target(endpoint_url=args.endpoint_url)
+    started = local_stack.ensure_emulator(args.endpoint_url)  # once for all the images' stacks
     try:
         for variant in variants:
-            result["variants"][variant] = measure(variant, refs[variant], target, args, frames)
+            result["variants"][variant] = measure(variant, refs[variant], args, frames)
     finally:
         if started:
             local_stack.stop_stack()
@@ -481,9 +472,9 @@ def main() -> None:
     if args.threads and "lean" in refs:
         result["threads"] = threads_in_image(refs["lean"], frames, args.warm, args.threads_cpus, args.threads)
     command = "flock /tmp/facegate-heavy.lock .venv/bin/python scripts/bench/images.py " + " ".join(sys.argv[1:])
-    save("images", result)
-    plot(result, RESULTS / "images.png")
-    (RESULTS / "images.md").write_text(markdown(result, command.strip()))
+    save("images", result, args.smoke)
+    plot(result, result_path("images.png", args.smoke))
+    result_path("images.md", args.smoke).write_text(markdown(result, command.strip()))
     print_tables(result)
     print(json.dumps(result, indent=2))
 

@@ -5,7 +5,7 @@ from training/), scored MOT-style against the case's manifest: visits per person
 switches, wrong decisions. Both groupings are run on the same answers' videos: `place` (time and box only, as
 before issue 19) and `identity` (with the face descriptors).
 
-    python scripts/bench/visits.py [--cases known_then_known ...] [--hard]
+    python scripts/bench/visits.py [--cases known_then_known ...] [--hard] [--smoke]
 
 Writes bench-results/visits-<UTC stamp>.json. Needs ../shared/datasets/lfw-dev (FACEGATE_LFW_DEV).
 """
@@ -23,12 +23,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from bench_common import LFW_DEV, ROOT, machine, save
-
 from facegate_contract.wire import ImageSize, RecognizeAnswer, to_builtins
+from facegate_rigs.bench_common import SMOKE_HELP, machine, save
+from facegate_rigs.paths import LFW_DEV, ROOT
 from pi_app.camera.video_file import VideoFileCamera
 from pi_app.device_app import DeviceApp, DeviceConfig
 from pi_app.events import read_events
@@ -46,12 +43,13 @@ from recognizer.pipeline import FacePipeline
 GROUPINGS = {"place": VisitConfig(split_clips=10**6), "identity": VisitConfig()}
 
 
-def enrolled(pipeline: FacePipeline, data: Path) -> OpenSetClassifier:
-    """Every lfw-dev person enrolled from their training photos, as `facegate enroll` does."""
+def enrolled(pipeline: FacePipeline, data: Path, photos: int | None = None) -> OpenSetClassifier:
+    """Every lfw-dev person enrolled from their training photos (the first `photos` of each), as `facegate enroll`
+    does."""
     classifier = OpenSetClassifier.empty("dlib", pipeline.embedder.default_threshold)
     for person in sorted(p for p in (data / "training").iterdir() if p.is_dir()):
         vectors = []
-        for photo in sorted(person.glob("*.jpg")):
+        for photo in sorted(person.glob("*.jpg"))[:photos]:
             rgb = cv2.cvtColor(cv2.imread(str(photo)), cv2.COLOR_BGR2RGB)
             found = pipeline.detector.detect(rgb)
             if found:
@@ -127,7 +125,10 @@ def main() -> None:
     parser.add_argument("--lfw", type=Path, default=LFW_DEV)
     parser.add_argument("--cases", nargs="*", default=None, help="identity case names (default: all)")
     parser.add_argument("--hard", action="store_true", help="also the hard doorway (131 s)")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP + "; one case")
     args = parser.parse_args()
+    if args.smoke:
+        args.cases, args.hard = ["known_then_known"], False
     if not (args.lfw / "training").is_dir():
         sys.exit(f"no lfw-dev at {args.lfw}: set FACEGATE_LFW_DEV")
     with tempfile.TemporaryDirectory() as tmp:
@@ -141,7 +142,7 @@ def main() -> None:
             manifests["hard_doorway"] = VideoManifest.read(videos / "hard.json")
         manifests = {k: v for k, v in manifests.items() if not args.cases or k in args.cases or k == "hard_doorway"}
         pipeline = FacePipeline.load("dlib")
-        classifier = enrolled(pipeline, args.lfw)
+        classifier = enrolled(pipeline, args.lfw, photos=3 if args.smoke else None)
         results: dict[str, dict] = {}
         for case, manifest in manifests.items():
             results[case] = {}
@@ -159,7 +160,7 @@ def main() -> None:
     totals = {g: {k: sum(r[g][k] for r in results.values()) for k in
                   ("people", "visits", "merges", "splits", "identity_switches", "wrong_decisions")} for g in GROUPINGS}
     path = save(f"visits-{stamp}", {"when": stamp, "machine": machine(), "command": " ".join(sys.argv),
-                                    "enrolled": sorted(classifier.labels), "cases": results, "totals": totals})
+                                    "enrolled": sorted(classifier.labels), "cases": results, "totals": totals}, args.smoke)
     print(json.dumps({"totals": totals, "saved": str(path)}))
 
 

@@ -8,9 +8,9 @@ import uuid
 from pathlib import Path
 
 from facegate_contract import StackOutputs
+from facegate_rigs.chaos import FAULTS, ChaosRig
 from services.target import Target
 from tests.conftest import ROOT
-from tests.integration.chaos_rig import FAULTS, ChaosRig
 
 SCHEDULE = (*FAULTS, None)  # each fault once, then one at random
 

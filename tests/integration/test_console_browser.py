@@ -20,11 +20,11 @@ import pytest
 import requests
 
 from facegate_contract import StackOutputs
+from facegate_rigs.device_run import run_device
 from services import stack
 from services.device_commands import provision
 from services.target import Target
 from tests.conftest import FIXTURE_IMAGES, ROOT
-from tests.integration.device_run import run_device
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the dev extra (playwright) is not installed")
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 from boto3.dynamodb.conditions import Key
 
+from facegate_contract import DeviceFile, StackOutputs
+from facegate_rigs.device_run import run_device
 from pi_app.run_check import check_run
 from pi_app.video_manifest import VideoManifest
-from facegate_contract import DeviceFile, StackOutputs
 from services.target import Target
 from tests.conftest import ROOT
 from tests.integration.conftest import post_frame
-from tests.integration.device_run import run_device
 
 DEMO = ROOT / "fixtures" / "videos" / "demo.json"
 

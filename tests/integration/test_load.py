@@ -8,8 +8,8 @@ import uuid
 from pathlib import Path
 
 from facegate_contract import StackOutputs
+from facegate_rigs.load import light_doorway_video, run_devices
 from tests.conftest import ROOT
-from tests.integration.load_rig import light_doorway_video, run_devices
 
 DEVICES = 16
 SECONDS = 30.0

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from facegate_contract import StackOutputs
+from facegate_rigs.doorway import enrol_and_build, run_doorway
 from pi_app.run_check import VisitsCheck, check_visits
 from pi_app.video_manifest import VideoManifest
 from services.target import Target
-from tests.integration.doorway_rig import enrol_and_build, run_doorway
 
 
 @pytest.fixture(scope="session")

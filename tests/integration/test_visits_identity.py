@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from facegate_contract import StackOutputs
-from pi_app.run_check import check_identity, check_visits
-from pi_app.video_manifest import VideoManifest
-from tests.integration.conftest import post_frame
-from tests.integration.doorway_rig import (
+from facegate_rigs.doorway import (
     enrol_and_build,
     identity_manifests,
     run_doorway,
 )
+from pi_app.run_check import check_identity, check_visits
+from pi_app.video_manifest import VideoManifest
+from tests.integration.conftest import post_frame
 
 # Without the face descriptor only names tell people apart: these cases need it.
 NEED_DESCRIPTORS = {"resident_then_stranger_0s", "resident_then_stranger_1s", "stranger_then_stranger"}

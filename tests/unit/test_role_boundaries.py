@@ -45,6 +45,17 @@ def test_the_contract_imports_nothing_of_ours() -> None:
     assert {n.split(".")[0] for n in imported} <= {"facegate_contract"}  # only itself
 
 
+def test_the_rigs_are_dev_only_and_stand_outside_the_tests() -> None:
+    """facegate_rigs drives the stack for tests and benches: no role, nor the CLI or the contract, imports it; it and
+    the scripts import nothing from tests/ (the tests import the rigs, not the other way round)."""
+    shipped = {f"{path.relative_to(ROOT)}: {name}" for folder in (*ROLES, "facegate_cli", "facegate_contract")
+               for path in _files(folder) for name in _imports(path) if name.split(".")[0] == "facegate_rigs"}
+    assert shipped == set()
+    dev = {f"{path.relative_to(ROOT)}: {name}" for folder in ("facegate_rigs", "scripts") for path in _files(folder)
+           for name in _imports(path) if name.split(".")[0] == "tests"}
+    assert dev == set()
+
+
 def _serving_files() -> list[Path]:
     recognizer = ROOT / "recognizer"
     return sorted(recognizer.glob("*.py")) + [p for package in SERVING for p in _files(f"recognizer/{package}")]

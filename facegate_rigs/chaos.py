@@ -23,10 +23,10 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 
 from facegate_contract import StackOutputs
+from facegate_rigs.paths import ROOT
 from services import local_stack
 from services.target import Target
 
-ROOT = Path(__file__).resolve().parents[2]
 FAULTS = ("pause_emulator", "restart_emulator", "kill_lambda")
 
 

@@ -44,4 +44,4 @@ def run_device(device_file: Path, video: Path, work: Path, *, realtime: bool, lo
     finally:
         reporter.close(flush_timeout_s=30)
         connection.close()
-    return DeviceRun(summary, read_events(config.events_path))
+    return DeviceRun(summary, read_events(work / "events.jsonl"))

@@ -5,21 +5,12 @@ import json
 import os
 import platform
 import statistics
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
-RESULTS = ROOT / "bench-results"
-FIXTURES = ROOT / "fixtures" / "images"
-# ../shared/datasets/lfw-dev beside the checkout (CI has it there); FACEGATE_LFW_DEV names another place.
-LFW_DEV = Path(os.environ.get("FACEGATE_LFW_DEV") or ROOT.parent / "shared" / "datasets" / "lfw-dev")
+from facegate_rigs.paths import FIXTURES, LFW_DEV, RESULTS
 
 
 def summary(samples_ms: list[float]) -> dict[str, float]:
@@ -31,8 +22,9 @@ def summary(samples_ms: list[float]) -> dict[str, float]:
 
 
 def jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, format="JPEG", quality=quality)
@@ -77,7 +69,7 @@ def _portraits() -> list[np.ndarray]:
             h, w = rgb.shape[:2]
             side = min(h, w)
             rgb = rgb[(h - side) // 2:(h - side) // 2 + side, (w - side) // 2:(w - side) // 2 + side]
-            rgb = np.asarray(Image.fromarray(rgb).resize((250, 250), Image.BILINEAR))
+            rgb = np.asarray(Image.fromarray(rgb).resize((250, 250), Image.Resampling.BILINEAR))
         out.append(rgb)
     return out
 
@@ -101,16 +93,28 @@ def bench_frames() -> dict[str, tuple[bytes, int]]:
 
 
 def machine() -> dict[str, object]:
-    import os
-
+    """Cores, Python, architecture, the load average at the start (other work on the machine spoils the numbers)
+    and the time of the run, for the result files."""
     return {"cpus": os.cpu_count(), "python": platform.python_version(), "machine": platform.machine(),
+            "load_average": [round(x, 2) for x in os.getloadavg()],
             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
-def save(name: str, result: dict) -> Path:
-    """Write bench-results/<name>.json and return its path."""
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{name}.json"
+# Every bench takes --smoke: tiny inputs, one iteration, the real code path; CI runs it (tests/*/test_bench_smoke.py)
+# so a bench that no longer starts fails there. Its results go to bench-results/smoke/, never over real figures.
+SMOKE_HELP = "a few seconds: tiny inputs, one iteration, results under bench-results/smoke/ (CI runs this)"
+
+
+def result_path(name: str, smoke: bool = False) -> Path:
+    """bench-results/<name> (bench-results/smoke/<name> for a smoke run), its folder made."""
+    folder = RESULTS / "smoke" if smoke else RESULTS
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
+
+
+def save(name: str, result: dict, smoke: bool = False) -> Path:
+    """Write bench-results/<name>.json (under smoke/ for a smoke run) and return its path."""
+    path = result_path(f"{name}.json", smoke)
     path.write_text(json.dumps(result, indent=2) + "\n")
     return path
 
@@ -161,55 +165,3 @@ def grouped_bars(ax, groups: list[str], series: dict[str, list[float]], title: s
     ax.set_xticks([x + width * (len(series) - 1) / 2 for x in range(len(groups))], groups)
     ax.set_title(title)
     ax.legend(fontsize=8)
-
-
-@dataclass(frozen=True)
-class BenchStack:
-    """A throwaway stack deployed for one benchmark: its target, prefix, outputs and a work folder."""
-
-    target: Any
-    prefix: str
-    outputs: Any
-    work: Path
-
-    @property
-    def outputs_path(self) -> Path:
-        return self.work / "outputs.json"
-
-    def device(self, name: str) -> Path:
-        """Provision a device (its own API key) and return its device file."""
-        from services.device_commands import provision
-
-        path = self.work / f"{name}.json"
-        provision(self.target, self.prefix, name).write(path)
-        return path
-
-    def enrol_fixture_people(self) -> None:
-        """Enrol the demo person from fixtures/images/ with the recognizer's own networks."""
-        from recognizer.pipeline import FacePipeline
-        from recognizer.face_library.enrolment import enrol_listed_people
-        from recognizer.face_library.model_cache import ensure_onnx_models
-        from recognizer.face_library.stack_access import StackAccess
-
-        ensure_onnx_models()
-        enrol_listed_people(FacePipeline.load("dlib"), StackAccess.open(self.outputs_path), FIXTURES)
-
-
-@contextmanager
-def bench_stack(endpoint_url: str, prefix: str) -> Iterator[BenchStack]:
-    """Deploy a stack under `prefix` into the emulator (started when it was not running); afterwards destroy it,
-    and stop the emulator again when this started it."""
-    from services import local_stack, stack
-    from services.target import Target
-
-    started = local_stack.ensure_emulator(endpoint_url)
-    target = Target(endpoint_url=endpoint_url)
-    work = Path(tempfile.mkdtemp(prefix=f"facegate-{prefix}-"))
-    try:
-        outputs = stack.deploy(target, stack.DeployOptions(prefix=prefix)).outputs
-        outputs.write(work / "outputs.json")
-        yield BenchStack(target, prefix, outputs, work)
-    finally:
-        stack.destroy(target, prefix)
-        if started:
-            local_stack.stop_stack()

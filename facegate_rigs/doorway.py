@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from facegate_rigs.paths import ROOT
+from facegate_rigs.scripted_server import scripted_server
 from pi_app.actions import DeviceActions, parse_actions_config
 from pi_app.camera.video_file import VideoFileCamera
 from pi_app.device_app import DeviceApp, DeviceConfig
@@ -16,9 +18,7 @@ from pi_app.motion_gate import MotionPolicy
 from pi_app.stack_connection import connect
 from pi_app.video_manifest import VideoManifest
 from pi_app.visit_reporter import VisitReporter
-from tests.unit.pi_support import scripted_server
 
-ROOT = Path(__file__).resolve().parents[2]
 KNOWN = ("Laura_Bush", "Vladimir_Putin")  # Laura may enter, Vladimir may not (services/data/people.json)
 
 RULES = """
@@ -89,6 +89,6 @@ def run_doorway(device_file: Path, manifest: VideoManifest, work: Path, gate: bo
         finally:
             connection.close()
         assert summary["pending"] == 0, summary
-        return read_events(config.events_path), [json.loads(r["body"]) for r in receiver.requests]
+        return read_events(work / "events.jsonl"), [json.loads(r["body"]) for r in receiver.requests]
 
 

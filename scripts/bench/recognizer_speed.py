@@ -1,9 +1,10 @@
 """Recognizer speed in-process: warm handler latency, cold start (init), and the seed's
 "load the model per request" baseline on the same frames, as a ratio, in one run.
 
-    .venv/bin/python scripts/bench_recognizer.py [--requests 30] [--threads 1 2]
+    .venv/bin/python scripts/bench/recognizer_speed.py [--requests 30] [--threads 1 2] [--smoke]
 
-Prints one JSON document (also saved to bench-results/recognizer.json).
+Prints one JSON document (also saved to bench-results/recognizer.json). (Not named recognizer.py: run as a script,
+its folder comes first on the import path and would hide the recognizer package.)
 """
 from __future__ import annotations
 
@@ -18,10 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench_common import FIXTURES, frames, machine, save, summary  # noqa: E402
+from facegate_rigs.bench_common import SMOKE_HELP, frames, machine, save, summary
+from facegate_rigs.paths import FIXTURES
 
 
 def _event(body: bytes) -> dict:
@@ -31,11 +30,11 @@ def _event(body: bytes) -> dict:
 
 def _model_dir() -> Path:
     """A small real model (the demo person) so classification runs as in production."""
-    from recognizer.training import fit as training
     from recognizer.classify.artifact_store import write_local
     from recognizer.classify.open_set import OpenSetClassifier
-    from recognizer.training.dataset import LabelledImage
     from recognizer.pipeline import FacePipeline
+    from recognizer.training import fit as training
+    from recognizer.training.dataset import LabelledImage
 
     pipeline = FacePipeline.load("dlib")
     items = [LabelledImage(p, "Eileen_Collins") for p in sorted((FIXTURES / "Eileen_Collins").glob("*.jpg"))]
@@ -58,7 +57,9 @@ def cold_start(model_dir: Path, samples: int, detector: str = "mtcnn") -> dict:
     """A fresh interpreter importing the handler (all init + warm-up), as a Lambda cold start does."""
     code = ("import time; t = time.perf_counter(); import recognizer.recognize.handler as h; "
             "print(round((time.perf_counter() - t) * 1e3, 1))")
-    env = {**os.environ, "FACEGATE_MODEL_DIR": str(model_dir), "FACEGATE_DETECTOR": detector, "FACEGATE_LOG_LEVEL": "WARNING"}
+    # A Lambda always has a region: the handler makes its AWS clients at import.
+    env = {"AWS_DEFAULT_REGION": "us-east-1", **os.environ, "FACEGATE_MODEL_DIR": str(model_dir),
+           "FACEGATE_DETECTOR": detector, "FACEGATE_LOG_LEVEL": "WARNING"}
     for key in ("FACEGATE_MODEL_BUCKET", "FACEGATE_PEOPLE_TABLE", "FACEGATE_SIGHTINGS_TABLE"):
         env.pop(key, None)
     times = []
@@ -95,13 +96,13 @@ def per_request_load(model_dir: Path, body: bytes, n: int) -> dict:
     return summary(samples)
 
 
-def detectors(bodies: dict[str, bytes], n: int) -> dict:
+def detectors(bodies: dict[str, bytes], n: int, names: tuple[str, ...] = ("mtcnn", "mtcnn-torch")) -> dict:
     """Detection alone: MTCNN on ONNX Runtime vs facenet-pytorch's MTCNN (torch)."""
     from recognizer.detect.registry import make_detector
     from recognizer.image_decode import decode_image
 
     result = {}
-    for name in ("mtcnn", "mtcnn-torch"):
+    for name in names:
         try:
             detector = make_detector(name)
         except Exception as exc:  # torch missing on this host
@@ -126,7 +127,10 @@ def main() -> None:
     parser.add_argument("--baseline-requests", type=int, default=8)
     parser.add_argument("--cold-samples", type=int, default=5)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP + "; one thread count, no torch cold start")
     args = parser.parse_args()
+    if args.smoke:
+        args.requests, args.baseline_requests, args.cold_samples, args.threads = 1, 1, 1, [1]
 
     bodies = frames()
     model_dir = _model_dir()
@@ -137,13 +141,14 @@ def main() -> None:
         result["warm"][f"threads={threads}"] = {size: warm(service, body, args.requests) for size, body in bodies.items()}
     os.environ["FACEGATE_THREADS"] = "1"
     result["cold_start"]["lean (mtcnn onnx)"] = cold_start(model_dir, args.cold_samples, "mtcnn")
-    result["cold_start"]["torch (mtcnn torch)"] = cold_start(model_dir, args.cold_samples, "mtcnn-torch")
+    if not args.smoke:  # importing torch alone takes seconds
+        result["cold_start"]["torch (mtcnn torch)"] = cold_start(model_dir, args.cold_samples, "mtcnn-torch")
     result["per_request_load"] = {size: per_request_load(model_dir, body, args.baseline_requests) for size, body in bodies.items()}
-    result["detection_only"] = detectors(bodies, args.requests)
-    warm2 = result["warm"]["threads=2"]
+    result["detection_only"] = detectors(bodies, args.requests, ("mtcnn",) if args.smoke else ("mtcnn", "mtcnn-torch"))
+    warm2 = result["warm"][f"threads={args.threads[-1]}"]
     result["baseline_over_warm_p50"] = {size: round(result["per_request_load"][size]["p50"] / warm2[size]["p50"], 1)
                                         for size in bodies}
-    save("recognizer", result)
+    save("recognizer", result, args.smoke)
     print(json.dumps(result, indent=2))
 
 
