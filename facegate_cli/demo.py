@@ -36,7 +36,7 @@ def _wait_for(path: Path, timeout_s: float) -> None:
 def _enrol(stack, images: Path) -> str:
     """Enrol every person listed in images/manifest.json; returns the probe frame's expected name."""
     from recognizer.pipeline import FacePipeline
-    from recognizer.training.enrolment import enrol_listed_people
+    from recognizer.face_library.enrolment import enrol_listed_people
 
     with console.status("loading the face pipeline…"):
         pipeline = FacePipeline.load("dlib")
@@ -99,7 +99,7 @@ def demo(
     from pi_app.runtime.views import LiveView, PlainView
     from pi_app.transport.visit_reporter import VisitReporter
     from facegate_contract import default_outputs_path
-    from recognizer.training.stack_access import StackAccess
+    from recognizer.face_library.stack_access import StackAccess
 
     path = outputs or default_outputs_path()
     _wait_for(path, wait_s)

@@ -96,7 +96,7 @@ class Face(Struct, frozen=True):
     # Door-grade evidence for `name`: the match passed the person's calibrated door threshold, stricter than the one
     # that names. A name without it never opens a door; an answer from an older recognizer has it false.
     door: bool = False
-    # BIOMETRIC: a face template for the device's visits only (recognizer.descriptor); never logged or stored.
+    # BIOMETRIC: a face template for the device's visits only (recognizer.embed.descriptor); never logged or stored.
     descriptor: FaceDescriptor | None = None
 
 

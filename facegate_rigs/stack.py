@@ -40,9 +40,9 @@ class BenchStack:
     def enrol_fixture_people(self) -> None:
         """Enrol the demo person from fixtures/images/ with the recognizer's own networks."""
         from recognizer.pipeline import FacePipeline
-        from recognizer.training.enrolment import enrol_listed_people
-        from recognizer.training.model_cache import ensure_onnx_models
-        from recognizer.training.stack_access import StackAccess
+        from recognizer.face_library.enrolment import enrol_listed_people
+        from recognizer.face_library.model_cache import ensure_onnx_models
+        from recognizer.face_library.stack_access import StackAccess
 
         ensure_onnx_models()
         enrol_listed_people(FacePipeline.load("dlib"), StackAccess.open(self.outputs_path), FIXTURES)

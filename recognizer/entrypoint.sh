@@ -2,10 +2,11 @@
 # Lambda container entrypoint.
 # On AWS, AWS_LAMBDA_RUNTIME_API is set: awslambdaric talks to the real Runtime API, and the runtime (with the
 # handler's init) starts with the execution environment.
-# Locally (emulator, `docker run`) the Runtime Interface Emulator serves the invoke API on :8080. It would start
-# the runtime only at the first invoke, adding the whole init to that request; so the runtime starts here with
-# the container, as on AWS, and the RIE's runtime command only connects to it (scripts/images/eager_runtime.py).
-# FACEGATE_EAGER_INIT=0 keeps the RIE's own way (init inside the first invoke).
+# Locally (emulator, `docker run`) the Runtime Interface Emulator serves the invoke API on :8080. It starts the
+# runtime only at the first invoke, adding the whole init to that request. The image built for the emulator
+# (build arg IMAGE_FOR=emulator) carries recognizer/emulator/eager_runtime.py: then the runtime starts here with
+# the container, as on AWS, and the RIE's runtime command only connects to it. FACEGATE_EAGER_INIT=0 keeps the
+# RIE's own way (init inside the first invoke); the AWS image (the default) has only that way.
 set -e
 PYTHON=/opt/venv/bin/python
 if [ -n "${AWS_LAMBDA_RUNTIME_API}" ]; then

@@ -44,7 +44,7 @@ class RecognizedFace:
     details: dict = field(default_factory=dict)
     details_available: bool = True  # False: the people table could not be read (the device then never opens)
     sighting_id: str | None = None  # the sort key of this face's item in `sightings`, when it was written
-    descriptor: bytes | None = None  # recognizer.descriptor: biometric, for the calling device's answer only
+    descriptor: bytes | None = None  # recognizer.embed.descriptor: biometric, for the calling device's answer only
 
     def to_wire(self) -> Face:
         """The face as the API answers it (the contract's Face)."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from recognizer.api_event import RequestError
+from recognizer.api.event import RequestError
 
 MAX_PIXELS = 4096 * 4096  # larger frames are refused before decoding (decompression bombs)
 MIN_SIDE = 20

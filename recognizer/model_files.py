@@ -1,14 +1,21 @@
 """Where the exported ONNX networks live: baked into the image at build time, or a folder named by config.
 
 Serving never exports anything (no torch in the image); on a developer's machine the training tools export
-them once into the per-user cache (recognizer.training.model_cache).
+them once into the per-user cache (recognizer.face_library.model_cache).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from facegate_contract.settings import ServingSettings, serving_settings
-from recognizer.embedding import ModelUnavailable
+
+
+class ModelUnavailable(RuntimeError):
+    """No usable weights for the chosen detector or embedder: the recognizer must not start."""
+
+    friendly = True  # the CLI prints it as one line (exit 2): the message says what to install or copy
+    exit_code = 2
+
 
 IMAGE_MODEL_DIR = Path("/opt/facegate/models")  # baked into the images at build time
 MTCNN_FILES = ("pnet.onnx", "rnet.onnx", "onet.onnx")

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from facegate_contract.settings import ServingSettings, serving_settings
-from recognizer.classifier import OpenSetClassifier
-from recognizer.descriptor import face_descriptors
-from recognizer.detection import FaceDetector, make_detector
-from recognizer.embedding import FaceEmbedder, make_embedder
+from recognizer.classify.open_set import OpenSetClassifier
+from recognizer.embed.descriptor import face_descriptors
+from recognizer.detect.registry import FaceDetector, make_detector
+from recognizer.embed.registry import FaceEmbedder, make_embedder
 from recognizer.faces import Detection, Identity
 
 MAX_FACES = 8  # a doorway frame with more faces than this is cut to the largest ones
@@ -21,7 +21,7 @@ class FrameResult:
     detections: list[Detection]
     identities: list[Identity]
     timings_ms: dict[str, float] = field(default_factory=dict)
-    descriptors: list[bytes | None] = field(default_factory=list)  # per face (recognizer.descriptor): biometric
+    descriptors: list[bytes | None] = field(default_factory=list)  # per face (recognizer.embed.descriptor): biometric
 
 
 @dataclass

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from recognizer.dlib_resnet_onnx import DlibResNetOnnxEmbedder
-from recognizer.face_chips import CHIP_SIZE, DLIB_5_POINT_TEMPLATE, PADDING, face_chips
+from recognizer.embed.dlib_resnet import DlibResNetOnnxEmbedder
+from recognizer.embed.face_chips import CHIP_SIZE, DLIB_5_POINT_TEMPLATE, PADDING, face_chips
 from recognizer.faces import Detection
-from recognizer.similarity import SimilarityFit
+from recognizer.embed.similarity import SimilarityFit
 from recognizer.training import fit as training
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,7 +60,7 @@ class CachedDetector:
     name = "mtcnn-cached"
 
     def __init__(self) -> None:
-        from recognizer.detection import make_detector
+        from recognizer.detect.registry import make_detector
 
         self._detector = make_detector("mtcnn")
         self._cache: dict[bytes, list[Detection]] = {}
@@ -106,7 +106,7 @@ def fitted_mtcnn_template(onnx: DlibResNetOnnxEmbedder, detector: CachedDetector
 
 
 def accuracy(data: Path) -> dict:
-    from recognizer.embedding import DlibResNetEmbedder
+    from recognizer.embed.dlib_native import DlibResNetEmbedder
     from recognizer.pipeline import FacePipeline
 
     models = build_models()
@@ -151,7 +151,7 @@ def speed(repeat: int) -> dict:
     import dlib
     import face_recognition_models as frm
 
-    from recognizer.embedding import DlibResNetEmbedder
+    from recognizer.embed.dlib_native import DlibResNetEmbedder
     from recognizer.image_decode import load_rgb
 
     models = build_models()

@@ -1,8 +1,8 @@
-"""Fit the face descriptor's basis (recognizer/descriptor_basis.py) from lfw-dev's training photos.
+"""Fit the face descriptor's basis (recognizer/embed/descriptor_basis.py) from lfw-dev's training photos.
 
     python scripts/fit_descriptor_basis.py --from-lfw ../shared/datasets/lfw-dev
 
-The descriptor (recognizer/descriptor.py) is the dlib embedding, centred on the mean of public LFW faces and
+The descriptor (recognizer/embed/descriptor.py) is the dlib embedding, centred on the mean of public LFW faces and
 projected on their first principal axes: PCA keeps what tells faces apart in few dimensions where a random
 projection of the uncentred embedding does not (measured on lfw-dev: docs/visits-identity.md). Only public LFW
 training photos are used, never an enrolled person's.
@@ -43,7 +43,7 @@ def _wrapped(text: str, width: int = 100) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--from-lfw", type=Path, required=True)
-    parser.add_argument("--out", type=Path, default=ROOT / "recognizer" / "descriptor_basis.py")
+    parser.add_argument("--out", type=Path, default=ROOT / "recognizer" / "embed" / "descriptor_basis.py")
     args = parser.parse_args()
     vectors = embeddings(args.from_lfw)
     mean = vectors.mean(axis=0)

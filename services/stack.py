@@ -34,7 +34,7 @@ class DeployOptions:
     console_password: str | None = field(default=None, repr=False)
 
 
-CONTROL_HANDLER = "recognizer.control_handler.handler"
+CONTROL_HANDLER = "recognizer.control.handler.handler"
 CONTROL_MEMORY_MB = 256  # presigning and small DynamoDB writes: no models
 
 

@@ -22,7 +22,7 @@ def lfw_dev() -> Path:
 def onnx_models() -> Path | None:
     """The exported networks (exported once into the per-user cache on a developer's machine)."""
     try:
-        from recognizer.training.model_cache import ensure_onnx_models
+        from recognizer.face_library.model_cache import ensure_onnx_models
     except ImportError:  # a role venv without the recognizer's dependencies
         return None
     return ensure_onnx_models()

@@ -1,7 +1,7 @@
 """What the console's pages read and write, through the modules the CLI uses: visits from `services.visit_log`
 (`facegate sightings`), the login from `services.console_login` (`facegate deploy`), enrolment and removal from
-`recognizer.training.enrolment` (`facegate enroll`, `facegate forget`), the library from
-`recognizer.training.face_library` (`facegate people`), the stack from `recognizer.training.stack_access`."""
+`recognizer.face_library.enrolment` (`facegate enroll`, `facegate forget`), the library from
+`recognizer.face_library.library` (`facegate people`), the stack from `recognizer.face_library.stack_access`."""
 from __future__ import annotations
 
 import logging
@@ -21,11 +21,11 @@ from facegate_cli.console.clip_media import ClipMedia, ClipMissing
 from facegate_cli.console.strangers import FaceRef, StrangerGroup, StrangerReview, parse_token, unknown_faces
 from recognizer.faces import Detection
 from facegate_cli.console.enrolment_undo import UndoBook, UndoRecord
-from recognizer.training.enrolment import (EnrolmentResult, RemovalResult, enroll, remove_person, restore_gallery,
-                                            set_details)
-from recognizer.training.face_library import Library, LibraryEntry, load_library
-from recognizer.training.person_photos import StoredPhoto
-from recognizer.training.stack_access import StackAccess
+from recognizer.face_library.enrolment import (EnrolmentResult, RemovalResult, enroll, remove_person, restore_gallery,
+                                               set_details)
+from recognizer.face_library.library import Library, LibraryEntry, load_library
+from recognizer.face_library.person_photos import StoredPhoto
+from recognizer.face_library.stack_access import StackAccess
 from services.console_login import LoginRecord, load_login
 from services.visit_log import VisitPage, VisitRecord, get_visit, list_visits, page_visits, set_review
 
@@ -80,7 +80,7 @@ def default_pipeline_loader(backend: str) -> Any:
     """The recognizer's own pipeline (the exported networks: the per-user cache, or /opt/facegate/models in the
     image), as `facegate enroll` loads it."""
     from recognizer.pipeline import FacePipeline
-    from recognizer.training.model_cache import ensure_onnx_models
+    from recognizer.face_library.model_cache import ensure_onnx_models
 
     ensure_onnx_models()
     return FacePipeline.load(backend)
@@ -370,7 +370,7 @@ class ConsoleBackend:
             return self._enroll(label, paths, details, add=add)
 
     def _enroll(self, label: str, paths: list[Path], details: dict[str, Any] | None, add: bool) -> EnrolmentResult:
-        from recognizer.training.enrolment import EnrolmentError
+        from recognizer.face_library.enrolment import EnrolmentError
 
         try:
             return enroll(self.pipeline(), self.store, self.people_table, label, paths, _dynamo(details or {}),

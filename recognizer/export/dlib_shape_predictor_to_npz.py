@@ -2,7 +2,7 @@
 
     python -m recognizer.export --out DIR      (with the other networks)
 
-Writes DIR/shape_predictor_5.npz for `recognizer.shape_predictor` (numpy only). The file layout
+Writes DIR/shape_predictor_5.npz for `recognizer.embed.shape_predictor` (numpy only). The file layout
 (dlib/image_processing/shape_predictor.h): int version 1; initial_shape (matrix<float,0,1>);
 forests (vector<vector<regression_tree>>, one vector per cascade level); anchor_idx
 (vector<vector<unsigned long>>); deltas (vector<vector<vector<float,2>>>). A regression_tree is

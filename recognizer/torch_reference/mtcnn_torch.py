@@ -1,13 +1,14 @@
 """facenet-pytorch's MTCNN as a FaceDetector: the torch reference path (benchmarks, parity, the
-`lambda-torch` comparison image). Serving uses recognizer.mtcnn_onnx instead."""
+`lambda-torch` comparison image). Serving uses recognizer.detect.mtcnn instead."""
 from __future__ import annotations
 
 import os
 
 import numpy as np
 
+from facegate_contract.settings import ServingSettings
 from recognizer.faces import Detection
-from recognizer.mtcnn_onnx import MtcnnSettings, to_detections
+from recognizer.detect.mtcnn import MtcnnSettings, to_detections
 
 
 class MtcnnTorchDetector:
@@ -34,3 +35,8 @@ class MtcnnTorchDetector:
             return []
         raw = np.concatenate([np.asarray(boxes, np.float32), np.asarray(probs, np.float32)[:, None]], axis=1)
         return to_detections(raw, np.asarray(points, np.float32), rgb.shape[1], rgb.shape[0])
+
+
+def make(settings: ServingSettings) -> MtcnnTorchDetector:
+    """The registry's factory: the same smallest face as the ONNX detector."""
+    return MtcnnTorchDetector(MtcnnSettings(min_face=settings.min_face))

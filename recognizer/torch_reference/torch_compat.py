@@ -3,7 +3,7 @@
 facenet-pytorch imports torchvision only for `ops.boxes.batched_nms` and
 `transforms.functional.to_tensor`; PyPI's torchvision does not import beside the CPU torch used
 here. `install()` registers a minimal `torchvision` providing exactly those two functions with
-torchvision's semantics (recognizer.nms implements the NMS). Only the training / export / torch
+torchvision's semantics (recognizer.detect.nms implements the NMS). Only the training / export / torch
 runtime paths call it; serving never imports torch.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from recognizer import nms as np_nms
+from recognizer.detect import nms as np_nms
 
 
 def batched_nms(boxes: Any, scores: Any, idxs: Any, iou_threshold: float) -> Any:

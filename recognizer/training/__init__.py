@@ -1,2 +1,2 @@
 """Training-time code (never in the Lambda image): the seed's data layout, fitting and evaluating the open-set
-classifier, enrolment, facenet fine-tuning and the `facegate train | evaluate | enroll | publish` commands."""
+classifier, facenet fine-tuning and the `facegate train | evaluate | enroll | publish` commands."""

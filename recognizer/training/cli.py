@@ -16,9 +16,9 @@ console = Console(stderr=True)
 
 
 def _pipeline(backend: str):  # imported lazily: the stack commands must not pay for dlib/OpenCV
-    from recognizer.embedding import ModelUnavailable
+    from recognizer.model_files import ModelUnavailable
     from recognizer.pipeline import FacePipeline
-    from recognizer.training.model_cache import ensure_onnx_models
+    from recognizer.face_library.model_cache import ensure_onnx_models
 
     try:
         ensure_onnx_models()
@@ -38,8 +38,8 @@ def _embed(pipeline, items, what: str):
 def _model_pipeline(backend: str, model_dir: Path):
     """The pipeline for a model folder: its own facenet.onnx (fine-tuned or exported) when it has one."""
     if backend == "facenet" and (model_dir / "facenet.onnx").exists():
-        from recognizer.detection import make_detector
-        from recognizer.embedding import FacenetOnnxEmbedder
+        from recognizer.detect.registry import make_detector
+        from recognizer.embed.facenet import FacenetOnnxEmbedder
         from recognizer.pipeline import FacePipeline
 
         return FacePipeline(make_detector("mtcnn"), FacenetOnnxEmbedder(model_dir / "facenet.onnx"))
@@ -62,7 +62,7 @@ def _prepare_facenet(data: Path, out: Path, weights: Optional[Path], finetune: b
     out.mkdir(parents=True, exist_ok=True)
     report: dict = {}
     if finetune:
-        from recognizer.detection import make_detector
+        from recognizer.detect.registry import make_detector
         from recognizer.training.finetune import face_crops, finetune as run_finetune
 
         detector = make_detector("mtcnn")
@@ -95,8 +95,9 @@ def train(
 ) -> None:
     """Build the open-set classifier; the unknown threshold is chosen on the val split, each person's door
     threshold against the --cohort strangers (default: the other enrolled people)."""
-    from recognizer import artifact_store
-    from recognizer.training import door, fit as training
+    from recognizer.classify import artifact_store
+    from recognizer.face_library import door
+    from recognizer.training import fit as training
 
     if finetune and backend != "facenet":
         raise typer.BadParameter("--finetune applies to the facenet backend", param_hint="--finetune")
@@ -129,10 +130,10 @@ def evaluate(
     unknown: Annotated[Optional[Path], typer.Option(exists=True, file_okay=False, help="Photos of people not enrolled.")] = None,
 ) -> None:
     """Print one JSON line: accuracy on val, unknown_rejection and false_accept on --unknown, n."""
-    from recognizer import artifact_store
+    from recognizer.classify import artifact_store
     from recognizer.training import fit as training
 
-    from recognizer.training.door import file_digest
+    from recognizer.face_library.door import file_digest
 
     classifier = artifact_store.read_local(model)
     pipeline = _model_pipeline(classifier.backend, model)
@@ -149,7 +150,7 @@ def evaluate(
 
 
 def _stack(outputs: Optional[Path], profile: Optional[str], endpoint_url: Optional[str] = None):
-    from recognizer.training.stack_access import StackAccess
+    from recognizer.face_library.stack_access import StackAccess
 
     return StackAccess.open(outputs, endpoint_url, profile)
 
@@ -167,7 +168,7 @@ def publish(
     profile: ProfileOpt = None,
 ) -> None:
     """Upload a trained model to the stack's bucket; the Lambda picks it up without a redeploy."""
-    from recognizer import artifact_store
+    from recognizer.classify import artifact_store
 
     classifier = artifact_store.read_local(model)
     metrics = json.loads((model / artifact_store.METRICS_FILE).read_text()) if (model / artifact_store.METRICS_FILE).exists() else {}
@@ -187,7 +188,7 @@ def enroll(
     profile: ProfileOpt = None,
 ) -> None:
     """Add or update one person: new model version in S3, their record in `people`, their photos kept."""
-    from recognizer.training.enrolment import EnrolmentError, enroll as enroll_person
+    from recognizer.face_library.enrolment import EnrolmentError, enroll as enroll_person
 
     if not is_label(name):
         raise typer.BadParameter("use the First_Last form (letters, joined by underscores)", param_hint="--name")
@@ -222,7 +223,7 @@ def people(
     """List the face library: who is enrolled, from how many photos, with their details."""
     from rich.table import Table
 
-    from recognizer.training.face_library import load_library
+    from recognizer.face_library.library import load_library
 
     stack = _stack(outputs, profile, endpoint_url)
     library = load_library(stack.model_store(), stack.people(), stack.photos())
@@ -248,7 +249,7 @@ def forget(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Remove one person: a model version without them, their record and enrolment photos deleted."""
-    from recognizer.training.enrolment import remove_person
+    from recognizer.face_library.enrolment import remove_person
 
     if not is_label(name):
         raise typer.BadParameter("use the First_Last form (letters, joined by underscores)", param_hint="NAME")

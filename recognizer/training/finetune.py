@@ -17,7 +17,7 @@ import numpy as np
 
 from recognizer.area_resize import AreaSampler
 from recognizer.training.dataset import LabelledImage
-from recognizer.detection import FaceDetector
+from recognizer.detect.registry import FaceDetector
 from recognizer.image_decode import ImageError, load_rgb
 from recognizer.training.fit import central_face
 

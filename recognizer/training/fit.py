@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recognizer.classifier import OpenSetClassifier
+from recognizer.classify.open_set import OpenSetClassifier
 from recognizer.training.dataset import LabelledImage, images_in, labelled_split  # noqa: F401 - callers use fit.labelled_split
 from recognizer.faces import UNKNOWN, Detection
 from recognizer.image_decode import ImageError, load_rgb

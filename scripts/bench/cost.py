@@ -69,9 +69,9 @@ def control_ms(samples: int = 200) -> float:
     from botocore.config import Config
 
     from facegate_contract import api_key_hash
-    from recognizer.clip_transfers import ClipTransfers
-    from recognizer.control_service import ControlService
-    from recognizer.device_identity import DeviceDirectory
+    from recognizer.control.clip_transfers import ClipTransfers
+    from recognizer.control.service import ControlService
+    from recognizer.api.device_identity import DeviceDirectory
 
     class Devices:
         def get_item(self, Key: dict) -> dict:  # noqa: N803 - boto3's spelling

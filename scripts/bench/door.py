@@ -41,9 +41,9 @@ from pi_app.actions.door_rule import door_verdict
 from pi_app.visits.decision import DecisionPolicy, decide
 from pi_app.visits.evidence import Vote
 from pi_app.visits.tracker import VisitView
-from recognizer.classifier import OpenSetClassifier
+from recognizer.classify.open_set import OpenSetClassifier
 from recognizer.faces import UNKNOWN
-from recognizer.training.door import DEFAULT_COHORT_MAX, calibrate_door
+from recognizer.face_library.door import DEFAULT_COHORT_MAX, calibrate_door
 from recognizer.training.fit import EmbeddedSet, fit
 
 FOLDS = 3

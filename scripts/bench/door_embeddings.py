@@ -106,7 +106,7 @@ def embed_set(pipeline, items: list[LabelledImage], cache: Path, name: str, view
 def default_pipeline():
     """The served dlib pipeline (ONNX Runtime), exported into the user cache on first use."""
     from recognizer.pipeline import FacePipeline
-    from recognizer.training.model_cache import ensure_onnx_models
+    from recognizer.face_library.model_cache import ensure_onnx_models
 
     ensure_onnx_models()
     return FacePipeline.load("dlib")

@@ -39,10 +39,10 @@ from pi_app.transport.stack_connection import connect
 
 def overhead(client: RecognizeClient, bodies: dict[str, bytes], n: int) -> dict:
     """Per frame size: the device's round trip, the Lambda's own total and the same handler in this process."""
-    from recognizer.classifier import OpenSetClassifier
-    from recognizer.model_source import ModelSource
+    from recognizer.classify.open_set import OpenSetClassifier
+    from recognizer.classify.model_source import ModelSource
     from recognizer.pipeline import FacePipeline
-    from recognizer.service import RecognizerService
+    from recognizer.recognize.service import RecognizerService
 
     local = RecognizerService(FacePipeline.load("dlib"), ModelSource(OpenSetClassifier.empty("dlib", 0.55)))
     result = {}

@@ -88,7 +88,9 @@ def build_image(variant: str, ref: str) -> None:
     """docker build the variant's target from this checkout (classic builder, as scripts/prepare-images)."""
     spec = VARIANTS[variant]
     base = _offline_base()
-    args = ["docker", "build", "-q", "-f", "recognizer/Dockerfile", "--target", spec["target"], "-t", ref]
+    # The emulator's flavour of each image, as the local stack builds it (recognizer/emulator/eager_runtime.py).
+    args = ["docker", "build", "-q", "-f", "recognizer/Dockerfile", "--target", spec["target"], "-t", ref,
+            "--build-arg", "IMAGE_FOR=emulator"]
     if base:
         args += ["--build-arg", f"BASE_IMAGE={base}", "--build-arg", "FACENET_WEIGHTS_URL="]
         if variant == "dlib":

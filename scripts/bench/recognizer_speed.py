@@ -30,8 +30,8 @@ def _event(body: bytes) -> dict:
 
 def _model_dir() -> Path:
     """A small real model (the demo person) so classification runs as in production."""
-    from recognizer.artifact_store import write_local
-    from recognizer.classifier import OpenSetClassifier
+    from recognizer.classify.artifact_store import write_local
+    from recognizer.classify.open_set import OpenSetClassifier
     from recognizer.pipeline import FacePipeline
     from recognizer.training import fit as training
     from recognizer.training.dataset import LabelledImage
@@ -45,17 +45,17 @@ def _model_dir() -> Path:
 
 
 def _service(model_dir: Path):
-    from recognizer.classifier import OpenSetClassifier
-    from recognizer.model_source import ModelSource
+    from recognizer.classify.open_set import OpenSetClassifier
+    from recognizer.classify.model_source import ModelSource
     from recognizer.pipeline import FacePipeline
-    from recognizer.service import RecognizerService
+    from recognizer.recognize.service import RecognizerService
 
     return RecognizerService(FacePipeline.load("dlib"), ModelSource(OpenSetClassifier.empty("dlib", 0.55), local_dir=model_dir))
 
 
 def cold_start(model_dir: Path, samples: int, detector: str = "mtcnn") -> dict:
     """A fresh interpreter importing the handler (all init + warm-up), as a Lambda cold start does."""
-    code = ("import time; t = time.perf_counter(); import recognizer.handler as h; "
+    code = ("import time; t = time.perf_counter(); import recognizer.recognize.handler as h; "
             "print(round((time.perf_counter() - t) * 1e3, 1))")
     # A Lambda always has a region: the handler makes its AWS clients at import.
     env = {"AWS_DEFAULT_REGION": "us-east-1", **os.environ, "FACEGATE_MODEL_DIR": str(model_dir),
@@ -98,7 +98,7 @@ def per_request_load(model_dir: Path, body: bytes, n: int) -> dict:
 
 def detectors(bodies: dict[str, bytes], n: int, names: tuple[str, ...] = ("mtcnn", "mtcnn-torch")) -> dict:
     """Detection alone: MTCNN on ONNX Runtime vs facenet-pytorch's MTCNN (torch)."""
-    from recognizer.detection import make_detector
+    from recognizer.detect.registry import make_detector
     from recognizer.image_decode import decode_image
 
     result = {}

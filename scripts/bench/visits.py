@@ -36,7 +36,7 @@ from pi_app.tools.run_check import check_identity, check_run, clip_offsets
 from pi_app.tools.video_manifest import VideoManifest
 from pi_app.visits import VisitConfig
 from pi_app.visits.appearance import similarity
-from recognizer.classifier import OpenSetClassifier
+from recognizer.classify.open_set import OpenSetClassifier
 from recognizer.faces import RecognizedFace
 from recognizer.image_decode import decode_image
 from recognizer.pipeline import FacePipeline

@@ -115,7 +115,7 @@ def _image_id(ref: str) -> str | None:
 
 @pytest.fixture(scope="module")
 def walkthrough(strict_aws: StrictAws) -> Iterator[list[Step]]:
-    # README's `docker compose build recognizer` retags the local image (BuildKit gives the same content another id):
+    # README's `docker compose build recognizer` retags the local image (the AWS flavour, another id):
     # the rest of the suite keeps the image it deployed to the emulator, so the tag is put back afterwards.
     before = _image_id(LOCAL_IMAGE)
     started = time.monotonic()

@@ -135,7 +135,7 @@ class Shots:
 def stack_model_labels(target: Target, outputs: StackOutputs) -> list[str] | None:
     """The people the stack's current model knows (None before any model)."""
     from facegate_contract import MODELS_PREFIX
-    from recognizer.artifact_store import S3ArtifactStore
+    from recognizer.classify.artifact_store import S3ArtifactStore
 
     current = S3ArtifactStore(target.client("s3"), outputs.bucket, MODELS_PREFIX).load_current()
     return current.classifier.labels if current else None

@@ -12,9 +12,9 @@ import cv2
 import numpy as np
 
 from facegate_contract import StackOutputs, clip_key
-from recognizer.training.stack_access import StackAccess
+from recognizer.face_library.stack_access import StackAccess
 from facegate_contract.wire import VisitReport, convert
-from recognizer.visit_reports import VisitReports
+from recognizer.control.visit_reports import VisitReports
 from tests.conftest import ROOT
 
 PASSWORD = "correct horse battery staple"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recognizer.classifier import OpenSetClassifier
+from recognizer.classify.open_set import OpenSetClassifier
 from recognizer.faces import UNKNOWN
 from recognizer.training.fit import choose_threshold
 

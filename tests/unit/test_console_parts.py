@@ -6,7 +6,7 @@ import inspect
 import numpy as np
 import pytest
 
-from recognizer.classifier import OpenSetClassifier
+from recognizer.classify.open_set import OpenSetClassifier
 from recognizer.faces import UNKNOWN
 
 pytest.importorskip("fastapi", reason="the console extra is not installed")

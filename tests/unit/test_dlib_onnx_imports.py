@@ -17,7 +17,7 @@ def _loaded_after_import(module: str) -> set[str]:
     return set(done.stdout.split())
 
 
-@pytest.mark.parametrize("module", ["recognizer.dlib_resnet_onnx", "recognizer.shape_predictor", "recognizer.face_chips"])
+@pytest.mark.parametrize("module", ["recognizer.embed.dlib_resnet", "recognizer.embed.shape_predictor", "recognizer.embed.face_chips"])
 def test_serving_modules_load_no_dlib_torch_or_opencv(module: str) -> None:
     loaded = _loaded_after_import(module)
     assert not loaded & set(FORBIDDEN + ("onnx",)), loaded & set(FORBIDDEN + ("onnx",))

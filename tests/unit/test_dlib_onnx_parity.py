@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from recognizer.face_chips import face_chips
+from recognizer.embed.face_chips import face_chips
 from recognizer.faces import Detection
 from recognizer.image_decode import load_rgb
 from tests.conftest import FIXTURE_IMAGES
@@ -20,7 +20,7 @@ from tests.conftest import FIXTURE_IMAGES
 dlib = pytest.importorskip("dlib", reason="the reference is dlib itself")
 frm = pytest.importorskip("face_recognition_models")
 
-from recognizer.dlib_resnet_onnx import DlibResNetOnnxEmbedder  # noqa: E402
+from recognizer.embed.dlib_resnet import DlibResNetOnnxEmbedder  # noqa: E402
 
 MIN_COSINE, MAX_L2 = 0.9999, 1e-3
 
@@ -43,7 +43,7 @@ def dlib_net():
 @pytest.fixture(scope="module")
 def detector():
     from recognizer.model_files import onnx_dir
-    from recognizer.mtcnn_onnx import MtcnnOnnxDetector
+    from recognizer.detect.mtcnn import MtcnnOnnxDetector
 
     return MtcnnOnnxDetector(onnx_dir())
 
@@ -170,7 +170,7 @@ def test_face_chips_at_and_beyond_the_frame_edge(dlib_predictor) -> None:
 
 
 def test_embedder_equals_the_dlib_backend_end_to_end(frames, onnx_embedder) -> None:
-    from recognizer.embedding import DlibResNetEmbedder
+    from recognizer.embed.dlib_native import DlibResNetEmbedder
 
     native = DlibResNetEmbedder()
     for path, rgb, detections in frames:
@@ -200,7 +200,7 @@ def test_all_faces_of_a_frame_go_through_onnx_runtime_in_one_call(onnx_embedder:
 
 
 def test_missing_model_files_are_named(tmp_path: Path) -> None:
-    from recognizer.embedding import ModelUnavailable
+    from recognizer.model_files import ModelUnavailable
 
     with pytest.raises(ModelUnavailable, match="dlib_resnet.onnx, shape_predictor_5.npz not found"):
         DlibResNetOnnxEmbedder(tmp_path)
@@ -210,7 +210,7 @@ def test_same_identities_as_the_dlib_backend_on_lfw_dev(onnx_embedder, detector,
     """A gallery enrolled with dlib itself; every val photo and stranger gets the same name through
     the ONNX path, at the threshold dlib's val split chooses."""
     from recognizer.training import fit as training
-    from recognizer.embedding import DlibResNetEmbedder
+    from recognizer.embed.dlib_native import DlibResNetEmbedder
     from recognizer.pipeline import FacePipeline
 
     native = FacePipeline(detector, DlibResNetEmbedder())

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recognizer.classifier import DOOR_FALLBACK_RATIO, OpenSetClassifier
+from recognizer.classify.open_set import DOOR_FALLBACK_RATIO, OpenSetClassifier
 from recognizer.faces import UNKNOWN
-from recognizer.training.door import DOOR_QUANTILE, MIN_COHORT, calibrate_door
+from recognizer.face_library.door import DOOR_QUANTILE, MIN_COHORT, calibrate_door
 
 DIM, PEOPLE, NAMING = 128, 10, 0.55
 

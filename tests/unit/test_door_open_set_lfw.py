@@ -16,7 +16,7 @@ import pytest
 
 from recognizer.faces import UNKNOWN
 from recognizer.training import fit as training
-from recognizer.training.door import calibrate_door
+from recognizer.face_library.door import calibrate_door
 
 STRANGERS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "lfw-strangers" / "unknown"
 COHORT, MEASURED = 500, 800

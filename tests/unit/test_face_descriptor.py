@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from facegate_contract.wire import Face, RecognizeAnswer, decode, encode
-from recognizer.descriptor import DESCRIPTOR_BYTES, _basis, face_descriptors
+from recognizer.embed.descriptor import DESCRIPTOR_BYTES, _basis, face_descriptors
 from recognizer.faces import Detection, Identity, RecognizedFace
-from recognizer.sightings_log import SightingsLog
+from recognizer.recognize.sightings_log import SightingsLog
 
 
 def _cosine(a: bytes, b: bytes) -> float:

@@ -6,10 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recognizer.embedding import FacenetOnnxEmbedder, ModelUnavailable, make_embedder
+from recognizer.embed.facenet import FacenetOnnxEmbedder
+from recognizer.embed.registry import make_embedder
+from recognizer.model_files import ModelUnavailable
 from recognizer.image_decode import load_rgb
-from recognizer.training.model_cache import ensure_onnx_models
-from recognizer.mtcnn_onnx import MtcnnOnnxDetector
+from recognizer.face_library.model_cache import ensure_onnx_models
+from recognizer.detect.mtcnn import MtcnnOnnxDetector
 from tests.conftest import FIXTURE_IMAGES
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from recognizer.training import fit as training
-from recognizer.artifact_store import write_local
-from recognizer.classifier import DOOR_FALLBACK_RATIO, OpenSetClassifier
+from recognizer.classify.artifact_store import write_local
+from recognizer.classify.open_set import DOOR_FALLBACK_RATIO, OpenSetClassifier
 from recognizer.training.dataset import LabelledImage
-from recognizer.model_source import ModelSource
+from recognizer.classify.model_source import ModelSource
 from recognizer.pipeline import FacePipeline
-from recognizer.service import RecognizerService
+from recognizer.recognize.service import RecognizerService
 from tests.conftest import FIXTURE_IMAGES
 from tests.unit.bad_inputs import bad_inputs
 

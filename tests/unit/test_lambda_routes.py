@@ -12,16 +12,16 @@ import boto3
 import pytest
 
 from facegate_contract import api_key_hash, clip_key
-from recognizer.classifier import OpenSetClassifier
-from recognizer.clip_transfers import ClipTransfers
-from recognizer.control_service import ControlService
-from recognizer.device_identity import DeviceDirectory
-from recognizer.model_source import ModelSource
-from recognizer.people_details import PeopleDirectory
+from recognizer.classify.open_set import OpenSetClassifier
+from recognizer.control.clip_transfers import ClipTransfers
+from recognizer.control.service import ControlService
+from recognizer.api.device_identity import DeviceDirectory
+from recognizer.classify.model_source import ModelSource
+from recognizer.recognize.people_details import PeopleDirectory
 from recognizer.pipeline import FacePipeline
-from recognizer.service import RecognizerService
-from recognizer.sightings_log import SightingsLog
-from recognizer.visit_reports import VisitReports
+from recognizer.recognize.service import RecognizerService
+from recognizer.recognize.sightings_log import SightingsLog
+from recognizer.control.visit_reports import VisitReports
 
 CLIP = "20261129T101010.500Z-000007"
 KEYS = {"key-door-1": "door-1", "key-door-2": "door-2"}
@@ -199,7 +199,7 @@ def test_clip_key_headers_are_checked(service: RecognizerService, probe_jpeg: by
 
 
 def test_the_header_limit_is_checked_at_its_boundary(service: RecognizerService, probe_jpeg: bytes) -> None:
-    from recognizer.api_event import MAX_HEADER_CHARS, checked_header
+    from recognizer.api.event import MAX_HEADER_CHARS, checked_header
 
     assert checked_header({"headers": {"X-A": "a" * MAX_HEADER_CHARS}}, "X-A") == "a" * MAX_HEADER_CHARS
     status, _ = answer(service, proxy_event("/recognize", probe_jpeg, content_type="image/jpeg",

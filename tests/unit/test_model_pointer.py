@@ -8,9 +8,9 @@ import boto3
 import numpy as np
 import pytest
 
-from recognizer.artifact_store import PointerMoved, S3ArtifactStore
-from recognizer.classifier import OpenSetClassifier
-from recognizer.training.enrolment import _publish_change
+from recognizer.classify.artifact_store import PointerMoved, S3ArtifactStore
+from recognizer.classify.open_set import OpenSetClassifier
+from recognizer.face_library.enrolment import _publish_change
 
 BUCKET = "models-bucket"
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 
-from recognizer.artifact_store import ModelVersion
-from recognizer.classifier import OpenSetClassifier
-from recognizer.model_source import ModelSource
+from recognizer.classify.artifact_store import ModelVersion
+from recognizer.classify.open_set import OpenSetClassifier
+from recognizer.classify.model_source import ModelSource
 
 
 def classifier(name: str, backend: str = "dlib") -> OpenSetClassifier:

@@ -8,8 +8,8 @@ import pytest
 
 from recognizer.area_resize import area_resize
 from recognizer.image_decode import load_rgb
-from recognizer.training.model_cache import ensure_onnx_models
-from recognizer.mtcnn_onnx import MtcnnOnnxDetector
+from recognizer.face_library.model_cache import ensure_onnx_models
+from recognizer.detect.mtcnn import MtcnnOnnxDetector
 from tests.conftest import FIXTURE_IMAGES
 
 torch = pytest.importorskip("torch")
@@ -87,9 +87,9 @@ def test_detections_are_clipped_and_carry_landmarks(onnx_mtcnn: MtcnnOnnxDetecto
 def test_same_identities_as_the_torch_pipeline(onnx_mtcnn: MtcnnOnnxDetector, lfw_dev: Path) -> None:
     """Gallery from ONNX-served detections; val photos and strangers get the same names either way."""
     from recognizer.training import fit as training
-    from recognizer.classifier import OpenSetClassifier
+    from recognizer.classify.open_set import OpenSetClassifier
     from recognizer.training.dataset import LabelledImage
-    from recognizer.embedding import make_embedder
+    from recognizer.embed.registry import make_embedder
     from recognizer.torch_reference.mtcnn_torch import MtcnnTorchDetector
     from recognizer.pipeline import FacePipeline
 

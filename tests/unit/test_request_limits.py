@@ -13,7 +13,7 @@ import pytest
 from pi_app.transport.api_session import ApiSession
 from pi_app.transport.recognize_client import RecognizeClient
 from pi_app.transport.service_errors import ServiceRefused
-from recognizer.api_event import MAX_BODY_BYTES, MAX_JSON_BYTES, RequestError, frame_request, json_request
+from recognizer.api.event import MAX_BODY_BYTES, MAX_JSON_BYTES, RequestError, frame_request, json_request
 from recognizer.image_decode import MAX_PIXELS, MIN_SIDE, ImageError, decode_image
 from tests.unit.bad_inputs import _png, _png_header_claiming
 

@@ -3,6 +3,7 @@ wire contract; the serving code the Lambda image carries imports no training, ex
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,9 @@ from tests.conftest import ROOT
 
 ROLES = ("services", "pi_app", "recognizer")
 OURS = {*ROLES, "facegate_cli", "facegate_contract"}
+# The recognizer's packages the Lambda image carries (with its top-level modules), and those it never carries.
+SERVING = ("recognize", "control", "api", "detect", "embed", "classify")
+TOOLS = ("face_library", "training", "export", "torch_reference")
 
 
 def _imports(path: Path) -> set[str]:
@@ -52,12 +56,31 @@ def test_the_rigs_are_dev_only_and_stand_outside_the_tests() -> None:
     assert dev == set()
 
 
-def test_serving_code_imports_no_training_export_or_cli_code() -> None:
-    serving = [p for p in (ROOT / "recognizer").glob("*.py")]
-    assert serving, "the recognizer's serving modules sit at the package's top level"
-    forbidden = ("recognizer.training", "recognizer.export", "facegate_cli")
-    found = {f"{p.name}: {n}" for p in serving for n in _imports(p) if n.startswith(forbidden)}
+def _serving_files() -> list[Path]:
+    recognizer = ROOT / "recognizer"
+    return sorted(recognizer.glob("*.py")) + [p for package in SERVING for p in _files(f"recognizer/{package}")]
+
+
+def test_serving_code_imports_no_tool_or_cli_code() -> None:
+    serving = _serving_files()
+    assert len(serving) > 20, "the Lambdas, what they share and the face pipeline"
+    forbidden = (*(f"recognizer.{tool}" for tool in TOOLS), "facegate_cli")
+    found = {f"{p.relative_to(ROOT)}: {n}" for p in serving for n in _imports(p) if n.startswith(forbidden)}
     assert found == set()
+
+
+def test_every_recognizer_package_is_serving_code_or_a_tool() -> None:
+    """A new package must say which side it is on (and the image below must then copy it, or not)."""
+    packages = {p.parent.name for p in (ROOT / "recognizer").glob("*/__init__.py")}
+    assert packages == set(SERVING) | set(TOOLS)
+
+
+def test_the_lambda_image_copies_the_serving_packages_and_no_tool() -> None:
+    dockerfile = (ROOT / "recognizer" / "Dockerfile").read_text()
+    stage = dockerfile[dockerfile.index(" AS lambda-files"):dockerfile.index(" AS lambda-rootfs")]
+    copied = set(re.findall(r"^COPY recognizer/(\w+)/ ", stage, flags=re.M))
+    assert copied == set(SERVING)
+    assert "COPY recognizer/*.py " in stage  # the top-level modules: faces, pipeline, model files, image helpers
 
 
 def test_the_boundary_check_sees_a_crossing(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recognizer import nms
+from recognizer.detect import nms
 
 torch = pytest.importorskip("torch")
 

@@ -8,7 +8,7 @@ import pytest
 
 from facegate_contract import clip_key
 from facegate_contract.wire import VisitReport, convert
-from recognizer.visit_reports import VisitReports
+from recognizer.control.visit_reports import VisitReports
 from services.visit_log import get_visit, set_review
 
 VISIT = "20261129T101010.000Z-1a2b3c4d"
@@ -43,7 +43,7 @@ def test_the_final_report_keeps_the_review_and_replaces_what_the_device_said(tab
 
 
 def test_a_device_cannot_overwrite_another_devices_visit(table: Any) -> None:
-    from recognizer.api_event import RequestError
+    from recognizer.api.event import RequestError
 
     reports = VisitReports(table)
     reports.report("door-1", _report())
@@ -58,7 +58,7 @@ def test_a_device_cannot_overwrite_another_devices_visit(table: Any) -> None:
 def test_a_sighting_of_another_devices_clip_id_is_its_own_item(table: Any) -> None:
     from types import SimpleNamespace
 
-    from recognizer.sightings_log import SightingsLog
+    from recognizer.recognize.sightings_log import SightingsLog
 
     log = SightingsLog(table)
     face = SimpleNamespace(identity=SimpleNamespace(name="Eileen_Collins", confidence=0.9))

@@ -1,0 +1,1 @@
+"""Classify: the open-set classifier that names a vector or answers "unknown", and its published versions."""

@@ -1,0 +1,1 @@
+"""The control Lambda (same image, other command): upload URLs, clip links and visit reports."""

@@ -1,0 +1,132 @@
+"""Visits a device reports (POST /visits): one summary item per visit, and the visit id on its sightings.
+
+The device decides visits (it opens the door); the Lambda keeps the record: a summary item in the sightings table
+under the partition `#visit`, keyed by the visit id (it starts with a UTC stamp, so items sort by start time and
+`facegate sightings` and the console query a time range), and the visit id set on every sighting the report names,
+only on the calling device's own sightings. Both expire with the clips. A report may come several times for a
+visit (decided, then ended): the latest wins, and what the console added (a review) stays.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from facegate_contract import UNKNOWN, VISIT_PARTITION, device_clips_prefix, error_code
+from facegate_contract.wire import Box, EvidenceVote, VisitReport, VisitStored
+from facegate_contract.items import PERSON_KEY, SEEN_AT_KEY
+from recognizer.api.event import RequestError
+from recognizer.recognize.sightings_log import DAY_S, iso_utc
+
+log = logging.getLogger(__name__)
+
+MAX_CLIPS = 240  # two minutes of 0.5 s clips: a longer visit keeps its latest clips
+MAX_EVIDENCE = 60
+MAX_SIGHTINGS = 60
+
+
+def _own_keys(keys: list[str], device: str, what: str, limit: int) -> list[str]:
+    for key in keys:
+        if not key.startswith(device_clips_prefix(device)):
+            raise RequestError(403, "not_your_clip", f"{what}: a device may report only its own clips")
+    return keys[-limit:]
+
+
+def _box(box: Box | None) -> dict[str, Decimal] | None:
+    if box is None:
+        return None
+    return {k: Decimal(str(round(getattr(box, k), 1))) for k in ("x1", "y1", "x2", "y2")}
+
+
+def _decimal(value: float | None, digits: int = 4) -> Decimal | None:
+    return None if value is None else Decimal(str(round(value, digits)))
+
+
+class VisitReports:
+    """Stores visit reports in the sightings table."""
+
+    def __init__(self, table: Any, retention_days: int = 30, clock: Callable[[], float] = time.time) -> None:
+        self._table = table
+        self._retention_s = retention_days * DAY_S
+        self._clock = clock
+
+    def report(self, device: str, report: VisitReport) -> VisitStored:
+        """Store one report (the contract's VisitReport has checked its shape); returns what was stored."""
+        keys = _own_keys(report.keys, device, "keys", MAX_CLIPS)
+        evidence = report.evidence[-MAX_EVIDENCE:]
+        _own_keys([vote.key for vote in evidence], device, "evidence", MAX_EVIDENCE)
+        conflicts = [name for name in report.conflicts if name != UNKNOWN][:10]
+        item = {
+            PERSON_KEY: VISIT_PARTITION,
+            SEEN_AT_KEY: report.visit_id,  # starts with the visit's UTC stamp: sorts by start, the same key every time
+            "visit_id": report.visit_id,
+            "device": device,
+            "started_at": iso_utc(report.first_at),
+            "ended_at": iso_utc(report.last_at),
+            "duration_s": _decimal(report.last_at - report.first_at, 2),
+            "decision": report.decision,
+            "confidence": _decimal(report.confidence),
+            "agreeing": report.agreeing,
+            "clips": len(keys),
+            "keys": keys,
+            "conflicts": conflicts,
+            "ended": report.ended,
+            "evidence": [{"key": vote.key, "name": vote.name, "confidence": _decimal(vote.confidence),
+                          "box": _box(vote.box), "at": _decimal(vote.at, 3)} for vote in evidence],
+            "expires_at": int(self._clock() + self._retention_s),
+        }
+        self._store(item)
+        tagged = self._tag_sightings(device, report.visit_id, evidence)
+        log.info("visit reported", extra={"visit_id": report.visit_id, "device": device, "decision": report.decision,
+                                          "clips": len(keys), "sightings_tagged": tagged})
+        return VisitStored(visit_id=report.visit_id, stored=True, clips=len(keys), sightings_tagged=tagged)
+
+    def _store(self, item: dict[str, Any]) -> None:
+        """Write the report's attributes onto the visit's item, leaving the rest alone (a console review made before
+        the visit ended must survive the final report); an attribute the report no longer has is removed."""
+        key = {k: item[k] for k in (PERSON_KEY, SEEN_AT_KEY)}
+        attributes = [(k, v) for k, v in item.items() if k not in key]
+        names = {f"#a{i}": k for i, (k, _) in enumerate(attributes)}
+        values = {f":v{i}": _without_nones(v) for i, (_, v) in enumerate(attributes) if v is not None}
+        expression = "SET " + ", ".join(f"#a{i} = :v{i}" for i, (_, v) in enumerate(attributes) if v is not None)
+        removed = [f"#a{i}" for i, (_, v) in enumerate(attributes) if v is None]
+        if removed:
+            expression += " REMOVE " + ", ".join(removed)
+        names["#owner"], values[":owner"] = "device", item["device"]
+        try:
+            # A visit id is the device's: another device naming it is refused, the record stays as it was.
+            self._table.update_item(Key=key, UpdateExpression=expression, ExpressionAttributeNames=names,
+                                    ExpressionAttributeValues=values,
+                                    ConditionExpression="attribute_not_exists(person) OR #owner = :owner")
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise RequestError(403, "not_your_visit", "this visit id belongs to another device") from exc
+            raise
+
+    def _tag_sightings(self, device: str, visit_id: str, evidence: list[EvidenceVote]) -> int:
+        """Set the visit id on the sightings the evidence names, only where the sighting is this device's."""
+        tagged = 0
+        for vote in evidence[-MAX_SIGHTINGS:]:
+            if vote.sighting_id is None:
+                continue
+            try:
+                self._table.update_item(
+                    Key={PERSON_KEY: vote.name, SEEN_AT_KEY: vote.sighting_id},
+                    UpdateExpression="SET visit_id = :v",
+                    ConditionExpression="attribute_exists(person) AND device = :d",
+                    ExpressionAttributeValues={":v": visit_id, ":d": device})
+                tagged += 1
+            except Exception as exc:  # noqa: BLE001 - another device's, gone, or DynamoDB briefly down: not fatal
+                log.warning("sighting not tagged with its visit", extra={"visit_id": visit_id, "sighting": vote.sighting_id,
+                                                                         "error": exc.__class__.__name__})
+        return tagged
+
+
+def _without_nones(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nones(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nones(v) for v in value]
+    return value
