@@ -21,6 +21,7 @@ ENV_BACKEND = "FACEGATE_BACKEND"  # dlib | facenet
 ENV_DETECTOR = "FACEGATE_DETECTOR"  # mtcnn | mtcnn-torch
 ENV_DLIB_ENGINE = "FACEGATE_DLIB_ENGINE"  # onnx | native (the dlib package itself: parity tests, comparison image)
 ENV_THREADS = "FACEGATE_THREADS"  # ONNX Runtime intra-op threads
+ENV_TORCH_THREADS = "FACEGATE_TORCH_THREADS"  # torch threads of the reference networks (training, parity)
 ENV_MIN_FACE = "FACEGATE_MIN_FACE"  # the smallest face MTCNN looks for, in pixels
 ENV_ONNX_DIR = "FACEGATE_ONNX_DIR"  # where the exported networks are (default: the image's, then the user cache)
 # The Lambdas
@@ -85,6 +86,7 @@ class ServingSettings:
     detector: str = "mtcnn"
     dlib_engine: str = "onnx"
     threads: int = 1
+    torch_threads: int = 2  # torch's kernels gain from a second thread (1 thread is 1.3-1.7x slower)
     min_face: int = 40  # a door camera's faces are >= 40 px in a 640x480 frame: smaller pyramid levels are skipped
     onnx_dir: Path | None = None
     home: Path = Path("/tmp")  # the user cache lives under it (a Lambda may have no HOME)
@@ -142,13 +144,14 @@ def device_settings(environ: Mapping[str, str] | None = None) -> DeviceSettings:
 
 
 def serving_settings(environ: Mapping[str, str] | None = None) -> ServingSettings:
-    """The networks' settings from the environment (FACEGATE_BACKEND, _DETECTOR, _DLIB_ENGINE, _THREADS, _MIN_FACE,
-    _ONNX_DIR; HOME for the user cache)."""
+    """The networks' settings from the environment (FACEGATE_BACKEND, _DETECTOR, _DLIB_ENGINE, _THREADS,
+    _TORCH_THREADS, _MIN_FACE, _ONNX_DIR; HOME for the user cache)."""
     read = _Reader(environ)
     return ServingSettings(
         backend=read.choice(ENV_BACKEND, "dlib", BACKENDS), detector=read.choice(ENV_DETECTOR, "mtcnn", DETECTORS),
         dlib_engine=read.choice(ENV_DLIB_ENGINE, "onnx", DLIB_ENGINES),
-        threads=int(read.number(ENV_THREADS, 1, 1, 64)), min_face=int(read.number(ENV_MIN_FACE, 40, 12, 1000)),
+        threads=int(read.number(ENV_THREADS, 1, 1, 64)), torch_threads=int(read.number(ENV_TORCH_THREADS, 2, 1, 64)),
+        min_face=int(read.number(ENV_MIN_FACE, 40, 12, 1000)),
         onnx_dir=read.path(ENV_ONNX_DIR), home=Path(read.text("HOME", "/tmp")))
 
 
@@ -175,3 +178,4 @@ def cli_settings(environ: Mapping[str, str] | None = None) -> CliSettings:
                        region=read.text("AWS_REGION") or read.text("AWS_DEFAULT_REGION") or None,
                        outputs=Path(read.text(ENV_OUTPUTS, ".facegate/outputs.json")),
                        console_password=read.text(ENV_CONSOLE_PASSWORD) or None, debug=read.text(ENV_DEBUG) == "1")
+

@@ -301,7 +301,7 @@ class ConsoleBackend:
         added = sorted({p.key for p in self.photos.list(label)} - photos_before)
         token = self.undos.keep(UndoRecord(label, result.version, was_new, before, added,
                                            [v.visit_id for v in visits], result.images_used))
-        log.info("strangers enrolled", extra={"person": label, "faces": len(faces), "visits": len(visits),
+        log.info("strangers enrolled", extra={"label": label, "faces": len(faces), "visits": len(visits),
                                               "version": result.version, "new_person": was_new})
         return StrangerEnrolment(result, token, len(visits))
 
@@ -326,7 +326,7 @@ class ConsoleBackend:
                     self.s3.delete_object(Bucket=self.outputs.bucket, Key=key)
         for visit_id in record.visit_ids:
             set_review(self.visits_table, visit_id, "")
-        log.info("stranger enrolment undone", extra={"person": record.label, "visits": len(record.visit_ids)})
+        log.info("stranger enrolment undone", extra={"label": record.label, "visits": len(record.visit_ids)})
         return record
 
     def ignore_strangers(self, visit_ids: list[str]) -> int:

@@ -27,7 +27,7 @@ class PeopleDirectory:
         try:
             item = self._table.get_item(Key={PERSON_KEY: label}).get("Item") or {}
         except Exception:
-            log.warning("people lookup failed", extra={"person": label, "cached": bool(hit)}, exc_info=True)
+            log.warning("people lookup failed", extra={"label": label, "cached": bool(hit)}, exc_info=True)
             return hit[1] if hit else None
         record = {k: v for k, v in item.items() if k != PERSON_KEY}
         self._cache[label] = (now, record)

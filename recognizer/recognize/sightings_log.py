@@ -83,5 +83,5 @@ class SightingsLog:
             except Exception as exc:  # noqa: BLE001 - any DynamoDB or network fault
                 if attempt == self._attempts:
                     log.error("sighting write failed; answer sent without it",
-                              extra={"person": item[PERSON_KEY], "attempts": attempt, "error": repr(exc)[:300]})
+                              extra={"label": item[PERSON_KEY], "attempts": attempt, "error": repr(exc)[:300]})
         return False

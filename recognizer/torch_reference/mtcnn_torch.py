@@ -2,11 +2,10 @@
 `lambda-torch` comparison image). Serving uses recognizer.detect.mtcnn instead."""
 from __future__ import annotations
 
-import os
 
 import numpy as np
 
-from facegate_contract.settings import ServingSettings
+from facegate_contract.settings import ServingSettings, serving_settings
 from recognizer.faces import Detection
 from recognizer.detect.mtcnn import MtcnnSettings, to_detections
 
@@ -24,8 +23,7 @@ class MtcnnTorchDetector:
         install()
         from facenet_pytorch import MTCNN
 
-        # torch's kernels gain from a second thread here (1 thread is 1.3-1.7x slower).
-        torch.set_num_threads(threads or int(os.environ.get("FACEGATE_TORCH_THREADS", "2")))
+        torch.set_num_threads(threads or serving_settings().torch_threads)
         self._mtcnn = MTCNN(keep_all=True, device="cpu", min_face_size=settings.min_face,
                             thresholds=list(settings.thresholds), factor=settings.factor)
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import track
 
 from facegate_contract import is_label
+from facegate_contract.items import PERSON_KEY
 from facegate_contract.settings import ENV_ENDPOINT_URL, ENV_FACENET_WEIGHTS
 
 console = Console(stderr=True)
@@ -229,11 +230,11 @@ def people(
     library = load_library(stack.model_store(), stack.people(), stack.photos())
     if as_json:
         for entry in library.people:
-            print(json.dumps({"person": entry.label, "enrolled": entry.enrolled, "gallery": entry.gallery,
+            print(json.dumps({PERSON_KEY: entry.label, "enrolled": entry.enrolled, "gallery": entry.gallery,
                               "photos": entry.photos, "details": entry.details}, default=str))
         return
     table = Table(title=f"face library (model {library.model_version or 'none'})")
-    for column in ("person", "enrolled", "embeddings", "photos", "details"):
+    for column in (PERSON_KEY, "enrolled", "embeddings", "photos", "details"):
         table.add_column(column)
     for entry in library.people:
         table.add_row(entry.label, "[green]yes[/]" if entry.enrolled else "[dim]no[/]", str(entry.gallery),
