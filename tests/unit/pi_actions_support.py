@@ -122,7 +122,8 @@ def stranger(confidence: float = 0.6, x: float = 300) -> dict[str, Any]:
 class ActionsRig:
     """DeviceActions on fake-rpi, a manual scheduler and a fake wall clock moved together; alerts recorded."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, rules: str = RULES) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, rules: str = RULES,
+                 door_requests: Any = None) -> None:
         self.scheduler = ManualScheduler()
         self.clock = FakeClock()
         self.gpio, self.writes = recording_gpio(monkeypatch, self.scheduler)
@@ -130,7 +131,7 @@ class ActionsRig:
         self.events: list[DeviceEvent] = []  # what the sink published (visit events, visit actions)
         self.actions = DeviceActions(parse_actions_config(rules), device_id="door-1", outbox_dir=tmp_path / "alerts",
                                      gpio=self.gpio, scheduler=self.scheduler, sender=self.sender, clock=self.clock,
-                                     publish=self.events.append)
+                                     publish=self.events.append, door_requests=door_requests, door_poll_s=0.02)
         self.actions.outputs.open()  # pins only: the dispatcher thread stays off, tests deliver by hand
         self.seq = 0
 
