@@ -10,31 +10,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from facegate_contract import DOOR_PARTITION, device_clips_prefix, error_code
-from facegate_contract.items import PERSON_KEY, SEEN_AT_KEY
-from facegate_contract.wire import EXPIRED, PENDING, DoorRequest, DoorRequestState
+from facegate_contract.items import PERSON_KEY, SEEN_AT_KEY, door_request_state
+from facegate_contract.wire import PENDING, DoorRequest, DoorRequestState
 from recognizer.api.event import RequestError
 from recognizer.recognize.sightings_log import DAY_S, iso_utc
 
 log = logging.getLogger(__name__)
-
-DECIDED_STATES = ("approved", "denied")
-
-
-def door_request_state(item: Mapping[str, Any], now: float) -> DoorRequestState:
-    """A stored request as the device reads it: pending past its expiry is `expired`."""
-    status = str(item.get("status", PENDING))
-    expires_at = float(item["expires_at_s"])
-    if status not in DECIDED_STATES:
-        status = EXPIRED if now >= expires_at else PENDING
-    decided = item.get("decided_at_s")
-    return DoorRequestState(request_id=str(item[SEEN_AT_KEY]), status=status,  # type: ignore[arg-type]
-                            expires_at=expires_at, decided_at=float(decided) if decided is not None else None)
-
 
 class DoorRequests:
     """Files and reads door requests in the sightings table, for the calling device only."""
