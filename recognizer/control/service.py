@@ -9,7 +9,7 @@ from facegate_contract import CLIP_LINKS_PATH, DOOR_REQUEST_STATUS_PATH, DOOR_RE
 from facegate_contract.wire import ClipLinkRequest, DoorRequest, DoorRequestQuery, UploadRequest, VisitReport
 from recognizer.api.event import json_request
 from recognizer.control.clip_transfers import ClipTransfers
-from recognizer.api.proxy_service import Devices, ProxyService
+from recognizer.api.proxy_service import Devices, ProxyService, Route
 from recognizer.api.responses import json_response
 from recognizer.control.door_requests import DoorRequests
 from recognizer.control.visit_reports import VisitReports
@@ -27,7 +27,7 @@ class ControlService(ProxyService):
 
     def __init__(self, transfers: ClipTransfers, visits: VisitReports, devices: Devices | None = None,
                  doors: DoorRequests | None = None) -> None:
-        routes = {UPLOADS_PATH: self._upload, CLIP_LINKS_PATH: self._link, VISITS_PATH: self._visit}
+        routes: dict[str, Route] = {UPLOADS_PATH: self._upload, CLIP_LINKS_PATH: self._link, VISITS_PATH: self._visit}
         if doors is not None:
             routes |= {DOOR_REQUESTS_PATH: self._door_request, DOOR_REQUEST_STATUS_PATH: self._door_status}
         super().__init__(routes, devices)

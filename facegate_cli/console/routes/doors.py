@@ -3,6 +3,8 @@ Only a logged-in operator sees or decides them, every decision is a CSRF-checked
 decided request can no longer be decided (services.door_log makes that one conditional write)."""
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -13,7 +15,7 @@ from services.door_log import DoorRequestRecord
 router = APIRouter(dependencies=[Depends(require_login)])
 
 
-def _shown(console: ConsoleState, record: DoorRequestRecord) -> dict[str, object]:
+def _shown(console: ConsoleState, record: DoorRequestRecord) -> dict[str, Any]:
     """A request with its visit's face (when the visit and its clip are there) and time left."""
     visit = console.backend.visit(record.visit_id) if record.visit_id else None
     left = max(0, int(record.state.expires_at - console.backend.now())) if record.pending else 0
