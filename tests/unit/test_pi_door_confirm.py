@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -132,66 +132,52 @@ def test_confirm_mode_without_the_api_never_opens(monkeypatch: pytest.MonkeyPatc
 
 
 # ---- the confirmer's deadline -------------------------------------------------------------------------------------------
-def _confirmer(server: Any, session: ApiSession, opened: list[Pulse], events: list[Any]) -> DoorConfirmer:
-    api = ApiDoorRequests(session, f"http://127.0.0.1:{server.server_address[1]}")
-    return DoorConfirmer(api, opened.append, publish=events.append, poll_s=0.02)
+def _ask(session: ApiSession, script: list, timeout_s: float, wait_s: float,
+         clock: Callable[[], float] = time.monotonic) -> tuple[list[Pulse], list[str], Any, float]:
+    """One door request through the real client against `script`: waits up to `wait_s` for its outcome, then
+    closes the confirmer; returns the door pulses, the outcomes, the server and how long closing took."""
+    opened: list[Pulse] = []
+    events: list[Any] = []
+    with scripted_server(script) as server:
+        api = ApiDoorRequests(session, f"http://127.0.0.1:{server.server_address[1]}")
+        confirmer = DoorConfirmer(api, opened.append, publish=events.append, poll_s=0.02, clock=clock)
+        confirmer.ask(VISIT, "Eileen_Collins", KEY, Pulse("door_relay", 0.5), timeout_s=timeout_s)
+        deadline = time.monotonic() + wait_s
+        while not events and time.monotonic() < deadline:
+            time.sleep(0.02)
+        started = time.monotonic()
+        confirmer.close()
+    return opened, [e.door_reason for e in events], server, time.monotonic() - started
 
 
 def test_no_answer_before_the_deadline_never_opens(api_session: ApiSession) -> None:
-    opened: list[Pulse] = []
-    events: list[Any] = []
-    with scripted_server([state("pending")]) as server:
-        confirmer = _confirmer(server, api_session, opened, events)
-        confirmer.ask(VISIT, "Eileen_Collins", KEY, Pulse("door_relay", 0.5), timeout_s=0.3)
-        time.sleep(0.6)
-        confirmer.close()
+    opened, outcomes, server, _ = _ask(api_session, [state("pending")], timeout_s=0.3, wait_s=2)
 
-    assert opened == [] and [e.door_reason for e in events] == ["timeout"]
+    assert opened == [] and outcomes == ["timeout"]
     assert len(server.requests) > 3  # it kept asking until the deadline
 
 
 def test_failed_polls_are_no_answer_and_a_later_approval_still_opens(api_session: ApiSession) -> None:
-    opened: list[Pulse] = []
-    events: list[Any] = []
-    with scripted_server([state("pending"), (503, {"error": "unavailable", "message": "x"}), state("approved")]) as server:
-        confirmer = _confirmer(server, api_session, opened, events)
-        confirmer.ask(VISIT, "Eileen_Collins", KEY, Pulse("door_relay", 0.5), timeout_s=5)
-        deadline = time.monotonic() + 5
-        while not events and time.monotonic() < deadline:
-            time.sleep(0.02)
-        confirmer.close()
+    script = [state("pending"), (503, {"error": "unavailable", "message": "x"}), state("approved")]
+    opened, outcomes, _, _ = _ask(api_session, script, timeout_s=5, wait_s=5)
 
-    assert opened == [Pulse("door_relay", 0.5)] and [e.door_reason for e in events] == ["approved"]
+    assert opened == [Pulse("door_relay", 0.5)] and outcomes == ["approved"]
 
 
 def test_an_approval_read_after_the_deadline_never_opens(api_session: ApiSession) -> None:
-    opened: list[Pulse] = []
-    events: list[Any] = []
     now = [0.0]
 
     def slow_clock() -> float:  # each reading is a second later: the deadline passes while the answer travels
         now[0] += 1.0
         return now[0]
 
-    with scripted_server([state("approved")]) as server:
-        api = ApiDoorRequests(api_session, f"http://127.0.0.1:{server.server_address[1]}")
-        confirmer = DoorConfirmer(api, opened.append, publish=events.append, poll_s=0.02, clock=slow_clock)
-        confirmer.ask(VISIT, "Eileen_Collins", KEY, Pulse("door_relay", 0.5), timeout_s=0.5)
-        time.sleep(0.3)
-        confirmer.close()
+    opened, outcomes, _, _ = _ask(api_session, [state("approved")], timeout_s=0.5, wait_s=2, clock=slow_clock)
 
-    assert opened == [] and [e.door_reason for e in events] == ["timeout"]
+    assert opened == [] and outcomes == ["timeout"]
 
 
 def test_closing_stops_waiting_and_nothing_opens_after(api_session: ApiSession) -> None:
-    opened: list[Pulse] = []
-    events: list[Any] = []
-    with scripted_server([state("pending")]) as server:
-        confirmer = _confirmer(server, api_session, opened, events)
-        confirmer.ask(VISIT, "Eileen_Collins", KEY, Pulse("door_relay", 0.5), timeout_s=30)
-        time.sleep(0.1)
-        started = time.monotonic()
-        confirmer.close()
+    opened, outcomes, _, closing_s = _ask(api_session, [state("pending")], timeout_s=30, wait_s=0.1)
 
-    assert time.monotonic() - started < 1.0
-    assert opened == [] and [e.door_reason for e in events] == ["stopped"]
+    assert closing_s < 1.0
+    assert opened == [] and outcomes == ["stopped"]
