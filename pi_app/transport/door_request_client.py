@@ -20,16 +20,20 @@ class ApiDoorRequests:
 
     def file(self, request: DoorRequest) -> DoorRequestState:
         """File `request` (again: its state); raises a ServiceError when the API cannot be used."""
-        return self._post("door request", self._file_url, encode(request))
+        return self._post("door request", self._file_url, encode(request), request.request_id)
 
     def state(self, request_id: str) -> DoorRequestState:
         """The state of one of this device's requests; raises a ServiceError when the API cannot be used."""
-        return self._post("door request status", self._state_url, encode(DoorRequestQuery(request_id=request_id)))
+        return self._post("door request status", self._state_url, encode(DoorRequestQuery(request_id=request_id)),
+                          request_id)
 
-    def _post(self, service: str, url: str, body: bytes) -> DoorRequestState:
+    def _post(self, service: str, url: str, body: bytes, request_id: str) -> DoorRequestState:
         response = self._session.request(service, "POST", url, data=body,
                                          headers={"Content-Type": "application/json"})
         try:
-            return decode(response.content, DoorRequestState)
+            state = decode(response.content, DoorRequestState)
         except WireError as exc:  # a 200 that is not a state: doubt, so the door stays shut
             raise ServiceUnavailable(f"{service}: the answer is not a door request state ({exc})") from exc
+        if state.request_id != request_id:  # another request's answer is no answer to this one
+            raise ServiceUnavailable(f"{service}: the answer is about another request")
+        return state

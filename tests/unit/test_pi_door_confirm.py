@@ -30,8 +30,17 @@ VISIT = "20261204T180000.000Z-01020304"
 KEY = clip_key("door-1", "20261204T180000.000Z-000001")
 
 
-def state(status: str, expires_at: float = 4_000_000_000.0) -> tuple[int, dict[str, Any]]:
-    return 200, {"request_id": "20261204T180001.000Z-0a0b0c0d", "status": status, "expires_at": expires_at}
+REQUEST = "20261204T180001.000Z-0a0b0c0d"
+
+
+def state(status: str, request_id: str = REQUEST) -> tuple[int, dict[str, Any]]:
+    return 200, {"request_id": request_id, "status": status, "expires_at": 4_000_000_000.0}
+
+
+@pytest.fixture(autouse=True)
+def fixed_request_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scripted API answers about REQUEST: the device makes that id (a real one is random)."""
+    monkeypatch.setattr("pi_app.actions.door_confirm.stamped_id", lambda _: REQUEST)
 
 
 # ---- the rule ---------------------------------------------------------------------------------------------------------
@@ -108,6 +117,7 @@ def test_an_approval_opens_the_door_once_and_the_alert_links_to_the_request(
     ([(500, {"error": "internal_error", "message": "x"})], "api_error"),
     ([(403, {"error": "not_your_request", "message": "x"})], "api_error"),
     ([(200, {"status": "approved"})], "api_error"),  # an answer that is not a state is doubt
+    ([state("approved", request_id="20261204T180001.000Z-ffffffff")], "api_error"),  # ...or about another request
 ])
 def test_a_denial_an_expiry_or_an_api_error_never_opens_the_door(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path, api_session: ApiSession, script: list, reason: str) -> None:
