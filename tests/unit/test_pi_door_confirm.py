@@ -18,7 +18,7 @@ from pi_app.actions.config_summary import describe_config
 from pi_app.actions.door_confirm import DoorConfirmer
 from pi_app.transport.api_session import ApiSession, AttemptTimeout
 from pi_app.transport.door_request_client import ApiDoorRequests
-from tests.unit.pi_actions_support import RELAY, RULES, ActionsRig, eileen
+from tests.unit.pi_actions_support import RULES, ActionsRig, eileen
 from tests.unit.pi_support import scripted_server
 from tests.unit.test_pi_actions_config import OUTPUTS, _problems
 
