@@ -6,6 +6,10 @@ RECOGNIZE_PATH = "/recognize"  # POST a JPEG/PNG frame; answers faces with names
 UPLOADS_PATH = "/uploads"  # POST {clip}: a presigned PUT URL for the calling device's own clip key
 VISITS_PATH = "/visits"  # POST a visit report from the device (decision, clips, sightings)
 CLIP_LINKS_PATH = "/clip-links"  # POST {key, expires_in}: a presigned GET URL of one of the device's clips
+DOOR_REQUESTS_PATH = "/door-requests"  # POST a door request (confirm mode): an operator approves or denies it
+DOOR_REQUEST_STATUS_PATH = "/door-request-status"  # POST {request_id}: the device polls its request's state
+# A door request waits at most this long for an operator: an approval after it never opens the door.
+DOOR_REQUEST_MIN_EXPIRES_S, DOOR_REQUEST_MAX_EXPIRES_S = 5, 600
 # Links are signed with the Lambda role's temporary credentials, which end within hours whatever a URL says.
 CLIP_LINK_MAX_EXPIRES_S = 12 * 3600
 API_KEY_HEADER = "x-api-key"

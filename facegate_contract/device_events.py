@@ -181,6 +181,7 @@ class VisitAction(DeviceEvent, frozen=True, kw_only=True, tag="visit_action"):
     door_reason: str = ""
     alert_id: str | None = None
     age_s: float | None = None
+    door_request: str = ""  # confirm mode: the door request filed for the visit (rule `door_request`: its outcome)
 
 
 # ---- the run -------------------------------------------------------------------------------------------------------

@@ -1,13 +1,17 @@
 """The tables' key names, and how their items read back.
 
 people     PERSON_KEY (a First_Last label)                          → the person's details
-sightings  PERSON_KEY (a label, unknown, or VISIT_PARTITION) + SEEN_AT_KEY (a time-sorted id) → a sighting or a visit
+sightings  PERSON_KEY (a label, unknown, VISIT_PARTITION or DOOR_PARTITION) + SEEN_AT_KEY (a time-sorted id)
+           → a sighting, a visit, or a door request (confirm mode)
 devices    KEY_HASH_KEY (the SHA-256 of an API key)                  → the device id
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
+
+from facegate_contract.wire import APPROVED, DENIED, EXPIRED, PENDING, DoorRequestState
 
 
 PERSON_KEY = "person"
@@ -25,3 +29,15 @@ def plain_json(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: plain_json(v) for k, v in value.items()}
     return value
+
+
+def door_request_state(item: Mapping[str, Any], now: float) -> DoorRequestState:
+    """A stored door request as the device and the console read it: still pending past its expiry is `expired`
+    (nothing rewrites it), so an approval can only ever be read before the request's `expires_at_s`."""
+    status = str(item.get("status", PENDING))
+    expires_at = float(item["expires_at_s"])
+    if status not in (APPROVED, DENIED):
+        status = EXPIRED if now >= expires_at else PENDING
+    decided = item.get("decided_at_s")
+    return DoorRequestState(request_id=str(item[SEEN_AT_KEY]), status=status,  # type: ignore[arg-type]
+                            expires_at=expires_at, decided_at=float(decided) if decided is not None else None)

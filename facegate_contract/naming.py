@@ -46,6 +46,7 @@ def is_visit_id(value: str) -> bool:
 
 
 VISIT_PARTITION = "#visit"  # visit summaries live in the sightings table under this partition, sorted by start
+DOOR_PARTITION = "#door"  # door requests (confirm mode) live in the sightings table under this partition
 UNDECIDED = "undecided"  # a visit's decision before enough clips agree
 
 

@@ -13,8 +13,9 @@ from typing import Any
 
 import msgspec
 
-from facegate_contract.api import (API_KEY_HEADER, CLIP_KEY_HEADER, CLIP_LINKS_PATH, FRAME_MEDIA_TYPES,
-                                   MAX_FRAME_BYTES, RECOGNIZE_PATH, UPLOADS_PATH, VISITS_PATH)
+from facegate_contract.api import (API_KEY_HEADER, CLIP_KEY_HEADER, CLIP_LINKS_PATH, DOOR_REQUEST_STATUS_PATH,
+                                   DOOR_REQUESTS_PATH, FRAME_MEDIA_TYPES, MAX_FRAME_BYTES, RECOGNIZE_PATH, UPLOADS_PATH,
+                                   VISITS_PATH)
 from facegate_contract.wire import ANSWERS, REQUESTS, ErrorBody
 
 REF = "#/components/schemas/{name}"
@@ -23,7 +24,10 @@ SUMMARIES = {
     UPLOADS_PATH: "A presigned PUT URL for one of the calling device's clips.",
     CLIP_LINKS_PATH: "A presigned GET URL of one of the calling device's clips (for an alert's receiver).",
     VISITS_PATH: "Record a visit the device decided or ended.",
+    DOOR_REQUESTS_PATH: "Ask an operator to open the door (confirm mode); answers the request's state.",
+    DOOR_REQUEST_STATUS_PATH: "The state of one of the calling device's door requests (the device polls it).",
 }
+ROUTES = tuple(SUMMARIES)
 MAX_CLIP_KEY_HEADER_CHARS = 512
 
 
@@ -39,7 +43,7 @@ def document() -> dict[str, Any]:
     error = {"description": "`{error, message}`: what was wrong, in a word and a sentence",
              "content": _json(ref[ErrorBody])}
     paths: dict[str, Any] = {}
-    for path in (RECOGNIZE_PATH, UPLOADS_PATH, CLIP_LINKS_PATH, VISITS_PATH):
+    for path in ROUTES:
         operation: dict[str, Any] = {
             "operationId": path.strip("/").replace("-", "_"),
             "summary": SUMMARIES[path],

@@ -19,8 +19,9 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 from msgspec import Meta, Struct
 
-from facegate_contract.api import (CLIP_LINK_MAX_EXPIRES_S, CLIP_LINKS_PATH, MAX_CLIP_BYTES, RECOGNIZE_PATH, UPLOADS_PATH,
-                                   VISITS_PATH)
+from facegate_contract.api import (CLIP_LINK_MAX_EXPIRES_S, CLIP_LINKS_PATH, DOOR_REQUEST_MAX_EXPIRES_S,
+                                   DOOR_REQUEST_MIN_EXPIRES_S, DOOR_REQUEST_STATUS_PATH, DOOR_REQUESTS_PATH,
+                                   MAX_CLIP_BYTES, RECOGNIZE_PATH, UPLOADS_PATH, VISITS_PATH)
 from facegate_contract.naming import (CLIP_ID_PATTERN, LABEL_PATTERN, UNDECIDED, UNKNOWN, VISIT_ID_PATTERN, is_clip_id,
                                       is_label, is_visit_id, parse_clip_key)
 
@@ -205,6 +206,51 @@ class VisitStored(Struct, frozen=True):
     sightings_tagged: int
 
 
+# ---- door requests (confirm mode) -----------------------------------------------------------------------------------
+DoorRequestId = Annotated[str, Meta(pattern=VISIT_ID_PATTERN, max_length=40, examples=["20261123T231158.500Z-1a2b3c4d"],
+                                    description="made by the device, like a visit id")]
+DoorStatus = Literal["pending", "approved", "denied", "expired"]
+PENDING, APPROVED, DENIED, EXPIRED = "pending", "approved", "denied", "expired"
+
+
+class DoorRequest(Struct, frozen=True):
+    """POST /door-requests: the door rule would open for `name` in this visit; an operator approves or denies it
+    before `expires_in` seconds pass (filing the same request id again answers its state)."""
+
+    request_id: DoorRequestId
+    visit_id: VisitId
+    name: PersonName
+    clip_key: ClipKey | None = None  # the clip with the face, for the console
+    expires_in: Annotated[int, Meta(ge=DOOR_REQUEST_MIN_EXPIRES_S, le=DOOR_REQUEST_MAX_EXPIRES_S)] = 60
+
+    def __post_init__(self) -> None:
+        if not is_visit_id(self.request_id) or not is_visit_id(self.visit_id):
+            raise ValueError("request_id and visit_id must look like 20261123T231158.500Z-1a2b3c4d")
+        if not is_label(self.name):
+            raise ValueError("name must be an enrolled person's First_Last label")
+        if self.clip_key is not None and parse_clip_key(self.clip_key) is None:
+            raise ValueError("clip_key must be a clip key (clips/<device>/YYYY/MM/DD/<clip>.mp4)")
+
+
+class DoorRequestQuery(Struct, frozen=True):
+    """POST /door-request-status: the state of one of the calling device's door requests."""
+
+    request_id: DoorRequestId
+
+    def __post_init__(self) -> None:
+        if not is_visit_id(self.request_id):
+            raise ValueError("request_id must look like 20261123T231158.500Z-1a2b3c4d")
+
+
+class DoorRequestState(Struct, frozen=True):
+    """A door request's state: only `approved` opens the door, and only before `expires_at`."""
+
+    request_id: DoorRequestId
+    status: DoorStatus
+    expires_at: Seconds
+    decided_at: Seconds | None = None
+
+
 class ErrorBody(Struct, frozen=True):
     """Every error the API answers (4xx and 5xx): a machine-readable kind and a sentence."""
 
@@ -246,6 +292,8 @@ def convert(data: Any, kind: type[T]) -> T:
 
 # Each route's JSON request and answer (POST /recognize takes a JPEG or PNG frame, not JSON).
 REQUESTS: dict[str, type[Struct]] = {UPLOADS_PATH: UploadRequest, CLIP_LINKS_PATH: ClipLinkRequest,
-                                     VISITS_PATH: VisitReport}
+                                     VISITS_PATH: VisitReport, DOOR_REQUESTS_PATH: DoorRequest,
+                                     DOOR_REQUEST_STATUS_PATH: DoorRequestQuery}
 ANSWERS: dict[str, type[Struct]] = {RECOGNIZE_PATH: RecognizeAnswer, UPLOADS_PATH: UploadLink,
-                                    CLIP_LINKS_PATH: ClipLink, VISITS_PATH: VisitStored}
+                                    CLIP_LINKS_PATH: ClipLink, VISITS_PATH: VisitStored,
+                                    DOOR_REQUESTS_PATH: DoorRequestState, DOOR_REQUEST_STATUS_PATH: DoorRequestState}

@@ -67,7 +67,9 @@ def control_policy(names: StackNames) -> dict[str, Any]:
             {"Sid": "ReadDevices", "Effect": "Allow", "Action": ["dynamodb:GetItem"],
              "Resource": _table(names, names.devices_table)},
             # A visit summary item (PutItem), and its visit id on the device's own sightings (UpdateItem).
-            {"Sid": "RecordVisits", "Effect": "Allow", "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem"],
+            # ...and door requests (confirm mode): filed (PutItem) and polled (GetItem) by their device.
+            {"Sid": "RecordVisits", "Effect": "Allow",
+             "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"],
              "Resource": _table(names, names.sightings_table)},
             # Presigned URLs act with the signer's rights: a device's upload (PUT) and alert link (GET) to its clip.
             {"Sid": "SignClipTransfers", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],

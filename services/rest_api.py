@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from facegate_contract import CLIP_LINKS_PATH, RECOGNIZE_PATH, UPLOADS_PATH, VISITS_PATH
+from facegate_contract import (CLIP_LINKS_PATH, DOOR_REQUEST_STATUS_PATH, DOOR_REQUESTS_PATH, RECOGNIZE_PATH,
+                               UPLOADS_PATH, VISITS_PATH)
 from services.changes import Action, Change
 from services.names import StackNames
 
-ROUTES = (RECOGNIZE_PATH, UPLOADS_PATH, CLIP_LINKS_PATH, VISITS_PATH)
+ROUTES = (RECOGNIZE_PATH, UPLOADS_PATH, CLIP_LINKS_PATH, VISITS_PATH, DOOR_REQUESTS_PATH, DOOR_REQUEST_STATUS_PATH)
 BINARY_MEDIA_TYPES = ("image/png", "image/jpeg")
 # POST does the work; ANY lets the Lambda answer other methods with a clear 405 instead of a bare 403.
 METHODS = ("POST", "ANY")

@@ -61,6 +61,7 @@ class VisitRecord:
     ended: bool
     evidence: list[dict[str, Any]] = field(default_factory=list)
     review: str = ""  # set by the console: "ignored", or the label a stranger was enrolled as
+    door_request: dict[str, Any] = field(default_factory=dict)  # confirm mode: the operator's decision, when made
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> VisitRecord:
@@ -71,7 +72,8 @@ class VisitRecord:
                    decision=data.get("decision", ""), confidence=data.get("confidence"),
                    clips=int(data.get("clips", 0)), keys=list(data.get("keys", [])),
                    conflicts=list(data.get("conflicts", [])), ended=bool(data.get("ended", False)),
-                   evidence=list(data.get("evidence", [])), review=data.get("review", ""))
+                   evidence=list(data.get("evidence", [])), review=data.get("review", ""),
+                   door_request=dict(data.get("door_request") or {}))
 
     @property
     def best_key(self) -> str:

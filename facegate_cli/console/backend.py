@@ -27,6 +27,8 @@ from recognizer.face_library.library import Library, LibraryEntry, load_library
 from recognizer.face_library.person_photos import StoredPhoto
 from recognizer.face_library.stack_access import StackAccess
 from services.console_login import LoginRecord, load_login
+from services.door_log import (DoorDecisionError, DoorRequestRecord, decide_door_request, get_door_request,
+                               list_door_requests)
 from services.visit_log import VisitPage, VisitRecord, get_visit, list_visits, page_visits, set_review
 
 log = logging.getLogger(__name__)
@@ -214,6 +216,27 @@ class ConsoleBackend:
 
     def visit(self, visit_id: str) -> VisitRecord | None:
         return get_visit(self.visits_table, visit_id)
+
+    # ---- door requests (confirm mode) ---------------------------------------------------------------------------
+    def now(self) -> float:
+        """The console's clock (epoch seconds): what "expired" is measured against."""
+        return self._clock()
+
+    def door_requests(self, limit: int = 50) -> list[DoorRequestRecord]:
+        """The newest door requests, pending ones with their time left."""
+        return list_door_requests(self.visits_table, self._clock(), limit)
+
+    def door_request(self, request_id: str) -> DoorRequestRecord | None:
+        """One door request, or None."""
+        return get_door_request(self.visits_table, request_id, self._clock())
+
+    def decide_door(self, request_id: str, approve: bool) -> DoorRequestRecord:
+        """Approve or deny a pending request (the device opens on approval); ConsoleError when it is decided,
+        expired or unknown."""
+        try:
+            return decide_door_request(self.visits_table, request_id, approve, "console operator", self._clock())
+        except DoorDecisionError as exc:
+            raise ConsoleError(str(exc)) from exc
 
     # ---- strangers --------------------------------------------------------------------------------------------
     def strangers_to_review(self, limit: int = 200) -> list[VisitRecord]:

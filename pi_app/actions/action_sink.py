@@ -19,8 +19,9 @@ from facegate_contract.device_events import ClipRecognition, ClipUploaded, Devic
 from facegate_contract.wire import to_builtins
 from pi_app.actions.alert import Alert, new_alert_id
 from pi_app.actions.clip_uploads import ClipUploads
-from pi_app.actions.config import NO_FACE, ActionsConfig, Rule
+from pi_app.actions.config import CONFIRM, NO_FACE, ActionsConfig, Rule
 from pi_app.actions.cooldowns import Cooldowns
+from pi_app.actions.door_confirm import DoorConfirmer
 from pi_app.actions.door_rule import door_verdict
 from pi_app.actions.gpio_outputs import Pulses
 from pi_app.actions.rules import Plan, plan, rule_for
@@ -48,12 +49,13 @@ class _Acted:
 
 class ActionSink:
     """Turns visits into pulses and alerts. Pass `visits` to share the tracker (e.g. with the motion gate) and
-    `publish` to get the visit events and `visit_action` events (through an EventRelay onto the bus)."""
+    `publish` to get the visit events and `visit_action` events (through an EventRelay onto the bus). In confirm
+    mode the door rule files a door request through `confirmer` instead of opening (none: the door stays shut)."""
 
     def __init__(self, config: ActionsConfig, outputs: Pulses, device_id: str, *,
                  submit_alert: SubmitAlert | None = None, uploads: ClipUploads | None = None,
                  clock: Callable[[], float] = time.time, visits: VisitTracker | None = None,
-                 publish: Publish | None = None) -> None:
+                 publish: Publish | None = None, confirmer: DoorConfirmer | None = None) -> None:
         self.config = config
         self.outputs = outputs
         self.device_id = device_id
@@ -61,6 +63,7 @@ class ActionSink:
         self.uploads = uploads if uploads is not None else ClipUploads()
         self.clock = clock
         self.publish = publish
+        self.confirmer = confirmer
         self.visits = visits if visits is not None else VisitTracker(config.visits)
         self.visit_sink = VisitSink(self.visits, [self.on_visit], publish)
         self.cooldowns = Cooldowns()
@@ -105,10 +108,27 @@ class ActionSink:
         opens = door.opens and not acted.door_opened
         if not first and not opens:
             return
-        acted.door_opened = acted.door_opened or opens
+        acted.door_opened = acted.door_opened or opens  # in confirm mode: asked, at most once per visit
         fresh = now - newest.at <= rule.max_age_s
-        self._carry_out(plan(rule, signals=first and fresh, alert=first, opens_door=opens), rule, visit, best,
-                        now, door_reason=door.reason)
+        confirm = opens and rule.door_mode == CONFIRM
+        self._carry_out(plan(rule, signals=first and fresh, alert=first, opens_door=opens and not confirm), rule,
+                        visit, best, now, door_reason=door.reason)
+        if confirm:
+            self._ask_door(rule, visit, best, now)
+
+    def _ask_door(self, rule: Rule, visit: VisitView, best: Vote, now: float) -> None:
+        """Confirm mode: file a door request (the confirmer opens on approval) and alert with its link."""
+        assert rule.door is not None  # door_verdict opens only a rule with a door
+        if self.confirmer is None:
+            log.warning("confirm mode without the door-request API: the door stays shut", extra={"visit_id": visit.id})
+            self._report(VisitAction(visit_id=visit.id, rule="door_request", decision=visit.decision.name,
+                                     door_reason="no door-request API"))
+            return
+        request_id = self.confirmer.ask(visit.id, visit.decision.name, best.key, rule.door, rule.confirm_timeout_s)
+        alert_id = self._alert("door_request", visit.decision.name, best.confidence, best.at, best.clip, best.key,
+                               best.details, now, visit.id, door_request_id=request_id)
+        self._report(VisitAction(visit_id=visit.id, rule="door_request", decision=visit.decision.name,
+                                 door_reason="asked", door_request=request_id, alert_id=alert_id))
 
     def _carry_out(self, what: Plan, rule: Rule, visit: VisitView, best: Vote, now: float, door_reason: str) -> None:
         for pulse in what.pulses:
@@ -141,12 +161,12 @@ class ActionSink:
             self.publish(action)
 
     def _alert(self, rule: str, name: str, confidence: float | None, seen_at: float, clip: str, key: str,
-               details: dict[str, Any], now: float, visit_id: str) -> str | None:
+               details: dict[str, Any], now: float, visit_id: str, door_request_id: str = "") -> str | None:
         if self.submit_alert is None:
             return None
         alert = Alert(id=new_alert_id(now), rule=rule, name=name, confidence=confidence, device_id=self.device_id,
                       seen_at=seen_at, created_at=now, clip=clip, clip_key=key, details=dict(details),
-                      visit_id=visit_id)
+                      visit_id=visit_id, door_request_id=door_request_id)
         try:
             self.submit_alert(alert)
         except OSError:  # disk full or read-only: the pins still worked; never break the event bus

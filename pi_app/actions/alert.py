@@ -19,7 +19,7 @@ class Alert:
     """One alert and its delivery history."""
 
     id: str
-    rule: str  # known | unknown | no_face
+    rule: str  # known | unknown | no_face | door_request
     name: str  # the person's label, or "unknown" / "no_face"
     confidence: float | None
     device_id: str
@@ -29,12 +29,18 @@ class Alert:
     clip_key: str
     details: dict[str, Any] = field(default_factory=dict)
     visit_id: str = ""  # the visit the alert is about ("" for no_face, and in outboxes from before visits)
+    door_request_id: str = ""  # confirm mode: the door request waiting for an operator
     attempts: int = 0
     last_error: str = ""
     version: int = ALERT_VERSION
 
-    def payload(self, clip_url: str | None, clip_url_expires_in_s: int, clip_pending: bool) -> dict[str, Any]:
-        """The JSON body of the webhook POST."""
+    def payload(self, clip_url: str | None, clip_url_expires_in_s: int, clip_pending: bool,
+                console_url: str = "") -> dict[str, Any]:
+        """The JSON body of the webhook POST (a door request's alert links to its console page)."""
+        door: dict[str, Any] = {}
+        if self.door_request_id:
+            door = {"door_request_id": self.door_request_id,
+                    "door_request_url": f"{console_url}/door-requests/{self.door_request_id}" if console_url else None}
         return {
             "alert_id": self.id,  # the same on every retry: receivers can drop duplicates
             "rule": self.rule,
@@ -50,6 +56,7 @@ class Alert:
             "details": self.details,
             "visit_id": self.visit_id or None,
             "attempt": self.attempts + 1,
+            **door,
         }
 
     def to_json(self) -> dict[str, Any]:

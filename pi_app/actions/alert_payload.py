@@ -15,14 +15,17 @@ log = logging.getLogger(__name__)
 class AlertPayloads:
     """Builds webhook bodies; signs links valid for `expiry_s` from the moment of sending."""
 
-    def __init__(self, clip_links: ClipLinks | None, expiry_s: int, uploaded: Container[str] = frozenset()) -> None:
+    def __init__(self, clip_links: ClipLinks | None, expiry_s: int, uploaded: Container[str] = frozenset(),
+                 console_url: str = "") -> None:
         self.clip_links = clip_links
         self.expiry_s = expiry_s
         self.uploaded = uploaded
+        self.console_url = console_url
 
     def build(self, alert: Alert) -> dict[str, Any]:
         """The JSON body for one delivery attempt of `alert`."""
-        return alert.payload(self._clip_url(alert), self.expiry_s, clip_pending=alert.clip_key not in self.uploaded)
+        return alert.payload(self._clip_url(alert), self.expiry_s, clip_pending=alert.clip_key not in self.uploaded,
+                             console_url=self.console_url)
 
     def _clip_url(self, alert: Alert) -> str | None:
         if self.clip_links is None or not alert.clip_key:

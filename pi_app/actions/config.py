@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from facegate_contract import DOOR_REQUEST_MAX_EXPIRES_S, DOOR_REQUEST_MIN_EXPIRES_S
 from pi_app.actions.config_reader import TableReader
 from pi_app.transport.backoff import Backoff
 from pi_app.visits.decision import DecisionPolicy
@@ -30,6 +31,11 @@ MIN_DOOR_CLIPS = 2  # the door never opens on a single answer
 # Each door-grade clip the door counts must also carry at least this naming confidence (docs/door-open-set.md).
 DEFAULT_DOOR_MIN_CONFIDENCE = 0.6
 MAX_WINDOW_CLIPS = 120
+# Door modes: "auto" opens on the face alone (no liveness check: a photo of an allowed person passes);
+# "confirm" files a door request that an operator approves or denies in the console before it expires.
+AUTO, CONFIRM = "auto", "confirm"
+DOOR_MODES = (AUTO, CONFIRM)
+DEFAULT_CONFIRM_TIMEOUT_S = 60.0
 # Alerts can wait: back off up to 5 minutes while the receiver is down, the outbox keeps them meanwhile.
 DEFAULT_ALERT_BACKOFF = Backoff(base_s=1.0, max_s=300.0, jitter=0.5)
 
@@ -75,6 +81,8 @@ class Rule:
     alert: bool = False
     door_min_clips: int = MIN_DOOR_CLIPS  # known rule: agreeing door-grade clips in the visit's window to open
     door_min_confidence: float = DEFAULT_DOOR_MIN_CONFIDENCE  # known rule: ...each with at least this confidence
+    door_mode: str = AUTO  # known rule: open at once (auto) or only on an operator's approval (confirm)
+    confirm_timeout_s: float = DEFAULT_CONFIRM_TIMEOUT_S  # confirm: an approval later than this never opens
 
     @property
     def does_nothing(self) -> bool:
@@ -92,6 +100,7 @@ class Webhook:
     clip_url_expiry_s: int = 24 * 3600
     give_up_after_s: float = 24 * 3600
     backoff: Backoff = DEFAULT_ALERT_BACKOFF
+    console_url: str = ""  # the console's address: a door request's alert links to its page there
 
 
 @dataclass(frozen=True)
@@ -181,6 +190,8 @@ def _rule(name: str, item: TableReader, outputs: dict[str, Output], declared: se
     signals = tuple(p for p in (_pulse(t, outputs, declared, SIGNAL, MAX_SIGNAL_S) for t in item.tables("signals")) if p)
     door, entry_detail, door_min_clips = None, "allow_entry", MIN_DOOR_CLIPS
     door_min_confidence: float | None = DEFAULT_DOOR_MIN_CONFIDENCE
+    door_mode: str | None = AUTO
+    confirm_timeout: float | None = DEFAULT_CONFIRM_TIMEOUT_S
     if name == KNOWN:  # read only here: elsewhere `door` is reported as not allowed, never silently ignored
         door_table = item.table("door")
         door = _pulse(door_table, outputs, declared, DOOR, MAX_DOOR_PULSE_S) if door_table else None
@@ -188,14 +199,21 @@ def _rule(name: str, item: TableReader, outputs: dict[str, Output], declared: se
         door_min_clips = item.integer("door_min_clips", MIN_DOOR_CLIPS, minimum=MIN_DOOR_CLIPS,
                                       maximum=MAX_WINDOW_CLIPS, what="a number of agreeing clips") or MIN_DOOR_CLIPS
         door_min_confidence = item.number("door_min_confidence", DEFAULT_DOOR_MIN_CONFIDENCE, above=0, maximum=1)
+        door_mode = item.text("door_mode", AUTO, choices=DOOR_MODES)
+        # Within what the API keeps a request pending for: the device never waits on a request the API has expired.
+        confirm_timeout = item.number("confirm_timeout_s", DEFAULT_CONFIRM_TIMEOUT_S,
+                                      minimum=DOOR_REQUEST_MIN_EXPIRES_S, maximum=DOOR_REQUEST_MAX_EXPIRES_S)
     alert = item.flag("alert", False)
     item.finish(hints={"door": "only [on.known] may open the door",
                        "entry_detail": "only [on.known] has an entry_detail",
                        "door_min_clips": "only [on.known] has a door_min_clips",
-                       "door_min_confidence": "only [on.known] has a door_min_confidence"})
+                       "door_min_confidence": "only [on.known] has a door_min_confidence",
+                       "door_mode": "only [on.known] has a door_mode",
+                       "confirm_timeout_s": "only [on.known] has a confirm_timeout_s"})
     return Rule(name, cooldown if cooldown is not None else DEFAULT_COOLDOWN_S[name],
                 max_age if max_age is not None else 10.0, signals, door, entry_detail, alert, door_min_clips,
-                door_min_confidence if door_min_confidence is not None else DEFAULT_DOOR_MIN_CONFIDENCE)
+                door_min_confidence if door_min_confidence is not None else DEFAULT_DOOR_MIN_CONFIDENCE,
+                door_mode or AUTO, confirm_timeout if confirm_timeout is not None else DEFAULT_CONFIRM_TIMEOUT_S)
 
 
 def _visits(item: TableReader | None) -> VisitConfig | None:
@@ -258,11 +276,14 @@ def _webhook(item: TableReader | None) -> Webhook | None:
                           what="a presigned URL lifetime in whole seconds")
     give_up = item.number("give_up_after_s", 24 * 3600, above=0)
     backoff = _backoff(item.table("backoff"))
+    console_url = item.text("console_url", None) or ""
+    if console_url and not is_http_url(console_url):
+        item.problem("console_url", "must be an http:// or https:// URL with a host")
     item.finish()
     if url is None or None in (timeout, expiry, give_up, backoff):
         return None
     assert timeout is not None and expiry is not None and give_up is not None and backoff is not None
-    return Webhook(url, headers, timeout, expiry, give_up, backoff)
+    return Webhook(url, headers, timeout, expiry, give_up, backoff, console_url.rstrip("/"))
 
 
 def _backoff(item: TableReader | None) -> Backoff | None:

@@ -1,7 +1,7 @@
 """The parsed action config in words, for `facegate check-actions` (secret-free: the webhook shows its host only)."""
 from __future__ import annotations
 
-from pi_app.actions.config import DOOR, NO_FACE, RULE_NAMES, ActionsConfig, Pulse, Rule
+from pi_app.actions.config import CONFIRM, DOOR, NO_FACE, RULE_NAMES, ActionsConfig, Pulse, Rule
 from pi_app.actions.webhook import url_origin
 from pi_app.visits.grouping import VisitConfig
 
@@ -24,6 +24,8 @@ def describe_config(config: ActionsConfig) -> list[str]:
         lines.append(f"webhook: POST {url_origin(hook.url)}/… (timeout {hook.timeout_s:g} s{headers})")
         lines.append(f"  clip links valid {hook.clip_url_expiry_s} s; retries back off {hook.backoff.base_s:g}-"
                      f"{hook.backoff.max_s:g} s (jitter {hook.backoff.jitter:g}); give up after {hook.give_up_after_s:g} s")
+        if hook.console_url:
+            lines.append(f"  door requests' alerts link to {hook.console_url}/door-requests/<id>")
     return lines
 
 
@@ -47,6 +49,10 @@ def _rule_lines(rule: Rule, visits: VisitConfig) -> list[str]:
                      f"is true and {rule.door_min_clips}+ of the latest {visits.decision.window_clips} clips agree as "
                      f"door-grade matches (confidence {rule.door_min_confidence:g}+) "
                      f"with no other enrolled name among them")
+        lines.append(f"  door mode: confirm: a door request an operator approves in the console within "
+                     f"{rule.confirm_timeout_s:g} s; a denial, a timeout or an API error keeps the door shut"
+                     if rule.door_mode == CONFIRM else
+                     "  door mode: auto: opens on the face alone (no liveness check: a photo of the person passes)")
     lines.append("  alert: webhook" if rule.alert else "  alert: no")
     return lines
 

@@ -27,6 +27,7 @@ from pi_app.actions.alert_payload import AlertPayloads
 from pi_app.actions.clip_links import ClipLinks
 from pi_app.actions.clip_uploads import ClipUploads
 from pi_app.actions.config import ActionsConfig
+from pi_app.actions.door_confirm import DEFAULT_POLL_S, DoorConfirmer, DoorRequestApi
 from pi_app.actions.gpio_outputs import GpioOutputs
 from pi_app.actions.scheduler import Scheduler, ThreadScheduler
 from pi_app.actions.supervised_outputs import SupervisedOutputs
@@ -44,7 +45,8 @@ class DeviceActions:
     def __init__(self, config: ActionsConfig, *, device_id: str, outbox_dir: Path,
                  clip_links: ClipLinks | None = None, gpio: Any = None, scheduler: Scheduler | None = None,
                  sender: AlertSender | None = None, clock: Callable[[], float] = time.time,
-                 visits: VisitTracker | None = None, publish: Callable[[Event], None] | None = None) -> None:
+                 visits: VisitTracker | None = None, publish: Callable[[Event], None] | None = None,
+                 door_requests: DoorRequestApi | None = None, door_poll_s: float = DEFAULT_POLL_S) -> None:
         self.config = config
         self._own_scheduler: ThreadScheduler | None = None
         self.outputs: GpioOutputs | SupervisedOutputs
@@ -63,11 +65,16 @@ class DeviceActions:
             if sender is None:
                 hook = config.webhook
                 sender = self._own_sender = WebhookSender(hook.url, hook.headers, hook.timeout_s)
-            payloads = AlertPayloads(clip_links, config.webhook.clip_url_expiry_s, uploads)
+            payloads = AlertPayloads(clip_links, config.webhook.clip_url_expiry_s, uploads, config.webhook.console_url)
             self.dispatcher = AlertDispatcher(self.outbox, sender, payloads, config.webhook, clock=clock)
+        # Confirm mode: the relay opens on an operator's approval, read from the API (no API: it never opens).
+        outputs = self.outputs
+        self.confirmer = (DoorConfirmer(door_requests, lambda pulse: outputs.pulse(pulse.output, pulse.seconds),
+                                        publish=publish, poll_s=door_poll_s)
+                          if door_requests is not None else None)
         self.sink = ActionSink(config, self.outputs, device_id, uploads=uploads, clock=clock,
                                submit_alert=self.dispatcher.submit if self.dispatcher else None,
-                               visits=visits, publish=publish)
+                               visits=visits, publish=publish, confirmer=self.confirmer)
         self.visits = self.sink.visits
 
     def start(self) -> DeviceActions:
@@ -87,6 +94,8 @@ class DeviceActions:
         """Open visits ended, pins off, pending alerts given up to `flush_timeout_s`, threads stopped."""
         try:
             try:
+                if self.confirmer is not None:
+                    self.confirmer.close()  # before the pins close: a late approval must find nothing to open
                 self.sink.close()
             finally:
                 self.outputs.close()  # pins off whatever happened above

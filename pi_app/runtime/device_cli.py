@@ -155,7 +155,7 @@ def _start_actions(config: ActionsConfig, device: str, outbox: Path, connection:
 
     try:
         return DeviceActions(config, device_id=device, outbox_dir=outbox, clip_links=connection.clip_links,
-                             publish=relay.put).start()
+                             publish=relay.put, door_requests=connection.door_requests).start()
     except RuntimeError as exc:  # GpioUnavailable, or RPi.GPIO refusing the pins (no access to the GPIO chip)
         source.close()
         connection.close()

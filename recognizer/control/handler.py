@@ -1,5 +1,5 @@
 """Lambda entry point of the control function (the same image as the recognizer, another command): clip upload
-URLs, clip links and visit reports. Wired from the environment the deploy sets; nothing heavy to load."""
+URLs, clip links, visit reports and door requests. Wired from the environment the deploy sets; nothing heavy to load."""
 from __future__ import annotations
 
 import logging
@@ -21,15 +21,18 @@ def build_service(settings: LambdaSettings = SETTINGS) -> Any:
     from recognizer.control.clip_transfers import ClipTransfers, s3_presigner
     from recognizer.control.service import ControlService
     from recognizer.api.device_identity import DeviceDirectory
+    from recognizer.control.door_requests import DoorRequests
     from recognizer.control.visit_reports import VisitReports
 
     config = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"})
     dynamodb = boto3.resource("dynamodb", config=config)
+    sightings = dynamodb.Table(settings.sightings_table)
     return ControlService(
         ClipTransfers(settings.bucket, lambda endpoint: s3_presigner(endpoint, settings.region),
                       settings.presign_endpoint),
-        VisitReports(dynamodb.Table(settings.sightings_table), settings.retention_days),
+        VisitReports(sightings, settings.retention_days),
         devices=DeviceDirectory(dynamodb.Table(settings.devices_table)),
+        doors=DoorRequests(sightings, settings.retention_days),
     )
 
 

@@ -1,16 +1,17 @@
 """The control function: the device's light calls, kept apart from recognition so that a busy recognizer never
 holds up a clip's upload. POST /uploads (a presigned PUT for the device's own clip), /clip-links (a presigned GET
-of one of its clips), /visits (a visit report). No models, no numpy: it starts in a fraction of a second."""
+of one of its clips), /visits (a visit report), /door-requests and /door-request-status (confirm mode). No models, no numpy: it starts in a fraction of a second."""
 from __future__ import annotations
 
 from typing import Any
 
-from facegate_contract import CLIP_LINKS_PATH, UPLOADS_PATH, VISITS_PATH
-from facegate_contract.wire import ClipLinkRequest, UploadRequest, VisitReport
+from facegate_contract import CLIP_LINKS_PATH, DOOR_REQUEST_STATUS_PATH, DOOR_REQUESTS_PATH, UPLOADS_PATH, VISITS_PATH
+from facegate_contract.wire import ClipLinkRequest, DoorRequest, DoorRequestQuery, UploadRequest, VisitReport
 from recognizer.api.event import json_request
 from recognizer.control.clip_transfers import ClipTransfers
-from recognizer.api.proxy_service import Devices, ProxyService
+from recognizer.api.proxy_service import Devices, ProxyService, Route
 from recognizer.api.responses import json_response
+from recognizer.control.door_requests import DoorRequests
 from recognizer.control.visit_reports import VisitReports
 
 
@@ -18,15 +19,21 @@ from recognizer.control.visit_reports import VisitReports
 UPLOAD_ERRORS = {"metadata": "bad_metadata", "size": "bad_size", None: "bad_clip_id"}
 LINK_ERRORS = {"expires_in": "bad_expiry", None: "bad_clip_key"}
 VISIT_ERRORS: dict[str | None, str] = {None: "bad_visit"}
+DOOR_ERRORS = {"expires_in": "bad_expiry", "clip_key": "bad_clip_key", None: "bad_door_request"}
 
 
 class ControlService(ProxyService):
     """Signs clip transfers and keeps visit reports, for the calling device only."""
 
-    def __init__(self, transfers: ClipTransfers, visits: VisitReports, devices: Devices | None = None) -> None:
-        super().__init__({UPLOADS_PATH: self._upload, CLIP_LINKS_PATH: self._link, VISITS_PATH: self._visit}, devices)
+    def __init__(self, transfers: ClipTransfers, visits: VisitReports, devices: Devices | None = None,
+                 doors: DoorRequests | None = None) -> None:
+        routes: dict[str, Route] = {UPLOADS_PATH: self._upload, CLIP_LINKS_PATH: self._link, VISITS_PATH: self._visit}
+        if doors is not None:
+            routes |= {DOOR_REQUESTS_PATH: self._door_request, DOOR_REQUEST_STATUS_PATH: self._door_status}
+        super().__init__(routes, devices)
         self.transfers = transfers
         self.visits = visits
+        self.doors = doors
 
     def _upload(self, event: dict[str, Any]) -> dict[str, Any]:
         device = self.device(event)
@@ -39,3 +46,14 @@ class ControlService(ProxyService):
     def _visit(self, event: dict[str, Any]) -> dict[str, Any]:
         device = self.device(event)
         return json_response(200, self.visits.report(device, json_request(event, VisitReport, VISIT_ERRORS)))
+
+    def _door_request(self, event: dict[str, Any]) -> dict[str, Any]:
+        device = self.device(event)
+        assert self.doors is not None  # routed only when there is one
+        return json_response(200, self.doors.file(device, json_request(event, DoorRequest, DOOR_ERRORS)))
+
+    def _door_status(self, event: dict[str, Any]) -> dict[str, Any]:
+        device = self.device(event)
+        assert self.doors is not None
+        query = json_request(event, DoorRequestQuery, {None: "bad_request_id"})
+        return json_response(200, self.doors.state(device, query.request_id))

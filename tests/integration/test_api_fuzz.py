@@ -1,6 +1,6 @@
 """The device API under hostile input, against the running emulator stack: a property-based fuzz run generated from
 the OpenAPI document (itself generated from the contract's types), and a second device trying every route on the
-first one's ids and records.
+first one's ids and records (door requests too).
 
     .venv/bin/python -m pytest tests/integration/test_api_fuzz.py   # FACEGATE_FUZZ_EXAMPLES=N per route (200)
 
@@ -32,6 +32,7 @@ SCHEMA = schemathesis.openapi.from_path(ROOT / "docs" / "openapi.json")
 EXAMPLES = int(os.environ.get("FACEGATE_FUZZ_EXAMPLES", "200"))
 CLIP = "20261204T101010.500Z-000001"
 VISIT = "20261204T101010.500Z-0badc0de"
+DOOR_REQUEST = "20261204T101011.000Z-0badd000"
 
 
 def _post(device: DeviceFile, path: str, body: bytes | dict[str, Any], **headers: str) -> requests.Response:
@@ -66,6 +67,9 @@ def owner(add_device: Any, enrolled: StackOutputs) -> DeviceFile:
               "evidence": [{"key": key, "name": "Eileen_Collins", "confidence": 0.9, "sighting_id": sighting}]}
     stored = _post(device, "/visits", report)
     assert stored.status_code == 200, stored.text
+    filed = _post(device, "/door-requests", {"request_id": DOOR_REQUEST, "visit_id": VISIT, "name": "Eileen_Collins",
+                                              "clip_key": key, "expires_in": 60})
+    assert filed.status_code == 200, filed.text
     return device
 
 
@@ -89,6 +93,12 @@ def test_another_device_cannot_touch_the_owners_clips_sightings_or_visits(owner:
                                                          "first_at": 1.0, "last_at": 2.0, "keys": [theirs]}),
         "report their visit id": _post(intruder, "/visits", {"visit_id": VISIT, "first_at": 1.0, "last_at": 2.0,
                                                               "decision": "unknown"}),
+        "read their door request": _post(intruder, "/door-request-status", {"request_id": DOOR_REQUEST}),
+        "file their door request id": _post(intruder, "/door-requests", {
+            "request_id": DOOR_REQUEST, "visit_id": VISIT, "name": "Eileen_Collins", "expires_in": 60}),
+        "show their clip at the door": _post(intruder, "/door-requests", {
+            "request_id": DOOR_REQUEST.replace("0badd000", "0000d00b"), "visit_id": VISIT, "name": "Eileen_Collins",
+            "clip_key": theirs}),
     }
     assert {what: r.status_code for what, r in tries.items()} == {what: 403 for what in tries}
     # Its own clip with their clip id: allowed, and recorded as its own sighting, not over theirs.

@@ -81,14 +81,15 @@ class RecordingSender:
         return SendResult(DELIVERED, 200)
 
 
-def recognition(t: float, *faces: dict[str, Any], seq: int = 0, status: str | None = None) -> ClipRecognition:
-    """A `recognition` event as ClipWorker emits it, for a clip recorded at `t` with these faces (JSON objects, as
-    the API sends them)."""
+def recognition(t: float, *faces: dict[str, Any], seq: int = 0, status: str | None = None,
+                device: str = "door-1") -> ClipRecognition:
+    """A `recognition` event as ClipWorker emits it, for a clip of `device` recorded at `t` with these faces (JSON
+    objects, as the API sends them)."""
     names = [f["name"] for f in faces]
     if status is None:
         status = "no_face" if not faces else "recognised" if any(n != "unknown" for n in names) else "unknown"
     clip = clip_id(t, seq)
-    return ClipRecognition(clip=clip, key=clip_key("door-1", clip), recorded_at=t, status=status, names=names,
+    return ClipRecognition(clip=clip, key=clip_key(device, clip), recorded_at=t, status=status, names=names,
                            faces=convert(list(faces), list[Face]))
 
 
@@ -122,15 +123,17 @@ def stranger(confidence: float = 0.6, x: float = 300) -> dict[str, Any]:
 class ActionsRig:
     """DeviceActions on fake-rpi, a manual scheduler and a fake wall clock moved together; alerts recorded."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, rules: str = RULES) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, rules: str = RULES,
+                 door_requests: Any = None, device: str = "door-1") -> None:
+        self.device = device
         self.scheduler = ManualScheduler()
         self.clock = FakeClock()
         self.gpio, self.writes = recording_gpio(monkeypatch, self.scheduler)
         self.sender = RecordingSender()
         self.events: list[DeviceEvent] = []  # what the sink published (visit events, visit actions)
-        self.actions = DeviceActions(parse_actions_config(rules), device_id="door-1", outbox_dir=tmp_path / "alerts",
+        self.actions = DeviceActions(parse_actions_config(rules), device_id=device, outbox_dir=tmp_path / "alerts",
                                      gpio=self.gpio, scheduler=self.scheduler, sender=self.sender, clock=self.clock,
-                                     publish=self.events.append)
+                                     publish=self.events.append, door_requests=door_requests, door_poll_s=0.02)
         self.actions.outputs.open()  # pins only: the dispatcher thread stays off, tests deliver by hand
         self.seq = 0
 
@@ -138,7 +141,7 @@ class ActionsRig:
         """The worker reports a clip recorded `age_s` ago with these faces (the next clip, unless `seq` is given)."""
         if seq is None:
             seq, self.seq = self.seq, self.seq + 1
-        self.actions.sink.handle(recognition(self.clock.now - age_s, *faces, seq=seq))
+        self.actions.sink.handle(recognition(self.clock.now - age_s, *faces, seq=seq, device=self.device))
 
     def clips(self, *faces_per_clip: tuple[dict[str, Any], ...] | dict[str, Any] | None, every_s: float = 0.5) -> None:
         """One clip per argument, `every_s` apart (the clock moves after each): a face, a tuple of faces, or
