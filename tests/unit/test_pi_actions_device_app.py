@@ -76,3 +76,24 @@ def test_a_known_person_allowed_in_opens_the_door_once_and_sends_no_alert(tmp_pa
     assert server.requests == []
     assert writes.count((RELAY, 1)) == 1 and writes.count((GREEN, 1)) == 1
     assert sorted(writes) == [(GREEN, 0), (GREEN, 1), (RELAY, 0), (RELAY, 1)]  # the 2 s green pulse ended at exit
+
+
+def test_a_no_face_alert_uploads_its_clip_while_the_rest_of_the_empty_doorway_stays_on_the_device(
+        tmp_path: Path, video: Path) -> None:
+    rules = RULES + '\n[on.no_face]\nalert = true\ncooldown_s = 3600\n'
+    uploader = FakeUploader()
+    with scripted_server([(200, {})]) as server:
+        config = parse_actions_config(rules.replace("http://127.0.0.1:9/hook",
+                                                    f"http://127.0.0.1:{server.server_address[1]}/hook"))
+        with DeviceActions(config, device_id="door-1", outbox_dir=tmp_path / "alerts", clip_links=FakeLinks(),
+                           gpio=fake_gpio()) as actions:
+            summary = DeviceApp(_config(tmp_path, workers=1), VideoFileCamera(video, realtime=False),
+                                FakeRecognizer(faces=[]), uploader, sinks=[actions.sink],
+                                alerted=actions.sink.alerted.__contains__).run()
+            assert actions.dispatcher is not None and actions.dispatcher.wait_idle(10)
+
+    (request,) = server.requests  # one alert: the cool-down holds the other clips back
+    alert = json.loads(request["body"])
+    assert sorted(uploader.objects) == [alert["clip_key"]]  # the alert's clip, and only it, went to S3
+    assert (summary["uploaded"], summary["kept"], summary["pending_uploads"]) == (1, 2, 0)
+    assert len(list((tmp_path / "spool" / ".kept").iterdir())) == 2
