@@ -24,7 +24,7 @@ from pathlib import Path
 
 from facegate_contract import PRIVATE_DIR_MODE, is_clip_id
 from pi_app.recording.clip_names import clip_seq
-from pi_app.recording.clip_state import WANTED, ClipState
+from pi_app.recording.clip_state import KEPT_LOCAL, WANTED, ClipState
 from pi_app.recording.clip_video import video_facts
 from pi_app.recording.durable_files import DISK_SYNC, DiskSync, private_dir, private_file, write_atomically
 
@@ -236,7 +236,9 @@ class Spool:
         pending = []
         for clip in self.clips():
             state = self.resume(clip)
-            if state is not None and not state.finished:
+            if state is not None and state.upload.status == KEPT_LOCAL:
+                self.keep(state)  # a crash came between its state and its move to `.kept/`
+            elif state is not None and not state.finished:
                 pending.append(clip)
         return pending
 

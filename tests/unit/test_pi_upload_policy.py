@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from facegate_contract.device_events import ClipKept, ClipUploaded, DeviceEvent, events_of
+from facegate_contract.device_events import ClipKept, ClipRecorded, ClipUploaded, DeviceEvent, events_of
 from pi_app.recording.clip_state import KEPT_LOCAL, NO_FACE, SKIPPED_STALE, UPLOADED, ClipState
 from pi_app.recording.spool import CLIP_FILE, Spool, folder_bytes
 from pi_app.recording.upload_policy import UploadPolicy
 from pi_app.runtime.clip_worker import ClipWorker
+from pi_app.runtime.stats import Stats
 from tests.unit.pi_support import FakeClock, FakeRecognizer, FakeUploader, add_clip
 
 T0 = 1_790_000_000.0
@@ -114,3 +115,18 @@ def test_all_uploads_every_clip_as_before(tmp_path: Path) -> None:
 def test_an_unknown_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="visits"):
         UploadPolicy(mode="some")  # type: ignore[arg-type]
+
+
+def test_a_clip_marked_kept_before_a_crash_moved_it_is_moved_at_the_next_start(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    state = add_clip(spool, 0, T0, recognition__status=NO_FACE, upload__status=KEPT_LOCAL)
+
+    assert Spool(tmp_path).unfinished() == []
+    assert Spool(tmp_path).kept_clips() == [state.clip] and spool.clips() == []
+
+
+def test_the_device_counts_kept_clips_as_done_not_pending() -> None:
+    stats = Stats()
+    stats.handle(ClipRecorded(clip="c1"))
+    stats.handle(ClipKept(clip="c1", key="k1", recognition=NO_FACE))
+    assert (stats.counters()["kept"], stats.counters()["pending_uploads"]) == (1, 0)
