@@ -29,8 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from facegate_contract.device_events import (AuthFailed, ClipKept, ClipRecognition, ClipUploaded, DeviceEvent, ServiceTrouble,
-                                             StageFailed, Throttled)
+from facegate_contract.device_events import (AuthFailed, ClipKept, ClipRecognition, ClipUploaded, DeviceEvent,
+                                             ServiceTrouble, StageFailed, Throttled)
 from pi_app.transport.backoff import Backoff
 from pi_app.recording.clip_metadata import clip_metadata
 from pi_app.recording.clip_state import (KEPT_LOCAL, REFUSED, SKIPPED_NO_FRAME, SKIPPED_STALE, UPLOADED, WANTED,
@@ -203,11 +203,13 @@ class ClipWorker:
     def _keep(self, state: ClipState) -> None:
         state.upload.status = KEPT_LOCAL
         size = (self.spool.folder(state.clip) / CLIP_FILE).stat().st_size
+        evicted = self.spool.keep(state)
         with self._kept_lock:
             self._recent_kept.append((state.clip, state.recorded_at))
-        evicted = self.spool.keep(state)
         self.emit(ClipKept(clip=state.clip, key=state.key, bytes=size, recognition=state.recognition.status,
                            evicted=evicted))
+        if self.visit_open(state.recorded_at):  # another worker's face began a visit meanwhile: it reaches this clip
+            self._bring_back_margin(state.recorded_at - 0.001, state.recorded_at)
 
     def _bring_back_margin(self, since: float, until: float) -> None:
         """Upload the kept clips recorded between `since` and `until` (the margin before a visit's clip)."""

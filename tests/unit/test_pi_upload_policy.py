@@ -130,3 +130,13 @@ def test_the_device_counts_kept_clips_as_done_not_pending() -> None:
     stats.handle(ClipRecorded(clip="c1"))
     stats.handle(ClipKept(clip="c1", key="k1", recognition=NO_FACE))
     assert (stats.counters()["kept"], stats.counters()["pending_uploads"]) == (1, 0)
+
+
+def test_a_clip_kept_while_another_worker_starts_a_visit_that_reaches_it_is_uploaded(tmp_path: Path) -> None:
+    answers = iter([False, True])  # no visit when the clip is weighed; one (another worker's face) once it is kept
+    spool, uploader = Spool(tmp_path), FakeUploader()
+    worker = ClipWorker(spool, FakeRecognizer(faces=[]), uploader, lambda e: None, clock=FakeClock(T0 + 10),
+                        upload_policy=UploadPolicy(), visit_open=lambda at: next(answers))
+    state = add_clip(spool, 0, T0)
+    assert worker.process(state.clip) is None
+    assert set(uploader.objects) == {state.key} and spool.kept_clips() == []
