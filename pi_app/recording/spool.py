@@ -254,5 +254,6 @@ class Spool:
 
     def next_seq(self) -> int:
         """A sequence number above every clip in the spool, so ids stay unique across restarts."""
-        names = self.clips() + self.kept_clips() + [p.name for p in (self.root / INCOMING).iterdir() if is_clip_id(p.name)]
+        incoming = [p.name for p in (self.root / INCOMING).iterdir() if is_clip_id(p.name)]
+        names = self.clips() + self.kept_clips() + incoming
         return max((clip_seq(n) for n in names), default=-1) + 1
