@@ -64,7 +64,7 @@ def _run(upload: UploadMode, device_file: Path, manifest: VideoManifest, work: P
     uploaded = {u.clip for u in uploads}
     visits = events_of(events, VisitEnded)
     return {
-        "clips": len(offsets), "empty_clips": len(empty), "occupied_clips": len(occupied),
+        "upload": upload, "clips": len(offsets), "empty_clips": len(empty), "occupied_clips": len(occupied),
         "sent_empty": sum(1 for c in empty if c in sent), "sent_occupied": sum(1 for c in occupied if c in sent),
         "server_ms": [e.server_ms for e in sent.values() if e.server_ms is not None],
         "faces": sum(len(e.faces) for e in sent.values()),
@@ -113,8 +113,9 @@ def control_ms(samples: int = 200) -> float:
 def day_cost(run: dict, empty_share: float, control_each_ms: float) -> dict:
     """Per device-day: requests and dollars, for a day of DAY_CLIPS clips, `empty_share` of them empty.
 
-    What is sent and uploaded scales from the run: its shares of empty and occupied clips recognised and uploaded.
-    Lambda bills each request's own duration: the run's mean recognizer time per frame sent (an empty frame is
+    What is sent scales from the run: its shares of empty and occupied clips recognised. What is uploaded: every
+    clip (`all`), or (`visits`) the run's share of occupied clips plus its empty clips uploaded per visit (the margin
+    before a visit and its tail: they come with visits, not with the length of the empty day). Lambda bills each request's own duration: the run's mean recognizer time per frame sent (an empty frame is
     cheaper than a face).
     """
     empty_clips, occupied_clips = DAY_CLIPS * empty_share, DAY_CLIPS * (1 - empty_share)
@@ -124,8 +125,10 @@ def day_cost(run: dict, empty_share: float, control_each_ms: float) -> dict:
                 + occupied_clips * run[of_occupied] / max(1, run["occupied_clips"]))
 
     sent = scaled("sent_empty", "sent_occupied")
-    uploaded = scaled("uploaded_empty", "uploaded_occupied")
     visits = occupied_clips / max(1.0, run["occupied_clips"] / max(1, run["visits"]))
+    uploaded = (float(DAY_CLIPS) if run["upload"] == "all" else
+                occupied_clips * run["uploaded_occupied"] / max(1, run["occupied_clips"])
+                + visits * run["uploaded_empty"] / max(1, run["visits"]))
     reports = visits * run["visit_reports"] / max(1, run["visits"])
     control_calls = uploaded + reports  # an upload URL per uploaded clip, the visit reports
     faces = sent * run["faces"] / max(1, run["sent_empty"] + run["sent_occupied"])
