@@ -100,8 +100,11 @@ def control_ms(samples: int = 200) -> float:
                              devices=DeviceDirectory(Devices()))
     event = {"httpMethod": "POST", "resource": "/uploads", "path": "/uploads", "isBase64Encoded": False,
              "headers": {"x-api-key": "k", "Content-Type": "application/json"},
-             "body": json.dumps({"clip": "20261129T101010.500Z-000007", "metadata": {"recognition": "unknown"}})}
-    service.handle(event)
+             "body": json.dumps({"clip": "20261129T101010.500Z-000007", "size": 22000,
+                                 "metadata": {"recognition": "unknown"}})}
+    answer = service.handle(event)
+    if answer["statusCode"] != 200:  # time a granted URL, not a refusal
+        raise RuntimeError(f"the control function refused the upload: {answer['body'][:300]}")
     times = []
     for _ in range(samples):
         start = time.perf_counter()
