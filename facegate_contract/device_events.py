@@ -98,6 +98,17 @@ class ClipUploaded(DeviceEvent, frozen=True, kw_only=True, tag="upload"):
     attempts: int = 0
 
 
+class ClipKept(DeviceEvent, frozen=True, kw_only=True, tag="kept"):
+    """A clip stays on the device instead of going to S3 (the `visits` upload policy: an empty doorway), in the
+    spool's `.kept/` area until its rolling budget needs the room; `evicted` are the kept clips deleted for it."""
+
+    clip: str
+    key: str  # where it would be in the bucket, were it brought back and uploaded
+    bytes: int = 0
+    recognition: str = ""  # no_face or skipped_still
+    evicted: list[str] = []
+
+
 class ServiceTrouble(DeviceEvent, frozen=True, kw_only=True):
     """A call to the stack failed and will be retried (the three kinds below)."""
 
@@ -213,7 +224,7 @@ class RunSummary(DeviceEvent, frozen=True, kw_only=True, tag="summary"):
 
 
 AnyDeviceEvent: TypeAlias = (ClipRecorded | ClipsResumed | RecordingPaused | RecordingResumed | ClipRecognition
-                             | ClipUploaded | StageFailed | AuthFailed | Throttled | VisitStarted | VisitDecided
+                             | ClipUploaded | ClipKept | StageFailed | AuthFailed | Throttled | VisitStarted | VisitDecided
                              | VisitEnded | VisitAction | RunSummary)
 
 
@@ -244,7 +255,7 @@ def events_of(events: Iterable[DeviceEvent], kind: type[E]) -> list[E]:
     return [e for e in events if isinstance(e, kind)]
 
 
-__all__ = ["AnyDeviceEvent", "AuthFailed", "ClipRecognition", "ClipRecorded", "ClipUploaded", "ClipsResumed",
+__all__ = ["AnyDeviceEvent", "AuthFailed", "ClipKept", "ClipRecognition", "ClipRecorded", "ClipUploaded", "ClipsResumed",
            "DeviceEvent", "RecordingPaused", "RecordingResumed", "RunSummary", "ServiceTrouble", "StageFailed",
            "Throttled", "VisitAction", "VisitDecided", "VisitEnded", "VisitEvent", "VisitStarted", "decode_event",
            "encode_event", "event_from_builtins", "events_of"]

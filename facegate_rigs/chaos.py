@@ -97,8 +97,10 @@ class ChaosRig:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FACEGATE_"))}
         return subprocess.Popen(
             [sys.executable, "-m", "facegate_cli", "run", "--device-file", str(self.device_file), "--camera",
-             f"video:{self.video}", "--headless", "--no-motion-gate", "--spool", str(self.work / "spool"),
-             "--events", str(self.work / "events.jsonl"), "--visit-reports", str(self.work / "visits"),
+             f"video:{self.video}", "--headless", "--no-motion-gate",
+             "--upload", "all",  # the invariant below: every recorded clip reaches S3
+             "--spool", str(self.work / "spool"), "--events", str(self.work / "events.jsonl"),
+             "--visit-reports", str(self.work / "visits"),
              "--stale-after", "600", "--recognize-timeout", "5", *extra],
             cwd=self.work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -16,6 +16,7 @@ from pi_app.runtime.device_app import DeviceApp, DeviceConfig
 from pi_app.runtime.event_relay import EventRelay
 from pi_app.runtime.events import read_events
 from pi_app.recording.motion_gate import MotionPolicy
+from pi_app.recording.upload_policy import UploadPolicy
 from pi_app.transport.stack_connection import connect
 from pi_app.tools.video_manifest import VideoManifest
 from pi_app.transport.visit_reporter import VisitReporter
@@ -68,14 +69,14 @@ def identity_manifests(out: Path) -> list[VideoManifest]:
 
 
 def run_doorway(device_file: Path, manifest: VideoManifest, work: Path,
-                gate: bool) -> tuple[list[AnyDeviceEvent], list[dict]]:
+                gate: bool, upload: UploadPolicy = UploadPolicy()) -> tuple[list[AnyDeviceEvent], list[dict]]:
     """Replay the doorway through the device app with actions and visit reports; (events, alerts received)."""
     with scripted_server([(200, {"ok": True})]) as receiver:
         rules = parse_actions_config(RULES.format(url=f"http://127.0.0.1:{receiver.server_address[1]}/hook"))
         connection = connect(device_file=device_file)
         config = DeviceConfig(device_id=connection.device_id, spool_dir=work / "spool", events_path=work / "events.jsonl",
                               drain_timeout_s=180.0, stale_after_s=600.0, stream_clock=True, visits=rules.visits,
-                              motion=MotionPolicy(enabled=gate))
+                              motion=MotionPolicy(enabled=gate), upload=upload)
         relay = EventRelay()
         reporter = VisitReporter(work / "visits", connection.report_visit).start()
         try:
@@ -83,7 +84,7 @@ def run_doorway(device_file: Path, manifest: VideoManifest, work: Path,
                                clip_links=connection.clip_links, publish=relay.put) as actions:
                 summary = DeviceApp(config, VideoFileCamera(manifest.video, realtime=False), connection.recognizer,
                                     connection.uploader, sinks=[reporter], visit_feeder=actions.sink,
-                                    relay=relay).run()
+                                    relay=relay, alerted=actions.sink.alerted.__contains__).run()
                 assert actions.dispatcher is not None and actions.dispatcher.wait_idle(60)
             reporter.close(flush_timeout_s=60)
             rejected = sorted(p.name for p in (work / "visits" / "rejected").glob("*.json"))

@@ -61,6 +61,7 @@ class ActionSink:
         self.device_id = device_id
         self.submit_alert = submit_alert
         self.uploads = uploads if uploads is not None else ClipUploads()
+        self.alerted = ClipUploads()  # keys alerts link to: the worker uploads those whatever the upload policy
         self.clock = clock
         self.publish = publish
         self.confirmer = confirmer
@@ -167,6 +168,7 @@ class ActionSink:
         alert = Alert(id=new_alert_id(now), rule=rule, name=name, confidence=confidence, device_id=self.device_id,
                       seen_at=seen_at, created_at=now, clip=clip, clip_key=key, details=dict(details),
                       visit_id=visit_id, door_request_id=door_request_id)
+        self.alerted.add(key)  # before the alert is out: the clip's worker asks right after this event
         try:
             self.submit_alert(alert)
         except OSError:  # disk full or read-only: the pins still worked; never break the event bus

@@ -25,6 +25,8 @@ SKIPPED_RECOVERED = "skipped_recovered"  # state.json was unreadable: rebuilt fr
 # Upload statuses.
 UPLOADED = "uploaded"
 NOT_UPLOADED = "not_uploaded"  # a still clip, with the motion gate set not to upload those: final too
+WANTED = "wanted"  # brought back from `.kept/` for a visit's margin: to be uploaded whatever the policy (not final)
+KEPT_LOCAL = "kept_local"  # an empty doorway under the `visits` upload policy: in the spool's `.kept/`, not in S3
 
 UNKNOWN_NAME = UNKNOWN_LABEL  # the contract's label for a face nobody enrolled matches
 STATE_VERSION = 1
@@ -82,8 +84,8 @@ class UploadRecord:
 
     @property
     def final(self) -> bool:
-        """True once the clip is in the bucket (or, a still clip, is not to go there)."""
-        return self.status in (UPLOADED, NOT_UPLOADED)
+        """True once the clip is in the bucket (or, a still clip or one kept on the device, is not to go there)."""
+        return self.status in (UPLOADED, NOT_UPLOADED, KEPT_LOCAL)
 
 
 @dataclass

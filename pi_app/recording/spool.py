@@ -7,6 +7,10 @@ deletion of a finished clip) is followed by an fsync of its directory, so a powe
 
 The spool keeps a running total of its committed clips' bytes (`bytes_used`) for the disk budget
 (pi_app.recording.spool_budget) without walking thousands of folders for every frame.
+
+Clips the upload policy keeps on the device (pi_app.recording.upload_policy: an empty doorway) move to `.kept/`:
+a rolling budget of `keep_max_bytes`, oldest clip deleted first, that never pauses recording. A kept clip can be
+brought back (`promote`) to be uploaded after all: the margin before a visit.
 """
 from __future__ import annotations
 
@@ -15,11 +19,12 @@ import logging
 import os
 import shutil
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 from facegate_contract import PRIVATE_DIR_MODE, is_clip_id
 from pi_app.recording.clip_names import clip_seq
-from pi_app.recording.clip_state import ClipState
+from pi_app.recording.clip_state import KEPT_LOCAL, WANTED, ClipState
 from pi_app.recording.clip_video import video_facts
 from pi_app.recording.durable_files import DISK_SYNC, DiskSync, private_dir, private_file, write_atomically
 
@@ -30,8 +35,10 @@ FRAME_FILE = "frame.jpg"
 STATE_FILE = "state.json"
 INCOMING = ".incoming"
 DAMAGED = ".damaged"  # clips with no video left to upload: kept for a person to look at, never uploaded
+KEPT = ".kept"  # clips kept on the device instead of S3 (the `visits` upload policy), oldest deleted first
+DEFAULT_KEEP_MAX_BYTES = 1024**3  # ~6 h of empty doorway at ~25 kB a half-second clip
 
-__all__ = ["CLIP_FILE", "DAMAGED", "FRAME_FILE", "INCOMING", "STATE_FILE", "Spool", "write_atomically"]
+__all__ = ["CLIP_FILE", "DAMAGED", "FRAME_FILE", "INCOMING", "KEPT", "STATE_FILE", "Spool", "write_atomically"]
 
 
 def folder_bytes(folder: Path) -> int:
@@ -46,7 +53,7 @@ class Spool:
     """Clips waiting for recognition and upload, on disk so nothing is lost across restarts."""
 
     def __init__(self, root: Path, keep_done: bool = False, sync: DiskSync = DISK_SYNC,
-                 device_id: str | None = None) -> None:
+                 device_id: str | None = None, keep_max_bytes: int = DEFAULT_KEEP_MAX_BYTES) -> None:
         self.root = Path(root)
         self.keep_done = keep_done  # keep finished folders (for inspection) instead of deleting them
         self.sync = sync
@@ -56,6 +63,10 @@ class Spool:
         self._lock = threading.Lock()  # the recorder commits while workers finish
         self._sizes = {clip: folder_bytes(self.folder(clip)) for clip in self.clips()}
         self._total = sum(self._sizes.values())
+        self.keep_max_bytes = keep_max_bytes
+        (self.root / KEPT).mkdir(exist_ok=True, mode=PRIVATE_DIR_MODE)
+        self._kept = OrderedDict((clip, folder_bytes(self.kept_folder(clip))) for clip in self.kept_clips())
+        self._kept_total = sum(self._kept.values())
 
     def folder(self, clip: str) -> Path:
         """The folder of a committed clip."""
@@ -151,6 +162,65 @@ class Spool:
         with self._lock:
             self._total -= self._sizes.pop(state.clip, 0)
 
+    def kept_folder(self, clip: str) -> Path:
+        """The folder of a clip kept on the device."""
+        return self.root / KEPT / clip
+
+    def load_kept(self, clip: str) -> ClipState:
+        """The saved state of a clip kept on the device; raises like `load`."""
+        return ClipState.from_json(json.loads((self.kept_folder(clip) / STATE_FILE).read_text(encoding="utf-8")))
+
+    def kept_clips(self) -> list[str]:
+        """The clips kept on the device, oldest first."""
+        return sorted(p.name for p in (self.root / KEPT).iterdir() if p.is_dir() and is_clip_id(p.name))
+
+    def kept_bytes(self) -> int:
+        """Bytes of the clips kept on the device (not counted in `bytes_used`: that area makes its own room)."""
+        with self._lock:
+            return self._kept_total
+
+    def keep(self, state: ClipState) -> list[str]:
+        """Move a finished clip (upload status kept_local) to `.kept/`, then delete the oldest kept clips while the
+        area is over `keep_max_bytes`; returns the clips deleted."""
+        self.save(state)
+        os.replace(self.folder(state.clip), self.kept_folder(state.clip))
+        self.sync.directory(self.root)
+        self.sync.directory(self.root / KEPT)
+        evicted, size = [], folder_bytes(self.kept_folder(state.clip))  # with its final state
+        with self._lock:
+            self._total -= self._sizes.pop(state.clip, 0)
+            self._kept[state.clip] = size
+            self._kept_total += size
+            while self._kept_total > self.keep_max_bytes and len(self._kept) > 1:
+                oldest = min(self._kept)  # clip ids sort by recording time
+                self._kept_total -= self._kept.pop(oldest)
+                evicted.append(oldest)
+        for clip in evicted:
+            shutil.rmtree(self.kept_folder(clip), ignore_errors=True)
+        if evicted:
+            self.sync.directory(self.root / KEPT)
+        return evicted
+
+    def promote(self, clip: str) -> ClipState | None:
+        """Bring a kept clip back into the spool to be uploaded after all (its upload pending again); None when it
+        is not kept (never was, already deleted by the budget, or brought back by another worker)."""
+        with self._lock:
+            if clip not in self._kept:
+                return None
+            size = self._kept.pop(clip)
+            self._kept_total -= size
+        os.replace(self.kept_folder(clip), self.folder(clip))
+        self.sync.directory(self.root / KEPT)
+        self.sync.directory(self.root)
+        with self._lock:
+            self._sizes[clip] = size
+            self._total += size
+        state = self.resume(clip)  # an unreadable state is rebuilt, as for any clip that needs its upload
+        if state is not None:
+            state.upload.status = WANTED
+            self.save(state)
+        return state
+
     def bytes_used(self) -> int:
         """Bytes of every committed clip as it was committed (kept finished clips included; the clip being
         recorded and later state updates of a few hundred bytes are not counted)."""
@@ -166,7 +236,9 @@ class Spool:
         pending = []
         for clip in self.clips():
             state = self.resume(clip)
-            if state is not None and not state.finished:
+            if state is not None and state.upload.status == KEPT_LOCAL:
+                self.keep(state)  # a crash came between its state and its move to `.kept/`
+            elif state is not None and not state.finished:
                 pending.append(clip)
         return pending
 
@@ -182,5 +254,6 @@ class Spool:
 
     def next_seq(self) -> int:
         """A sequence number above every clip in the spool, so ids stay unique across restarts."""
-        names = self.clips() + [p.name for p in (self.root / INCOMING).iterdir() if is_clip_id(p.name)]
+        incoming = [p.name for p in (self.root / INCOMING).iterdir() if is_clip_id(p.name)]
+        names = self.clips() + self.kept_clips() + incoming
         return max((clip_seq(n) for n in names), default=-1) + 1

@@ -15,23 +15,30 @@ A clip where nothing moved while no visit is open is not recognised (`skipped_st
 unless the policy says otherwise). A clip older than `stale_after_s` is not recognised any more (`skipped_stale`)
 but is still uploaded:
 no wait for the recognition service ever holds up its upload past that. Uploads are retried until they succeed.
+Under the `visits` upload policy (pi_app.recording.upload_policy) a clip of an empty doorway is not uploaded but
+kept on the device (`kept`, the spool's `.kept/`); when a clip of a visit is uploaded, the kept clips of the
+policy's margin before it are brought back and uploaded too.
 """
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from facegate_contract.device_events import (AuthFailed, ClipRecognition, ClipUploaded, DeviceEvent, ServiceTrouble,
-                                             StageFailed, Throttled)
+from facegate_contract.device_events import (AuthFailed, ClipKept, ClipRecognition, ClipUploaded, DeviceEvent,
+                                             ServiceTrouble, StageFailed, Throttled)
 from pi_app.transport.backoff import Backoff
 from pi_app.recording.clip_metadata import clip_metadata
-from pi_app.recording.clip_state import REFUSED, SKIPPED_NO_FRAME, SKIPPED_STALE, UPLOADED, ClipState
+from pi_app.recording.clip_state import (KEPT_LOCAL, REFUSED, SKIPPED_NO_FRAME, SKIPPED_STALE, UPLOADED, WANTED,
+                                         ClipState)
 from pi_app.recording.clip_video import frame_of
 from pi_app.recording.image_encoding import encode_jpeg
 from pi_app.recording.motion_gate import MotionPolicy, mark_still, should_recognise
+from pi_app.recording.upload_policy import UploadPolicy, wants_upload
 from pi_app.transport.recognize_client import Recognition
 from pi_app.transport.retry_gate import RetryGate
 from pi_app.transport.service_errors import ServiceAuthRejected, ServiceError, ServiceRefused, ServiceThrottled
@@ -41,6 +48,7 @@ log = logging.getLogger(__name__)
 
 Emit = Callable[[DeviceEvent], None]
 RECOGNIZE, UPLOAD = "recognize", "upload"
+RECENT_KEPT = 64  # kept clips remembered for the margin before a visit (a few seconds' worth, with a backlog)
 # A revoked key or a removed device needs a person: probe now and then, not every few seconds.
 DEFAULT_AUTH_BACKOFF = Backoff(base_s=60.0, max_s=900.0, jitter=0.5)
 
@@ -73,7 +81,13 @@ class ClipWorker:
                  recognize_gate: RetryGate | None = None, upload_gate: RetryGate | None = None,
                  auth_backoff: Backoff = DEFAULT_AUTH_BACKOFF, motion: MotionPolicy = MotionPolicy(enabled=False),
                  visit_open: Callable[[float], bool] = lambda at: False,
-                 appearance: Callable[[str, list[bytes | None]], None] | None = None) -> None:
+                 appearance: Callable[[str, list[bytes | None]], None] | None = None,
+                 upload_policy: UploadPolicy = UploadPolicy(mode="all"),
+                 alerted: Callable[[str], bool] = lambda key: False,
+                 requeue: Callable[[str], None] | None = None) -> None:
+        """`upload_policy`: which clips go to S3 (the default here uploads all: the device app passes its own);
+        `alerted(key)`: an alert links to that clip (so it is uploaded whatever the policy); `requeue`: how a kept
+        clip brought back for a visit's margin is worked on (the app's queue; None: uploaded at once here)."""
         self.spool = spool
         self.recognizer = recognizer
         self.uploader = uploader
@@ -88,6 +102,11 @@ class ClipWorker:
         # Where the answer's face descriptors go (the visit tracker, in memory): biometric, so never in the
         # clip's state or its event.
         self.appearance = appearance
+        self.upload_policy = upload_policy
+        self.alerted = alerted
+        self.requeue = requeue
+        self._recent_kept: deque[tuple[str, float]] = deque(maxlen=RECENT_KEPT)  # (clip, recorded_at)
+        self._kept_lock = threading.Lock()  # workers are threads
 
     def process(self, clip: str) -> float | None:
         """Work on `clip`; returns None when it is finished, else the clock time to try again."""
@@ -99,6 +118,9 @@ class ClipWorker:
             if retry_at is not None:
                 return retry_at
         if not state.upload.final:
+            if not self._wanted(state):
+                self._keep(state)
+                return None
             retry_at = self._upload(state)
             if retry_at is not None:
                 return retry_at
@@ -165,6 +187,44 @@ class ClipWorker:
             return None
         log.warning("frame taken again from the clip", extra={"clip": state.clip, "frame_index": state.frame_index})
         return encode_jpeg(rgb)
+
+    def _wanted(self, state: ClipState) -> bool:
+        """Upload now (and bring back the margin before it when it belongs to a visit) or keep on the device."""
+        policy = self.upload_policy
+        if policy.mode == "all" or state.upload.status == WANTED:
+            return True
+        in_visit = self.visit_open(state.recorded_at)
+        if not wants_upload(state, policy, in_visit=in_visit, alerted=self.alerted(state.key)):
+            return False
+        if in_visit or state.recognition.names:
+            self._bring_back_margin(state.started_at - policy.margin_s, state.started_at)
+        return True
+
+    def _keep(self, state: ClipState) -> None:
+        state.upload.status = KEPT_LOCAL
+        size = (self.spool.folder(state.clip) / CLIP_FILE).stat().st_size
+        evicted = self.spool.keep(state)
+        with self._kept_lock:
+            self._recent_kept.append((state.clip, state.recorded_at))
+        self.emit(ClipKept(clip=state.clip, key=state.key, bytes=size, recognition=state.recognition.status,
+                           evicted=evicted))
+        if self.visit_open(state.recorded_at):  # another worker's face began a visit meanwhile: it reaches this clip
+            self._bring_back_margin(state.recorded_at - 0.001, state.recorded_at)
+
+    def _bring_back_margin(self, since: float, until: float) -> None:
+        """Upload the kept clips recorded between `since` and `until` (the margin before a visit's clip)."""
+        with self._kept_lock:
+            margin = [clip for clip, at in self._recent_kept if since < at <= until + 0.001]
+            self._recent_kept = deque(((c, a) for c, a in self._recent_kept if c not in margin), maxlen=RECENT_KEPT)
+        for clip in margin:
+            state = self.spool.promote(clip)
+            if state is None:
+                continue
+            log.info("kept clip brought back for a visit's margin", extra={"clip": clip})
+            if self.requeue is not None:
+                self.requeue(clip)
+            elif self._upload(state) is None:
+                self.spool.finish(state)
 
     def _upload(self, state: ClipState) -> float | None:
         record = state.upload

@@ -28,7 +28,8 @@ from pi_app.recording.image_encoding import DEFAULT_MAX_SIDE
 from pi_app.recording.motion_gate import MotionPolicy
 from pi_app.transport.retry_gate import RetryGate
 from pi_app.runtime.shutdown import stop_on_signals
-from pi_app.recording.spool import Spool
+from pi_app.recording.spool import DEFAULT_KEEP_MAX_BYTES, Spool
+from pi_app.recording.upload_policy import UploadPolicy
 from pi_app.recording.spool_budget import RecordingGuard, SpaceProbe, SpoolLimits, SpoolSpace
 from pi_app.runtime.stats import Stats
 from pi_app.runtime.views import View
@@ -61,6 +62,8 @@ class DeviceConfig:
     auth_backoff: Backoff = DEFAULT_AUTH_BACKOFF  # after 401/403: long, the key will not fix itself
     spool_limits: SpoolLimits = field(default_factory=SpoolLimits)  # recording pauses beyond them
     motion: MotionPolicy = field(default_factory=MotionPolicy)  # skip recognising clips where nothing moves
+    upload: UploadPolicy = field(default_factory=UploadPolicy)  # which clips go to S3 (default: a visit's)
+    kept_max_bytes: int = DEFAULT_KEEP_MAX_BYTES  # the rolling budget of clips kept on the device instead
     visits: VisitConfig = field(default_factory=VisitConfig)  # how clips make visits (with --actions: the TOML's)
     stream_clock: bool = False  # stamp clips with the camera's time (a video replayed faster than real time)
 
@@ -86,15 +89,18 @@ class DeviceApp:
     def __init__(self, config: DeviceConfig, camera: Camera, recognizer: Recognizer, uploader: ClipUploader, *,
                  view: View | None = None, stats: Stats | None = None, sinks: Iterable[EventSink] = (),
                  clock: Callable[[], float] = time.time, space_probe: SpaceProbe | None = None,
-                 visit_feeder: VisitFeeder | None = None, relay: EventRelay | None = None) -> None:
+                 visit_feeder: VisitFeeder | None = None, relay: EventRelay | None = None,
+                 alerted: Callable[[str], bool] = lambda key: False) -> None:
         """`visit_feeder`: the sink that feeds the visit tracker when something else owns it (the actions, made
-        with `publish=relay.put` of the `relay` passed here); by default the app keeps visits itself."""
+        with `publish=relay.put` of the `relay` passed here); by default the app keeps visits itself.
+        `alerted(key)`: an alert links to that clip (the actions' sink): it is uploaded whatever the policy."""
         self.config = config
         self.camera = camera
         self.view = view
         self.clock = clock
         self.stats = stats or Stats()  # pass the one a LiveView draws from
-        self.spool = Spool(config.spool_dir, keep_done=config.keep_done, device_id=config.device_id)
+        self.spool = Spool(config.spool_dir, keep_done=config.keep_done, device_id=config.device_id,
+                           keep_max_bytes=config.kept_max_bytes)
         self.queue = WorkQueue(clock)
         self.bus = EventBus([self.stats, *([view] if view else []), *sinks], clock)
         # Visit events are made inside a sink (under the bus lock): the relay emits them from its own thread.
@@ -106,7 +112,8 @@ class DeviceApp:
                                  clock=clock, recognize_gate=RetryGate(config.recognize_backoff, clock),
                                  upload_gate=RetryGate(config.upload_backoff, clock), auth_backoff=config.auth_backoff,
                                  motion=config.motion, visit_open=self.visit_feeder.visits.is_open,
-                                 appearance=self.visit_feeder.visits.note_appearance)
+                                 appearance=self.visit_feeder.visits.note_appearance,
+                                 upload_policy=config.upload, alerted=alerted, requeue=self.queue.put)
         self.guard = RecordingGuard(config.spool_limits, space_probe or SpoolSpace(self.spool), self.bus.emit)
         self._stopping = threading.Event()
 

@@ -96,6 +96,11 @@ def run(
                                                                                "counts as motion.")] = 0.002,
     upload_still: Annotated[bool, typer.Option("--upload-still/--no-upload-still", help="Upload clips the motion "
                                                                                        "gate skipped.")] = True,
+    upload: Annotated[str, typer.Option("--upload", help="Which clips go to S3: 'visits' (a visit's clips, a margin "
+                                                         "before it and what alerts link to; an empty doorway stays "
+                                                         "on the device) or 'all'.")] = "visits",
+    kept_max_gb: Annotated[float, typer.Option("--kept-max-gb", help="Disk for clips kept on the device instead "
+                                                                     "of S3; the oldest go first.")] = 1.0,
     log_level: Annotated[str, typer.Option("--log-level", help="Log level.")] = "INFO",
 ) -> None:
     """Record clips, recognise a frame of each through the API and upload every clip to S3."""
@@ -107,7 +112,8 @@ def run(
         work=ClipWork.checked(clip_seconds=clip_seconds, duration=duration, drain_timeout=drain_timeout,
                               workers=workers, stale_after=stale_after, max_side=max_side, fourcc=fourcc,
                               keep_done=keep_done, spool_max_gb=spool_max_gb, spool_min_free_mb=spool_min_free_mb,
-                              motion_gate=motion_gate, motion_threshold=motion_threshold, upload_still=upload_still),
+                              motion_gate=motion_gate, motion_threshold=motion_threshold, upload_still=upload_still,
+                              upload=upload, kept_max_gb=kept_max_gb),
         stack=StackChoice.checked(device_settings(), device_file=device_file, outputs=outputs,  # after --stale-after
                                   endpoint_url=endpoint_url, profile=profile, connect_timeout=recognize_connect_timeout,
                                   read_timeout=recognize_timeout, stale_after=stale_after),
@@ -141,7 +147,8 @@ def run_device(settings: RunSettings) -> None:
     flush_s = min(config.drain_timeout_s, 5.0)
     try:
         DeviceApp(config, source, connection.recognizer, connection.uploader, view=view, stats=stats,
-                  sinks=[reporter], visit_feeder=device_actions.sink if device_actions else None, relay=relay).run()
+                  sinks=[reporter], visit_feeder=device_actions.sink if device_actions else None, relay=relay,
+                  alerted=device_actions.sink.alerted.__contains__ if device_actions else lambda key: False).run()
     finally:
         if device_actions:
             device_actions.close(flush_timeout_s=flush_s)

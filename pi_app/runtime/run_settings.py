@@ -15,6 +15,7 @@ from pi_app.camera.base import Camera
 from pi_app.camera.spec import CameraSpec, open_camera, parse_camera_spec
 from pi_app.recording.motion_gate import MotionPolicy
 from pi_app.recording.spool_budget import GB, MB, SpoolLimits
+from pi_app.recording.upload_policy import UPLOAD_MODES, UploadPolicy
 from pi_app.runtime.device_app import DeviceConfig
 from pi_app.transport.api_session import AttemptTimeout
 from pi_app.transport.stack_connection import StackConnection, connect
@@ -138,20 +139,27 @@ class ClipWork:
     keep_done: bool
     spool_limits: SpoolLimits
     motion: MotionPolicy
+    upload: UploadPolicy
+    kept_max_bytes: int
 
     @classmethod
     def checked(cls, *, clip_seconds: float, duration: float | None, drain_timeout: float, workers: int,
                 stale_after: float, max_side: int, fourcc: str | None, keep_done: bool, spool_max_gb: float,
-                spool_min_free_mb: float, motion_gate: bool, motion_threshold: float, upload_still: bool) -> ClipWork:
+                spool_min_free_mb: float, motion_gate: bool, motion_threshold: float, upload_still: bool,
+                upload: str, kept_max_gb: float) -> ClipWork:
         """From the options of the same names."""
         for value, hint in ((clip_seconds, "--clip-seconds"), (duration, "--duration"), (stale_after, "--stale-after"),
                             (spool_max_gb, "--spool-max-gb"), (motion_threshold, "--motion-threshold")):
             positive(value, hint)
         positive(drain_timeout, "--drain-timeout", allow_zero=True)
         positive(spool_min_free_mb, "--spool-min-free-mb", allow_zero=True)
+        positive(kept_max_gb, "--kept-max-gb", allow_zero=True)
+        if upload not in UPLOAD_MODES:
+            raise typer.BadParameter(f"one of {', '.join(UPLOAD_MODES)}", param_hint="--upload")
         return cls(clip_seconds, duration, drain_timeout, workers, stale_after, max_side, fourcc, keep_done,
                    SpoolLimits(max_bytes=round(spool_max_gb * GB), min_free_bytes=round(spool_min_free_mb * MB)),
-                   MotionPolicy(enabled=motion_gate, threshold=motion_threshold, upload_still=upload_still))
+                   MotionPolicy(enabled=motion_gate, threshold=motion_threshold, upload_still=upload_still),
+                   UploadPolicy(mode=upload), round(kept_max_gb * GB))  # type: ignore[arg-type]  # checked above
 
 
 @dataclass(frozen=True)
@@ -173,4 +181,5 @@ class RunSettings:
                             clip_seconds=work.clip_seconds, workers=work.workers, stale_after_s=work.stale_after_s,
                             duration_s=work.duration_s, drain_timeout_s=work.drain_timeout_s, max_side=work.max_side,
                             fourcc=work.fourcc, keep_done=work.keep_done, spool_limits=work.spool_limits,
-                            motion=work.motion, visits=visits, stream_clock=self.camera.stream_clock)
+                            motion=work.motion, upload=work.upload, kept_max_bytes=work.kept_max_bytes, visits=visits,
+                            stream_clock=self.camera.stream_clock)

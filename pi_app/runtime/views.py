@@ -9,16 +9,16 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from facegate_contract.device_events import (AuthFailed, ClipRecognition, ClipsResumed, ClipUploaded, DeviceEvent,
-                                             RecordingPaused, RecordingResumed, StageFailed, Throttled)
+from facegate_contract.device_events import (AuthFailed, ClipKept, ClipRecognition, ClipsResumed, ClipUploaded,
+                                             DeviceEvent, RecordingPaused, RecordingResumed, StageFailed, Throttled)
 from pi_app.runtime.stats import RecentRecognition, Stats
 
 COUNTER_LABELS = (("recorded", "clips recorded"), ("resumed", "resumed from spool"), ("recognised", "recognised"),
                   ("unknown", "unknown"), ("no_face", "no face"), ("skipped_stale", "skipped (stale)"),
                   ("refused", "refused (4xx)"), ("failures", "failures"), ("uploaded", "uploaded"),
-                  ("pending_uploads", "pending uploads"), ("auth_failed", "auth rejected"), ("throttled", "throttled"))
+                  ("kept", "kept on the device"), ("pending_uploads", "pending uploads"), ("auth_failed", "auth rejected"), ("throttled", "throttled"))
 SUMMARY_KEYS = ("clips", "resumed", "recognised", "unknown", "no_face", "skipped_stale", "refused", "failures",
-                "auth_failed", "throttled", "uploaded", "pending", "frames_dropped_paused")
+                "auth_failed", "throttled", "uploaded", "kept", "pending", "frames_dropped_paused")
 _STATUS_STYLE = {"recognised": "green", "unknown": "yellow", "no_face": "dim", "refused": "red", "skipped_stale": "magenta"}
 
 
@@ -95,6 +95,8 @@ class PlainView:
                         f"latency_ms={_number(event.latency_ms, '.0f')}")
             case ClipUploaded():
                 line = f"{ts} {event.clip} uploaded {event.key}"
+            case ClipKept():
+                line = f"{ts} {event.clip} kept on the device ({event.recognition}: no visit)"
             case StageFailed():
                 line = f"{ts} {event.clip} {event.stage} failed (attempt {event.attempt}), retry in {event.retry_in_s} s"
             case ClipsResumed():

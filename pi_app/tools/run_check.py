@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from facegate_contract.device_events import (ClipRecognition, ClipRecorded, ClipUploaded, DeviceEvent, VisitAction,
-                                             VisitEnded, events_of)
+from facegate_contract.device_events import (ClipKept, ClipRecognition, ClipRecorded, ClipUploaded, DeviceEvent,
+                                             VisitAction, VisitEnded, events_of)
 from pi_app.recording.clip_state import UNKNOWN_NAME
 from pi_app.tools.video_manifest import ExpectedVisit, VideoManifest
 from pi_app.visits.decision import UNDECIDED
@@ -31,24 +31,32 @@ class ClipCheck:
 class RunCheck:
     clips: list[ClipCheck] = field(default_factory=list)
     uploaded: set[str] = field(default_factory=set)
+    kept: set[str] = field(default_factory=set)  # kept on the device (`kept`, the visits upload policy), not in S3
 
     @property
     def mismatches(self) -> list[ClipCheck]:
         return [c for c in self.clips if not c.ok]
 
     @property
-    def not_uploaded(self) -> list[str]:
-        return [c.clip for c in self.clips if c.clip not in self.uploaded]
+    def not_stored(self) -> list[str]:
+        """Clips neither in S3 nor kept on the device: lost."""
+        return [c.clip for c in self.clips if c.clip not in self.uploaded and c.clip not in self.kept]
+
+    @property
+    def faces_not_uploaded(self) -> list[str]:
+        """Clips with a face that are not in S3 (every such clip belongs to a visit, whatever the upload policy)."""
+        return [c.clip for c in self.clips if c.got and c.clip not in self.uploaded]
 
     @property
     def passed(self) -> bool:
-        return bool(self.clips) and not self.mismatches and not self.not_uploaded
+        return bool(self.clips) and not self.mismatches and not self.not_stored and not self.faces_not_uploaded
 
 
 def check_run(events: Sequence[DeviceEvent], manifest: VideoManifest, clip_seconds: float) -> RunCheck:
     """Pair every recorded clip with its final recognition and upload events; compare names, sorted."""
     recognitions = {e.clip: e for e in events_of(events, ClipRecognition)}
-    result = RunCheck(uploaded={e.clip for e in events_of(events, ClipUploaded)})
+    result = RunCheck(uploaded={e.clip for e in events_of(events, ClipUploaded)},
+                      kept={e.clip for e in events_of(events, ClipKept)})
     for recorded in events_of(events, ClipRecorded):
         offset = recorded.stream_offset_s
         if offset >= manifest.duration_s - 1e-6:

@@ -1,12 +1,17 @@
-"""What one door camera costs per day on AWS, with and without the motion gate, beside Rekognition.
+"""What one door camera costs per day on AWS: the old pipeline (every clip uploaded) and the new default (a visit's
+clips uploaded, the empty doorway kept on the device), with the same decisions, alerts and door openings.
 
     .venv/bin/python scripts/bench/cost.py [--empty 0.9] [--endpoint-url http://localhost:4566] [--smoke]
 
 Measured here, in one run: the hard doorway (lfw-dev faces; scripts/make_fixture_videos.py --hard) played through
-the real device app against the local stack twice, motion gate on and off: which clips are sent for recognition
-(empty stretch vs someone at the door), the recognizer's own time per frame (what Lambda bills), clip sizes, visit
-reports; and the control function's time per upload URL, in process. Then a scripted day: 24 h of 0.5 s clips,
-`--empty` of them an empty doorway, at AWS list prices (us-east-1, as below: edit PRICES for your region).
+the real device app with its actions against the local stack twice, motion gate on (the default) both times:
+`--upload all` (the old pipeline) and `--upload visits` (the new default). Per run: which clips are sent for
+recognition and which are uploaded (empty stretch vs someone at the door), the recognizer's own time per frame (what
+Lambda bills), clip sizes, visit reports, and the visits' decisions, the alerts received and the door openings:
+these must be the same in both runs (the upload policy never changes what is recognised). And the control
+function's time per upload URL, in process. Then a scripted day: 24 h of 0.5 s clips, `--empty` of them an empty
+doorway (the busy doorway), a quiet house (99 % empty) and a busy shop (50 %), at AWS list prices (us-east-1, as
+below: edit PRICES for your region).
 Writes bench-results/cost.json and prints the table. Needs the docker engine, the emulator and lfw-dev (--smoke:
 the 9 s demo video with the demo person enrolled instead, no lfw-dev).
 """
@@ -23,9 +28,11 @@ from facegate_rigs.bench_common import SMOKE_HELP, machine, save
 from facegate_rigs.doorway import enrol_and_build, run_doorway
 from facegate_rigs.paths import DEMO_VIDEO, LFW_DEV
 from facegate_rigs.stack import bench_stack
+from pi_app.recording.upload_policy import UploadMode, UploadPolicy
 from pi_app.tools.video_manifest import VideoManifest
 
 CLIP_S = 0.5
+QUIET_HOUSE, BUSY_SHOP = 0.99, 0.5  # share of the day the doorway is empty
 DAY_CLIPS = int(24 * 3600 / CLIP_S)
 RETENTION_DAYS = 30
 # AWS list prices, us-east-1 (public price pages; check them for your region and date).
@@ -40,26 +47,35 @@ PRICES = {
 }
 
 
-def _run(gate: bool, device_file: Path, manifest: VideoManifest, work: Path) -> dict:
-    """One replay of the doorway, motion gate on or off: what was sent, for whom, and what it took."""
-    events, _ = run_doorway(device_file, manifest, work, gate=gate)
-    from facegate_contract.device_events import ClipRecognition, ClipUploaded, VisitDecided, VisitEnded, events_of
+def _run(upload: UploadMode, device_file: Path, manifest: VideoManifest, work: Path) -> dict:
+    """One replay of the doorway, motion gate on, with the upload policy `upload`: what was sent and uploaded,
+    for whom, what it took, and what the device decided and did."""
+    from facegate_contract.device_events import (ClipKept, ClipRecognition, ClipUploaded, VisitAction, VisitDecided,
+                                                 VisitEnded, events_of)
     from pi_app.tools.run_check import clip_offsets
+
+    events, alerts = run_doorway(device_file, manifest, work, gate=True, upload=UploadPolicy(mode=upload))
 
     offsets = clip_offsets(events)
     sent = {e.clip: e for e in events_of(events, ClipRecognition) if e.status in ("recognised", "unknown", "no_face")}
     empty = {c for c, o in offsets.items() if o < manifest.duration_s and manifest.people_at(o, CLIP_S) == ()}
     occupied = set(offsets) - empty
     uploads = events_of(events, ClipUploaded)
+    uploaded = {u.clip for u in uploads}
     visits = events_of(events, VisitEnded)
     return {
-        "clips": len(offsets), "empty_clips": len(empty), "occupied_clips": len(occupied),
+        "upload": upload, "clips": len(offsets), "empty_clips": len(empty), "occupied_clips": len(occupied),
         "sent_empty": sum(1 for c in empty if c in sent), "sent_occupied": sum(1 for c in occupied if c in sent),
         "server_ms": [e.server_ms for e in sent.values() if e.server_ms is not None],
         "faces": sum(len(e.faces) for e in sent.values()),
+        "uploaded_empty": len(empty & uploaded), "uploaded_occupied": len(occupied & uploaded),
+        "kept": len({k.clip for k in events_of(events, ClipKept)} - uploaded),
         "clip_bytes": statistics.fmean(u.bytes for u in uploads) if uploads else 0.0,
         "visits": len(visits),
         "visit_reports": len(events_of(events, VisitDecided)) + len(visits),
+        "decisions": sorted(v.decision for v in visits),
+        "alerts": sorted(f"{a.get('rule')}:{a.get('name')}" for a in alerts),
+        "door_openings": sum(1 for a in events_of(events, VisitAction) if a.door),
     }
 
 
@@ -84,8 +100,11 @@ def control_ms(samples: int = 200) -> float:
                              devices=DeviceDirectory(Devices()))
     event = {"httpMethod": "POST", "resource": "/uploads", "path": "/uploads", "isBase64Encoded": False,
              "headers": {"x-api-key": "k", "Content-Type": "application/json"},
-             "body": json.dumps({"clip": "20261129T101010.500Z-000007", "metadata": {"recognition": "unknown"}})}
-    service.handle(event)
+             "body": json.dumps({"clip": "20261129T101010.500Z-000007", "size": 22000,
+                                 "metadata": {"recognition": "unknown"}})}
+    answer = service.handle(event)
+    if answer["statusCode"] != 200:  # time a granted URL, not a refusal
+        raise RuntimeError(f"the control function refused the upload: {answer['body'][:300]}")
     times = []
     for _ in range(samples):
         start = time.perf_counter()
@@ -94,17 +113,25 @@ def control_ms(samples: int = 200) -> float:
     return statistics.median(times)
 
 
-def day_cost(run: dict, empty_share: float, control_each_ms: float, upload_still: bool = True) -> dict:
+def day_cost(run: dict, empty_share: float, control_each_ms: float) -> dict:
     """Per device-day: requests and dollars, for a day of DAY_CLIPS clips, `empty_share` of them empty.
 
-    Lambda bills each request's own duration: the run's mean recognizer time per frame sent (an empty frame is
-    cheaper than a face). `upload_still=False` is `facegate run --no-upload-still`: clips the gate skipped stay off S3.
+    What is sent scales from the run: its shares of empty and occupied clips recognised. What is uploaded: every
+    clip (`all`), or (`visits`) the run's share of occupied clips plus its empty clips uploaded per visit (the margin
+    before a visit and its tail: they come with visits, not with the length of the empty day). Lambda bills each request's own duration: the run's mean recognizer time per frame sent (an empty frame is
+    cheaper than a face).
     """
     empty_clips, occupied_clips = DAY_CLIPS * empty_share, DAY_CLIPS * (1 - empty_share)
-    sent = (empty_clips * run["sent_empty"] / max(1, run["empty_clips"])
-            + occupied_clips * run["sent_occupied"] / max(1, run["occupied_clips"]))
-    uploaded = DAY_CLIPS if upload_still else sent
+
+    def scaled(of_empty: str, of_occupied: str) -> float:
+        return (empty_clips * run[of_empty] / max(1, run["empty_clips"])
+                + occupied_clips * run[of_occupied] / max(1, run["occupied_clips"]))
+
+    sent = scaled("sent_empty", "sent_occupied")
     visits = occupied_clips / max(1.0, run["occupied_clips"] / max(1, run["visits"]))
+    uploaded = (float(DAY_CLIPS) if run["upload"] == "all" else
+                occupied_clips * run["uploaded_occupied"] / max(1, run["occupied_clips"])
+                + visits * run["uploaded_empty"] / max(1, run["visits"]))
     reports = visits * run["visit_reports"] / max(1, run["visits"])
     control_calls = uploaded + reports  # an upload URL per uploaded clip, the visit reports
     faces = sent * run["faces"] / max(1, run["sent_empty"] + run["sent_occupied"])
@@ -141,20 +168,28 @@ def main() -> None:
         else:
             manifest = enrol_and_build(LFW_DEV, bench.outputs_path, bench.work / "video")
         runs = {}
-        for gate in (False, True):
-            device = f"cost-{'gate' if gate else 'nogate'}-{int(time.time())}"
-            runs["with_gate" if gate else "without_gate"] = _run(gate, bench.device(device), manifest,
-                                                                 bench.work / device)
+        pipelines: tuple[tuple[str, UploadMode], ...] = (("old", "all"), ("new", "visits"))
+        for pipeline, upload in pipelines:
+            device = f"cost-{upload}-{int(time.time())}"
+            runs[pipeline] = _run(upload, bench.device(device), manifest, bench.work / device)
     control_each = control_ms()
-    day = {k: day_cost(v, args.empty, control_each) for k, v in runs.items()}
-    day["with_gate_still_kept_local"] = day_cost(runs["with_gate"], args.empty, control_each, upload_still=False)
-    result = {"machine": machine(), "empty_share": args.empty, "day_clips": DAY_CLIPS, "prices": PRICES,
+    old, new = runs["old"], runs["new"]
+    day = {"old_busy_doorway": day_cost(old, args.empty, control_each),
+           "new_busy_doorway": day_cost(new, args.empty, control_each),
+           "new_quiet_house": day_cost(new, QUIET_HOUSE, control_each),
+           "new_busy_shop": day_cost(new, BUSY_SHOP, control_each),
+           "old_busy_shop": day_cost(old, BUSY_SHOP, control_each)}
+    same = {what: old[what] == new[what] for what in ("decisions", "alerts", "door_openings")}
+    result = {"machine": machine(), "empty_share": args.empty, "quiet_house_empty_share": QUIET_HOUSE,
+              "busy_shop_empty_share": BUSY_SHOP, "day_clips": DAY_CLIPS, "prices": PRICES,
               "control_ms_median": round(control_each, 2),
               "runs": {k: {**v, "server_ms": len(v["server_ms"])} for k, v in runs.items()},
-              "per_device_day": day}
+              "same_outcome": same, "per_device_day": day}
     save("cost", result, args.smoke)
     _print(result)
     print(json.dumps(result, indent=2))
+    if not all(same.values()):
+        sys.exit(f"the pipelines disagree: {same}")
 
 
 def _print(result: dict) -> None:
@@ -162,8 +197,9 @@ def _print(result: dict) -> None:
     from rich.table import Table
 
     day = result["per_device_day"]
-    table = Table(title=f"one device-day on AWS ({result['empty_share']:.0%} empty doorway, "
-                        f"{result['day_clips']} clips of 0.5 s)")
+    table = Table(title=f"one device-day on AWS ({result['day_clips']} clips of 0.5 s; busy doorway "
+                        f"{result['empty_share']:.0%} empty, quiet house {result['quiet_house_empty_share']:.0%}, "
+                        f"busy shop {result['busy_shop_empty_share']:.0%})")
     table.add_column("")
     for name in day:
         table.add_column(name.replace("_", " "), justify="right")
@@ -175,7 +211,16 @@ def _print(result: dict) -> None:
     rows += [("Rekognition $, same frames", lambda d: f"{d['rekognition_usd_same_frames']:.2f}")]
     for label, cell in rows:
         table.add_row(label, *(cell(d) for d in day.values()))
-    Console(stderr=True).print(table)
+    console = Console(stderr=True)
+    console.print(table)
+    old, new = result["runs"]["old"], result["runs"]["new"]
+    for what, same in result["same_outcome"].items():
+        console.print(f"{what.replace('_', ' ')}: old {_count(old[what])} · new {_count(new[what])} · "
+                      + ("[green]same[/]" if same else "[red]different[/]"))
+
+
+def _count(value: list | int) -> int:
+    return len(value) if isinstance(value, list) else value
 
 
 if __name__ == "__main__":

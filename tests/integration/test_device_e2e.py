@@ -31,7 +31,7 @@ def _wait_for_model(outputs: StackOutputs, probe: bytes) -> None:
         time.sleep(1)
 
 
-def test_recognitions_match_the_manifest_and_every_clip_is_in_s3(
+def test_recognitions_match_the_manifest_and_every_visits_footage_is_in_s3(
         deployed: tuple[StackOutputs, Path], lfw_video: VideoManifest, target: Target, tmp_path: Path,
         probe_jpeg: bytes, add_device) -> None:
     outputs = deployed[0]
@@ -54,12 +54,30 @@ def test_recognitions_match_the_manifest_and_every_clip_is_in_s3(
         assert head["Metadata"]["recognition"] in ("recognised", "unknown", "no_face")
     keys = {o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=outputs.bucket, Prefix=f"clips/{device}/")
             for o in page.get("Contents", [])}
-    assert keys == {u.key for u in run.of("upload")} and len(keys) == len(check.clips)
+    # The device's default upload policy: a visit's clips (and a margin) in S3, the empty doorway kept on the device.
+    assert keys == {u.key for u in run.of("upload")}
+    assert check.not_stored == [] and check.faces_not_uploaded == []
+    assert check.kept - check.uploaded == {p.name for p in (tmp_path / "spool" / ".kept").iterdir()}
+    visits = run.of("visit_ended")
+    assert visits and all(set(v.keys) <= keys for v in visits)
+    _plays(s3.get_object(Bucket=outputs.bucket, Key=visits[0].keys[0])["Body"].read(), tmp_path / "visit.mp4")
 
     table = target.resource("dynamodb").Table(outputs.sightings_table)
     laura = table.query(KeyConditionExpression=Key("person").eq("Laura_Bush"))["Items"]
     assert sum(1 for i in laura if i["device"] == device and i["clip_key"] in keys) == \
         sum(c.got.count("Laura_Bush") for c in check.clips)
+
+
+def _plays(video: bytes, path: Path) -> None:
+    """The clip decodes: a browser's <video> gets what OpenCV can read here (an MP4 with frames)."""
+    import cv2
+
+    path.write_bytes(video)
+    capture = cv2.VideoCapture(str(path))
+    try:
+        assert capture.read()[0], "the clip in S3 does not decode"
+    finally:
+        capture.release()
 
 
 def test_emulator_outage_loses_no_clip(deployed: tuple[StackOutputs, Path], enrolled: StackOutputs, target: Target,
@@ -90,7 +108,11 @@ def test_emulator_outage_loses_no_clip(deployed: tuple[StackOutputs, Path], enro
     s3 = target.client("s3")
     keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=outputs.bucket, Prefix=f"clips/{device}/")
             for o in page.get("Contents", [])]
-    assert len(keys) == len(recorded)
+    uploaded = {e.clip for e in run.of("upload")}
+    kept = {e.clip for e in run.of("kept")} - uploaded
+    assert set(keys) == {e.key for e in run.of("upload")}  # every clip the device uploaded, through the outage
+    assert uploaded | kept == recorded and not uploaded & kept  # the rest is kept on the device, none lost
+    assert {e.clip for e in run.of("recognition") if e.names} <= uploaded
     assert {e.clip for e in run.of("recognition")} == recorded
 
 

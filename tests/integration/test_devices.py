@@ -61,8 +61,12 @@ def test_a_device_runs_with_only_its_device_file(deployed: tuple[StackOutputs, P
     result = run_device_cli(device_file, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     uploaded = {e["key"] for e in events(tmp_path, "upload")}
-    recorded = events(tmp_path, "clip_recorded")
-    assert recorded and len(uploaded) == len(recorded)
+    recorded = {e["clip"] for e in events(tmp_path, "clip_recorded")}
+    kept = {e["clip"] for e in events(tmp_path, "kept")} - {e["clip"] for e in events(tmp_path, "upload")}
+    # The visits upload policy: every clip with a face is in S3, the empty doorway is kept on the device.
+    with_face = {e["key"] for e in events(tmp_path, "recognition") if e["names"]}
+    assert recorded and with_face and with_face <= uploaded and len(uploaded) + len(kept) == len(recorded)
+    assert kept == {p.name for p in (tmp_path / "spool" / ".kept").iterdir()}
     assert all(k.startswith(f"clips/{device}/") for k in uploaded)
     assert clips_under(target, deployed[0].bucket, f"clips/{device}/") == uploaded
     head = target.client("s3").head_object(Bucket=deployed[0].bucket, Key=sorted(uploaded)[0])

@@ -35,9 +35,18 @@ def test_a_call_that_could_outlive_its_clip_is_refused() -> None:
 def test_clip_work_groups_the_spool_budget_and_the_motion_gate() -> None:
     work = ClipWork.checked(clip_seconds=0.5, duration=None, drain_timeout=0.0, workers=2, stale_after=30.0,
                             max_side=640, fourcc=None, keep_done=False, spool_max_gb=1.0, spool_min_free_mb=0.0,
-                            motion_gate=False, motion_threshold=0.01, upload_still=False)
+                            motion_gate=False, motion_threshold=0.01, upload_still=False, upload="all",
+                            kept_max_gb=0.5)
     assert (work.spool_limits.max_bytes, work.spool_limits.min_free_bytes) == (1024**3, 0)
     assert (work.motion.enabled, work.motion.threshold, work.motion.upload_still) == (False, 0.01, False)
+    assert (work.upload.mode, work.kept_max_bytes) == ("all", 1024**3 // 2)
+
+
+def test_an_upload_mode_the_device_does_not_know_is_refused() -> None:
+    with pytest.raises(typer.BadParameter, match="all, visits"):
+        ClipWork.checked(clip_seconds=0.5, duration=None, drain_timeout=0.0, workers=2, stale_after=30.0,
+                         max_side=640, fourcc=None, keep_done=False, spool_max_gb=1.0, spool_min_free_mb=0.0,
+                         motion_gate=True, motion_threshold=0.01, upload_still=True, upload="some", kept_max_gb=1.0)
 
 
 def test_a_replayed_video_is_stamped_with_its_own_clock_only_when_fast(tmp_path: Path) -> None:
