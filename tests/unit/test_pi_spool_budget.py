@@ -14,6 +14,7 @@ from pi_app.camera.base import Frame
 from pi_app.runtime.device_app import DeviceApp
 from pi_app.recording.spool import Spool
 from pi_app.recording.spool_budget import DISK_LOW, SPOOL_FULL, RecordingGuard, SpaceReading, SpoolLimits
+from pi_app.recording.upload_policy import UploadPolicy
 from pi_app.runtime.views import PlainView
 from tests.unit.pi_support import FakeRecognizer, FakeUploader, add_clip
 from tests.unit.test_pi_device_app import _config
@@ -102,7 +103,8 @@ def test_the_app_keeps_the_clip_in_progress_drops_frames_while_paused_and_resume
     recorded = [e.frames for e in seen if e.name == "clip_recorded"]
     assert recorded == [10, 5, 10]  # the clip in progress at the pause (frames 10-14) is kept
     assert summary["frames_dropped_paused"] == 15 and sum(recorded) + 15 == camera.count  # every frame accounted for
-    assert (summary["uploaded"], summary["pending"], summary["recording_paused"]) == (3, 0, None)
+    # no face in any clip: under the visits upload policy each stays on the device (kept), none is left pending
+    assert (summary["kept"], summary["uploaded"], summary["pending"], summary["recording_paused"]) == (3, 0, 0, None)
     kinds = [e.name for e in seen]
     assert kinds.count("recording_paused") == kinds.count("recording_resumed") == 1
     lines = out.getvalue()
@@ -130,7 +132,9 @@ def test_the_real_probe_counts_committed_clips_and_nothing_recorded_is_lost(tmp_
         def handle(self, event: dict) -> None:
             seen.append(event)
 
-    summary = DeviceApp(_config(tmp_path, spool_limits=SpoolLimits(max_bytes=1, min_free_bytes=0), drain_timeout_s=0.2),
+    # every clip for S3 (upload all): under the visits policy these empty clips would be kept, not left waiting
+    summary = DeviceApp(_config(tmp_path, spool_limits=SpoolLimits(max_bytes=1, min_free_bytes=0), drain_timeout_s=0.2,
+                                upload=UploadPolicy(mode="all")),
                         StepCamera(30), FakeRecognizer(), uploader, sinks=[Seen()]).run()
 
     recorded = [e.frames for e in seen if e.name == "clip_recorded"]
