@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from facegate_cli.console.backend import ConsoleError, best_face
-from facegate_cli.console.clip_media import ClipMissing
+from facegate_cli.console.clip_media import DEFAULT_MAX_SIDE, ClipMissing
 from facegate_cli.console.clip_sandbox import ClipRefused
-from facegate_cli.console.formatting import box_tuple, clip_label
+from facegate_cli.console.film import playlist
+from facegate_cli.console.formatting import box_tuple
 from facegate_cli.console.strangers import FaceRef
 from facegate_cli.console.history import PAGE_SIZE, HistoryQuery
 from facegate_cli.console.web import Console, ConsoleState, back, problem, require_login
@@ -89,10 +90,10 @@ def visit_page(request: Request, console: Console, visit_id: str, clip: str | No
     evidence = [(key, items, [FaceRef(visit.visit_id, key, box_tuple(i["box"]))
                               for i in items if isinstance(i.get("box"), dict)])
                 for key, items in clips.items() if key]
-    playlist = [{"src": f"/clips/play?{urlencode({'key': k})}", "label": clip_label(k)} for k in film]
     face = best_face(visit)
-    return console.page(request, "visit.html", title=f"Visit {visit.visit_id}", visit=visit, playlist=playlist,
-                        start=start, present=present, missing=[k for k in visit.keys if not present.get(k)],
+    return console.page(request, "visit.html", title=f"Visit {visit.visit_id}", visit=visit,
+                        playlist=playlist(film, visit.evidence), box_side=DEFAULT_MAX_SIDE, start=start,
+                        present=present, missing=[k for k in visit.keys if not present.get(k)],
                         missing_reason=MISSING_CLIP, evidence=evidence,
                         face=face if face and present.get(face.key) else None)
 

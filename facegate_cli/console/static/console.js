@@ -1,5 +1,5 @@
 // The console's one script: local times beside UTC, the live timeline (polling with ETags), a face or clip that is
-// missing says why, and a visit's clips played back to back as one film.
+// missing says why, and a visit's clips played back to back as one film, with its faces drawn over it on request.
 (function () {
   "use strict";
 
@@ -29,7 +29,7 @@
 
   // ---- a visit as one film: two <video>s take turns, the next clip loading while the current one plays -------
   // window.facegateFilm reports what played: each clip's duration and final currentTime, and the gaps (ms) between
-  // one clip's end and the next one's first frame (the browser test reads them).
+  // one clip's end and the next one's first frame (the browser test reads them), and how many faces are drawn now.
   function why(src, note) {
     // redirect "manual": a clip that is there redirects to S3, which this page may not fetch (connect-src 'self')
     fetch(src, { credentials: "same-origin", redirect: "manual",
@@ -43,6 +43,33 @@
         note.textContent = (note.textContent ? note.textContent + " " : "") + body.message + ".";
       }).catch(function () { /* the note stays as it is */ });
   }
+  // ---- "Show faces": the boxes and names of the clip on screen, over the video ----------------------------------
+  // A box is in the pixels of the frame the device recognised: the clip's frame shrunk to fit `boxSide`. It is
+  // scaled from there to the video's intrinsic size, then to the picture as shown (object-fit: contain centres it).
+  function drawFaces(overlay, video, faces, boxSide) {
+    overlay.textContent = "";
+    var vw = video.videoWidth, vh = video.videoHeight;
+    if (!faces || !faces.length || !vw || !vh) { return 0; }
+    var shown = video.getBoundingClientRect(), frame = overlay.getBoundingClientRect();
+    var scale = Math.min(shown.width / vw, shown.height / vh);
+    var left = shown.left - frame.left + (shown.width - vw * scale) / 2;
+    var top = shown.top - frame.top + (shown.height - vh * scale) / 2;
+    var k = scale * (Math.max(vw, vh) > boxSide ? Math.max(vw, vh) / boxSide : 1);
+    faces.forEach(function (face) {
+      var b = face.box, box = document.createElement("div"), name = document.createElement("span");
+      box.className = "face-box" + (face.name === "unknown" ? " unknown" : "");
+      box.style.left = (left + b.x1 * k) + "px";
+      box.style.top = (top + b.y1 * k) + "px";
+      box.style.width = ((b.x2 - b.x1) * k) + "px";
+      box.style.height = ((b.y2 - b.y1) * k) + "px";
+      name.className = "face-name" + (top + b.y1 * k < 20 ? " below" : "");  // no room above: under the box
+      name.textContent = face.name || "unknown";
+      box.appendChild(name);
+      overlay.appendChild(box);
+    });
+    return faces.length;
+  }
+
   var film = document.getElementById("film");
   if (film) {
     var clips = JSON.parse(film.getAttribute("data-clips"));
@@ -50,15 +77,24 @@
     var status = film.querySelector(".film-status");
     var toggle = film.querySelector(".film-toggle");
     var note = film.querySelector(".film-notes");
+    var overlay = film.querySelector(".film-faces");
+    var showFaces = film.querySelector(".film-faces-toggle");
+    var boxSide = parseFloat(film.getAttribute("data-box-side")) || 640;
     var state = { index: parseInt(film.getAttribute("data-start"), 10) || 0, played: [], durations: [], gaps: [],
-                  failed: [], done: false };
+                  failed: [], done: false, faces: 0 };
     window.facegateFilm = state;
     var current = parts[0], next = parts[1], endedAt = null;
     var load = function (video, i) {
       video.setAttribute("data-index", String(i));
       if (i < clips.length) { video.src = clips[i].src; video.load(); } else { video.removeAttribute("src"); }
     };
+    var faces = function () {  // redrawn on every clip change, resize and new picture size
+      overlay.hidden = !showFaces.checked;
+      if (showFaces.checked) { state.faces = drawFaces(overlay, current, clips[state.index].faces, boxSide); }
+      else { overlay.textContent = ""; state.faces = 0; }
+    };
     var label = function () {
+      faces();
       status.textContent = state.done ? "Played " + (clips.length - state.failed.length) + " of " + clips.length + " clip(s)" :
         "Clip " + (state.index + 1) + " of " + clips.length + " · " + clips[state.index].label;
     };
@@ -79,6 +115,7 @@
       current.play().catch(function () { /* an error event follows */ });
     };
     parts.forEach(function (video) {
+      video.addEventListener("loadedmetadata", function () { if (video === current) { faces(); } });
       video.addEventListener("ended", function () { if (video === current) { advance(); } });
       video.addEventListener("playing", function () {
         if (video === current && endedAt !== null) { state.gaps.push(performance.now() - endedAt); endedAt = null; }
@@ -97,6 +134,9 @@
         load(current, 0); load(next, 1); current.play(); toggle.textContent = "Pause"; label();
       } else if (current.paused) { current.play(); toggle.textContent = "Pause"; } else { current.pause(); toggle.textContent = "Play"; }
     });
+    showFaces.addEventListener("change", faces);
+    window.addEventListener("resize", faces);
+    if (window.ResizeObserver) { new ResizeObserver(faces).observe(film.querySelector(".film-frame")); }
     load(current, state.index);
     load(next, state.index + 1);
     label();
