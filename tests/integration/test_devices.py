@@ -120,9 +120,15 @@ def test_device_remove_revokes_at_once_and_nothing_is_lost_from_the_spool(
     assert recorded and not events(tmp_path, "upload")
     assert events(tmp_path, "auth_failed")
     spooled = {p.name for p in (tmp_path / "spool").iterdir() if (p / "state.json").exists()}
-    assert spooled == recorded  # every clip is still in the spool, waiting for a valid key
+    # Every clip is still on the device: waiting in the spool for a valid key, or (a still clip nobody was seen in,
+    # never sent for recognition) kept in .kept/ under the visits upload policy.
+    kept = {e["clip"] for e in events(tmp_path, "kept")}
+    assert spooled | kept == recorded and not spooled & kept
+    kept_dir = tmp_path / "spool" / ".kept"
+    assert kept == ({p.name for p in kept_dir.iterdir()} if kept_dir.is_dir() else set())
+    assert all(e["status"] == "skipped_still" for e in events(tmp_path, "recognition") if e["clip"] in kept)
     states = [ClipState.from_json(json.loads((tmp_path / "spool" / c / "state.json").read_text())) for c in spooled]
-    assert all(not s.upload.final for s in states)
+    assert spooled and all(not s.upload.final for s in states)
     assert clips_under(target, deployed[0].bucket, f"clips/{device}/") == set()
 
 
