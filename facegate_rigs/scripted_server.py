@@ -8,7 +8,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from socketserver import BaseServer
+from typing import TypeVar
 
+S = TypeVar("S", bound=BaseServer)
 Answer = tuple[int, dict] | tuple[int, dict, dict[str, str]]  # status, JSON body[, extra headers]
 
 
@@ -46,12 +49,18 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def scripted_server(script: list[Answer]) -> Iterator[ScriptedServer]:
-    """A ScriptedServer on 127.0.0.1 with an ephemeral port, serving in a thread for the block."""
-    server = ScriptedServer(script)
+def serving(server: S) -> Iterator[S]:
+    """`server` serving in a thread for the block, then shut down and closed."""
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     try:
         yield server
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def scripted_server(script: list[Answer]) -> Iterator[ScriptedServer]:
+    """A ScriptedServer on 127.0.0.1 with an ephemeral port, serving in a thread for the block."""
+    with serving(ScriptedServer(script)) as server:
+        yield server

@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,6 +17,7 @@ from botocore.stub import Stubber
 
 from facegate_cli.friendly_errors import describe
 from facegate_contract import aws_session
+from facegate_rigs.scripted_server import serving
 from tests.conftest import FIXTURE_IMAGES, ROOT
 
 FIXTURE_VIDEO = ROOT / "fixtures" / "videos" / "demo.mp4"
@@ -217,13 +217,8 @@ def _answering(status: int, body: bytes, content_type: str) -> Iterator[int]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as server:
         yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _free_port() -> int:

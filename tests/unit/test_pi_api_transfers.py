@@ -3,7 +3,6 @@ and answer every failure in the worker's vocabulary so nothing is dropped."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 
 from facegate_contract import CLIP_LINK_MAX_EXPIRES_S, clip_key
+from facegate_rigs.scripted_server import serving
 from pi_app.transport.api_clip_transfers import ApiClipLinks, ApiClipUploader
 from pi_app.transport.api_session import ApiSession
 from pi_app.transport.service_errors import ServiceAuthRejected, ServiceRefused, ServiceThrottled, ServiceUnavailable
@@ -73,13 +73,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @contextmanager
 def fake_api() -> Iterator[FakeApi]:
-    server = FakeApi()
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    try:
+    with serving(FakeApi()) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
