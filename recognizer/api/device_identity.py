@@ -10,12 +10,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from facegate_contract import api_key_hash
+from facegate_contract import api_key_hash, device_clips_prefix
 from recognizer.api.event import RequestError
 
 log = logging.getLogger(__name__)
 
 LOCAL_DEVICE = "local"  # in-process use without a devices table (tests, benchmarks)
+
+
+def require_own_clip(key: str, device: str, message: str) -> None:
+    """403 `not_your_clip` (with `message`) unless `key` is under the calling device's own clips."""
+    if not key.startswith(device_clips_prefix(device)):
+        raise RequestError(403, "not_your_clip", message)
 
 
 class DeviceDirectory:

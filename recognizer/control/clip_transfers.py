@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from facegate_contract import CLIP_CONTENT_TYPE, PRESIGN_REQUEST_HOST, clip_key, device_clips_prefix
+from facegate_contract import CLIP_CONTENT_TYPE, PRESIGN_REQUEST_HOST, clip_key
 from facegate_contract.wire import ClipLink, ClipLinkRequest, UploadLink, UploadRequest
+from recognizer.api.device_identity import require_own_clip
 from recognizer.api.event import RequestError, header
 
 UPLOAD_EXPIRES_S = 900  # the device uses the URL at once; a retry asks for a fresh one
@@ -64,8 +65,7 @@ class ClipTransfers:
 
     def link(self, event: dict[str, Any], device: str, request: ClipLinkRequest) -> ClipLink:
         """A GET URL for one of the device's own clips (`request.key`), for an alert's receiver."""
-        if not request.key.startswith(device_clips_prefix(device)):
-            raise RequestError(403, "not_your_clip", "a device may link only to its own clips")
+        require_own_clip(request.key, device, "a device may link only to its own clips")
         url = self._s3(event).generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": request.key},
                                                      ExpiresIn=request.expires_in)
         return ClipLink(key=request.key, url=url, expires_in=request.expires_in)

@@ -14,13 +14,15 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from facegate_contract import DOOR_PARTITION, device_clips_prefix, error_code
+from facegate_contract import DOOR_PARTITION, error_code
 from facegate_contract.items import PERSON_KEY, SEEN_AT_KEY, door_request_state
 from facegate_contract.wire import PENDING, DoorRequest, DoorRequestState
+from recognizer.api.device_identity import require_own_clip
 from recognizer.api.event import RequestError
 from recognizer.recognize.sightings_log import DAY_S, iso_utc
 
 log = logging.getLogger(__name__)
+
 
 class DoorRequests:
     """Files and reads door requests in the sightings table, for the calling device only."""
@@ -33,8 +35,8 @@ class DoorRequests:
     def file(self, device: str, request: DoorRequest) -> DoorRequestState:
         """Store a new request (pending until an operator decides or it expires); the same id again answers its
         state; 403 when the id or the clip is another device's."""
-        if request.clip_key is not None and not request.clip_key.startswith(device_clips_prefix(device)):
-            raise RequestError(403, "not_your_clip", "a door request may show only the device's own clips")
+        if request.clip_key is not None:
+            require_own_clip(request.clip_key, device, "a door request may show only the device's own clips")
         now = self._clock()
         item = {PERSON_KEY: DOOR_PARTITION, SEEN_AT_KEY: request.request_id, "device": device,
                 "visit_id": request.visit_id, "name": request.name, "status": PENDING,

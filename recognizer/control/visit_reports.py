@@ -14,9 +14,10 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from facegate_contract import UNKNOWN, VISIT_PARTITION, device_clips_prefix, error_code
+from facegate_contract import UNKNOWN, VISIT_PARTITION, error_code
 from facegate_contract.wire import Box, EvidenceVote, VisitReport, VisitStored
 from facegate_contract.items import PERSON_KEY, SEEN_AT_KEY
+from recognizer.api.device_identity import require_own_clip
 from recognizer.api.event import RequestError
 from recognizer.recognize.sightings_log import DAY_S, iso_utc
 
@@ -29,8 +30,7 @@ MAX_SIGHTINGS = 60
 
 def _own_keys(keys: list[str], device: str, what: str, limit: int) -> list[str]:
     for key in keys:
-        if not key.startswith(device_clips_prefix(device)):
-            raise RequestError(403, "not_your_clip", f"{what}: a device may report only its own clips")
+        require_own_clip(key, device, f"{what}: a device may report only its own clips")
     return keys[-limit:]
 
 
