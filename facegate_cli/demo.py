@@ -97,6 +97,7 @@ def demo(
     from pi_app.runtime.device_app import DeviceApp, DeviceConfig
     from pi_app.runtime.events import read_events
     from pi_app.recording.motion_gate import MotionPolicy
+    from pi_app.visits.tracking_skip import TrackingPolicy
     from pi_app.tools.run_check import check_run
     from pi_app.transport.stack_connection import connect
     from pi_app.runtime.stats import Stats
@@ -121,9 +122,11 @@ def demo(
 
     manifest = VideoManifest.read(fixtures / "videos" / f"{video}.json")
     connection = connect(device_file=device_file)  # the device itself holds no AWS credentials
-    # The demo checks every clip's answer against the manifest, so every clip is recognised: no motion gate.
+    # The demo checks every clip's answer against the manifest, so every clip is recognised: no motion gate, no
+    # tracking skip of decided visits.
     config = DeviceConfig(device_id=connection.device_id, spool_dir=work / "spool", events_path=work / "events.jsonl",
-                          clip_seconds=0.5, drain_timeout_s=60.0, motion=MotionPolicy(enabled=False))
+                          clip_seconds=0.5, drain_timeout_s=60.0, motion=MotionPolicy(enabled=False),
+                          tracking=TrackingPolicy(enabled=False))
     stats = Stats()
     plain = headless or not sys.stdout.isatty()
     view = PlainView() if plain else LiveView(stats, f"{manifest.video.name} · {connection.description}")

@@ -69,8 +69,15 @@ class RecordingResumed(DeviceEvent, frozen=True, kw_only=True, tag="recording_re
 
 
 # ---- a clip's work -------------------------------------------------------------------------------------------------
+# A clip's final recognition statuses (pi_app.recording.clip_state): answered by the API (recognised, unknown,
+# no_face), refused by it, not sent (skipped_*), or `tracked`: not sent because the visit it belongs to is decided
+# and acted on and the same face(s) are still there (the answer is the reference clip's, see `tracked_from`).
+RECOGNITION_STATUSES = frozenset({"recognised", "unknown", "no_face", "refused", "skipped_stale", "skipped_still",
+                                  "skipped_no_frame", "skipped_recovered", "tracked"})
+
+
 class ClipRecognition(DeviceEvent, frozen=True, kw_only=True, tag="recognition"):
-    """A clip's recognition reached a final status (recognised, unknown, no_face, refused or skipped_*)."""
+    """A clip's recognition reached a final status (RECOGNITION_STATUSES)."""
 
     clip: str
     status: str
@@ -86,6 +93,7 @@ class ClipRecognition(DeviceEvent, frozen=True, kw_only=True, tag="recognition")
     error: str = ""
     age_s: float | None = None  # skipped_stale: how old the clip was
     motion: float | None = None  # skipped_still: the clip's motion score
+    tracked_from: str | None = None  # tracked: the recognised clip whose faces were found again in this one
 
 
 class ClipUploaded(DeviceEvent, frozen=True, kw_only=True, tag="upload"):
@@ -206,6 +214,7 @@ class RunSummary(DeviceEvent, frozen=True, kw_only=True, tag="summary"):
     unknown: int = 0
     no_face: int = 0
     skipped_stale: int = 0
+    tracked: int = 0  # clips not sent: the same face(s) of a decided visit (ClipRecognition status `tracked`)
     refused: int = 0
     failures: int = 0
     uploaded: int = 0

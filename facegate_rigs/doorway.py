@@ -17,6 +17,7 @@ from pi_app.runtime.event_relay import EventRelay
 from pi_app.runtime.events import read_events
 from pi_app.recording.motion_gate import MotionPolicy
 from pi_app.recording.upload_policy import UploadPolicy
+from pi_app.visits.tracking_skip import TrackingPolicy
 from pi_app.transport.stack_connection import connect
 from pi_app.tools.video_manifest import VideoManifest
 from pi_app.transport.visit_reporter import VisitReporter
@@ -70,18 +71,20 @@ def identity_manifests(out: Path) -> list[VideoManifest]:
 
 def run_doorway(device_file: Path, manifest: VideoManifest, work: Path,
                 motion: MotionPolicy, upload: UploadPolicy = UploadPolicy(),
-                realtime: bool = False) -> tuple[list[AnyDeviceEvent], list[dict]]:
+                realtime: bool = False, track: bool = True) -> tuple[list[AnyDeviceEvent], list[dict]]:
     """Replay the doorway through the device app with actions and visit reports; (events, alerts received).
 
     `realtime` paces the video as a camera would give it: each clip's answer is back before the next clip is
     looked at, so which still clips a visit reaches does not depend on how far the replay ran ahead of its answers
-    (what the cost bench needs to compare two runs); otherwise frames come as fast as they decode."""
+    (what the cost bench needs to compare two runs); otherwise frames come as fast as they decode (a backlog,
+    answered newest first: then no clip has a reference from before it, and the tracking skip tracks nothing).
+    `track`: the tracking skip of decided visits (pi_app.visits.tracking_skip)."""
     with scripted_server([(200, {"ok": True})]) as receiver:
         rules = parse_actions_config(RULES.format(url=f"http://127.0.0.1:{receiver.server_address[1]}/hook"))
         connection = connect(device_file=device_file)
         config = DeviceConfig(device_id=connection.device_id, spool_dir=work / "spool", events_path=work / "events.jsonl",
                               drain_timeout_s=180.0, stale_after_s=600.0, stream_clock=True, visits=rules.visits,
-                              motion=motion, upload=upload)
+                              motion=motion, upload=upload, tracking=TrackingPolicy(enabled=track))
         relay = EventRelay()
         reporter = VisitReporter(work / "visits", connection.report_visit).start()
         try:

@@ -24,6 +24,7 @@ from pi_app.recording.upload_policy import UploadPolicy
 from pi_app.runtime.device_app import DeviceApp, DeviceConfig
 from pi_app.runtime.events import read_events
 from pi_app.recording.motion_gate import MotionPolicy
+from pi_app.visits.tracking_skip import TrackingPolicy
 from pi_app.transport.stack_connection import connect
 
 LOAD_FPS = 4
@@ -86,6 +87,7 @@ def run_devices(device_files: list[Path], video: Path, work: Path, seconds: floa
         config = DeviceConfig(device_id=connection.device_id, spool_dir=folder / "spool",
                               events_path=folder / "events.jsonl", duration_s=seconds, drain_timeout_s=drain_timeout_s,
                               stale_after_s=stale_after_s, motion=MotionPolicy(enabled=False),
+                              tracking=TrackingPolicy(enabled=False),  # the load is every clip's request
                               upload=UploadPolicy(mode="all"),  # the load is every clip's upload as well
                               recognize_backoff=Backoff(base_s=0.5, max_s=4.0),
                               upload_backoff=Backoff(base_s=0.5, max_s=4.0))

@@ -22,7 +22,7 @@ from pi_app.actions.clip_uploads import ClipUploads
 from pi_app.actions.config import CONFIRM, NO_FACE, ActionsConfig, Rule
 from pi_app.actions.cooldowns import Cooldowns
 from pi_app.actions.door_confirm import DoorConfirmer
-from pi_app.actions.door_rule import door_verdict
+from pi_app.actions.door_rule import NOT_ALLOWED, door_verdict
 from pi_app.actions.gpio_outputs import Pulses
 from pi_app.actions.rules import Plan, plan, rule_for
 from pi_app.recording.clip_state import NO_FACE as STATUS_NO_FACE
@@ -100,7 +100,8 @@ class ActionSink:
         rule = self.config.rules[rule_name]
         now = self.clock()
         best = _best_vote(visit, decision.name)
-        newest = window(visit.votes, self.config.visits.decision)[-1]
+        latest = window(visit.votes, self.config.visits.decision)
+        newest = ([v for v in latest if not v.tracked_from] or latest)[-1]  # a tracked clip is never fresh evidence
         first = rule_name not in acted.rules
         if first:
             acted.rules.add(rule_name)
@@ -116,6 +117,20 @@ class ActionSink:
                         visit, best, now, door_reason=door.reason)
         if confirm:
             self._ask_door(rule, visit, best, now)
+
+    def done_with(self, visit: VisitView) -> bool:
+        """True when more clips of the same face cannot make `visit` do anything more: its rule has fired and it
+        has no door, or the door opened (or was asked for), or the person may not enter. A door not yet opened
+        because too few door-grade clips agree, or they were stale, still needs answers (pi_app.visits.tracking_skip
+        asks, from worker threads: reads only)."""
+        rule_name = rule_for(visit.decision)
+        acted = self._acted.get(visit.id)
+        if rule_name is None or acted is None or rule_name not in acted.rules:
+            return False
+        rule = self.config.rules[rule_name]
+        if rule.door is None or acted.door_opened:
+            return True
+        return door_verdict(rule, visit, self.config.visits.decision, self.clock()).reason == NOT_ALLOWED
 
     def _ask_door(self, rule: Rule, visit: VisitView, best: Vote, now: float) -> None:
         """Confirm mode: file a door request (the confirmer opens on approval) and alert with its link."""
@@ -186,5 +201,6 @@ class ActionSink:
 
 
 def _best_vote(visit: VisitView, name: str) -> Vote:
-    """The visit's most confident clip for `name` (the one an alert shows)."""
-    return max((v for v in visit.votes if v.name == name), key=lambda v: v.weight)
+    """The visit's most confident clip for `name` (the one an alert shows): an answered one, not a tracked copy."""
+    named = [v for v in visit.votes if v.name == name]
+    return max([v for v in named if not v.tracked_from] or named, key=lambda v: v.weight)

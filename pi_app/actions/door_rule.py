@@ -5,7 +5,7 @@ Open only for a visit decided as an enrolled person whose record allows entry (t
 recognizer said `door`: the match passed that person's calibrated door threshold, stricter than the one
 that names, and its confidence is at least `door_min_confidence`), with no other enrolled name in that
 window, and with the newest of those clips recorded at most `max_age_s` ago (a backlog never opens the
-door). Never for "unknown", "undecided" or a conflict, and never on names alone: a name is enough to
+door). The window is of answered clips only: a tracked clip (not sent) never counts. Never for "unknown", "undecided" or a conflict, and never on names alone: a name is enough to
 greet someone, not to let them in. The caller makes sure it opens at most once per visit.
 """
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pi_app.visits.evidence import Vote
 from pi_app.visits.tracker import VisitView
 
 OPEN = "open"
+NOT_ALLOWED = "not_allowed"  # the person's record does not allow entry: more clips will not change that
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,10 @@ def door_verdict(rule: Rule, visit: VisitView, policy: DecisionPolicy, now: floa
         return DoorVerdict(False, "unknown")
     if decision.conflict:
         return DoorVerdict(False, "conflict")
-    agreeing = [v for v in window(visit.votes, policy) if v.name == decision.name]
+    # Only answered clips: a tracked one (never sent, pi_app.visits.tracking_skip) neither counts nor pushes a
+    # door-grade answer out of the window.
+    answered = [v for v in visit.votes if not v.tracked_from]
+    agreeing = [v for v in window(answered, policy) if v.name == decision.name]
     if len(agreeing) < rule.door_min_clips:
         return DoorVerdict(False, "too_few_clips")
     grade = door_grade(agreeing, rule.door_min_confidence)
@@ -50,7 +54,7 @@ def door_verdict(rule: Rule, visit: VisitView, policy: DecisionPolicy, now: floa
         return DoorVerdict(False, "not_door_grade")
     newest = grade[-1]
     if newest.details.get(rule.entry_detail) is not True:
-        return DoorVerdict(False, "not_allowed")
+        return DoorVerdict(False, NOT_ALLOWED)
     if now - newest.at > rule.max_age_s:
         return DoorVerdict(False, "stale")
     return DoorVerdict(True, OPEN)

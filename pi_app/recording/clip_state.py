@@ -22,6 +22,9 @@ SKIPPED_STALE = "skipped_stale"  # recognition fell behind: the clip was too old
 SKIPPED_STILL = "skipped_still"  # the motion gate: nothing moved and no visit was open (pi_app.recording.motion_gate)
 SKIPPED_NO_FRAME = "skipped_no_frame"  # frame.jpg lost and not to be taken again from the clip: nothing to send
 SKIPPED_RECOVERED = "skipped_recovered"  # state.json was unreadable: rebuilt from the folder, uploaded unrecognised
+# Not sent: the same face(s) as the decided, acted-on visit's last recognised clip (pi_app.visits.tracking_skip);
+# the answer is that clip's, its boxes moved to where the faces were found.
+TRACKED = "tracked"
 # Upload statuses.
 UPLOADED = "uploaded"
 NOT_UPLOADED = "not_uploaded"  # a still clip, with the motion gate set not to upload those: final too
@@ -51,6 +54,7 @@ class RecognitionRecord:
     server_ms: float | None = None  # the recognizer's own time for the frame (what Lambda bills), from the answer
     error: str = ""
     faces: list[Face] = field(default_factory=list)  # the answer's faces (face_summary)
+    tracked_from: str = ""  # TRACKED: the recognised clip whose faces were found again in this one
 
     @property
     def final(self) -> bool:
@@ -72,6 +76,15 @@ class RecognitionRecord:
             self.status = RECOGNISED
         else:
             self.status = UNKNOWN
+
+    def record_tracked(self, faces: list[Face], confidence: float | None, model_version: str, tracked_from: str) -> None:
+        """Not sent: the reference clip `tracked_from`'s faces were found again (`faces`: its answer's, boxes moved,
+        never door-grade)."""
+        self.status, self.tracked_from, self.error = TRACKED, tracked_from, ""
+        self.faces = [face_summary(face) for face in faces]
+        self.names = [face.name for face in faces]
+        self.confidence, self.model_version = confidence, model_version
+        self.latency_ms = self.server_ms = None
 
 
 @dataclass

@@ -26,3 +26,9 @@ def encode_jpeg(rgb: np.ndarray, max_side: int = DEFAULT_MAX_SIDE, quality: int 
     if not ok:
         raise ValueError("JPEG encoding failed")
     return buffer.tobytes()
+
+
+def decode_rgb(jpeg: bytes) -> np.ndarray | None:
+    """An encoded frame (JPEG) as RGB; None when it cannot be decoded."""
+    bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)

@@ -19,7 +19,8 @@ from pi_app.recording.clip_state import NO_FACE, SKIPPED_STILL, ClipState
 
 UploadMode = Literal["all", "visits"]
 UPLOAD_MODES: tuple[UploadMode, ...] = ("all", "visits")
-# Answers that say the clip's frame is empty: only those may stay on the device.
+# Answers that say the clip's frame is empty: only those may stay on the device (a `tracked` clip shows a visit's
+# face: it is uploaded like the answered clips of its visit).
 _EMPTY = (NO_FACE, SKIPPED_STILL)
 
 

@@ -12,8 +12,10 @@ is failing, one worker at a time probes it (RetryGate.attempt). Rules, by what a
 - unavailable (connection error, timeout, 5xx) or anything unexpected: `failure`, retried after the backoff
   (or Retry-After on 503).
 A clip where nothing moved while no visit is open, or right after a clip answered with nobody in it, is not
-recognised (`skipped_still`, the motion gate; uploaded unless the policy says otherwise). A clip older than `stale_after_s` is not recognised any more (`skipped_stale`)
-but is still uploaded:
+recognised (`skipped_still`, the motion gate; uploaded unless the policy says otherwise). A clip of a decided,
+acted-on visit still showing the face(s) of the visit's last recognised clip is not sent either (`tracked`,
+pi_app.visits.tracking_skip): it carries that clip's answer. A clip older than `stale_after_s` is not recognised
+any more (`skipped_stale`) but is still uploaded:
 no wait for the recognition service ever holds up its upload past that. Uploads are retried until they succeed.
 Under the `visits` upload policy (pi_app.recording.upload_policy) a clip of an empty doorway is not uploaded but
 kept on the device (`kept`, the spool's `.kept/`); when a clip of a visit is uploaded, the kept clips of the
@@ -36,13 +38,14 @@ from pi_app.recording.clip_metadata import clip_metadata
 from pi_app.recording.clip_state import (KEPT_LOCAL, REFUSED, SKIPPED_NO_FRAME, SKIPPED_STALE, UPLOADED, WANTED,
                                          ClipState)
 from pi_app.recording.clip_video import frame_of
-from pi_app.recording.image_encoding import encode_jpeg
+from pi_app.recording.image_encoding import decode_rgb, encode_jpeg
 from pi_app.recording.motion_gate import MotionPolicy, mark_still, should_recognise
 from pi_app.recording.upload_policy import UploadPolicy, wants_upload
 from pi_app.transport.recognize_client import Recognition
 from pi_app.transport.retry_gate import RetryGate
 from pi_app.transport.service_errors import ServiceAuthRejected, ServiceError, ServiceRefused, ServiceThrottled
 from pi_app.recording.spool import CLIP_FILE, FRAME_FILE, Spool
+from pi_app.visits.tracking_skip import TrackingSkip
 
 log = logging.getLogger(__name__)
 
@@ -85,10 +88,11 @@ class ClipWorker:
                  appearance: Callable[[str, list[bytes | None]], None] | None = None,
                  upload_policy: UploadPolicy = UploadPolicy(mode="all"),
                  alerted: Callable[[str], bool] = lambda key: False,
-                 requeue: Callable[[str], None] | None = None) -> None:
+                 requeue: Callable[[str], None] | None = None, tracking: TrackingSkip | None = None) -> None:
         """`upload_policy`: which clips go to S3 (the default here uploads all: the device app passes its own);
         `alerted(key)`: an alert links to that clip (so it is uploaded whatever the policy); `requeue`: how a kept
-        clip brought back for a visit's margin is worked on (the app's queue; None: uploaded at once here)."""
+        clip brought back for a visit's margin is worked on (the app's queue; None: uploaded at once here);
+        `tracking`: the skip of clips of a decided visit showing the same face(s) (None: every clip is sent)."""
         self.spool = spool
         self.recognizer = recognizer
         self.uploader = uploader
@@ -107,6 +111,7 @@ class ClipWorker:
         self.upload_policy = upload_policy
         self.alerted = alerted
         self.requeue = requeue
+        self.tracking = tracking
         self._recent_kept: deque[tuple[str, float]] = deque(maxlen=RECENT_KEPT)  # (clip, recorded_at)
         self._kept_lock = threading.Lock()  # workers are threads
 
@@ -144,6 +149,8 @@ class ClipWorker:
             self.spool.save(state)
             self._emit_recognition(state, motion=state.motion)
             return None
+        if self._tracked(state):
+            return None
         with self.recognize_gate.attempt() as wait_until:
             if wait_until is not None:
                 return min(wait_until, stale_at + 0.001)  # wait for the service, or to turn stale
@@ -170,10 +177,33 @@ class ClipWorker:
             self.recognize_gate.succeeded()
         record.record_answer(answer)
         self.spool.save(state)
+        if self.tracking is not None and answer.faces:  # before its event: the tracker places it, then it may serve
+            rgb = decode_rgb(frame)
+            if rgb is not None:
+                self.tracking.remember(state.clip, state.recorded_at, rgb, answer.faces, record.confidence,
+                                       record.model_version)
         if self.appearance is not None:
             self.appearance(state.clip, [face.descriptor for face in answer.faces])
         self._emit_recognition(state)
         return None
+
+    def _tracked(self, state: ClipState) -> bool:
+        """Record the clip as `tracked` (not sent) when its visit is decided and done with and the same face(s)
+        are still there; False: send it."""
+        if self.tracking is None or self.tracking.candidate(state.clip, state.recorded_at) is None:
+            return False  # cheap first: no frame is read while no visit could let the clip go unsent
+        frame = self._frame(state)
+        rgb = decode_rgb(frame) if frame else None
+        tracked = self.tracking.check(state.clip, state.recorded_at, rgb) if rgb is not None else None
+        if tracked is None:
+            return False
+        state.recognition.record_tracked(tracked.faces, tracked.confidence, tracked.model_version,
+                                         tracked.tracked_from)
+        self.spool.save(state)
+        if self.appearance is not None:  # the reference's descriptors: a different person's answer still splits
+            self.appearance(state.clip, tracked.descriptors)
+        self._emit_recognition(state)
+        return True
 
     def _frame(self, state: ClipState) -> bytes | None:
         """The clip's chosen frame: frame.jpg or, when that is lost or empty, the same frame taken again from
@@ -276,4 +306,4 @@ class ClipWorker:
                                   names=list(record.names), faces=list(record.faces), confidence=record.confidence,
                                   latency_ms=record.latency_ms, server_ms=record.server_ms,
                                   model_version=record.model_version, attempts=record.attempts, error=record.error,
-                                  age_s=age_s, motion=motion))
+                                  age_s=age_s, motion=motion, tracked_from=record.tracked_from or None))

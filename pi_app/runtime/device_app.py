@@ -34,7 +34,8 @@ from pi_app.recording.spool_budget import RecordingGuard, SpaceProbe, SpoolLimit
 from pi_app.runtime.stats import Stats
 from pi_app.runtime.views import View
 from pi_app.visits.grouping import VisitConfig
-from pi_app.visits.tracker import VisitTracker
+from pi_app.visits.tracker import VisitTracker, VisitView
+from pi_app.visits.tracking_skip import TrackingPolicy, TrackingSkip
 from pi_app.visits.visit_sink import VisitSink
 from pi_app.runtime.work_queue import WorkQueue
 from pi_app.runtime.worker_pool import WorkerPool
@@ -66,6 +67,7 @@ class DeviceConfig:
     kept_max_bytes: int = DEFAULT_KEEP_MAX_BYTES  # the rolling budget of clips kept on the device instead
     visits: VisitConfig = field(default_factory=VisitConfig)  # how clips make visits (with --actions: the TOML's)
     stream_clock: bool = False  # stamp clips with the camera's time (a video replayed faster than real time)
+    tracking: TrackingPolicy = field(default_factory=TrackingPolicy)  # no request for a decided visit's same face
 
 
 class VisitFeeder(Protocol):
@@ -75,6 +77,7 @@ class VisitFeeder(Protocol):
 
     def handle(self, event: DeviceEvent) -> None: ...
     def close(self) -> None: ...
+    def done_with(self, visit: VisitView) -> bool: ...
 
 
 class DeviceApp:
@@ -108,13 +111,17 @@ class DeviceApp:
         self.relay.bind(self.bus.emit)
         self.visit_feeder = visit_feeder or VisitSink(VisitTracker(config.visits), publish=self.relay.put)
         self.bus.add(self.visit_feeder)
+        visits = self.visit_feeder.visits
+        self.tracking = TrackingSkip(config.tracking, visits.open_at, self.visit_feeder.done_with,
+                                     visits.answered_between)
         self.worker = ClipWorker(self.spool, recognizer, uploader, self.bus.emit, stale_after_s=config.stale_after_s,
                                  clock=clock, recognize_gate=RetryGate(config.recognize_backoff, clock),
                                  upload_gate=RetryGate(config.upload_backoff, clock), auth_backoff=config.auth_backoff,
                                  motion=config.motion, visit_open=self.visit_feeder.visits.is_open,
                                  empty_before=self.visit_feeder.visits.empty_before,
                                  appearance=self.visit_feeder.visits.note_appearance,
-                                 upload_policy=config.upload, alerted=alerted, requeue=self.queue.put)
+                                 upload_policy=config.upload, alerted=alerted, requeue=self.queue.put,
+                                 tracking=self.tracking if config.tracking.enabled else None)
         self.guard = RecordingGuard(config.spool_limits, space_probe or SpoolSpace(self.spool), self.bus.emit)
         self._stopping = threading.Event()
 
@@ -144,7 +151,9 @@ class DeviceApp:
         fourcc = self.config.fourcc or available_fourcc()  # probed before any thread or view is running
         pool = WorkerPool(self.queue, self.worker.process, threads=self.config.workers)
         log.info("device app starting", extra={"device_id": self.config.device_id, "spool": str(self.spool.root),
-                                               "resumed": len(resumed), "workers": self.config.workers})
+                                               "resumed": len(resumed), "workers": self.config.workers,
+                                               "track_decided": self.config.tracking.enabled,
+                                               "recheck_s": self.config.tracking.recheck_s})
         if resumed:
             self.bus.emit(ClipsResumed(clips=len(resumed)))
         if self.view:

@@ -99,6 +99,11 @@ def run(
     upload: Annotated[str, typer.Option("--upload", help="Which clips go to S3: 'visits' (a visit's clips, a margin "
                                                          "before it and what alerts link to; an empty doorway stays "
                                                          "on the device) or 'all'.")] = "visits",
+    track_decided: Annotated[bool, typer.Option("--track-decided/--no-track-decided",
+                                                help="Send no clip of a decided visit whose actions are done while "
+                                                     "the same face(s) are still there (checked on the device).")] = True,
+    recheck_s: Annotated[float, typer.Option("--recheck-s", help="With --track-decided: send a clip of such a visit "
+                                                                 "at least this often all the same.")] = 2.0,
     kept_max_gb: Annotated[float, typer.Option("--kept-max-gb", help="Disk for clips kept on the device instead "
                                                                      "of S3; the oldest go first.")] = 1.0,
     log_level: Annotated[str, typer.Option("--log-level", help="Log level.")] = "INFO",
@@ -113,7 +118,8 @@ def run(
                               workers=workers, stale_after=stale_after, max_side=max_side, fourcc=fourcc,
                               keep_done=keep_done, spool_max_gb=spool_max_gb, spool_min_free_mb=spool_min_free_mb,
                               motion_gate=motion_gate, motion_threshold=motion_threshold, upload_still=upload_still,
-                              upload=upload, kept_max_gb=kept_max_gb),
+                              upload=upload, kept_max_gb=kept_max_gb, track_decided=track_decided,
+                              recheck_s=recheck_s),
         stack=StackChoice.checked(device_settings(), device_file=device_file, outputs=outputs,  # after --stale-after
                                   endpoint_url=endpoint_url, profile=profile, connect_timeout=recognize_connect_timeout,
                                   read_timeout=recognize_timeout, stale_after=stale_after),

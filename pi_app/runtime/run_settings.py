@@ -20,6 +20,7 @@ from pi_app.runtime.device_app import DeviceConfig
 from pi_app.transport.api_session import AttemptTimeout
 from pi_app.transport.stack_connection import StackConnection, connect
 from pi_app.visits.grouping import VisitConfig
+from pi_app.visits.tracking_skip import TrackingPolicy
 
 
 def positive(value: float | None, hint: str, allow_zero: bool = False) -> None:
@@ -141,15 +142,17 @@ class ClipWork:
     motion: MotionPolicy
     upload: UploadPolicy
     kept_max_bytes: int
+    tracking: TrackingPolicy = TrackingPolicy()
 
     @classmethod
     def checked(cls, *, clip_seconds: float, duration: float | None, drain_timeout: float, workers: int,
                 stale_after: float, max_side: int, fourcc: str | None, keep_done: bool, spool_max_gb: float,
                 spool_min_free_mb: float, motion_gate: bool, motion_threshold: float, upload_still: bool,
-                upload: str, kept_max_gb: float) -> ClipWork:
+                upload: str, kept_max_gb: float, track_decided: bool = True, recheck_s: float = 2.0) -> ClipWork:
         """From the options of the same names."""
         for value, hint in ((clip_seconds, "--clip-seconds"), (duration, "--duration"), (stale_after, "--stale-after"),
-                            (spool_max_gb, "--spool-max-gb"), (motion_threshold, "--motion-threshold")):
+                            (spool_max_gb, "--spool-max-gb"), (motion_threshold, "--motion-threshold"),
+                            (recheck_s, "--recheck-s")):
             positive(value, hint)
         positive(drain_timeout, "--drain-timeout", allow_zero=True)
         positive(spool_min_free_mb, "--spool-min-free-mb", allow_zero=True)
@@ -159,7 +162,8 @@ class ClipWork:
         return cls(clip_seconds, duration, drain_timeout, workers, stale_after, max_side, fourcc, keep_done,
                    SpoolLimits(max_bytes=round(spool_max_gb * GB), min_free_bytes=round(spool_min_free_mb * MB)),
                    MotionPolicy(enabled=motion_gate, threshold=motion_threshold, upload_still=upload_still),
-                   UploadPolicy(mode=upload), round(kept_max_gb * GB))  # type: ignore[arg-type]  # checked above
+                   UploadPolicy(mode=upload), round(kept_max_gb * GB),  # type: ignore[arg-type]  # checked above
+                   TrackingPolicy(enabled=track_decided, recheck_s=recheck_s))
 
 
 @dataclass(frozen=True)
@@ -182,4 +186,4 @@ class RunSettings:
                             duration_s=work.duration_s, drain_timeout_s=work.drain_timeout_s, max_side=work.max_side,
                             fourcc=work.fourcc, keep_done=work.keep_done, spool_limits=work.spool_limits,
                             motion=work.motion, upload=work.upload, kept_max_bytes=work.kept_max_bytes, visits=visits,
-                            stream_clock=self.camera.stream_clock)
+                            stream_clock=self.camera.stream_clock, tracking=work.tracking)

@@ -11,10 +11,10 @@ import numpy as np
 
 from facegate_contract.device_events import (AuthFailed, ClipKept, ClipRecognition, ClipRecorded, ClipsResumed,
                                              ClipUploaded, DeviceEvent, RecordingPaused, RecordingResumed, StageFailed, Throttled)
-from pi_app.recording.clip_state import NO_FACE, RECOGNISED, REFUSED, SKIPPED_STALE, UNKNOWN
+from pi_app.recording.clip_state import NO_FACE, RECOGNISED, REFUSED, SKIPPED_STALE, TRACKED, UNKNOWN
 
-COUNTERS = ("recorded", "resumed", "recognised", "unknown", "no_face", "skipped_stale", "refused", "failures", "uploaded",
-            "kept", "auth_failed", "throttled")
+COUNTERS = ("recorded", "resumed", "recognised", "unknown", "no_face", "skipped_stale", "tracked", "refused",
+            "failures", "uploaded", "kept", "auth_failed", "throttled")
 _ANSWERED = (RECOGNISED, UNKNOWN, NO_FACE)
 LATENCY_WINDOW = 10_000  # percentiles over the latest recognitions: memory stays bounded on a long run
 
@@ -76,7 +76,7 @@ class Stats:
         status = event.status
         if status in (*_ANSWERED, REFUSED):
             self._conditions.pop("recognize", None)  # the recognition service answered
-        if status in (*_ANSWERED, SKIPPED_STALE, REFUSED):
+        if status in (*_ANSWERED, SKIPPED_STALE, TRACKED, REFUSED):  # tracked: not sent, no latency
             self._counts[status] += 1
         if status == REFUSED:
             self._counts["failures"] += 1

@@ -15,11 +15,12 @@ from pi_app.runtime.stats import RecentRecognition, Stats
 
 COUNTER_LABELS = (("recorded", "clips recorded"), ("resumed", "resumed from spool"), ("recognised", "recognised"),
                   ("unknown", "unknown"), ("no_face", "no face"), ("skipped_stale", "skipped (stale)"),
-                  ("refused", "refused (4xx)"), ("failures", "failures"), ("uploaded", "uploaded"),
+                  ("tracked", "tracked (not sent)"), ("refused", "refused (4xx)"), ("failures", "failures"), ("uploaded", "uploaded"),
                   ("kept", "kept on the device"), ("pending_uploads", "pending uploads"), ("auth_failed", "auth rejected"), ("throttled", "throttled"))
-SUMMARY_KEYS = ("clips", "resumed", "recognised", "unknown", "no_face", "skipped_stale", "refused", "failures",
-                "auth_failed", "throttled", "uploaded", "kept", "pending", "frames_dropped_paused")
-_STATUS_STYLE = {"recognised": "green", "unknown": "yellow", "no_face": "dim", "refused": "red", "skipped_stale": "magenta"}
+SUMMARY_KEYS = ("clips", "resumed", "recognised", "unknown", "no_face", "skipped_stale", "tracked", "refused",
+                "failures", "auth_failed", "throttled", "uploaded", "kept", "pending", "frames_dropped_paused")
+_STATUS_STYLE = {"recognised": "green", "unknown": "yellow", "no_face": "dim", "refused": "red", "skipped_stale": "magenta",
+                 "tracked": "cyan"}
 
 
 class View(Protocol):

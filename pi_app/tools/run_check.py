@@ -74,6 +74,7 @@ def clip_offsets(events: Sequence[DeviceEvent]) -> dict[str, float]:
 
 
 ANSWERED = ("recognised", "unknown", "no_face")  # clips that went to the API and got an answer
+TRACKED = "tracked"  # not sent: the same face(s) as a decided visit's last answer (scored like an answer in check_run)
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class VisitsCheck:
     unmatched: list[str] = field(default_factory=list)  # device visits during no expected visit
     recognised_on_empty: int = 0  # clips of empty stretches sent to the API
     empty_clips: int = 0
+    tracked: int = 0  # clips not sent: a decided visit's same face (pi_app.visits.tracking_skip)
 
     @property
     def passed(self) -> bool:
@@ -142,6 +144,7 @@ def check_visits(events: Sequence[DeviceEvent], manifest: VideoManifest, clip_se
     empty = [clip for clip, offset in offsets.items()
              if offset < manifest.duration_s - 1e-6 and manifest.people_at(offset, clip_seconds) == ()]
     result.empty_clips, result.recognised_on_empty = len(empty), sum(1 for clip in empty if clip in answered)
+    result.tracked = sum(1 for e in events_of(events, ClipRecognition) if e.status == TRACKED)
     return result
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from facegate_contract import wire
 from facegate_contract.device_events import ClipRecognition
 from pi_app.recording.clip_names import clip_seq
-from pi_app.recording.clip_state import RECOGNISED, UNKNOWN, UNKNOWN_NAME
+from pi_app.recording.clip_state import RECOGNISED, TRACKED, UNKNOWN, UNKNOWN_NAME
 
 NEUTRAL_CONFIDENCE = 0.5  # the weight of a vote whose answer carried no confidence
 
@@ -68,6 +68,9 @@ class Vote:
     sighting_id: str | None = None
     details: dict[str, Any] = field(default_factory=dict, compare=False)
     door: bool = False  # the recognizer called the match door-grade (its `door` field, JSON true); names never open
+    # A tracked clip's face (not sent: the same face as this recognised clip, pi_app.visits.tracking_skip): it keeps
+    # its visit going but is never door-grade (`door` False), never fresh evidence and never starts a visit.
+    tracked_from: str = ""
     # Biometric (pi_app.visits.appearance): in memory only, never in to_json, an event or a log line.
     descriptor: bytes | None = field(default=None, compare=False, repr=False)
 
@@ -112,9 +115,12 @@ def clip_seen(event: ClipRecognition) -> ClipSeen | None:
     votes: tuple[Vote, ...] = ()
     if event.status in (RECOGNISED, UNKNOWN):
         votes = tuple(_vote(face, clip, event.key, seq, at) for face in event.faces)
+    elif event.status == TRACKED and event.tracked_from:
+        votes = tuple(_vote(face, clip, event.key, seq, at, event.tracked_from) for face in event.faces)
     return ClipSeen(clip, seq, at, votes)
 
 
-def _vote(face: wire.Face, clip: str, key: str, seq: int, at: float) -> Vote:
+def _vote(face: wire.Face, clip: str, key: str, seq: int, at: float, tracked_from: str = "") -> Vote:
+    # A tracked face is never door-grade, whatever the event says: only an answer of the recognizer is.
     return Vote(clip, key, seq, at, face.name, face.confidence, Box.of(face.box), face.sighting_id,
-                dict(face.details), door=face.door)
+                dict(face.details), door=face.door and not tracked_from, tracked_from=tracked_from)

@@ -164,6 +164,16 @@ class VisitTracker:
         with self._lock:
             return seq - 1 in self._empty
 
+    def open_at(self, at: float) -> list[VisitView]:
+        """The visits still open that a clip recorded at `at` could be part of (what the tracking skip asks)."""
+        with self._lock:
+            return [self._view(v) for v in self._visits if not v.ended and v.reaches(at, self.config.end_after_s)]
+
+    def answered_between(self, first_seq: int, last_seq: int) -> bool:
+        """True when every clip after `first_seq` and before `last_seq` has been answered (placed here)."""
+        with self._lock:
+            return all(seq in self._clips for seq in range(first_seq + 1, last_seq))
+
     def _with_appearance(self, clip: str, votes: tuple[Vote, ...]) -> tuple[Vote, ...]:
         descriptors = self._appearances.pop(clip, ())
         if len(descriptors) != len(votes):
@@ -178,7 +188,16 @@ class VisitTracker:
         return self._assign(votes)
 
     def _assign(self, votes: tuple[Vote, ...]) -> list[VisitChange]:
-        return [change for vote, visit in assign(votes, self._visits, self.config) for change in self._add(vote, visit)]
+        changes = []
+        for vote, visit in assign(votes, self._visits, self.config):
+            if visit is None and vote.tracked_from:
+                # A tracked face only keeps a visit going: when it joins none (the visit ended or split meanwhile),
+                # it is dropped rather than start a visit nobody's answer began.
+                log.info("tracked face joins no visit: dropped", extra={"clip": vote.clip,
+                                                                        "tracked_from": vote.tracked_from})
+                continue
+            changes += self._add(vote, visit)
+        return changes
 
     def _release_held(self) -> list[VisitChange]:
         """Place the held clips whose holes have filled (each placement may settle another), oldest first."""

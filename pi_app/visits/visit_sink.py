@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from pi_app.runtime.events import Event
-from pi_app.visits.tracker import VisitChange, VisitTracker
+from pi_app.visits.tracker import VisitChange, VisitTracker, VisitView
 from pi_app.visits.visit_events import visit_event
 
 VisitListener = Callable[[VisitChange], None]
@@ -24,6 +24,10 @@ class VisitSink:
     def visits(self) -> VisitTracker:
         """The tracker this sink feeds (the same attribute as ActionSink's)."""
         return self.tracker
+
+    def done_with(self, visit: VisitView) -> bool:
+        """Always True: without actions a decided visit has nothing left to do (pi_app.visits.tracking_skip)."""
+        return True
 
     def handle(self, event: Event) -> None:
         """Take one device event."""

@@ -1,15 +1,16 @@
 """What one door camera costs per day on AWS: the old pipeline (every clip uploaded, every clip of an open visit
-recognised) and the new default, with the same decisions, alerts and door openings.
+recognised) and the new default (no request either for a decided visit's clips while the same face is still there:
+`tracked`), with the same decisions, alerts and door openings.
 
     .venv/bin/python scripts/bench/cost.py [--empty 0.9] [--endpoint-url http://localhost:4566] [--smoke]
 
 Measured here, in one run: the hard doorway (lfw-dev faces; scripts/make_fixture_videos.py --hard) played in real
 time (as a camera gives it, so which clips are answered does not depend on how far a replay runs ahead) through
 the real device app with its actions against the local stack twice, motion gate on both times: the old pipeline
-(`--upload all`, and every clip of an open visit recognised) and the new default (a visit's clips uploaded, the
-empty doorway kept on the device, and no still clip sent after one that showed nobody). Per run: which clips are
-sent for recognition and which are uploaded (empty stretch, beside a visit, or someone at the door), the
-recognizer's own time per frame (what Lambda bills), clip sizes, visit reports, and the visits' decisions, the
+(`--upload all --no-track-decided`, and every clip of an open visit recognised) and the new default (a visit's clips
+uploaded, the empty doorway kept on the device, no still clip sent after one that showed nobody, and a decided
+visit's same face tracked instead of sent). Per run: which clips are sent for recognition, tracked instead, and
+uploaded (empty stretch, beside a visit, or someone at the door), the recognizer's own time per frame (what Lambda bills), clip sizes, visit reports, and the visits' decisions, the
 alerts received and the door openings: these must be the same in both runs. And the control function's time per
 upload URL, in process. Then a scripted day: 24 h of 0.5 s clips, `--empty` of them an empty doorway (the busy
 doorway), a quiet house (99 % empty) and a busy shop (50 %), at AWS list prices (us-east-1, as below: edit PRICES
@@ -54,23 +55,28 @@ PRICES = {
 
 
 # The old pipeline: every clip uploaded, and every clip of an open visit recognised. The new one: the defaults.
-PIPELINES: dict[str, tuple[UploadMode, MotionPolicy]] = {
-    "old": ("all", MotionPolicy(still_after_empty=False)),
-    "new": (UploadPolicy().mode, MotionPolicy()),
+PIPELINES: dict[str, tuple[UploadMode, MotionPolicy, bool]] = {  # (upload, motion gate, tracking skip)
+    "old": ("all", MotionPolicy(still_after_empty=False), False),
+    "new": (UploadPolicy().mode, MotionPolicy(), True),
 }
 
 
-def _run(upload: UploadMode, motion: MotionPolicy, device_file: Path, manifest: VideoManifest, work: Path) -> dict:
-    """One replay of the doorway with the upload policy `upload` and the motion gate `motion`: what was sent and
-    uploaded, for whom, what it took, and what the device decided and did."""
+def _run(upload: UploadMode, motion: MotionPolicy, track: bool, device_file: Path, manifest: VideoManifest,
+         work: Path) -> dict:
+    """One replay of the doorway with the upload policy `upload`, the motion gate `motion` and the tracking skip of
+    decided visits on or off (`track`): what was sent, tracked and uploaded, for whom, what it took, and what the
+    device decided and did."""
     from facegate_contract.device_events import (ClipKept, ClipRecognition, ClipUploaded, VisitAction, VisitDecided,
                                                  VisitEnded, events_of)
     from pi_app.tools.run_check import clip_offsets
 
-    events, alerts = run_doorway(device_file, manifest, work, motion, upload=UploadPolicy(mode=upload), realtime=True)
+    events, alerts = run_doorway(device_file, manifest, work, motion, upload=UploadPolicy(mode=upload), realtime=True,
+                                 track=track)
 
     offsets = clip_offsets(events)
-    sent = {e.clip: e for e in events_of(events, ClipRecognition) if e.status in ("recognised", "unknown", "no_face")}
+    recognitions = events_of(events, ClipRecognition)
+    sent = {e.clip: e for e in recognitions if e.status in ("recognised", "unknown", "no_face")}
+    tracked = {e.clip for e in recognitions if e.status == "tracked"}
     empty = {c for c, o in offsets.items() if o < manifest.duration_s and manifest.people_at(o, CLIP_S) == ()}
     occupied = set(offsets) - empty
     # Motion in an empty clip next to someone's arrival or departure comes with visits, not with the empty hours.
@@ -80,7 +86,8 @@ def _run(upload: UploadMode, motion: MotionPolicy, device_file: Path, manifest: 
     uploaded = {u.clip for u in uploads}
     visits = events_of(events, VisitEnded)
     return {
-        "upload": upload, "clips": len(offsets), "empty_clips": len(empty), "occupied_clips": len(occupied),
+        "upload": upload, "track_decided": track, "clips": len(offsets), "empty_clips": len(empty),
+        "occupied_clips": len(occupied), "tracked_occupied": len(occupied & tracked),
         "empty_clips_beside_visit": len(beside_visit),
         "sent_empty": sum(1 for c in empty if c in sent), "sent_occupied": sum(1 for c in occupied if c in sent),
         "sent_empty_beside_visit": sum(1 for c in beside_visit if c in sent),
@@ -189,9 +196,9 @@ def main() -> None:
         else:
             manifest = enrol_and_build(LFW_DEV, bench.outputs_path, bench.work / "video")
         runs = {}
-        for pipeline, (upload, motion) in PIPELINES.items():
+        for pipeline, (upload, motion, track) in PIPELINES.items():
             device = f"cost-{upload}-{int(time.time())}"
-            runs[pipeline] = _run(upload, motion, bench.device(device), manifest, bench.work / device)
+            runs[pipeline] = _run(upload, motion, track, bench.device(device), manifest, bench.work / device)
     control_each = control_ms()
     old, new = runs["old"], runs["new"]
     day = {"old_busy_doorway": day_cost(old, args.empty, control_each),

@@ -36,6 +36,7 @@ from pi_app.tools.run_check import check_identity, check_run, clip_offsets
 from pi_app.tools.video_manifest import VideoManifest
 from pi_app.visits import VisitConfig
 from pi_app.visits.appearance import similarity
+from pi_app.visits.tracking_skip import TrackingPolicy
 from recognizer.classify.open_set import OpenSetClassifier
 from recognizer.faces import RecognizedFace
 from recognizer.image_decode import decode_image
@@ -91,11 +92,13 @@ class NoUpload:
 
 
 def play(manifest: VideoManifest, recognizer: LocalRecognizer, visits: VisitConfig,
-         work: Path) -> list[AnyDeviceEvent]:
-    """The case's video through the device app; its events."""
+         work: Path, track: bool = True) -> list[AnyDeviceEvent]:
+    """The case's video through the device app (`track`: the tracking skip of decided visits, the device's default);
+    its events."""
     config = DeviceConfig(device_id="bench-door", spool_dir=work / "spool", events_path=work / "events.jsonl",
                           drain_timeout_s=600.0, stale_after_s=3600.0, stream_clock=True, visits=visits,
-                          motion=MotionPolicy(enabled=False), workers=1)  # one worker: answers in order, repeatable
+                          motion=MotionPolicy(enabled=False), workers=1,  # one worker: answers in order, repeatable
+                          tracking=TrackingPolicy(enabled=track))
     summary = DeviceApp(config, VideoFileCamera(manifest.video, realtime=False), recognizer, NoUpload()).run()
     assert summary["pending"] == 0, summary
     return read_events(config.events_path)
@@ -130,6 +133,8 @@ def main() -> None:
     parser.add_argument("--cases", nargs="*", default=None, help="identity case names (default: all)")
     parser.add_argument("--hard", action="store_true", help="also the hard doorway (131 s)")
     parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP + "; one case")
+    parser.add_argument("--no-track-decided", action="store_true",
+                        help="recognise every clip (no tracking skip of decided visits: the device's default is on)")
     args = parser.parse_args()
     if args.smoke:
         args.cases, args.hard = ["known_then_known"], False
@@ -152,11 +157,12 @@ def main() -> None:
             results[case] = {}
             for grouping, config in GROUPINGS.items():
                 recognizer = LocalRecognizer(pipeline, classifier, descriptors=grouping == "identity")
-                events = play(manifest, recognizer, config, Path(tmp) / case / grouping)
+                events = play(manifest, recognizer, config, Path(tmp) / case / grouping, not args.no_track_decided)
                 clips = check_run(events, manifest, 0.5)
                 scored = check_identity(events, manifest, 0.5)
                 results[case][grouping] = {**scored.to_json(), "clips_answered_right": sum(c.ok for c in clips.clips),
-                                           "clips": len(clips.clips)}
+                                           "clips": len(clips.clips),
+                                           "tracked": sum(1 for c in clips.clips if c.status == "tracked")}
                 if recognizer.seen:
                     results[case][grouping]["descriptor_cosine"] = resemblances(recognizer.seen, events, manifest)
                 print(json.dumps({"case": case, "grouping": grouping, **results[case][grouping]}), flush=True)

@@ -90,3 +90,30 @@ def test_the_motion_gate_sends_far_fewer_empty_frames_with_the_same_decisions(
     assert decided(without_gate) == decided(with_gate)  # who each visit was (a visit may split in two: same name)
     print(json.dumps({"empty_clips": with_gate.empty_clips, "sent_with_gate": with_gate.recognised_on_empty,
                       "sent_without_gate": without_gate.recognised_on_empty}))
+
+
+def test_tracking_decided_visits_leaves_clips_unsent_with_the_same_decisions_door_and_alerts(
+        hard_video: VideoManifest, add_device, tmp_path: Path) -> None:
+    """At the camera's pace (answers in order, as on a device), with and without the tracking skip."""
+    from facegate_contract.device_events import ClipRecognition
+    from pi_app.tools.run_check import clip_offsets
+
+    runs = {}
+    for track in (True, False):
+        events, alerts = run_doorway(add_device(f"it-track-{track:d}-{uuid.uuid4().hex[:6]}"), hard_video,
+                                     tmp_path / f"track-{track:d}", MotionPolicy(), track=track, realtime=True)
+        runs[track] = events, alerts, check_visits(events, hard_video, 0.5)
+    (tracked_events, tracked_alerts, tracking), (_, alerts, untracked) = runs[True], runs[False]
+    offsets = clip_offsets(tracked_events)
+    occupied = {c for c, o in offsets.items() if o < hard_video.duration_s and hard_video.people_at(o, 0.5) != ()}
+    statuses = {e.clip: e.status for e in events_of(tracked_events, ClipRecognition)}
+    figures = {"occupied_clips": len(occupied), "tracked": tracking.tracked,
+               "occupied_not_sent": sum(1 for c in occupied if statuses.get(c) == "tracked"),
+               "tracking": _report(tracking), "untracked": _report(untracked)}
+    print(json.dumps(figures))
+    assert untracked.tracked == 0 and tracking.tracked > 0, figures
+    assert all(v.decided_right and v.door_right and v.alerts_right for v in tracking.visits), figures
+    decided = lambda check: [set(v.decisions) - {"undecided"} for v in check.visits]  # noqa: E731
+    assert decided(tracking) == decided(untracked), figures
+    assert [v.door_for for v in tracking.visits] == [v.door_for for v in untracked.visits], figures
+    assert sorted(a["name"] for a in tracked_alerts) == sorted(a["name"] for a in alerts), figures

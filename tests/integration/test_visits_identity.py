@@ -53,11 +53,14 @@ def test_each_person_is_one_visit_decided_right_with_the_right_door_and_alerts(
     if case in NEED_DESCRIPTORS and not descriptors_answered:
         pytest.skip("the deployed recognizer image answers no face descriptors: rebuild it (scripts/prepare-images)")
     manifest = cases[case]
-    events, alerts = run_doorway(add_device(f"it-id-{uuid.uuid4().hex[:6]}"), manifest, tmp_path, MotionPolicy())
+    # At the camera's pace, as on a device: answers come in order, so the tracking skip of decided visits (on, the
+    # default) leaves clips of the same face unsent, and a person taking the place must still split the visit.
+    events, alerts = run_doorway(add_device(f"it-id-{uuid.uuid4().hex[:6]}"), manifest, tmp_path, MotionPolicy(),
+                                 realtime=True)
 
     identity = check_identity(events, manifest, 0.5)
     visits = check_visits(events, manifest, 0.5)
-    report = {"identity": identity.to_json(),
+    report = {"identity": identity.to_json(), "tracked": visits.tracked,
               "visits": [(v.expected.expected, v.decisions, v.door_for, v.alerts) for v in visits.visits]}
     print(json.dumps({"case": case, **report}))
     assert identity.passed, report  # 0 merges, 0 splits, 0 identity switches, 0 wrong decisions

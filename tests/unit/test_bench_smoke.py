@@ -30,6 +30,7 @@ BENCHES = {
     "door_embeddings.py": Bench(("stranger_views", "missed"), lfw_dev=True),
     "visits.py": Bench(("totals", "identity_switches"), lfw_dev=True),
     "recognizer_speed.py": Bench(("warm", "cold_start", "baseline_over_warm_p50")),
+    "same_face.py": Bench(("all", "score_min")),
     "memory.py": Bench(("sizes", "peak_memory_mb", "usd_per_million_1_face", "cheapest_mb"), engine=True),
     "e2e.py": Bench(("cold_start_ms", "overhead", "clips_per_s"), emulator=True),
     "images.py": Bench(("size_mb", "cold_start_ms", "warm_ms"), emulator=True),

@@ -54,7 +54,7 @@ def test_run_takes_a_device_file_or_outputs_not_both(a_video: Path, tmp_path: Pa
 
 @pytest.mark.parametrize("option, value", [("--clip-seconds", "0"), ("--clip-seconds", "-0.5"), ("--duration", "0"),
                                            ("--stale-after", "-1"), ("--spool-max-gb", "0"),
-                                           ("--recognize-timeout", "0")])
+                                           ("--recognize-timeout", "0"), ("--recheck-s", "0")])
 def test_run_rejects_non_positive_durations(a_video: Path, option: str, value: str) -> None:
     result = _facegate("run", "--camera", f"video:{a_video}", option, value)
 

@@ -21,6 +21,7 @@ from pi_app.transport.recognize_client import RecognizeClient
 from pi_app.runtime.shutdown import stop_on_signals
 from pi_app.recording.spool import Spool
 from pi_app.recording.spool_budget import SpoolLimits
+from pi_app.visits.tracking_skip import TrackingPolicy
 from tests.unit.pi_support import OK_BODY, FakeRecognizer, FakeUploader, moving_face_video, scripted_server
 
 QUICK_BACKOFF = Backoff(base_s=0.01, max_s=0.05, jitter=0.0)
@@ -29,7 +30,8 @@ QUICK_BACKOFF = Backoff(base_s=0.01, max_s=0.05, jitter=0.0)
 def _config(tmp_path: Path, **overrides) -> DeviceConfig:
     settings = dict(device_id="door-1", spool_dir=tmp_path / "spool", events_path=tmp_path / "events.jsonl",
                     fourcc="mp4v", drain_timeout_s=30.0, recognize_backoff=QUICK_BACKOFF, upload_backoff=QUICK_BACKOFF,
-                    spool_limits=SpoolLimits(min_free_bytes=0))  # the test machine's free space must not matter
+                    spool_limits=SpoolLimits(min_free_bytes=0),  # the test machine's free space must not matter
+                    tracking=TrackingPolicy(enabled=False))  # every clip recognised: these tests check each answer
     return DeviceConfig(**{**settings, **overrides})
 
 
@@ -136,3 +138,19 @@ def test_the_api_key_never_reaches_logs_or_events(tmp_path: Path, video: Path) -
     assert [json.loads(line)["msg"] for line in logs.splitlines()][0] == "device app starting"  # JSON lines
     assert secret not in logs
     assert secret not in (tmp_path / "events.jsonl").read_text()
+
+
+def test_with_tracking_the_decided_visit_s_same_face_is_not_sent_and_still_uploaded(tmp_path: Path) -> None:
+    video = moving_face_video(tmp_path / "door.mp4", seconds=3.0, fps=20)  # the face drifts 10 px per clip
+    recognizer, uploader = FakeRecognizer(faces=[{"name": "Eileen_Collins", "confidence": 0.97,
+                                                  "box": {"x1": 150.0, "y1": 100.0, "x2": 290.0, "y2": 240.0}}]), \
+        FakeUploader()
+
+    summary = DeviceApp(_config(tmp_path, tracking=TrackingPolicy(), workers=1), VideoFileCamera(video, realtime=False),
+                        recognizer, uploader).run()
+
+    assert summary["clips"] == 6 and summary["pending"] == 0 and len(uploader.objects) == 6
+    assert summary["tracked"] >= 2 and summary["recognised"] + summary["tracked"] == 6
+    assert len(recognizer.calls) == summary["recognised"]
+    tracked = [e for e in read_events(tmp_path / "events.jsonl") if e.name == "recognition" and e.status == "tracked"]
+    assert tracked and all(e.tracked_from and e.names == ["Eileen_Collins"] for e in tracked)

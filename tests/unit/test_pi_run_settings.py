@@ -42,6 +42,18 @@ def test_clip_work_groups_the_spool_budget_and_the_motion_gate() -> None:
     assert (work.upload.mode, work.kept_max_bytes) == ("all", 1024**3 // 2)
 
 
+def test_the_tracking_skip_is_on_by_default_and_its_recheck_must_be_positive() -> None:
+    options: dict = dict(clip_seconds=0.5, duration=None, drain_timeout=0.0, workers=2, stale_after=30.0, max_side=640,
+                         fourcc=None, keep_done=False, spool_max_gb=1.0, spool_min_free_mb=0.0, motion_gate=True,
+                         motion_threshold=0.01, upload_still=True, upload="visits", kept_max_gb=1.0)
+    assert (ClipWork.checked(**options).tracking.enabled, ClipWork.checked(**options).tracking.recheck_s) == (True, 2.0)
+    off = ClipWork.checked(**options, track_decided=False, recheck_s=4.0).tracking
+    assert (off.enabled, off.recheck_s) == (False, 4.0)
+    with pytest.raises(typer.BadParameter, match="must be positive") as refused:
+        ClipWork.checked(**options, recheck_s=0.0)
+    assert refused.value.param_hint == "--recheck-s"
+
+
 def test_an_upload_mode_the_device_does_not_know_is_refused() -> None:
     with pytest.raises(typer.BadParameter, match="all, visits"):
         ClipWork.checked(clip_seconds=0.5, duration=None, drain_timeout=0.0, workers=2, stale_after=30.0,
