@@ -7,9 +7,11 @@ import hashlib
 import re
 
 # ---- S3 ---------------------------------------------------------------------------------------------------------
-CLIPS_PREFIX = "clips/"  # clips/<device-id>/<YYYY>/<MM>/<DD>/<clip-id>.mp4
+CLIPS_PREFIX = "clips/"  # clips/<device-id>/<YYYY>/<MM>/<DD>/<clip-id>.mp4, and visit bundles <visit-id>.zip
 MODELS_PREFIX = "models/"  # models/versions/<id>/..., models/current.json
 CLIP_CONTENT_TYPE = "video/mp4"
+# A visit bundle: one uncompressed ZIP of a visit's clips (members `<clip-id>.mp4`), one PUT instead of one a clip.
+BUNDLE_CONTENT_TYPE = "application/zip"
 
 # ---- names ------------------------------------------------------------------------------------------------------
 # Every id is ASCII and matched whole (`fullmatch`: Python's `$` would also accept a trailing newline, and `\d` any
@@ -74,3 +76,25 @@ def parse_clip_key(key: str) -> tuple[str, str] | None:
     if not is_device_id(device) or not is_clip_id(clip) or clip_key(device, clip) != key:
         return None
     return device, clip
+
+
+def bundle_key(device_id: str, visit_id: str) -> str:
+    """Where a visit's bundle goes: clips/<device-id>/<YYYY>/<MM>/<DD>/<visit-id>.zip (UTC day of the visit id),
+    under the device's own clips prefix, so the clips' lifecycle rule expires it with them."""
+    return f"{device_clips_prefix(device_id)}{visit_id[0:4]}/{visit_id[4:6]}/{visit_id[6:8]}/{visit_id}.zip"
+
+
+def parse_bundle_key(key: str) -> tuple[str, str] | None:
+    """(device id, visit id) of a well-formed bundle key (the inverse of `bundle_key`), else None."""
+    parts = key.split("/")
+    if len(parts) != 6 or f"{parts[0]}/" != CLIPS_PREFIX or not parts[5].endswith(".zip"):
+        return None
+    device, visit = parts[1], parts[5][: -len(".zip")]
+    if not is_device_id(device) or not is_visit_id(visit) or bundle_key(device, visit) != key:
+        return None
+    return device, visit
+
+
+def bundle_member(clip: str) -> str:
+    """The name of a clip's MP4 inside a visit bundle."""
+    return f"{clip}.mp4"
