@@ -3,6 +3,7 @@ output off, for the systemd unit's stop path) and `facegate collect` (face photo
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -143,17 +144,30 @@ def run_device(settings: RunSettings) -> None:
     stats = Stats()
     view = PlainView() if settings.plain else LiveView(stats, f"{settings.camera.spec.describe()} · "
                                                               f"{connection.description}")
-    reporter = VisitReporter(settings.files.visit_reports, connection.report_visit).start()
+    reporter = VisitReporter(settings.files.visit_reports, connection.report_visit,
+                             bundle_of=_bundle_of(connection.device_id, config.upload.mode)).start()
     flush_s = min(config.drain_timeout_s, 5.0)
     try:
-        DeviceApp(config, source, connection.recognizer, connection.uploader, view=view, stats=stats,
-                  sinks=[reporter], visit_feeder=device_actions.sink if device_actions else None, relay=relay,
-                  alerted=device_actions.sink.alerted.__contains__ if device_actions else lambda key: False).run()
+        app = DeviceApp(config, source, connection.recognizer, connection.uploader, view=view, stats=stats,
+                        sinks=[reporter], visit_feeder=device_actions.sink if device_actions else None, relay=relay,
+                        alerted=device_actions.sink.alerted.__contains__ if device_actions else lambda key: False)
+        if device_actions:
+            device_actions.sink.alerted.listen(app.upload_alone)  # an alert's clip is needed now: never bundled
+        app.run()
     finally:
         if device_actions:
             device_actions.close(flush_timeout_s=flush_s)
         reporter.close(flush_timeout_s=flush_s)
         connection.close()
+
+
+def _bundle_of(device_id: str, upload_mode: str) -> Callable[[str], str | None]:
+    """Where a visit's clips go in one object: its bundle under `visits`; none under `all` (each clip alone)."""
+    from facegate_contract import bundle_key
+
+    if upload_mode != "visits":
+        return lambda visit_id: None
+    return lambda visit_id: bundle_key(device_id, visit_id)
 
 
 def _start_actions(config: ActionsConfig, device: str, outbox: Path, connection: StackConnection,
