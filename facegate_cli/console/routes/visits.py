@@ -70,6 +70,8 @@ def visit_rows(request: Request, console: Console, since: str = "", until: str =
 
 MISSING_CLIP = ("not in the bucket: it expired (clips are kept for the stack's retention, 30 days by default) "
                 "or was never uploaded")
+# The report names the visit's bundle before the device has uploaded it (it does so once the visit has ended).
+BUNDLE_UPLOADING = "being uploaded: the device sends the visit's clips in one bundle once the visit has ended"
 
 
 @router.get("/visits/{visit_id}", response_class=HTMLResponse)
@@ -91,10 +93,12 @@ def visit_page(request: Request, console: Console, visit_id: str, clip: str | No
                               for i in items if isinstance(i.get("box"), dict)])
                 for key, items in clips.items() if key]
     face = best_face(visit)
+    missing = [k for k in visit.keys if not present.get(k)]
+    uploading = bool(missing and visit.bundle and not console.backend.media.bundle_present(visit.bundle))
     return console.page(request, "visit.html", title=f"Visit {visit.visit_id}", visit=visit,
                         playlist=playlist(film, visit.evidence), box_side=DEFAULT_MAX_SIDE, start=start,
-                        present=present, missing=[k for k in visit.keys if not present.get(k)],
-                        missing_reason=MISSING_CLIP, evidence=evidence,
+                        present=present, missing=missing,
+                        missing_reason=BUNDLE_UPLOADING if uploading else MISSING_CLIP, evidence=evidence,
                         face=face if face and present.get(face.key) else None)
 
 
