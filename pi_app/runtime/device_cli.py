@@ -3,7 +3,6 @@ output off, for the systemd unit's stop path) and `facegate collect` (face photo
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -145,7 +144,7 @@ def run_device(settings: RunSettings) -> None:
     view = PlainView() if settings.plain else LiveView(stats, f"{settings.camera.spec.describe()} · "
                                                               f"{connection.description}")
     reporter = VisitReporter(settings.files.visit_reports, connection.report_visit,
-                             bundle_of=_bundle_of(connection.device_id, config.upload.mode)).start()
+                             bundle_of=config.upload.bundle_of(connection.device_id)).start()
     flush_s = min(config.drain_timeout_s, 5.0)
     try:
         app = DeviceApp(config, source, connection.recognizer, connection.uploader, view=view, stats=stats,
@@ -159,15 +158,6 @@ def run_device(settings: RunSettings) -> None:
             device_actions.close(flush_timeout_s=flush_s)
         reporter.close(flush_timeout_s=flush_s)
         connection.close()
-
-
-def _bundle_of(device_id: str, upload_mode: str) -> Callable[[str], str | None]:
-    """Where a visit's clips go in one object: its bundle under `visits`; none under `all` (each clip alone)."""
-    from facegate_contract import bundle_key
-
-    if upload_mode != "visits":
-        return lambda visit_id: None
-    return lambda visit_id: bundle_key(device_id, visit_id)
 
 
 def _start_actions(config: ActionsConfig, device: str, outbox: Path, connection: StackConnection,

@@ -1,5 +1,6 @@
-"""What one door camera costs per day on AWS: the old pipeline (every clip uploaded) and the new default (a visit's
-clips uploaded, the empty doorway kept on the device), with the same decisions, alerts and door openings.
+"""What one door camera costs per day on AWS: the old pipeline (every clip uploaded alone) and the new default (a
+visit's clips uploaded in one bundle a visit, the empty doorway kept on the device), with the same decisions, alerts
+and door openings.
 
     .venv/bin/python scripts/bench/cost.py [--empty 0.9] [--endpoint-url http://localhost:4566] [--smoke]
 
@@ -7,7 +8,8 @@ Measured here, in one run: the hard doorway (lfw-dev faces; scripts/make_fixture
 the real device app with its actions against the local stack twice, motion gate on (the default) both times:
 `--upload all` (the old pipeline) and `--upload visits` (the new default). Per run: which clips are sent for
 recognition and which are uploaded (empty stretch vs someone at the door), the recognizer's own time per frame (what
-Lambda bills), clip sizes, visit reports, and the visits' decisions, the alerts received and the door openings:
+Lambda bills), clip sizes, the uploads the device actually made (a clip alone or a visit's bundle: one upload URL
+request and one S3 PUT each), visit reports, and the visits' decisions, the alerts received and the door openings:
 these must be the same in both runs (the upload policy never changes what is recognised). And the control
 function's time per upload URL, in process. Then a scripted day: 24 h of 0.5 s clips, `--empty` of them an empty
 doorway (the busy doorway), a quiet house (99 % empty) and a busy shop (50 %), at AWS list prices (us-east-1, as
@@ -50,8 +52,8 @@ PRICES = {
 def _run(upload: UploadMode, device_file: Path, manifest: VideoManifest, work: Path) -> dict:
     """One replay of the doorway, motion gate on, with the upload policy `upload`: what was sent and uploaded,
     for whom, what it took, and what the device decided and did."""
-    from facegate_contract.device_events import (ClipKept, ClipRecognition, ClipUploaded, VisitAction, VisitDecided,
-                                                 VisitEnded, events_of)
+    from facegate_contract.device_events import (BundleUploaded, ClipKept, ClipRecognition, ClipUploaded, VisitAction,
+                                                 VisitDecided, VisitEnded, events_of)
     from pi_app.tools.run_check import clip_offsets
 
     events, alerts = run_doorway(device_file, manifest, work, gate=True, upload=UploadPolicy(mode=upload))
@@ -61,7 +63,9 @@ def _run(upload: UploadMode, device_file: Path, manifest: VideoManifest, work: P
     empty = {c for c, o in offsets.items() if o < manifest.duration_s and manifest.people_at(o, CLIP_S) == ()}
     occupied = set(offsets) - empty
     uploads = events_of(events, ClipUploaded)
-    uploaded = {u.clip for u in uploads}
+    bundles = events_of(events, BundleUploaded)
+    uploaded = {u.clip for u in uploads} | {clip for b in bundles for clip in b.clips}  # in S3, alone or bundled
+    stored_bytes = sum(u.bytes for u in uploads) + sum(b.bytes for b in bundles)
     visits = events_of(events, VisitEnded)
     return {
         "upload": upload, "clips": len(offsets), "empty_clips": len(empty), "occupied_clips": len(occupied),
@@ -70,7 +74,9 @@ def _run(upload: UploadMode, device_file: Path, manifest: VideoManifest, work: P
         "faces": sum(len(e.faces) for e in sent.values()),
         "uploaded_empty": len(empty & uploaded), "uploaded_occupied": len(occupied & uploaded),
         "kept": len({k.clip for k in events_of(events, ClipKept)} - uploaded),
-        "clip_bytes": statistics.fmean(u.bytes for u in uploads) if uploads else 0.0,
+        # What the device asked for: one upload URL and one PUT per clip uploaded alone and per bundle.
+        "alone_uploads": len(uploads), "bundles": len(bundles), "puts": len(uploads) + len(bundles),
+        "clip_bytes": stored_bytes / len(uploaded) if uploaded else 0.0,  # a bundle's bytes shared by its clips
         "visits": len(visits),
         "visit_reports": len(events_of(events, VisitDecided)) + len(visits),
         "decisions": sorted(v.decision for v in visits),
@@ -118,8 +124,10 @@ def day_cost(run: dict, empty_share: float, control_each_ms: float) -> dict:
 
     What is sent scales from the run: its shares of empty and occupied clips recognised. What is uploaded: every
     clip (`all`), or (`visits`) the run's share of occupied clips plus its empty clips uploaded per visit (the margin
-    before a visit and its tail: they come with visits, not with the length of the empty day). Lambda bills each request's own duration: the run's mean recognizer time per frame sent (an empty frame is
-    cheaper than a face).
+    before a visit and its tail: they come with visits, not with the length of the empty day). What it takes to
+    upload them is what the device asked for: an upload URL and a PUT per clip under `all`; under `visits` the
+    run's uploads per visit (one bundle a visit, and the clips alerts needed at once, alone). Lambda bills each
+    request's own duration: the run's mean recognizer time per frame sent (an empty frame is cheaper than a face).
     """
     empty_clips, occupied_clips = DAY_CLIPS * empty_share, DAY_CLIPS * (1 - empty_share)
 
@@ -132,8 +140,9 @@ def day_cost(run: dict, empty_share: float, control_each_ms: float) -> dict:
     uploaded = (float(DAY_CLIPS) if run["upload"] == "all" else
                 occupied_clips * run["uploaded_occupied"] / max(1, run["occupied_clips"])
                 + visits * run["uploaded_empty"] / max(1, run["visits"]))
+    puts = float(DAY_CLIPS) if run["upload"] == "all" else visits * run["puts"] / max(1, run["visits"])
     reports = visits * run["visit_reports"] / max(1, run["visits"])
-    control_calls = uploaded + reports  # an upload URL per uploaded clip, the visit reports
+    control_calls = puts + reports  # an upload URL per upload the device makes, the visit reports
     faces = sent * run["faces"] / max(1, run["sent_empty"] + run["sent_occupied"])
     recognize_ms = statistics.fmean(run["server_ms"]) if run["server_ms"] else 0.0
     gb_s = sent * recognize_ms / 1000 * 2.048 + control_calls * max(1.0, control_each_ms) / 1000 * 0.256
@@ -141,12 +150,13 @@ def day_cost(run: dict, empty_share: float, control_each_ms: float) -> dict:
     dollars = {
         "lambda": gb_s * PRICES["lambda_gb_s_x86"] + (sent + control_calls) * PRICES["lambda_request"],
         "api_gateway": (sent + control_calls) * PRICES["apigw_rest_request"],
-        "s3_puts": uploaded * PRICES["s3_put"],
+        "s3_puts": puts * PRICES["s3_put"],
         "s3_storage": storage_gb_month * PRICES["s3_gb_month"],
         "dynamodb": (faces + 2 * reports) * PRICES["dynamodb_write"],
     }
     dollars["total"] = sum(dollars.values())
-    return {"frames_sent": round(sent), "clips_uploaded": round(uploaded), "recognize_ms_mean": round(recognize_ms, 1),
+    return {"frames_sent": round(sent), "clips_uploaded": round(uploaded), "puts": round(puts),
+            "recognize_ms_mean": round(recognize_ms, 1),
             "visits": round(visits), "control_calls": round(control_calls),
             "lambda_gb_s": round(gb_s, 1), "usd": {k: round(v, 4) for k, v in dollars.items()},
             "rekognition_usd_same_frames": round(sent * PRICES["rekognition_image"], 2)}
@@ -205,7 +215,8 @@ def _print(result: dict) -> None:
         table.add_column(name.replace("_", " "), justify="right")
     rows = [("frames recognised", lambda d: f"{d['frames_sent']:,}"),
             ("recognizer ms per frame (mean)", lambda d: f"{d['recognize_ms_mean']:.1f}"),
-            ("clips uploaded", lambda d: f"{d['clips_uploaded']:,}")]
+            ("clips uploaded", lambda d: f"{d['clips_uploaded']:,}"),
+            ("uploads (URL request + PUT)", lambda d: f"{d['puts']:,}")]
     rows += [(f"{k} $", lambda d, k=k: f"{d['usd'][k]:.4f}") for k in ("lambda", "api_gateway", "s3_puts",
                                                                           "s3_storage", "dynamodb", "total")]
     rows += [("Rekognition $, same frames", lambda d: f"{d['rekognition_usd_same_frames']:.2f}")]
