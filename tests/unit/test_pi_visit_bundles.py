@@ -233,3 +233,21 @@ def test_a_bundled_clips_status_is_final(tmp_path: Path) -> None:
     assert not state.upload.final
     state.upload.status = BUNDLED
     assert state.upload.final and (door.spool.folder(state.clip) / CLIP_FILE).exists()
+
+
+def test_tail_clips_kept_before_the_visit_ended_are_brought_back_into_its_bundle(tmp_path: Path) -> None:
+    door = Door(tmp_path)
+    for seq in (7, 8):
+        door.clip(seq)
+    clips = {seq: door.clip(seq, face=True) for seq in FACES}
+    door.visit_open = False  # answered after the tracker let the visit go: kept on the device, as an empty doorway
+    tail = {seq: door.clip(seq) for seq in (11, 12, 13, 14, 15)}
+    assert door.spool.kept_clips() == [tail[s].clip for s in (11, 12, 13, 14, 15)]
+
+    door.end_visit()
+    assert door.bundler.process(bundle_item(VISIT)) is None
+
+    in_bundle = {name[: -len(".mp4")] for name in members(door.uploader)}
+    assert {clips[s].clip for s in FACES} | {tail[s].clip for s in (11, 12, 13, 14)} <= in_bundle
+    assert tail[15].clip not in in_bundle  # past the tail: still an empty doorway on the device
+    assert door.spool.kept_clips() == [tail[15].clip]
