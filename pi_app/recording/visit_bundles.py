@@ -4,6 +4,7 @@ A bundle's record, `<spool>/.bundles/<visit-id>.json`, is written (atomically, d
 anything else happens to its clips, so a crash at any later step leaves it to be done again at the next start:
 - `since` / `until`: the window of recording start times (from the clip ids) its clips lie in: the margin before
   the visit's first face to the tail after its last;
+- `clips`: the visit's own clips (those with its faces): always its own, even where another visit's window reaches;
 - `ended_at`: when the visit ended (device clock): its clips still in recognition hold the bundle a while at most;
 - `uploaded` / `members`: once the bundle is in S3, the clips it holds (what a restart finishes). A done record is
   kept a while, so a late clip of the same visit goes up alone instead of replacing the bundle.
@@ -36,6 +37,7 @@ class BundleRecord:
     key: str
     since: float  # clips whose recording started in [since, until] belong to it
     until: float
+    clips: list[str] = field(default_factory=list)
     ended_at: float = 0.0
     attempts: int = 0  # uploads tried
     uploaded: bool = False

@@ -82,6 +82,7 @@ class VisitBundler:
         if record is None:
             record = BundleRecord(event.visit_id, bundle_key(self.device_id, event.visit_id), since, until)
         record.since, record.until = min(record.since, since), max(record.until, until)
+        record.clips = sorted(set(record.clips) | set(event.clips))
         record.ended_at = self.clock()
         self.store.save(record)
         self.enqueue(bundle_item(event.visit_id), self.clock() + SETTLE_S)
@@ -150,7 +151,7 @@ class VisitBundler:
         """The clips of the visit's window waiting for it (kept ones brought back first), and those not ready yet."""
         for clip in self.spool.kept_clips():
             started_at = self._kept_start(clip) if self._near(record, clip) else None
-            if started_at is not None and record.covers(started_at):
+            if started_at is not None and record.covers(started_at) and not self._anothers(record, clip, started_at):
                 state = self.spool.promote(clip)
                 if state is not None:
                     state.upload.status = AWAITING_BUNDLE
@@ -160,11 +161,16 @@ class VisitBundler:
             state = self._load(clip) if self._near(record, clip) else None
             if state is None or not record.covers(state.started_at):
                 continue
-            if state.upload.status == AWAITING_BUNDLE:
+            if state.upload.status == AWAITING_BUNDLE and not self._anothers(record, clip, state.recorded_at):
                 members.append(state)
             elif state.upload.status in (PENDING, WANTED) and state.upload.attempts == 0:
                 waiting.append(clip)  # still in recognition, or just answered: it may join
         return members, waiting
+
+    def _anothers(self, record: BundleRecord, clip: str, at: float) -> bool:
+        """True when a clip of this visit's window is not one of its faces and a visit still open reaches it (two
+        visits close together, or one split in two): that visit's bundle takes it when it ends."""
+        return clip not in record.clips and self.worker.visit_open(at)
 
     def _near(self, record: BundleRecord, clip: str) -> bool:
         """A cheap first look by the time in the clip's id (its state, read only then, says exactly)."""

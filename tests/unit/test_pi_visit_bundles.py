@@ -18,6 +18,7 @@ from pi_app.runtime.stats import Stats
 from pi_app.runtime.visit_bundler import WAIT_FOR_CLIPS_S, VisitBundler, bundle_item, is_bundle_item
 from pi_app.transport.retry_gate import RetryGate
 from pi_app.transport.backoff import Backoff
+from pi_app.recording.clip_names import clip_id
 from tests.unit.pi_support import FakeClock, FakeRecognizer, FakeUploader, add_clip
 
 T0 = 1_790_000_000.0
@@ -69,8 +70,10 @@ class Door:
         clips.update({seq: self.clip(seq) for seq in (16, 17)})
         return clips
 
-    def end_visit(self) -> None:
-        self.bundler.handle(VisitEnded(visit_id=VISIT, first_at=at(FACES[0]), last_at=at(FACES[-1]), ended=True))
+    def end_visit(self, visit_id: str = VISIT, faces: tuple[int, ...] = FACES) -> None:
+        clips = [clip_id(at(seq), seq) for seq in faces]  # add_clip's ids
+        self.bundler.handle(VisitEnded(visit_id=visit_id, first_at=at(faces[0]), last_at=at(faces[-1]), clips=clips,
+                                       ended=True))
 
     def status(self, state: ClipState) -> str:
         return self.spool.load(state.clip).upload.status
@@ -151,6 +154,7 @@ def test_a_restart_before_the_upload_bundles_the_visit_again(tmp_path: Path) -> 
     door.end_visit()  # the record is written... and the device loses power before the job runs
 
     again = Door(tmp_path)
+    again.visit_open = False  # a new run's tracker: no visit open
     items = again.bundler.resume()
     assert items == [bundle_item(VISIT)]
     assert again.bundler.process(items[0]) is None
@@ -172,6 +176,7 @@ def test_a_restart_between_the_upload_and_the_clips_finishing_finishes_them_with
     assert door.status(clips[10]) == AWAITING_BUNDLE and door.uploader.attempts == 1
 
     again = Door(tmp_path)
+    again.visit_open = False  # a new run's tracker: no visit open
     assert again.bundler.resume() == []
     assert again.spool.clips() == [] and again.uploader.attempts == 0
 
@@ -181,6 +186,7 @@ def test_clips_waiting_for_a_visit_that_never_ended_go_alone_after_a_restart(tmp
     clips = door.visit()  # the visit never ends: a power cut took the tracker with it
 
     again = Door(tmp_path)
+    again.visit_open = False  # a new run's tracker: no visit open
     assert again.bundler.resume() == []
     assert again.status(clips[9]) == ALONE
     for clip in again.spool.unfinished():
@@ -251,3 +257,22 @@ def test_tail_clips_kept_before_the_visit_ended_are_brought_back_into_its_bundle
     assert {clips[s].clip for s in FACES} | {tail[s].clip for s in (11, 12, 13, 14)} <= in_bundle
     assert tail[15].clip not in in_bundle  # past the tail: still an empty doorway on the device
     assert door.spool.kept_clips() == [tail[15].clip]
+
+
+def test_a_visit_ending_leaves_the_clips_another_open_visit_reaches_to_that_visits_bundle(tmp_path: Path) -> None:
+    door = Door(tmp_path)
+    clips = door.visit()
+    later = "20260922T141610.000Z-5e6f7a8b"
+    door.worker.visit_open = lambda t: t >= at(12)  # a second visit (a split: someone else) still open from clip 12
+    door.end_visit()
+    door.bundler.process(bundle_item(VISIT))
+    first = {name[: -len(".mp4")] for name in members(door.uploader)}
+    assert first == {clips[s].clip for s in (7, 8, 9, 10, 11)}  # its faces are its own, the rest is the other's
+
+    door.worker.visit_open = lambda t: False
+    door.end_visit(later, faces=(12, 13))
+    door.bundler.process(bundle_item(later))
+    body, _ = door.uploader.objects[bundle_key(DEVICE, later)]
+    with zipfile.ZipFile(io.BytesIO(body)) as bundle:
+        assert {n[: -len(".mp4")] for n in bundle.namelist()} == {clips[s].clip for s in (12, 13, 14, 16, 17)}
+    assert door.spool.clips() == []  # every clip in exactly one bundle
