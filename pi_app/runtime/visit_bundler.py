@@ -87,9 +87,6 @@ class VisitBundler:
         self.store.save(record)
         self.enqueue(bundle_item(event.visit_id), self.clock() + SETTLE_S)
 
-    def close(self) -> None:
-        """Nothing to release (the app drains the jobs with `drain`)."""
-
     def accepts(self, started_at: float) -> bool:
         """False when a clip that started then belongs to a visit whose bundle is already in S3."""
         return not any(record.covers(started_at) for record in self._done)
@@ -118,10 +115,9 @@ class VisitBundler:
         `timeout_s`; False if some are left for the next start."""
         deadline = time.monotonic() + timeout_s
         for record in self.store.records():
-            while not record.uploaded:
-                retry_at = self.process(bundle_item(record.visit_id))
-                if retry_at is None:
-                    break
+            if record.uploaded:
+                continue
+            while (retry_at := self.process(bundle_item(record.visit_id))) is not None:
                 wait = max(0.05, retry_at - self.clock())
                 if time.monotonic() + wait > deadline:
                     return False

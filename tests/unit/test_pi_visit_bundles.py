@@ -276,3 +276,16 @@ def test_a_visit_ending_leaves_the_clips_another_open_visit_reaches_to_that_visi
     with zipfile.ZipFile(io.BytesIO(body)) as bundle:
         assert {n[: -len(".mp4")] for n in bundle.namelist()} == {clips[s].clip for s in (12, 13, 14, 16, 17)}
     assert door.spool.clips() == []  # every clip in exactly one bundle
+
+
+def test_at_exit_the_bundles_of_the_visits_shutdown_ended_go_or_stay_for_the_next_start(tmp_path: Path) -> None:
+    door = Door(tmp_path)
+    door.visit()
+    door.end_visit()
+    door.uploader.up = False
+    assert door.bundler.drain(0.3) is False  # S3 unreachable: left for the next start, every clip still here
+    assert door.spool.load(door.spool.clips()[0]).upload.status == AWAITING_BUNDLE
+    door.uploader.up = True
+    door.clock.advance(3600)  # past the upload gate's backoff
+    assert door.bundler.drain(5.0) is True
+    assert len(members(door.uploader)) == 8 and door.spool.clips() == []
