@@ -2,8 +2,9 @@
 
 A bundle's record, `<spool>/.bundles/<visit-id>.json`, is written (atomically, durably) when its visit ends, before
 anything else happens to its clips, so a crash at any later step leaves it to be done again at the next start:
-- `since` / `until`: the window of recording start times (from the clip ids) its clips lie in: the margin before
-  the visit's first face to the tail after its last;
+- `since` / `until`: the window of recording start times its clips lie in: from end_after_s before the visit's
+  first face (the clips the visit reaches) to the tail after its last; `kept_since`: from when the clips kept on the
+  device as an empty doorway are brought back into it (the upload policy's margin before the first face);
 - `clips`: the visit's own clips (those with its faces): always its own, even where another visit's window reaches;
 - `ended_at`: when the visit ended (device clock): its clips still in recognition hold the bundle a while at most;
 - `uploaded` / `members`: once the bundle is in S3, the clips it holds (what a restart finishes). A done record is
@@ -37,6 +38,7 @@ class BundleRecord:
     key: str
     since: float  # clips whose recording started in [since, until] belong to it
     until: float
+    kept_since: float = 0.0
     clips: list[str] = field(default_factory=list)
     ended_at: float = 0.0
     attempts: int = 0  # uploads tried

@@ -73,15 +73,20 @@ class VisitBundler:
         """On `visit_ended`: write (or widen) the visit's bundle record and queue its job."""
         if not isinstance(event, VisitEnded):
             return
-        # The margin before the first face clip (which started a clip before first_at), and the tail after the last.
-        since = event.first_at - self.clip_s - self.margin_s - EDGE_S
+        # By recording start time (a clip starts clip_s before it is recorded): every clip the visit reaches
+        # (recorded within end_after_s of its faces: the worker parks those), and the kept ones of the margin before
+        # its first face clip.
+        first_started = event.first_at - self.clip_s
+        since = first_started - max(self.margin_s, self.end_after_s) - EDGE_S
         until = event.last_at + self.end_after_s - self.clip_s + EDGE_S
+        kept_since = first_started - self.margin_s - EDGE_S
         record = self.store.load(event.visit_id)
         if record is not None and record.uploaded:
             return  # ended again after a late clip: that clip goes alone (`accepts`)
         if record is None:
-            record = BundleRecord(event.visit_id, bundle_key(self.device_id, event.visit_id), since, until)
+            record = BundleRecord(event.visit_id, bundle_key(self.device_id, event.visit_id), since, until, kept_since)
         record.since, record.until = min(record.since, since), max(record.until, until)
+        record.kept_since = min(record.kept_since, kept_since)
         record.clips = sorted(set(record.clips) | set(event.clips))
         record.ended_at = self.clock()
         self.store.save(record)
@@ -94,30 +99,41 @@ class VisitBundler:
     # ---- start and stop ---------------------------------------------------------------------------------------
     def resume(self) -> list[str]:
         """At start, before the workers: finish the clips of bundles already up, send alone the waiting clips no
-        bundle record covers; returns the jobs to queue."""
+        bundle record covers (their visit never ended: the app queues them as unfinished); returns the jobs to
+        queue."""
         records = self.store.records()
         for record in records:
             if record.uploaded:
                 self._finish_members(record)
-        pending = [r for r in records if not r.uploaded]
+        self._release_orphans()
+        return [bundle_item(r.visit_id) for r in records if not r.uploaded]
+
+    def _release_orphans(self) -> list[str]:
+        """Send alone the clips waiting for a bundle none will make: no bundle record to come covers them and no
+        visit still open reaches them (a visit that never ended in the last run; a late clip of a visit already
+        bundled); returns them, to be queued."""
+        pending = [r for r in self.store.records() if not r.uploaded]
+        released = []
         for clip in self.spool.clips():
             state = self._load(clip)
             if state is None or state.upload.status != AWAITING_BUNDLE:
                 continue
-            if not any(r.covers(state.started_at) for r in pending):
-                state.upload.status = ALONE  # its visit never ended in the last run: nothing will bundle it
-                self.spool.save(state)
-                log.warning("clip waited for a bundle no visit made: uploaded alone", extra={"clip": clip})
-        return [bundle_item(r.visit_id) for r in pending]
+            if any(r.covers(state.started_at) for r in pending) or self.worker.visit_open(state.recorded_at):
+                continue
+            state.upload.status = ALONE
+            self.spool.save(state)
+            released.append(clip)
+            log.warning("clip waited for a bundle no visit will make: uploaded alone", extra={"clip": clip})
+        return released
 
     def drain(self, timeout_s: float) -> bool:
         """At exit, the workers stopped: do the bundles not done yet (the visits shutdown ended) for up to
         `timeout_s`; False if some are left for the next start."""
         deadline = time.monotonic() + timeout_s
-        for record in self.store.records():
-            if record.uploaded:
-                continue
-            while (retry_at := self.process(bundle_item(record.visit_id))) is not None:
+        items = [bundle_item(r.visit_id) for r in self.store.records() if not r.uploaded]
+        for item in items + self._release_orphans():  # then the clips no bundle takes, alone
+            process = self.process if is_bundle_item(item) else self.worker.process
+            while (retry_at := process(item)) is not None:
                 wait = max(0.05, retry_at - self.clock())
                 if time.monotonic() + wait > deadline:
                     return False
@@ -140,14 +156,20 @@ class VisitBundler:
             log.info("visit bundle has no clip waiting: none made", extra={"visit_id": record.visit_id,
                                                                             "waiting": len(waiting)})
             self._uploaded(record, [])
-            return None
-        return self._upload(record, members)
+            retry_at = None
+        else:
+            retry_at = self._upload(record, members)
+        if retry_at is None:  # this visit's bundle is done: a clip left waiting now waits for nothing
+            for clip in self._release_orphans():
+                self.enqueue(clip, None)
+        return retry_at
 
     def _gather(self, record: BundleRecord) -> tuple[list[ClipState], list[str]]:
         """The clips of the visit's window waiting for it (kept ones brought back first), and those not ready yet."""
         for clip in self.spool.kept_clips():
             started_at = self._kept_start(clip) if self._near(record, clip) else None
-            if started_at is not None and record.covers(started_at) and not self._anothers(record, clip, started_at):
+            if (started_at is not None and record.covers(started_at) and started_at >= record.kept_since
+                    and not self._anothers(record, clip, started_at)):
                 state = self.spool.promote(clip)
                 if state is not None:
                     state.upload.status = AWAITING_BUNDLE

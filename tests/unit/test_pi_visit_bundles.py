@@ -289,3 +289,39 @@ def test_at_exit_the_bundles_of_the_visits_shutdown_ended_go_or_stay_for_the_nex
     door.clock.advance(3600)  # past the upload gate's backoff
     assert door.bundler.drain(5.0) is True
     assert len(members(door.uploader)) == 8 and door.spool.clips() == []
+
+
+def test_a_clip_the_visit_reached_before_its_first_face_waits_for_it_and_goes_in(tmp_path: Path) -> None:
+    door = Door(tmp_path)
+    reaches = lambda t: at(FACES[0]) - END_AFTER_S <= t <= at(FACES[-1]) + END_AFTER_S  # noqa: E731 - the tracker's
+    door.worker.visit_open = reaches
+    early = door.clip(6)  # answered after the visit began (out of order): 1.5 s before its first face, so it waits
+    assert door.status(early) == AWAITING_BUNDLE
+    for seq in FACES:
+        door.clip(seq, face=True)
+    door.worker.visit_open = lambda t: False
+    door.end_visit()
+    assert door.bundler.process(bundle_item(VISIT)) is None
+    assert f"{early.clip}.mp4" in members(door.uploader) and door.spool.clips() == []
+
+
+def test_a_clip_left_waiting_for_no_bundle_goes_alone_once_a_bundle_is_done(tmp_path: Path) -> None:
+    door = Door(tmp_path)
+    door.visit()
+    door.worker.visit_open = lambda t: True
+    stray = door.clip(30, face=True)  # parked while a visit reached it...
+    door.worker.visit_open = lambda t: False  # ...that then went without a bundle record for it
+    assert door.status(stray) == AWAITING_BUNDLE
+    door.end_visit()
+    assert door.bundler.process(bundle_item(VISIT)) is None
+    assert door.status(stray) == ALONE and (stray.clip, None) in door.queued
+    assert door.worker.process(stray.clip) is None and stray.key in door.uploader.objects
+
+
+def test_at_exit_a_clip_no_bundle_takes_is_uploaded_alone(tmp_path: Path) -> None:
+    door = Door(tmp_path)
+    door.worker.visit_open = lambda t: True
+    stray = door.clip(30, face=True)
+    door.worker.visit_open = lambda t: False
+    assert door.bundler.drain(5.0) is True
+    assert stray.key in door.uploader.objects and door.spool.clips() == []
