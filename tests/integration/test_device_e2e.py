@@ -12,7 +12,7 @@ from boto3.dynamodb.conditions import Key
 
 from pi_app.tools.run_check import check_run
 from pi_app.tools.video_manifest import VideoManifest
-from facegate_contract import DeviceFile, StackOutputs
+from facegate_contract import DeviceFile, StackOutputs, bundle_key
 from services.target import Target
 from tests.conftest import ROOT
 from tests.integration.conftest import post_frame
@@ -68,8 +68,10 @@ def test_recognitions_match_the_manifest_and_every_visits_footage_is_in_s3(
     for key in visits[0].keys:  # each clip of the visit plays from its bundle
         _plays(stored.body(key), tmp_path / "visit.mp4")
     table = target.resource("dynamodb").Table(outputs.sightings_table)
-    item = table.get_item(Key={"person": "#visit", "seen_at": visits[0].visit_id})["Item"]
-    assert item["bundle"] in stored.bundles  # the visit's record says where its footage is
+    named = {v.visit_id: table.get_item(Key={"person": "#visit", "seen_at": v.visit_id})["Item"].get("bundle")
+             for v in visits}
+    assert named == {visit: bundle_key(device, visit) for visit in named}  # each record says where its footage is
+    assert set(named.values()) & set(stored.bundles)
 
     laura = table.query(KeyConditionExpression=Key("person").eq("Laura_Bush"))["Items"]
     assert sum(1 for i in laura if i["device"] == device and i["clip_key"] in stored.clips) == \
