@@ -69,21 +69,26 @@ def identity_manifests(out: Path) -> list[VideoManifest]:
 
 
 def run_doorway(device_file: Path, manifest: VideoManifest, work: Path,
-                gate: bool, upload: UploadPolicy = UploadPolicy()) -> tuple[list[AnyDeviceEvent], list[dict]]:
-    """Replay the doorway through the device app with actions and visit reports; (events, alerts received)."""
+                motion: MotionPolicy, upload: UploadPolicy = UploadPolicy(),
+                realtime: bool = False) -> tuple[list[AnyDeviceEvent], list[dict]]:
+    """Replay the doorway through the device app with actions and visit reports; (events, alerts received).
+
+    `realtime` paces the video as a camera would give it: each clip's answer is back before the next clip is
+    looked at, so which still clips a visit reaches does not depend on how far the replay ran ahead of its answers
+    (what the cost bench needs to compare two runs); otherwise frames come as fast as they decode."""
     with scripted_server([(200, {"ok": True})]) as receiver:
         rules = parse_actions_config(RULES.format(url=f"http://127.0.0.1:{receiver.server_address[1]}/hook"))
         connection = connect(device_file=device_file)
         config = DeviceConfig(device_id=connection.device_id, spool_dir=work / "spool", events_path=work / "events.jsonl",
                               drain_timeout_s=180.0, stale_after_s=600.0, stream_clock=True, visits=rules.visits,
-                              motion=MotionPolicy(enabled=gate), upload=upload)
+                              motion=motion, upload=upload)
         relay = EventRelay()
         reporter = VisitReporter(work / "visits", connection.report_visit,
                                  bundle_of=upload.bundle_of(connection.device_id)).start()
         try:
             with DeviceActions(rules, device_id=connection.device_id, outbox_dir=work / "alerts",
                                clip_links=connection.clip_links, publish=relay.put) as actions:
-                app = DeviceApp(config, VideoFileCamera(manifest.video, realtime=False), connection.recognizer,
+                app = DeviceApp(config, VideoFileCamera(manifest.video, realtime=realtime), connection.recognizer,
                                 connection.uploader, sinks=[reporter], visit_feeder=actions.sink,
                                 relay=relay, alerted=actions.sink.alerted.__contains__)
                 actions.sink.alerted.listen(app.upload_alone)  # an alert's clip goes alone at once

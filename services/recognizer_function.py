@@ -18,6 +18,10 @@ T = TypeVar("T")
 # API Gateway ends an integration at 29 s: the function must give up first, so the client gets our JSON error.
 API_GATEWAY_LIMIT_S = 29
 DEFAULT_TIMEOUT_S = 25
+# Lambda gives CPU in proportion to memory, one vCPU at 1,769 MB. The handler runs one thread: below this size
+# a frame costs the same GB-seconds but answers slower, above it the extra CPU idles and the price per frame
+# rises (scripts/bench/memory.py measures it; the handler peaks under 200 MB).
+RECOGNIZER_MEMORY_MB = 1769
 ROLE_NOT_READY = "cannot be assumed by Lambda"  # IAM propagation: the new role is not visible to Lambda yet
 
 
@@ -30,8 +34,7 @@ class FunctionSpec:
     role_arn: str
     architecture: str = "x86_64"  # x86_64 | arm64, read from the image
     environment: dict[str, str] = field(default_factory=dict)
-    # Real Lambda gives CPU in proportion to memory: 2048 MB is enough for ~1.2 vCPU.
-    memory_mb: int = 2048
+    memory_mb: int = RECOGNIZER_MEMORY_MB
     timeout_s: int = DEFAULT_TIMEOUT_S
     # None: the account's unreserved pool (AWS scales out). An emulator runs every container on one machine:
     # more at once than it has cores only thrashes, so deploy reserves about that many there.

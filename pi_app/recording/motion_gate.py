@@ -31,6 +31,9 @@ class MotionPolicy:
     enabled: bool = True  # False: recognise every clip (the gate off)
     threshold: float = 0.002  # moving fraction of the frame (0.2 %: ~40 small pixels, a face stepping in)
     upload_still: bool = True  # still clips are uploaded all the same (not recognised)
+    # Inside a visit too, a still clip right after one that showed nobody is not sent: nothing moved since a frame
+    # with no face, so there is still none (the doorway after someone left, while the visit waits to end).
+    still_after_empty: bool = True
 
 
 def small_grey(rgb: np.ndarray, width: int = SMALL_WIDTH) -> np.ndarray:
@@ -78,12 +81,14 @@ class MotionMeter:
         return round(peak, 5)
 
 
-def should_recognise(state: ClipState, visit_open: bool, policy: MotionPolicy) -> bool:
+def should_recognise(state: ClipState, visit_open: bool, policy: MotionPolicy, after_empty: bool = False) -> bool:
     """True when the clip goes to the API: something moved, a visit is open (a person standing still at
-    the door is still there), the gate is off, or the clip has no score (recorded before the gate)."""
-    if not policy.enabled or visit_open or state.motion is None:
+    the door is still there), the gate is off, or the clip has no score (recorded before the gate).
+    `after_empty`: the clip just before this one was answered with nobody in it (no face, or still after such a
+    clip); with the policy's `still_after_empty`, a still clip then stays unsent even in an open visit."""
+    if not policy.enabled or state.motion is None or state.motion >= policy.threshold:
         return True
-    return state.motion >= policy.threshold
+    return visit_open and not (after_empty and policy.still_after_empty)
 
 
 def mark_still(state: ClipState, policy: MotionPolicy) -> None:

@@ -11,8 +11,8 @@ is failing, one worker at a time probes it (RetryGate.attempt). Rules, by what a
 - throttled (429): `throttled` is emitted, the gate stays shut for the backoff or the service's Retry-After;
 - unavailable (connection error, timeout, 5xx) or anything unexpected: `failure`, retried after the backoff
   (or Retry-After on 503).
-A clip where nothing moved while no visit is open is not recognised (`skipped_still`, the motion gate; uploaded
-unless the policy says otherwise). A clip older than `stale_after_s` is not recognised any more (`skipped_stale`)
+A clip where nothing moved while no visit is open, or right after a clip answered with nobody in it, is not
+recognised (`skipped_still`, the motion gate; uploaded unless the policy says otherwise). A clip older than `stale_after_s` is not recognised any more (`skipped_stale`)
 but is still uploaded:
 no wait for the recognition service ever holds up its upload past that. Uploads are retried until they succeed.
 Under the `visits` upload policy (pi_app.recording.upload_policy) a clip of an empty doorway is not uploaded but
@@ -84,6 +84,7 @@ class ClipWorker:
                  recognize_gate: RetryGate | None = None, upload_gate: RetryGate | None = None,
                  auth_backoff: Backoff = DEFAULT_AUTH_BACKOFF, motion: MotionPolicy = MotionPolicy(enabled=False),
                  visit_open: Callable[[float], bool] = lambda at: False,
+                 empty_before: Callable[[str], bool] = lambda clip: False,
                  appearance: Callable[[str, list[bytes | None]], None] | None = None,
                  upload_policy: UploadPolicy = UploadPolicy(mode="all"),
                  alerted: Callable[[str], bool] = lambda key: False,
@@ -105,6 +106,7 @@ class ClipWorker:
         self.auth_backoff = auth_backoff
         self.motion = motion  # the motion gate: skip recognising clips where nothing moves
         self.visit_open = visit_open  # is a visit open at this recording time (then every clip is recognised)
+        self.empty_before = empty_before  # was the clip just before this one answered with nobody in it
         # Where the answer's face descriptors go (the visit tracker, in memory): biometric, so never in the
         # clip's state or its event.
         self.appearance = appearance
@@ -152,7 +154,8 @@ class ClipWorker:
             self.spool.save(state)
             self._emit_recognition(state, age_s=round(now - state.recorded_at, 1))
             return None
-        if not should_recognise(state, self.visit_open(state.recorded_at), self.motion):
+        if not should_recognise(state, self.visit_open(state.recorded_at), self.motion,
+                                after_empty=self.empty_before(state.clip)):
             mark_still(state, self.motion)  # nothing moved and nobody is at the door: no request (the clip is kept)
             self.spool.save(state)
             self._emit_recognition(state, motion=state.motion)

@@ -114,6 +114,7 @@ class DeviceApp:
                                  clock=clock, recognize_gate=RetryGate(config.recognize_backoff, clock),
                                  upload_gate=RetryGate(config.upload_backoff, clock), auth_backoff=config.auth_backoff,
                                  motion=config.motion, visit_open=self.visit_feeder.visits.is_open,
+                                 empty_before=self.visit_feeder.visits.empty_before,
                                  appearance=self.visit_feeder.visits.note_appearance,
                                  upload_policy=config.upload, alerted=alerted, requeue=self.queue.put)
         # The `visits` policy sends a visit's clips as one bundle once it ends (`all` sends every clip alone).

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 
 from facegate_contract.device_events import ClipRecognition, ClipRecorded, DeviceEvent
 from pi_app.recording.clip_names import clip_seq
+from pi_app.recording.clip_state import NO_FACE, SKIPPED_STILL
 from pi_app.runtime.stamped_ids import stamped_id
 from pi_app.visits.decision import UNDECIDED, Decision
 from pi_app.visits.evidence import Vote, clip_seen
@@ -84,6 +85,7 @@ class VisitTracker:
         self._waiting: dict[str, float] = {}  # visit id -> when (device clock) it started waiting for a missing clip
         self._visits: list[Visit] = []  # open ones and the latest ended ones, by start
         self._clips: OrderedDict[int | str, float] = OrderedDict()  # answered clips: seq (or id) -> recorded_at
+        self._empty: OrderedDict[int, None] = OrderedDict()  # answered clips known to show nobody (no face, still)
         self._newest_at = float("-inf")
         self._run_start_seq: int | None = None  # the first clip recorded in this run (from `clip_recorded`)
         self._held: list[tuple[Vote, ...]] = []  # clips' faces waiting for the clips between them and a visit
@@ -103,7 +105,9 @@ class VisitTracker:
         if isinstance(event, ClipRecorded):
             self._note_recorded(event.clip)
             return []
-        seen = clip_seen(event) if isinstance(event, ClipRecognition) else None
+        if not isinstance(event, ClipRecognition):
+            return []
+        seen = clip_seen(event)
         if seen is None:
             return []
         with self._lock:
@@ -114,6 +118,10 @@ class VisitTracker:
             self._clips[ref] = seen.at
             while len(self._clips) > REMEMBERED_CLIPS:
                 self._clips.popitem(last=False)
+            if seen.seq >= 0 and self._shows_nobody(event, seen.seq):
+                self._empty[seen.seq] = None
+                while len(self._empty) > REMEMBERED_CLIPS:
+                    self._empty.popitem(last=False)
             self._newest_at = max(self._newest_at, seen.at)
             changes = self._place(self._with_appearance(seen.clip, seen.votes))
             changes += self._release_held()
@@ -140,6 +148,21 @@ class VisitTracker:
         """True while some visit has not ended; with `at` (a clip's recording time), one that clip could be part of."""
         with self._lock:
             return any(not v.ended and (at is None or v.reaches(at, self.config.end_after_s)) for v in self._visits)
+
+    def _shows_nobody(self, event: ClipRecognition, seq: int) -> bool:
+        """A "no face" answer; or a clip skipped as still right after one that showed nobody (a still clip after a
+        face, skipped before that face's answer came, starts no such chain)."""
+        return event.status == NO_FACE or (event.status == SKIPPED_STILL and seq - 1 in self._empty)
+
+    def empty_before(self, clip: str) -> bool:
+        """True when the clip recorded just before `clip` was answered and showed nobody (no face, or nothing
+        moved after such a clip); False when it had faces, is not answered yet or cannot be told."""
+        try:
+            seq = clip_seq(clip)
+        except (IndexError, ValueError):
+            return False
+        with self._lock:
+            return seq - 1 in self._empty
 
     def _with_appearance(self, clip: str, votes: tuple[Vote, ...]) -> tuple[Vote, ...]:
         descriptors = self._appearances.pop(clip, ())

@@ -1,19 +1,20 @@
-"""What one door camera costs per day on AWS: the old pipeline (every clip uploaded alone) and the new default (a
-visit's clips uploaded in one bundle a visit, the empty doorway kept on the device), with the same decisions, alerts
-and door openings.
+"""What one door camera costs per day on AWS: the old pipeline (every clip uploaded alone, every clip of an open
+visit recognised) and the new default, with the same decisions, alerts and door openings.
 
     .venv/bin/python scripts/bench/cost.py [--empty 0.9] [--endpoint-url http://localhost:4566] [--smoke]
 
-Measured here, in one run: the hard doorway (lfw-dev faces; scripts/make_fixture_videos.py --hard) played through
-the real device app with its actions against the local stack twice, motion gate on (the default) both times:
-`--upload all` (the old pipeline) and `--upload visits` (the new default). Per run: which clips are sent for
-recognition and which are uploaded (empty stretch vs someone at the door), the recognizer's own time per frame (what
-Lambda bills), clip sizes, the uploads the device actually made (a clip alone or a visit's bundle: one upload URL
-request and one S3 PUT each), visit reports, and the visits' decisions, the alerts received and the door openings:
-these must be the same in both runs (the upload policy never changes what is recognised). And the control
+Measured here, in one run: the hard doorway (lfw-dev faces; scripts/make_fixture_videos.py --hard) played in real
+time (as a camera gives it, so which clips are answered does not depend on how far a replay runs ahead) through
+the real device app with its actions against the local stack twice, motion gate on both times: the old pipeline
+(`--upload all`, and every clip of an open visit recognised) and the new default (a visit's clips uploaded in one
+bundle a visit, the empty doorway kept on the device, and no still clip sent after one that showed nobody). Per
+run: which clips are sent for recognition and which are uploaded (empty stretch, beside a visit, or someone at the
+door), the recognizer's own time per frame (what Lambda bills), clip sizes, the uploads the device actually made (a
+clip alone or a visit's bundle: one upload URL request and one S3 PUT each), visit reports, and the visits'
+decisions, the alerts received and the door openings: these must be the same in both runs. And the control
 function's time per upload URL, in process. Then a scripted day: 24 h of 0.5 s clips, `--empty` of them an empty
 doorway (the busy doorway), a quiet house (99 % empty) and a busy shop (50 %), at AWS list prices (us-east-1, as
-below: edit PRICES for your region).
+below: edit PRICES for your region) and the functions' deployed memory sizes.
 Writes bench-results/cost.json and prints the table. Needs the docker engine, the emulator and lfw-dev (--smoke:
 the 9 s demo video with the demo person enrolled instead, no lfw-dev).
 """
@@ -30,10 +31,14 @@ from facegate_rigs.bench_common import SMOKE_HELP, machine, save
 from facegate_rigs.doorway import enrol_and_build, run_doorway
 from facegate_rigs.paths import DEMO_VIDEO, LFW_DEV
 from facegate_rigs.stack import bench_stack
+from pi_app.recording.motion_gate import MotionPolicy
 from pi_app.recording.upload_policy import UploadMode, UploadPolicy
 from pi_app.tools.video_manifest import VideoManifest
+from services.recognizer_function import RECOGNIZER_MEMORY_MB
+from services.stack import CONTROL_MEMORY_MB
 
 CLIP_S = 0.5
+BESIDE_VISIT_S = 1.0  # an empty clip this close to someone on screen belongs to their arrival or departure
 QUIET_HOUSE, BUSY_SHOP = 0.99, 0.5  # share of the day the doorway is empty
 DAY_CLIPS = int(24 * 3600 / CLIP_S)
 RETENTION_DAYS = 30
@@ -49,19 +54,29 @@ PRICES = {
 }
 
 
-def _run(upload: UploadMode, device_file: Path, manifest: VideoManifest, work: Path) -> dict:
-    """One replay of the doorway, motion gate on, with the upload policy `upload`: what was sent and uploaded,
-    for whom, what it took, and what the device decided and did."""
+# The old pipeline: every clip uploaded, and every clip of an open visit recognised. The new one: the defaults.
+PIPELINES: dict[str, tuple[UploadMode, MotionPolicy]] = {
+    "old": ("all", MotionPolicy(still_after_empty=False)),
+    "new": (UploadPolicy().mode, MotionPolicy()),
+}
+
+
+def _run(upload: UploadMode, motion: MotionPolicy, device_file: Path, manifest: VideoManifest, work: Path) -> dict:
+    """One replay of the doorway with the upload policy `upload` and the motion gate `motion`: what was sent and
+    uploaded, for whom, what it took, and what the device decided and did."""
     from facegate_contract.device_events import (BundleUploaded, ClipKept, ClipRecognition, ClipUploaded, VisitAction,
                                                  VisitDecided, VisitEnded, events_of)
     from pi_app.tools.run_check import clip_offsets
 
-    events, alerts = run_doorway(device_file, manifest, work, gate=True, upload=UploadPolicy(mode=upload))
+    events, alerts = run_doorway(device_file, manifest, work, motion, upload=UploadPolicy(mode=upload), realtime=True)
 
     offsets = clip_offsets(events)
     sent = {e.clip: e for e in events_of(events, ClipRecognition) if e.status in ("recognised", "unknown", "no_face")}
     empty = {c for c, o in offsets.items() if o < manifest.duration_s and manifest.people_at(o, CLIP_S) == ()}
     occupied = set(offsets) - empty
+    # Motion in an empty clip next to someone's arrival or departure comes with visits, not with the empty hours.
+    beside_visit = {c for c in empty
+                    if manifest.people_at(max(0.0, offsets[c] - BESIDE_VISIT_S), CLIP_S + 2 * BESIDE_VISIT_S) != ()}
     uploads = events_of(events, ClipUploaded)
     bundles = events_of(events, BundleUploaded)
     uploaded = {u.clip for u in uploads} | {clip for b in bundles for clip in b.clips}  # in S3, alone or bundled
@@ -69,7 +84,9 @@ def _run(upload: UploadMode, device_file: Path, manifest: VideoManifest, work: P
     visits = events_of(events, VisitEnded)
     return {
         "upload": upload, "clips": len(offsets), "empty_clips": len(empty), "occupied_clips": len(occupied),
+        "empty_clips_beside_visit": len(beside_visit),
         "sent_empty": sum(1 for c in empty if c in sent), "sent_occupied": sum(1 for c in occupied if c in sent),
+        "sent_empty_beside_visit": sum(1 for c in beside_visit if c in sent),
         "server_ms": [e.server_ms for e in sent.values() if e.server_ms is not None],
         "faces": sum(len(e.faces) for e in sent.values()),
         "uploaded_empty": len(empty & uploaded), "uploaded_occupied": len(occupied & uploaded),
@@ -122,21 +139,23 @@ def control_ms(samples: int = 200) -> float:
 def day_cost(run: dict, empty_share: float, control_each_ms: float) -> dict:
     """Per device-day: requests and dollars, for a day of DAY_CLIPS clips, `empty_share` of them empty.
 
-    What is sent scales from the run: its shares of empty and occupied clips recognised. What is uploaded: every
-    clip (`all`), or (`visits`) the run's share of occupied clips plus its empty clips uploaded per visit (the margin
-    before a visit and its tail: they come with visits, not with the length of the empty day). What it takes to
-    upload them is what the device asked for: an upload URL and a PUT per clip under `all`; under `visits` the
-    run's uploads per visit (one bundle a visit, and the clips alerts needed at once, alone). Lambda bills each
-    request's own duration: the run's mean recognizer time per frame sent (an empty frame is cheaper than a face).
+    What is sent scales from the run: its share of occupied clips recognised, its empty clips recognised beside a
+    visit (motion of an arrival or a departure) per visit, and the other empty clips it recognised with the length
+    of the empty day. What is uploaded: every clip (`all`), or (`visits`) the run's share of occupied clips plus
+    its empty clips uploaded per visit (the margin before a visit and its tail: they come with visits, not with the
+    length of the empty day). What it takes to upload them is what the device asked for: an upload URL and a PUT
+    per clip under `all`; under `visits` the run's uploads per visit (one bundle a visit, and the clips alerts
+    needed at once, alone). Lambda bills each request's own duration: the run's mean recognizer time per frame sent
+    (an empty frame is cheaper than a face), at the functions' deployed memory sizes.
     """
     empty_clips, occupied_clips = DAY_CLIPS * empty_share, DAY_CLIPS * (1 - empty_share)
-
-    def scaled(of_empty: str, of_occupied: str) -> float:
-        return (empty_clips * run[of_empty] / max(1, run["empty_clips"])
-                + occupied_clips * run[of_occupied] / max(1, run["occupied_clips"]))
-
-    sent = scaled("sent_empty", "sent_occupied")
     visits = occupied_clips / max(1.0, run["occupied_clips"] / max(1, run["visits"]))
+    # Empty clips sent: those beside a visit come per visit; the others with the length of the empty day.
+    beside = visits * run["empty_clips_beside_visit"] / max(1, run["visits"])
+    far_empty_clips = run["empty_clips"] - run["empty_clips_beside_visit"]
+    sent = (max(0.0, empty_clips - beside) * (run["sent_empty"] - run["sent_empty_beside_visit"]) / max(1, far_empty_clips)
+            + visits * run["sent_empty_beside_visit"] / max(1, run["visits"])
+            + occupied_clips * run["sent_occupied"] / max(1, run["occupied_clips"]))
     uploaded = (float(DAY_CLIPS) if run["upload"] == "all" else
                 occupied_clips * run["uploaded_occupied"] / max(1, run["occupied_clips"])
                 + visits * run["uploaded_empty"] / max(1, run["visits"]))
@@ -145,7 +164,8 @@ def day_cost(run: dict, empty_share: float, control_each_ms: float) -> dict:
     control_calls = puts + reports  # an upload URL per upload the device makes, the visit reports
     faces = sent * run["faces"] / max(1, run["sent_empty"] + run["sent_occupied"])
     recognize_ms = statistics.fmean(run["server_ms"]) if run["server_ms"] else 0.0
-    gb_s = sent * recognize_ms / 1000 * 2.048 + control_calls * max(1.0, control_each_ms) / 1000 * 0.256
+    gb_s = (sent * recognize_ms / 1000 * RECOGNIZER_MEMORY_MB / 1024
+            + control_calls * max(1.0, control_each_ms) / 1000 * CONTROL_MEMORY_MB / 1024)
     storage_gb_month = uploaded * run["clip_bytes"] / 1e9 * RETENTION_DAYS / 30.4
     dollars = {
         "lambda": gb_s * PRICES["lambda_gb_s_x86"] + (sent + control_calls) * PRICES["lambda_request"],
@@ -178,10 +198,9 @@ def main() -> None:
         else:
             manifest = enrol_and_build(LFW_DEV, bench.outputs_path, bench.work / "video")
         runs = {}
-        pipelines: tuple[tuple[str, UploadMode], ...] = (("old", "all"), ("new", "visits"))
-        for pipeline, upload in pipelines:
+        for pipeline, (upload, motion) in PIPELINES.items():
             device = f"cost-{upload}-{int(time.time())}"
-            runs[pipeline] = _run(upload, bench.device(device), manifest, bench.work / device)
+            runs[pipeline] = _run(upload, motion, bench.device(device), manifest, bench.work / device)
     control_each = control_ms()
     old, new = runs["old"], runs["new"]
     day = {"old_busy_doorway": day_cost(old, args.empty, control_each),

@@ -20,7 +20,6 @@ started if it is not running (and stopped again). Writes bench-results/images.{j
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import re
@@ -28,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from facegate_rigs.bench_common import (
@@ -40,6 +38,7 @@ from facegate_rigs.bench_common import (
     save,
     summary,
 )
+from facegate_rigs.lambda_container import lambda_container, recognize_event
 from facegate_rigs.paths import RESULTS, ROOT
 from facegate_rigs.stack import bench_stack
 
@@ -261,56 +260,25 @@ def measure(variant: str, image: str, args, frames: dict[str, tuple[bytes, int]]
 
 
 # ---- threads: the lean image alone under docker run, as Lambda's CPU share --------------------------------------------
-def _event(body: bytes) -> bytes:
-    return json.dumps({"httpMethod": "POST", "resource": "/recognize", "path": "/recognize",
-                       "headers": {"Content-Type": "image/jpeg"}, "body": base64.b64encode(body).decode(),
-                       "isBase64Encoded": True}).encode()
-
-
 def threads_in_image(image: str, frames: dict[str, tuple[bytes, int]], n: int, cpus_options: list[str],
                      threads_options: list[int]) -> dict:
     """Whole-frame handler time (the answer's timings_ms.total) for each ONNX Runtime thread count, invoking the
     image's RIE directly (no emulator): --cpus 1.2 is a 2048 MB Lambda's share of a CPU."""
-    import docker
-
-    client = docker.from_env()
     result: dict = {}
     for cpus in cpus_options:
         for threads in threads_options:
-            kwargs = {"nano_cpus": int(float(cpus) * 1e9)} if cpus != "all" else {}
-            container = client.containers.run(image, detach=True, remove=True, mem_limit="2g",
-                                              environment={"FACEGATE_THREADS": str(threads), "AWS_DEFAULT_REGION": "us-east-1"},
-                                              ports={"8080/tcp": ("127.0.0.1", None)}, **kwargs)
-            try:
-                container.reload()
-                port = container.ports["8080/tcp"][0]["HostPort"]
-                url = f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
-
-                def invoke(event: bytes, url: str = url) -> dict:
-                    with urllib.request.urlopen(urllib.request.Request(url, data=event), timeout=60) as answer:
-                        return json.loads(json.loads(answer.read())["body"])
-
-                deadline = time.monotonic() + 30
-                while True:
-                    try:
-                        invoke(_event(next(iter(frames.values()))[0]))
-                        break
-                    except OSError:
-                        if time.monotonic() > deadline:
-                            raise
-                        time.sleep(0.2)
+            with lambda_container(image, cpus=float(cpus) if cpus != "all" else None, memory_mb=2048,
+                                  environment={"FACEGATE_THREADS": str(threads)},
+                                  ready_frame=next(iter(frames.values()))[0]) as function:
                 row = {}
                 for name, (body, _faces) in frames.items():
-                    event = _event(body)
-                    invoke(event)
-                    answers = [invoke(event) for _ in range(n)]
+                    event = recognize_event(body)
+                    function.invoke(event)
+                    answers = [function.invoke(event) for _ in range(n)]
                     row[name] = {**summary([a["timings_ms"]["total"] for a in answers]),
                                  "stages_ms": _median_stages(answers)}
-                result.setdefault(f"cpus={cpus}", {})[f"threads={threads}"] = row
-                log(f"threads: cpus={cpus} threads={threads}: "
-                    + ", ".join(f"{k} {v['p50']}" for k, v in row.items()))
-            finally:
-                container.stop(timeout=2)
+            result.setdefault(f"cpus={cpus}", {})[f"threads={threads}"] = row
+            log(f"threads: cpus={cpus} threads={threads}: " + ", ".join(f"{k} {v['p50']}" for k, v in row.items()))
     return result
 
 

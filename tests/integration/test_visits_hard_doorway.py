@@ -17,6 +17,7 @@ from facegate_contract.device_events import VisitAction, VisitEnded, events_of
 from pi_app.tools.run_check import VisitsCheck, check_visits
 from pi_app.tools.video_manifest import VideoManifest
 from services.target import Target
+from pi_app.recording.motion_gate import MotionPolicy
 from facegate_rigs.doorway import enrol_and_build, run_doorway
 
 
@@ -30,7 +31,7 @@ def hard_video(lfw_dev: Path, deployed: tuple[StackOutputs, Path], lfw_video: Vi
 @pytest.fixture(scope="module")
 def gated(hard_video: VideoManifest, add_device, tmp_path_factory: pytest.TempPathFactory):
     device = f"it-hard-{uuid.uuid4().hex[:6]}"
-    events, alerts = run_doorway(add_device(device), hard_video, tmp_path_factory.mktemp("gated"), gate=True)
+    events, alerts = run_doorway(add_device(device), hard_video, tmp_path_factory.mktemp("gated"), MotionPolicy())
     return device, events, alerts, check_visits(events, hard_video, 0.5)
 
 
@@ -81,7 +82,7 @@ def test_visits_are_listed_from_the_table(gated, deployed: tuple[StackOutputs, P
 def test_the_motion_gate_sends_far_fewer_empty_frames_with_the_same_decisions(
         gated, hard_video: VideoManifest, add_device, tmp_path: Path) -> None:
     _, _, _, with_gate = gated
-    events, _ = run_doorway(add_device(f"it-nogate-{uuid.uuid4().hex[:6]}"), hard_video, tmp_path, gate=False)
+    events, _ = run_doorway(add_device(f"it-nogate-{uuid.uuid4().hex[:6]}"), hard_video, tmp_path, MotionPolicy(enabled=False))
     without_gate = check_visits(events, hard_video, 0.5)
     assert without_gate.recognised_on_empty >= 5 * max(1, with_gate.recognised_on_empty), \
         (with_gate.recognised_on_empty, without_gate.recognised_on_empty, with_gate.empty_clips)

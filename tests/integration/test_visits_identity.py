@@ -14,6 +14,7 @@ from facegate_contract import StackOutputs
 from pi_app.tools.run_check import check_identity, check_visits
 from pi_app.tools.video_manifest import VideoManifest
 from tests.integration.conftest import post_frame
+from pi_app.recording.motion_gate import MotionPolicy
 from facegate_rigs.doorway import (
     enrol_and_build,
     identity_manifests,
@@ -52,7 +53,7 @@ def test_each_person_is_one_visit_decided_right_with_the_right_door_and_alerts(
     if case in NEED_DESCRIPTORS and not descriptors_answered:
         pytest.skip("the deployed recognizer image answers no face descriptors: rebuild it (scripts/prepare-images)")
     manifest = cases[case]
-    events, alerts = run_doorway(add_device(f"it-id-{uuid.uuid4().hex[:6]}"), manifest, tmp_path, gate=True)
+    events, alerts = run_doorway(add_device(f"it-id-{uuid.uuid4().hex[:6]}"), manifest, tmp_path, MotionPolicy())
 
     identity = check_identity(events, manifest, 0.5)
     visits = check_visits(events, manifest, 0.5)

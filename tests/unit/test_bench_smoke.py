@@ -22,6 +22,7 @@ class Bench:
     figures: tuple[str, ...]
     emulator: bool = False  # deploys a throwaway stack: tests/integration/test_bench_smoke.py
     lfw_dev: bool = False  # reads ../shared/datasets/lfw-dev (and lfw-strangers)
+    engine: bool = False  # runs the built images under the docker engine, no stack: tests/integration too
 
 
 BENCHES = {
@@ -29,6 +30,7 @@ BENCHES = {
     "door_embeddings.py": Bench(("stranger_views", "missed"), lfw_dev=True),
     "visits.py": Bench(("totals", "identity_switches"), lfw_dev=True),
     "recognizer_speed.py": Bench(("warm", "cold_start", "baseline_over_warm_p50")),
+    "memory.py": Bench(("sizes", "peak_memory_mb", "usd_per_million_1_face", "cheapest_mb"), engine=True),
     "e2e.py": Bench(("cold_start_ms", "overhead", "clips_per_s"), emulator=True),
     "images.py": Bench(("size_mb", "cold_start_ms", "warm_ms"), emulator=True),
     "cost.py": Bench(("per_device_day", "rekognition_usd_same_frames"), emulator=True),
@@ -55,11 +57,11 @@ def test_every_bench_has_a_smoke_run() -> None:
     assert lacking == []
 
 
-@pytest.mark.parametrize("name", [n for n, b in BENCHES.items() if not b.emulator and not b.lfw_dev])
+@pytest.mark.parametrize("name", [n for n, b in BENCHES.items() if not (b.emulator or b.engine or b.lfw_dev)])
 def test_bench_smoke(name: str) -> None:
     run_smoke(name)
 
 
-@pytest.mark.parametrize("name", [n for n, b in BENCHES.items() if not b.emulator and b.lfw_dev])
+@pytest.mark.parametrize("name", [n for n, b in BENCHES.items() if b.lfw_dev and not (b.emulator or b.engine)])
 def test_bench_smoke_on_lfw(name: str, lfw_dev: Path) -> None:
     run_smoke(name)

@@ -22,7 +22,7 @@ def cost() -> ModuleType:
 def _run(upload: str, puts: int) -> dict:
     """A replay of 200 clips: 40 with someone at the door in 4 visits, 16 of the empty ones uploaded with them."""
     return {"upload": upload, "clips": 200, "empty_clips": 160, "occupied_clips": 40, "sent_empty": 20,
-            "sent_occupied": 40, "server_ms": [50.0], "faces": 40, "uploaded_empty": 16, "uploaded_occupied": 40,
+            "empty_clips_beside_visit": 16, "sent_empty_beside_visit": 8, "sent_occupied": 40, "server_ms": [50.0], "faces": 40, "uploaded_empty": 16, "uploaded_occupied": 40,
             "visits": 4, "visit_reports": 8, "clip_bytes": 25_000.0, "puts": puts}
 
 

@@ -68,7 +68,7 @@ class TestLambdaFunction:
                               {"FunctionName": "facegate-recognizer", "PackageType": "Image",
                                "Code": {"ImageUri": "r/x:img-1"}, "Architectures": ["arm64"],
                                "Description": self.SPEC.description, "Publish": False, "Role": self.SPEC.role_arn,
-                               "Timeout": 25, "MemorySize": 2048, "Environment": {"Variables": {}}})
+                               "Timeout": 25, "MemorySize": 1769, "Environment": {"Variables": {}}})
             stub.add_response("get_function", {"Configuration": {"State": "Active"}})
             stub.add_response("get_function_concurrency", {})
             recognizer_function.ensure_function(lam, self.SPEC, sleep=lambda s: None)
@@ -77,7 +77,7 @@ class TestLambdaFunction:
     def test_an_architecture_change_updates_the_code(self) -> None:
         lam = client("lambda")
         current = {"Configuration": {"FunctionArn": "arn:f", "Role": self.SPEC.role_arn, "Timeout": 25,
-                                     "MemorySize": 2048, "Description": self.SPEC.description,
+                                     "MemorySize": 1769, "Description": self.SPEC.description,
                                      "Environment": {"Variables": {}}, "Architectures": ["x86_64"]},
                    "Code": {"ImageUri": "r/x:img-1"}}
         with Stubber(lam) as stub:
@@ -94,7 +94,7 @@ class TestLambdaFunction:
         control = dataclasses.replace(self.SPEC, name="facegate-control", description="facegate control: uploads")
         lam = client("lambda")
         current = {"Configuration": {"FunctionArn": "arn:f", "Role": self.SPEC.role_arn, "Timeout": 25,
-                                     "MemorySize": 2048, "Description": self.SPEC.description,
+                                     "MemorySize": 1769, "Description": self.SPEC.description,
                                      "Environment": {"Variables": {}}, "Architectures": ["arm64"]},
                    "Code": {"ImageUri": "r/x:img-1"}}
         with Stubber(lam) as stub:

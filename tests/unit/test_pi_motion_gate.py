@@ -15,7 +15,9 @@ from pi_app.recording.clip_recorder import ClipRecorder
 from pi_app.recording.clip_state import NOT_UPLOADED, PENDING, SKIPPED_STILL, ClipState
 from pi_app.recording.motion_gate import MotionMeter, MotionPolicy, mark_still, motion_score, should_recognise, small_grey
 from pi_app.recording.spool import Spool
-from tests.unit.pi_support import FakeClock, add_clip, face_frame
+from pi_app.runtime.clip_worker import ClipWorker
+from pi_app.visits import VisitTracker
+from tests.unit.pi_support import FakeClock, FakeRecognizer, FakeUploader, add_clip, face_frame
 
 RNG = np.random.default_rng(7)
 SCENE = cv2.GaussianBlur(RNG.integers(30, 220, (480, 640, 3), dtype=np.uint8), (0, 0), 3)
@@ -111,6 +113,18 @@ def test_should_recognise(motion: float | None, visit_open: bool, policy: Motion
     assert should_recognise(_state(motion), visit_open, policy) is expected
 
 
+@pytest.mark.parametrize("motion, policy, expected", [
+    (0.0, POLICY, False),  # nothing moved since a frame with nobody: still nobody, even in an open visit
+    (0.01, POLICY, True),  # something moved: someone may be back
+    (None, POLICY, True),  # no score: cannot tell
+    (0.0, MotionPolicy(still_after_empty=False), True),  # the old rule: every clip of an open visit
+])
+def test_a_still_clip_after_an_empty_answer_is_not_sent_even_in_a_visit(motion: float | None, policy: MotionPolicy,
+                                                                         expected: bool) -> None:
+    assert should_recognise(_state(motion), True, policy, after_empty=True) is expected
+    assert should_recognise(_state(motion), True, policy, after_empty=False) is True
+
+
 def test_a_still_clip_is_skipped_but_uploaded_unless_the_policy_says_not_to(tmp_path: Path) -> None:
     spool = Spool(tmp_path)
     kept, dropped = add_clip(spool, 0, 100.0), add_clip(spool, 1, 100.5)
@@ -121,3 +135,23 @@ def test_a_still_clip_is_skipped_but_uploaded_unless_the_policy_says_not_to(tmp_
     assert (kept.recognition.status, kept.recognition.final, kept.upload.status, kept.finished) == (
         SKIPPED_STILL, True, PENDING, False)
     assert (dropped.upload.status, dropped.upload.final, dropped.finished) == (NOT_UPLOADED, True, True)
+
+
+@pytest.mark.parametrize("still_after_empty, sent", [(True, 3), (False, 5)])
+def test_a_visit_waiting_to_end_sends_no_still_clip_after_its_doorway_emptied(tmp_path: Path, still_after_empty: bool,
+                                                                              sent: int) -> None:
+    """A face opens a visit, the person leaves (motion, answered "no face"); the still clips of the empty doorway
+    after it, while the visit waits for its end, are not sent (the real tracker tells the worker)."""
+    tracker, spool, recognizer = VisitTracker(), Spool(tmp_path), FakeRecognizer()
+    worker = ClipWorker(spool, recognizer, FakeUploader(), tracker.observe, clock=FakeClock(2_000_000_010.0),
+                        motion=MotionPolicy(still_after_empty=still_after_empty), visit_open=tracker.is_open,
+                        empty_before=tracker.empty_before)
+    for seq, (motion, faces) in enumerate([(0.05, None), (0.0, None), (0.05, []), (0.0, []), (0.0, [])]):
+        state = add_clip(spool, seq, 2_000_000_000.0 + 0.5 * seq)
+        state.motion = motion
+        spool.save(state)
+        recognizer.faces = faces  # None: a face; []: nobody
+        assert worker.process(state.clip) is None
+
+    assert len(recognizer.calls) == sent
+    assert tracker.is_open(2_000_000_001.0)  # the visit itself is unchanged: still open, waiting for its end

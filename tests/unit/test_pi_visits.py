@@ -380,3 +380,30 @@ def test_visit_events_reach_the_bus_through_the_relay_without_deadlock() -> None
     visit_events = [e.name for e in seen if isinstance(e, VisitEvent)]
     assert visit_events == ["visit_started", "visit_decided", "visit_ended"]
     assert all(e.ts for e in seen)  # stamped by the bus like any event
+
+
+# --- which clips showed nobody (the motion gate asks, inside a visit) ---------------------------------------------
+
+def test_a_clip_after_a_no_face_answer_follows_an_empty_frame_and_a_still_chain_carries_it() -> None:
+    tracker = VisitTracker()
+    first, after = recognition(T0, seq=10), recognition(T0 + 0.5, seq=11, status="skipped_still")
+    third = recognition(T0 + 1.0, seq=12)
+
+    assert not tracker.empty_before(after.clip)  # not answered yet: cannot tell
+    tracker.observe(first)  # no face
+    assert tracker.empty_before(after.clip)
+    tracker.observe(after)  # skipped as still right after it: nobody there either
+    assert tracker.empty_before(third.clip)
+    assert not tracker.empty_before(recognition(T0 + 5, seq=20).clip)  # its neighbour was never answered
+    assert not tracker.empty_before("not-a-clip-id")
+
+
+def test_a_face_or_a_still_clip_without_an_empty_one_before_it_starts_no_chain() -> None:
+    tracker = VisitTracker()
+    tracker.observe(recognition(T0, eileen(), seq=30))
+    tracker.observe(recognition(T0 + 1.0, seq=32, status="skipped_still"))  # clip 31 (before it) never answered
+    tracker.observe(recognition(T0 + 2.0, seq=34, status="refused"))  # refused: nobody knows what it showed
+
+    assert not tracker.empty_before(recognition(T0 + 0.5, seq=31).clip)  # after a face
+    assert not tracker.empty_before(recognition(T0 + 1.5, seq=33).clip)  # after a still clip of no known emptiness
+    assert not tracker.empty_before(recognition(T0 + 2.5, seq=35).clip)
