@@ -308,7 +308,8 @@ class ClipMedia:
     def _missing_message(self, key: str) -> str:
         bundle = self.bundle_of(key)
         if bundle and not self.bundle_present(bundle):
-            return f"clip {key} is being uploaded: its visit's bundle {bundle} is not in the bucket yet"
+            return (f"clip {key} is not in the bucket: its visit's bundle {bundle} is not there, being uploaded (a "
+                    "recent visit) or expired")
         return f"clip {key} is not in the bucket (expired or never uploaded)"
 
     def _lock_for(self, key: str) -> threading.Lock:

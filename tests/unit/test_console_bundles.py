@@ -112,3 +112,13 @@ def test_a_bundle_with_a_compressed_member_is_refused_unread(backend: ConsoleBac
     backend.media.note_bundle(bundle, [key])
     with pytest.raises(ClipRefused, match="compressed"):
         backend.media.playable_key(key)
+
+
+def test_a_bundle_missing_a_day_after_its_visit_is_not_on_its_way(client: TestClient, fake_stack: FakeStack,
+                                                                  frames: list[np.ndarray]) -> None:
+    clips = [fake_stack.add_clip(DEVICE, frames[20:30], 5, NOW - 2 * 86400)]
+    bundle = fake_stack.bundle(DEVICE, fake_stack.visit_id(NOW - 2 * 86400), [clips[0][0]], upload=False)
+    visit_id = fake_stack.add_visit(DEVICE, "Eileen_Collins", clips, NOW - 2 * 86400, bundle=bundle)
+    log_in(client)
+    page = client.get(f"/visits/{visit_id}").text
+    assert "not in the bucket: it expired" in page and "being uploaded" not in page
