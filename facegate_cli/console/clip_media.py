@@ -256,11 +256,16 @@ class ClipMedia:
         return bundle
 
     def _bundle(self, bundle: str) -> bytes | None:
-        """A bundle's bytes (kept for the next clips of the same visit); None when it is not in the bucket (yet)."""
+        """A bundle's bytes (kept for the next clips of the same visit, while its ETag is the same); None when it is
+        not in the bucket (not yet, or not any more: a HEAD each time, so an expired bundle is not served from
+        memory)."""
         with self._lock_for(bundle):  # the player and `prepare` ask for a visit's clips at once: one download
-            body: bytes | None = self._bundles.get(bundle)
-            if body is not None:
-                return body
+            head = self._head(bundle)
+            if head is None:
+                return None
+            cached: tuple[str, bytes] | None = self._bundles.get(bundle)
+            if cached is not None and cached[0] == head.get("ETag"):
+                return cached[1]
             try:
                 response = self._s3.get_object(Bucket=self._bucket, Key=bundle)
             except ClientError as exc:
@@ -268,7 +273,7 @@ class ClipMedia:
                     return None
                 raise
             body = self._read(response, bundle)
-            self._bundles.put(bundle, body)
+            self._bundles.put(bundle, (str(response.get("ETag", "")), body))
             return body
 
     def _member(self, key: str) -> ClipSource | None:

@@ -122,3 +122,14 @@ def test_a_bundle_missing_a_day_after_its_visit_is_not_on_its_way(client: TestCl
     log_in(client)
     page = client.get(f"/visits/{visit_id}").text
     assert "not in the bucket: it expired" in page and "being uploaded" not in page
+
+
+def test_a_bundle_gone_from_the_bucket_is_not_served_from_memory(backend: ConsoleBackend, fake_stack: FakeStack,
+                                                                 frames: list[np.ndarray]) -> None:
+    visit_id, keys, _ = _bundled_visit(fake_stack, frames)
+    visit = backend.visit(visit_id)
+    assert visit is not None and backend.media.present(keys) == {key: True for key in keys}  # downloaded, kept
+    fake_stack.s3.delete_object(Bucket=fake_stack.outputs.bucket, Key=visit.bundle)  # expired
+    assert backend.media.present(keys) == {key: False for key in keys}
+    with pytest.raises(ClipMissing):
+        backend.media.playable_key(keys[0])
