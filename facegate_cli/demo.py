@@ -130,7 +130,8 @@ def demo(
     stats = Stats()
     plain = headless or not sys.stdout.isatty()
     view = PlainView() if plain else LiveView(stats, f"{manifest.video.name} · {connection.description}")
-    reporter = VisitReporter(work / "visits", connection.report_visit).start()
+    reporter = VisitReporter(work / "visits", connection.report_visit,
+                             bundle_of=config.upload.bundle_of(connection.device_id)).start()
     try:
         summary = DeviceApp(config, VideoFileCamera(manifest.video, realtime=True), connection.recognizer,
                             connection.uploader, view=view, stats=stats, sinks=[reporter]).run()

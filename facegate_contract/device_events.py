@@ -117,11 +117,23 @@ class ClipKept(DeviceEvent, frozen=True, kw_only=True, tag="kept"):
     evicted: list[str] = []
 
 
+class BundleUploaded(DeviceEvent, frozen=True, kw_only=True, tag="bundle_uploaded"):
+    """A visit's clips are in the bucket as one object: its bundle (an uncompressed ZIP, members `<clip-id>.mp4`),
+    one upload URL and one PUT for all of them (the `visits` upload policy)."""
+
+    visit_id: str
+    key: str  # the bundle's key (facegate_contract.naming.bundle_key)
+    clips: list[str] = []  # its members' clip ids
+    keys: list[str] = []  # where each would be as a clip of its own (what visit reports name)
+    bytes: int = 0
+    attempts: int = 0
+
+
 class ServiceTrouble(DeviceEvent, frozen=True, kw_only=True):
     """A call to the stack failed and will be retried (the three kinds below)."""
 
     clip: str
-    stage: str  # recognize | upload
+    stage: str  # recognize | upload | bundle (then `clip` is the visit id)
     attempt: int = 0
     error: str = ""
     retry_in_s: float = 0.0
@@ -218,6 +230,8 @@ class RunSummary(DeviceEvent, frozen=True, kw_only=True, tag="summary"):
     refused: int = 0
     failures: int = 0
     uploaded: int = 0
+    bundled: int = 0  # clips that went up in their visit's bundle
+    bundles: int = 0
     auth_failed: int = 0
     throttled: int = 0
     pending_uploads: int = 0
@@ -233,7 +247,7 @@ class RunSummary(DeviceEvent, frozen=True, kw_only=True, tag="summary"):
 
 
 AnyDeviceEvent: TypeAlias = (ClipRecorded | ClipsResumed | RecordingPaused | RecordingResumed | ClipRecognition
-                             | ClipUploaded | ClipKept | StageFailed | AuthFailed | Throttled | VisitStarted | VisitDecided
+                             | ClipUploaded | BundleUploaded | ClipKept | StageFailed | AuthFailed | Throttled | VisitStarted | VisitDecided
                              | VisitEnded | VisitAction | RunSummary)
 
 
@@ -264,7 +278,7 @@ def events_of(events: Iterable[DeviceEvent], kind: type[E]) -> list[E]:
     return [e for e in events if isinstance(e, kind)]
 
 
-__all__ = ["AnyDeviceEvent", "AuthFailed", "ClipKept", "ClipRecognition", "ClipRecorded", "ClipUploaded", "ClipsResumed",
+__all__ = ["AnyDeviceEvent", "AuthFailed", "BundleUploaded", "ClipKept", "ClipRecognition", "ClipRecorded", "ClipUploaded", "ClipsResumed",
            "DeviceEvent", "RecordingPaused", "RecordingResumed", "RunSummary", "ServiceTrouble", "StageFailed",
            "Throttled", "VisitAction", "VisitDecided", "VisitEnded", "VisitEvent", "VisitStarted", "decode_event",
            "encode_event", "event_from_builtins", "events_of"]

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 
 # ---- S3 ---------------------------------------------------------------------------------------------------------
-CLIPS_PREFIX = "clips/"  # clips/<device-id>/<YYYY>/<MM>/<DD>/<clip-id>.mp4
+CLIPS_PREFIX = "clips/"  # clips/<device-id>/<YYYY>/<MM>/<DD>/<clip-id>.mp4, and visit bundles <visit-id>.zip
 MODELS_PREFIX = "models/"  # models/versions/<id>/..., models/current.json
 CLIP_CONTENT_TYPE = "video/mp4"
+# A visit bundle: one uncompressed ZIP of a visit's clips (members `<clip-id>.mp4`), one PUT instead of one a clip.
+BUNDLE_CONTENT_TYPE = "application/zip"
 
 # ---- names ------------------------------------------------------------------------------------------------------
 # Every id is ASCII and matched whole (`fullmatch`: Python's `$` would also accept a trailing newline, and `\d` any
@@ -60,17 +63,43 @@ def device_clips_prefix(device_id: str) -> str:
     return f"{CLIPS_PREFIX}{device_id}/"
 
 
+def _day_key(device_id: str, stamped_id: str, suffix: str) -> str:
+    """clips/<device-id>/<YYYY>/<MM>/<DD>/<id><suffix>: the UTC day of an id that starts with its stamp."""
+    return f"{device_clips_prefix(device_id)}{stamped_id[0:4]}/{stamped_id[4:6]}/{stamped_id[6:8]}/{stamped_id}{suffix}"
+
+
+def _parse_day_key(key: str, suffix: str, is_id: Callable[[str], bool]) -> tuple[str, str] | None:
+    """(device id, id) of a well-formed `_day_key` with this suffix and kind of id, else None."""
+    parts = key.split("/")
+    if len(parts) != 6 or f"{parts[0]}/" != CLIPS_PREFIX or not parts[5].endswith(suffix):
+        return None
+    device, stamped_id = parts[1], parts[5][: -len(suffix)]
+    if not is_device_id(device) or not is_id(stamped_id) or _day_key(device, stamped_id, suffix) != key:
+        return None
+    return device, stamped_id
+
+
 def clip_key(device_id: str, clip: str) -> str:
     """Where a clip goes in the bucket: clips/<device-id>/<YYYY>/<MM>/<DD>/<clip-id>.mp4 (UTC day of the id)."""
-    return f"{device_clips_prefix(device_id)}{clip[0:4]}/{clip[4:6]}/{clip[6:8]}/{clip}.mp4"
+    return _day_key(device_id, clip, ".mp4")
 
 
 def parse_clip_key(key: str) -> tuple[str, str] | None:
     """(device id, clip id) of a well-formed clip key (the inverse of `clip_key`), else None."""
-    parts = key.split("/")
-    if len(parts) != 6 or f"{parts[0]}/" != CLIPS_PREFIX or not parts[5].endswith(".mp4"):
-        return None
-    device, clip = parts[1], parts[5][: -len(".mp4")]
-    if not is_device_id(device) or not is_clip_id(clip) or clip_key(device, clip) != key:
-        return None
-    return device, clip
+    return _parse_day_key(key, ".mp4", is_clip_id)
+
+
+def bundle_key(device_id: str, visit_id: str) -> str:
+    """Where a visit's bundle goes: clips/<device-id>/<YYYY>/<MM>/<DD>/<visit-id>.zip (UTC day of the visit id),
+    under the device's own clips prefix, so the clips' lifecycle rule expires it with them."""
+    return _day_key(device_id, visit_id, ".zip")
+
+
+def parse_bundle_key(key: str) -> tuple[str, str] | None:
+    """(device id, visit id) of a well-formed bundle key (the inverse of `bundle_key`), else None."""
+    return _parse_day_key(key, ".zip", is_visit_id)
+
+
+def bundle_member(clip: str) -> str:
+    """The name of a clip's MP4 inside a visit bundle."""
+    return f"{clip}.mp4"

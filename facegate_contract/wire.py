@@ -23,7 +23,7 @@ from facegate_contract.api import (CLIP_LINK_MAX_EXPIRES_S, CLIP_LINKS_PATH, DOO
                                    DOOR_REQUEST_MIN_EXPIRES_S, DOOR_REQUEST_STATUS_PATH, DOOR_REQUESTS_PATH,
                                    MAX_CLIP_BYTES, RECOGNIZE_PATH, UPLOADS_PATH, VISITS_PATH)
 from facegate_contract.naming import (CLIP_ID_PATTERN, LABEL_PATTERN, UNDECIDED, UNKNOWN, VISIT_ID_PATTERN, is_clip_id,
-                                      is_label, is_visit_id, parse_clip_key)
+                                      is_label, is_visit_id, parse_bundle_key, parse_clip_key)
 
 T = TypeVar("T")
 
@@ -34,8 +34,13 @@ Pixels = Annotated[float, Meta(ge=-100_000.0, le=100_000.0)]
 Distance = Annotated[float, Meta(ge=0.0, le=1_000.0)]
 ClipId = Annotated[str, Meta(pattern=CLIP_ID_PATTERN, max_length=40, examples=["20261123T231158.500Z-000042"])]
 VisitId = Annotated[str, Meta(pattern=VISIT_ID_PATTERN, max_length=40, examples=["20261123T231158.500Z-1a2b3c4d"])]
-ClipKey = Annotated[str, Meta(pattern=r"^clips/[A-Za-z0-9][A-Za-z0-9._-]{0,62}/[0-9]{4}/[0-9]{2}/[0-9]{2}/"
-                                      + CLIP_ID_PATTERN[1:-1] + r"\.mp4$", max_length=160)]
+_DEVICE_DAY = r"^clips/[A-Za-z0-9][A-Za-z0-9._-]{0,62}/[0-9]{4}/[0-9]{2}/[0-9]{2}/"
+ClipKey = Annotated[str, Meta(pattern=_DEVICE_DAY + CLIP_ID_PATTERN[1:-1] + r"\.mp4$", max_length=160)]
+# A visit's bundle: one ZIP of its clips (facegate_contract.naming.bundle_key).
+BundleKey = Annotated[str, Meta(pattern=_DEVICE_DAY + VISIT_ID_PATTERN[1:-1] + r"\.zip$", max_length=160)]
+# What a device uploads: a clip, or a visit's bundle.
+UploadKey = Annotated[str, Meta(pattern=_DEVICE_DAY + f"(({CLIP_ID_PATTERN[1:-1]})\\.mp4|({VISIT_ID_PATTERN[1:-1]})\\.zip)$",
+                                max_length=160)]
 PersonName = Annotated[str, Meta(pattern=f"^({UNKNOWN}|{LABEL_PATTERN[1:-1]})$", max_length=100,
                                  description="a First_Last label, or unknown")]
 Decision = Annotated[str, Meta(pattern=f"^({UNKNOWN}|{UNDECIDED}|{LABEL_PATTERN[1:-1]})$", max_length=100)]
@@ -120,22 +125,28 @@ class RecognizeAnswer(Struct, frozen=True):
 
 # ---- clip transfers ------------------------------------------------------------------------------------------------
 class UploadRequest(Struct, frozen=True):
-    """POST /uploads: a presigned PUT for one of the calling device's clips, with its length and metadata signed in
-    (S3 refuses a PUT of any other length)."""
+    """POST /uploads: a presigned PUT for one of the calling device's clips (`clip`) or for a visit's bundle of them
+    (`bundle`, its key: the device's own only), with its length and metadata signed in (S3 refuses a PUT of any
+    other length). Exactly one of `clip` and `bundle`."""
 
-    clip: ClipId
-    size: Annotated[int, Meta(ge=1, le=MAX_CLIP_BYTES, description="the clip's length in bytes")]
+    size: Annotated[int, Meta(ge=1, le=MAX_CLIP_BYTES, description="the clip's (or bundle's) length in bytes")]
+    clip: ClipId | None = None
+    bundle: BundleKey | None = None
     metadata: Annotated[dict[MetadataKey, MetadataValue], Meta(max_length=16)] = {}
 
     def __post_init__(self) -> None:
-        if not is_clip_id(self.clip):  # the pattern's `$` would let a trailing newline through
+        if (self.clip is None) == (self.bundle is None):
+            raise ValueError("name either a clip or a bundle")
+        if self.clip is not None and not is_clip_id(self.clip):  # the pattern's `$` would let a trailing newline through
             raise ValueError("clip must be a clip id like 20261123T231158.500Z-000042")
+        if self.bundle is not None and parse_bundle_key(self.bundle) is None:
+            raise ValueError("bundle must be a bundle key like clips/<device>/2026/11/23/<visit-id>.zip")
 
 
 class UploadLink(Struct, frozen=True):
-    """The answer to POST /uploads: PUT the clip to `url` with exactly these headers (they are signed)."""
+    """The answer to POST /uploads: PUT the clip (or bundle) to `url` with exactly these headers (they are signed)."""
 
-    key: ClipKey
+    key: UploadKey
     url: str
     headers: dict[str, str]
     expires_in: int
@@ -187,8 +198,13 @@ class VisitReport(Struct, frozen=True):
     conflicts: Annotated[list[PersonName], Meta(max_length=100)] = []
     ended: bool = False
     evidence: Annotated[list[EvidenceVote], Meta(max_length=500)] = []
+    # Where the clips of `keys` not uploaded alone are: the visit's bundle (members <clip-id>.mp4). Sent as soon as
+    # the visit has one (the key is known before its upload): a reader may find it not there yet.
+    bundle: BundleKey | None = None
 
     def __post_init__(self) -> None:
+        if self.bundle is not None and parse_bundle_key(self.bundle) is None:
+            raise ValueError("bundle must be a bundle key like clips/<device>/2026/11/23/<visit-id>.zip")
         if not is_visit_id(self.visit_id):
             raise ValueError("visit_id must look like 20261123T231158.500Z-1a2b3c4d")
         if self.last_at < self.first_at:

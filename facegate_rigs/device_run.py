@@ -42,7 +42,8 @@ def run_device(device_file: Path, video: Path, work: Path, *, realtime: bool, lo
                           stream_clock=not realtime, motion=motion, upload=upload, tracking=tracking,
                           duration_s=duration_s, drain_timeout_s=drain_timeout_s, stale_after_s=600.0,
                           recognize_backoff=Backoff(base_s=0.5, max_s=4.0), upload_backoff=Backoff(base_s=0.5, max_s=4.0))
-    reporter = VisitReporter(work / "visits", connection.report_visit).start()
+    reporter = VisitReporter(work / "visits", connection.report_visit,
+                             bundle_of=upload.bundle_of(connection.device_id)).start()
     app = DeviceApp(config, VideoFileCamera(video, realtime=realtime, loop=loop), connection.recognizer,
                     connection.uploader, sinks=[reporter])
     if app_hook is not None:

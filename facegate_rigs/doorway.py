@@ -86,13 +86,16 @@ def run_doorway(device_file: Path, manifest: VideoManifest, work: Path,
                               drain_timeout_s=180.0, stale_after_s=600.0, stream_clock=True, visits=rules.visits,
                               motion=motion, upload=upload, tracking=TrackingPolicy(enabled=track))
         relay = EventRelay()
-        reporter = VisitReporter(work / "visits", connection.report_visit).start()
+        reporter = VisitReporter(work / "visits", connection.report_visit,
+                                 bundle_of=upload.bundle_of(connection.device_id)).start()
         try:
             with DeviceActions(rules, device_id=connection.device_id, outbox_dir=work / "alerts",
                                clip_links=connection.clip_links, publish=relay.put) as actions:
-                summary = DeviceApp(config, VideoFileCamera(manifest.video, realtime=realtime), connection.recognizer,
-                                    connection.uploader, sinks=[reporter], visit_feeder=actions.sink,
-                                    relay=relay, alerted=actions.sink.alerted.__contains__).run()
+                app = DeviceApp(config, VideoFileCamera(manifest.video, realtime=realtime), connection.recognizer,
+                                connection.uploader, sinks=[reporter], visit_feeder=actions.sink,
+                                relay=relay, alerted=actions.sink.alerted.__contains__)
+                actions.sink.alerted.listen(app.upload_alone)  # an alert's clip goes alone at once
+                summary = app.run()
                 assert actions.dispatcher is not None and actions.dispatcher.wait_idle(60)
             reporter.close(flush_timeout_s=60)
             rejected = sorted(p.name for p in (work / "visits" / "rejected").glob("*.json"))

@@ -62,6 +62,7 @@ class VisitRecord:
     evidence: list[dict[str, Any]] = field(default_factory=list)
     review: str = ""  # set by the console: "ignored", or the label a stranger was enrolled as
     door_request: dict[str, Any] = field(default_factory=dict)  # confirm mode: the operator's decision, when made
+    bundle: str = ""  # the visit's bundle (one ZIP of its clips not uploaded alone); "" when its clips went alone
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> VisitRecord:
@@ -73,7 +74,7 @@ class VisitRecord:
                    clips=int(data.get("clips", 0)), keys=list(data.get("keys", [])),
                    conflicts=list(data.get("conflicts", [])), ended=bool(data.get("ended", False)),
                    evidence=list(data.get("evidence", [])), review=data.get("review", ""),
-                   door_request=dict(data.get("door_request") or {}))
+                   door_request=dict(data.get("door_request") or {}), bundle=str(data.get("bundle") or ""))
 
     @property
     def best_key(self) -> str:

@@ -179,7 +179,7 @@ class ConsoleBackend:
         """Cut the face thumbnail of each of the newest `limit` visits (as the timeline shows them) into the cache,
         so a listed visit has its face at first paint; returns how many were cut now (cached ones cost nothing)."""
         made = 0
-        for visit in page_visits(self.visits_table, limit=limit).visits:
+        for visit in self._noted(page_visits(self.visits_table, limit=limit).visits):
             face = best_face(visit)
             if face is None or self.media.has_face_jpeg(face.key, face.box_json, LIST_THUMBNAIL):
                 continue
@@ -203,7 +203,9 @@ class ConsoleBackend:
     def history(self, since: float | None, before: str | None, keep: Callable[[VisitRecord], bool] | None,
                 limit: int = 50) -> VisitPage:
         """One page of the timeline (newest first, older than the visit id `before`)."""
-        return page_visits(self.visits_table, since=since, before=before, keep=keep, limit=limit)
+        page = page_visits(self.visits_table, since=since, before=before, keep=keep, limit=limit)
+        self._noted(page.visits)
+        return page
 
     def devices(self) -> list[str]:
         """The devices of the latest visits (at most DEVICE_SCAN read; re-read at most every 30 s), for the
@@ -215,7 +217,16 @@ class ConsoleBackend:
         return self._devices[1]
 
     def visit(self, visit_id: str) -> VisitRecord | None:
-        return get_visit(self.visits_table, visit_id)
+        visit = get_visit(self.visits_table, visit_id)
+        return None if visit is None else self._noted([visit])[0]
+
+    def _noted(self, visits: list[VisitRecord]) -> list[VisitRecord]:
+        """Tell the media which bundle each visit's clips may be in (its report says): every page that shows a
+        visit's clips or faces reads its visits through here."""
+        for visit in visits:
+            if visit.bundle:
+                self.media.note_bundle(visit.bundle, visit.keys + [e.get("key", "") for e in visit.evidence])
+        return visits
 
     # ---- door requests (confirm mode) ---------------------------------------------------------------------------
     def now(self) -> float:
@@ -242,7 +253,7 @@ class ConsoleBackend:
     def strangers_to_review(self, limit: int = 200) -> list[VisitRecord]:
         """Unknown visits nobody reviewed yet, newest first, within the clips' retention."""
         visits = list_visits(self.visits_table, since=self._clock() - REVIEW_WINDOW_S, name=UNKNOWN, limit=limit)
-        return [v for v in visits if not v.review]
+        return self._noted([v for v in visits if not v.review])
 
     def grouping_threshold(self) -> float:
         current = self.store.load_current()

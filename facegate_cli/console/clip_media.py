@@ -6,14 +6,23 @@ first time a clip is watched it is transcoded to VP8 in WebM (OpenCV's own FFmpe
 the clip as `<clip>.webm`, where the bucket's lifecycle rule expires it with the clip; later views are a presigned
 URL of that copy. A clip a device wrote in a codec browsers play (H.264 `avc1`, VP8, VP9) is linked as it is. Old
 clips (no `codec` metadata) are mp4v: they play the same way.
+
+A clip of a visit may not be an object of its own but a member of its visit's bundle (one uncompressed ZIP of the
+visit's clips, `<clip-id>.mp4` each with its metadata as the member's comment: pi_app.recording.visit_bundles).
+The console learns which bundle a clip's visit has from the visit reports (`note_bundle`); a clip missing alone is
+read from there: the bundle downloaded once (a few kept in memory), the member taken out, then the same transcode.
 """
 from __future__ import annotations
 
+import io
+import json
 import logging
 import tempfile
+import zipfile
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,7 +33,7 @@ import numpy as np
 from botocore.exceptions import ClientError
 
 from facegate_cli.console.clip_sandbox import ClipRefused, DecodeLimits, run_limited
-from facegate_contract import parse_clip_key
+from facegate_contract import bundle_member, parse_bundle_key, parse_clip_key
 from pi_app.recording.image_encoding import DEFAULT_MAX_SIDE
 
 log = logging.getLogger(__name__)
@@ -37,10 +46,21 @@ LINK_EXPIRES_S = 900
 CROP_MARGIN = 0.35  # of the face's size on each side of its box, in a crop shown to people
 ENROL_MARGIN = 0.6  # wider: the detector needs forehead, chin and some background to find the face again
 ENROL_MIN_SIDE = 200  # crops are enlarged to this so a far face is big enough for the detector
+BUNDLES_KEPT = 4  # bundles held in memory (a visit's is ~25 kB a clip): the player asks for its clips one by one
+CLIPS_NOTED = 50_000  # clip key -> its visit's bundle, from the visit reports read
+_MISSING_CODES = ("404", "NoSuchKey", "NotFound")
 
 
 class ClipMissing(LookupError):
     """The clip is not in the bucket (expired, never uploaded) or is not a clip key."""
+
+
+@dataclass(frozen=True)
+class ClipSource:
+    """A clip's MP4 and its metadata, from its own object or its visit's bundle."""
+
+    body: bytes
+    metadata: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -51,6 +71,10 @@ class ClipFrame:
     index: int
     frames: int
     box_scale: float  # multiply a reported face box by this to get clip pixels
+
+
+def _missing(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in _MISSING_CODES
 
 
 def web_key(key: str) -> str:
@@ -202,6 +226,8 @@ class ClipMedia:
         self._link_expires_s = link_expires_s
         self._frames = _Lru(64)
         self._crops = _Lru(512)
+        self._bundle_of = _Lru(CLIPS_NOTED)
+        self._bundles = _Lru(BUNDLES_KEPT)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self.transcodes: list[dict[str, Any]] = []  # the latest transcodes' costs (shown nowhere; tests read it)
@@ -211,9 +237,85 @@ class ClipMedia:
         try:
             return self._s3.head_object(Bucket=self._bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if _missing(exc):
                 return None
             raise
+
+    # ---- clips inside a visit's bundle ------------------------------------------------------------------------
+    def note_bundle(self, bundle: str, keys: Iterable[str]) -> None:
+        """The clips `keys` of a visit may be members of its `bundle` (from its report; "" or not a bundle key:
+        none)."""
+        if parse_bundle_key(bundle) is None:
+            return
+        for key in keys:
+            self._bundle_of.put(key, bundle)
+
+    def bundle_of(self, key: str) -> str | None:
+        """The bundle noted for clip `key`, if any."""
+        bundle: str | None = self._bundle_of.get(key)
+        return bundle
+
+    def _bundle(self, bundle: str) -> bytes | None:
+        """A bundle's bytes (kept for the next clips of the same visit, while its ETag is the same); None when it is
+        not in the bucket (not yet, or not any more: a HEAD each time, so an expired bundle is not served from
+        memory)."""
+        with self._lock_for(bundle):  # the player and `prepare` ask for a visit's clips at once: one download
+            head = self._head(bundle)
+            if head is None:
+                return None
+            cached: tuple[str, bytes] | None = self._bundles.get(bundle)
+            if cached is not None and cached[0] == head.get("ETag"):
+                return cached[1]
+            try:
+                response = self._s3.get_object(Bucket=self._bucket, Key=bundle)
+            except ClientError as exc:
+                if _missing(exc):
+                    return None
+                raise
+            body = self._read(response, bundle)
+            self._bundles.put(bundle, (str(response.get("ETag", "")), body))
+            return body
+
+    def _member(self, key: str) -> ClipSource | None:
+        """Clip `key` as a member of its visit's bundle; None when no bundle is noted for it, the bundle is not in
+        the bucket, or it does not hold the clip."""
+        bundle = self.bundle_of(key)
+        parsed = parse_clip_key(key)
+        body = self._bundle(bundle) if bundle and parsed else None
+        if body is None or parsed is None:
+            return None
+        try:
+            with zipfile.ZipFile(io.BytesIO(body)) as archive:
+                info = archive.getinfo(bundle_member(parsed[1]))
+                if info.compress_type != zipfile.ZIP_STORED or info.file_size > self._limits.max_bytes:
+                    raise ClipRefused(f"clip {key} in {bundle} is compressed or larger than a clip may be")
+                metadata = json.loads(info.comment or b"{}")
+                return ClipSource(archive.read(info), {str(k): str(v) for k, v in dict(metadata).items()})
+        except KeyError:
+            return None  # not a member: it went up alone, or is lost
+        except (zipfile.BadZipFile, ValueError, TypeError) as exc:
+            raise ClipRefused(f"bundle {bundle} cannot be read as a visit's bundle: {exc}") from exc
+
+    def _source(self, key: str) -> ClipSource | None:
+        """Clip `key`'s MP4 and metadata: its own object, else its member in its visit's bundle; None if neither."""
+        try:
+            response = self._s3.get_object(Bucket=self._bucket, Key=key)
+        except ClientError as exc:
+            if not _missing(exc):
+                raise
+            return self._member(key)
+        return ClipSource(self._read(response, key), dict(response.get("Metadata", {})))
+
+    def bundle_present(self, bundle: str) -> bool:
+        """Is this visit bundle in the bucket (a visit's report names it before the device has uploaded it)?"""
+        return parse_bundle_key(bundle) is not None and self._head(bundle) is not None
+
+    def _missing_message(self, key: str) -> str:
+        bundle = self.bundle_of(key)
+        if bundle and not self.bundle_present(bundle):
+            return (f"clip {key} is not in the bucket: its visit's bundle {bundle} is not there, being uploaded (a "
+                    "recent visit) or expired")
+        return f"clip {key} is not in the bucket (expired or never uploaded)"
 
     def _lock_for(self, key: str) -> threading.Lock:
         with self._locks_guard:
@@ -224,11 +326,11 @@ class ClipMedia:
         if parse_clip_key(key) is None:
             raise ClipMissing(f"not a clip key: {key}")
         head = self._head(key)
-        if head is None:
-            raise ClipMissing(f"clip {key} is not in the bucket (expired or never uploaded)")
-        codec = str(head.get("Metadata", {}).get("codec", "mp4v")).lower()
+        if head is None and self._member(key) is None:
+            raise ClipMissing(self._missing_message(key))
+        codec = str(head.get("Metadata", {}).get("codec", "mp4v")).lower() if head is not None else ""
         if codec in BROWSER_CODECS:
-            return key
+            return key  # a member of a bundle is never linked as it is: it has no URL of its own
         target = web_key(key)
         with self._lock_for(target):
             if self._head(target) is None:
@@ -239,7 +341,10 @@ class ClipMedia:
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="facegate-console-") as folder:
             source, output = Path(folder) / "clip.mp4", Path(folder) / "clip.webm"
-            source.write_bytes(self._read(self._s3.get_object(Bucket=self._bucket, Key=key), key))
+            clip = self._source(key)
+            if clip is None:
+                raise ClipMissing(self._missing_message(key))
+            source.write_bytes(clip.body)
             frames = run_limited(transcode_to_webm, source, output, self._limits.max_frames, limits=self._limits)
             body = output.read_bytes()
         self._s3.put_object(Bucket=self._bucket, Key=target, Body=body, ContentType=WEB_CONTENT_TYPE,
@@ -261,7 +366,10 @@ class ClipMedia:
         wanted = [k for k in dict.fromkeys(keys) if parse_clip_key(k) is not None]
         with ThreadPoolExecutor(max_workers=8) as pool:
             found = list(pool.map(self._head, wanted))
-        return {**{k: False for k in keys}, **{k: head is not None for k, head in zip(wanted, found)}}
+        present = {k: head is not None for k, head in zip(wanted, found)}
+        for key in [k for k in wanted if not present[k] and self.bundle_of(k)]:
+            present[key] = self._member(key) is not None  # one download of the bundle serves all its clips
+        return {**{k: False for k in keys}, **present}
 
     def prepare(self, keys: list[str]) -> threading.Thread:
         """Make the browser's copies of these clips in the background, in order (a visit's player finds them
@@ -283,14 +391,14 @@ class ClipMedia:
         with tempfile.TemporaryDirectory(prefix="facegate-console-film-") as folder:
             sources = []
             for i, key in enumerate(keys):
-                if parse_clip_key(key) is None:
-                    continue
                 try:
-                    response = self._s3.get_object(Bucket=self._bucket, Key=key)
+                    clip = self._source(key) if parse_clip_key(key) is not None else None
                 except ClientError:
+                    clip = None
+                if clip is None:
                     continue  # expired or never uploaded: the film is made of the others
                 path = Path(folder) / f"clip-{i:04d}.mp4"
-                path.write_bytes(self._read(response, key))
+                path.write_bytes(clip.body)
                 sources.append(path)
             if not sources:
                 raise ClipMissing("none of the visit's clips is in the bucket (expired or never uploaded)")
@@ -313,13 +421,15 @@ class ClipMedia:
         if parse_clip_key(key) is None:
             raise ClipMissing(f"not a clip key: {key}")
         try:
-            response = self._s3.get_object(Bucket=self._bucket, Key=key)
+            clip = self._source(key)
         except ClientError as exc:
             raise ClipMissing(f"clip {key} is not in the bucket") from exc
-        metadata = response.get("Metadata", {})
+        if clip is None:
+            raise ClipMissing(self._missing_message(key))
+        metadata = clip.metadata
         with tempfile.TemporaryDirectory(prefix="facegate-console-") as folder:
             path = Path(folder) / "clip.mp4"
-            path.write_bytes(self._read(response, key))
+            path.write_bytes(clip.body)
             rgb, index, count = run_limited(recognised_frame, path, str(metadata.get("frame-index", "")),
                                             self._limits.max_frames, limits=self._limits)
         result = ClipFrame(rgb, index, count, _box_scale(rgb.shape[1], rgb.shape[0]))

@@ -61,7 +61,8 @@ class ActionSink:
         self.device_id = device_id
         self.submit_alert = submit_alert
         self.uploads = uploads if uploads is not None else ClipUploads()
-        self.alerted = ClipUploads()  # keys alerts link to: the worker uploads those whatever the upload policy
+        # Keys alerts and door requests link to: the worker uploads those alone at once whatever the upload policy.
+        self.alerted = ClipUploads()
         self.clock = clock
         self.publish = publish
         self.confirmer = confirmer
@@ -140,6 +141,7 @@ class ActionSink:
             self._report(VisitAction(visit_id=visit.id, rule="door_request", decision=visit.decision.name,
                                      door_reason="no door-request API"))
             return
+        self.alerted.add(best.key)  # the console's Door page shows this clip now: uploaded alone, never bundled
         request_id = self.confirmer.ask(visit.id, visit.decision.name, best.key, rule.door, rule.confirm_timeout_s)
         alert_id = self._alert("door_request", visit.decision.name, best.confidence, best.at, best.clip, best.key,
                                best.details, now, visit.id, door_request_id=request_id)

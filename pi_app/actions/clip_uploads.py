@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 
 REMEMBERED = 1000  # alerts are about recent clips; older keys only cost memory
 
@@ -15,13 +16,23 @@ class ClipUploads:
         self._keys: OrderedDict[str, None] = OrderedDict()
         self._limit = limit
         self._lock = threading.Lock()
+        self._listeners: list[Callable[[str], None]] = []
 
     def add(self, key: str) -> None:
-        """Remember that `key` is in S3."""
+        """Remember `key` (that it is in S3, or that an alert links to it), and tell the listeners."""
         with self._lock:
             self._keys[key] = None
             while len(self._keys) > self._limit:
                 self._keys.popitem(last=False)
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(key)
+
+    def listen(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(key)` for every key added from now on (the device app: an alert's clip waiting for its
+        visit's bundle goes up alone at once)."""
+        with self._lock:
+            self._listeners.append(listener)
 
     def __contains__(self, key: object) -> bool:
         with self._lock:

@@ -30,6 +30,11 @@ UPLOADED = "uploaded"
 NOT_UPLOADED = "not_uploaded"  # a still clip, with the motion gate set not to upload those: final too
 WANTED = "wanted"  # brought back from `.kept/` for a visit's margin: to be uploaded whatever the policy (not final)
 KEPT_LOCAL = "kept_local"  # an empty doorway under the `visits` upload policy: in the spool's `.kept/`, not in S3
+# A visit's clip under the `visits` policy: it waits in the spool for its visit's bundle (one ZIP, one PUT:
+# pi_app.runtime.visit_bundler) instead of going up alone (not final).
+AWAITING_BUNDLE = "awaiting_bundle"
+BUNDLED = "bundled"  # in S3 as a member of its visit's bundle (final)
+ALONE = "alone"  # to be uploaded on its own whatever the policy: no bundle will take it any more (not final)
 
 UNKNOWN_NAME = UNKNOWN_LABEL  # the contract's label for a face nobody enrolled matches
 STATE_VERSION = 1
@@ -98,7 +103,7 @@ class UploadRecord:
     @property
     def final(self) -> bool:
         """True once the clip is in the bucket (or, a still clip or one kept on the device, is not to go there)."""
-        return self.status in (UPLOADED, NOT_UPLOADED, KEPT_LOCAL)
+        return self.status in (UPLOADED, NOT_UPLOADED, KEPT_LOCAL, BUNDLED)
 
 
 @dataclass

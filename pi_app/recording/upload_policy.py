@@ -7,14 +7,18 @@ visit's own clips, and the clips up to the tracker's `end_after_s` after its las
 it was never looked at (stale, refused, recovered: nobody knows it is empty). A clip that was answered "no face"
 or skipped as still, outside any visit, is kept on the device instead (the spool's `.kept/` area, a rolling
 budget, pi_app.recording.spool). The `margin_s` before a visit's first clip is uploaded too: those clips may
-already have been kept when the visit began, so the worker brings them back from `.kept/`.
+already have been kept when the visit began, so the worker brings them back from `.kept/`. Under `visits` a
+visit's clips go up together, in one bundle once the visit has ended (pi_app.runtime.visit_bundler): one upload URL
+and one PUT a visit instead of one a clip; a clip an alert links to goes alone at once.
 Recognition is the same under both policies: only where the footage ends up differs.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from facegate_contract import bundle_key
 from pi_app.recording.clip_state import NO_FACE, SKIPPED_STILL, ClipState
 
 UploadMode = Literal["all", "visits"]
@@ -36,6 +40,13 @@ class UploadPolicy:
             raise ValueError(f"upload mode is one of {', '.join(UPLOAD_MODES)}, not {self.mode!r}")
         if self.margin_s < 0:
             raise ValueError("the upload margin is a duration: 0 or more seconds")
+
+    def bundle_of(self, device_id: str) -> Callable[[str], str | None]:
+        """The key of a visit's bundle by visit id, for the visit reports: a bundle under `visits`, none under
+        `all` (every clip alone)."""
+        if self.mode != "visits":
+            return lambda visit_id: None
+        return lambda visit_id: bundle_key(device_id, visit_id)
 
 
 def wants_upload(state: ClipState, policy: UploadPolicy, *, in_visit: bool, alerted: bool) -> bool:

@@ -18,8 +18,10 @@ pi_app.visits.tracking_skip): it carries that clip's answer. A clip older than `
 any more (`skipped_stale`) but is still uploaded:
 no wait for the recognition service ever holds up its upload past that. Uploads are retried until they succeed.
 Under the `visits` upload policy (pi_app.recording.upload_policy) a clip of an empty doorway is not uploaded but
-kept on the device (`kept`, the spool's `.kept/`); when a clip of a visit is uploaded, the kept clips of the
-policy's margin before it are brought back and uploaded too.
+kept on the device (`kept`, the spool's `.kept/`); a clip of a visit waits in the spool (`awaiting_bundle`) for
+its visit's bundle, one ZIP uploaded once the visit has ended (pi_app.runtime.visit_bundler), and the kept clips
+of the policy's margin before it are brought back to wait with it. A clip an alert links to is uploaded alone at
+once, as is every clip under `all`.
 """
 from __future__ import annotations
 
@@ -35,8 +37,8 @@ from facegate_contract.device_events import (AuthFailed, ClipKept, ClipRecogniti
                                              ServiceTrouble, StageFailed, Throttled)
 from pi_app.transport.backoff import Backoff
 from pi_app.recording.clip_metadata import clip_metadata
-from pi_app.recording.clip_state import (KEPT_LOCAL, REFUSED, SKIPPED_NO_FRAME, SKIPPED_STALE, UPLOADED, WANTED,
-                                         ClipState)
+from pi_app.recording.clip_state import (ALONE, AWAITING_BUNDLE, KEPT_LOCAL, REFUSED, SKIPPED_NO_FRAME,
+                                         SKIPPED_STALE, UPLOADED, WANTED, ClipState)
 from pi_app.recording.clip_video import frame_of
 from pi_app.recording.image_encoding import decode_rgb, encode_jpeg
 from pi_app.recording.motion_gate import MotionPolicy, mark_still, should_recognise
@@ -51,6 +53,7 @@ log = logging.getLogger(__name__)
 
 Emit = Callable[[DeviceEvent], None]
 RECOGNIZE, UPLOAD = "recognize", "upload"
+KEEP, SEND_ALONE, BUNDLE = "keep", "alone", "bundle"  # where a recognised clip goes (ClipWorker._route)
 RECENT_KEPT = 64  # kept clips remembered for the margin before a visit (a few seconds' worth, with a backlog)
 # A revoked key or a removed device needs a person: probe now and then, not every few seconds.
 DEFAULT_AUTH_BACKOFF = Backoff(base_s=60.0, max_s=900.0, jitter=0.5)
@@ -88,11 +91,14 @@ class ClipWorker:
                  appearance: Callable[[str, list[bytes | None]], None] | None = None,
                  upload_policy: UploadPolicy = UploadPolicy(mode="all"),
                  alerted: Callable[[str], bool] = lambda key: False,
-                 requeue: Callable[[str], None] | None = None, tracking: TrackingSkip | None = None) -> None:
+                 requeue: Callable[[str], None] | None = None, tracking: TrackingSkip | None = None,
+                 bundle_accepts: Callable[[float], bool] | None = None) -> None:
         """`upload_policy`: which clips go to S3 (the default here uploads all: the device app passes its own);
-        `alerted(key)`: an alert links to that clip (so it is uploaded whatever the policy); `requeue`: how a kept
-        clip brought back for a visit's margin is worked on (the app's queue; None: uploaded at once here);
-        `tracking`: the skip of clips of a decided visit showing the same face(s) (None: every clip is sent)."""
+        `alerted(key)`: an alert links to that clip (so it is uploaded alone whatever the policy); `requeue`: how a
+        kept clip brought back for a visit's margin is worked on (the app's queue; None: uploaded at once here);
+        `tracking`: the skip of clips of a decided visit showing the same face(s) (None: every clip is sent);
+        `bundle_accepts(started_at)`: whether a visit's clip recorded then may still wait for its visit's bundle
+        (pi_app.runtime.visit_bundler; None: no bundles, a visit's clips go up alone)."""
         self.spool = spool
         self.recognizer = recognizer
         self.uploader = uploader
@@ -112,11 +118,14 @@ class ClipWorker:
         self.alerted = alerted
         self.requeue = requeue
         self.tracking = tracking
+        self.bundle_accepts = bundle_accepts
         self._recent_kept: deque[tuple[str, float]] = deque(maxlen=RECENT_KEPT)  # (clip, recorded_at)
         self._kept_lock = threading.Lock()  # workers are threads
 
     def process(self, clip: str) -> float | None:
         """Work on `clip`; returns None when it is finished, else the clock time to try again."""
+        if not self.spool.folder(clip).exists():
+            return None  # finished meanwhile (its visit's bundle took it), or moved to `.kept/`
         state = self.spool.resume(clip)
         if state is None:  # no video left to upload (moved aside), or a state that cannot be read or rebuilt
             return None
@@ -125,8 +134,15 @@ class ClipWorker:
             if retry_at is not None:
                 return retry_at
         if not state.upload.final:
-            if not self._wanted(state):
+            if state.upload.status == AWAITING_BUNDLE:
+                return None  # its visit's bundle finishes it (pi_app.runtime.visit_bundler)
+            route = self._route(state)
+            if route == KEEP:
                 self._keep(state)
+                return None
+            if route == BUNDLE:
+                state.upload.status = AWAITING_BUNDLE  # saved: a restart finds it still waiting
+                self.spool.save(state)
                 return None
             retry_at = self._upload(state)
             if retry_at is not None:
@@ -172,7 +188,7 @@ class ClipWorker:
             except Exception as exc:  # unavailable, throttled, auth rejected, or unexpected: try again later
                 record.error = _error_text(exc)
                 self.spool.save(state)
-                retry_at = self._failed(RECOGNIZE, state, record.attempts, exc, self.recognize_gate)
+                retry_at = self.note_failure(RECOGNIZE, state.clip, record.attempts, exc, self.recognize_gate)
                 return min(retry_at, stale_at + 0.001)  # a long wait must not hold up the upload of a stale clip
             self.recognize_gate.succeeded()
         record.record_answer(answer)
@@ -221,17 +237,41 @@ class ClipWorker:
         log.warning("frame taken again from the clip", extra={"clip": state.clip, "frame_index": state.frame_index})
         return encode_jpeg(rgb)
 
-    def _wanted(self, state: ClipState) -> bool:
-        """Upload now (and bring back the margin before it when it belongs to a visit) or keep on the device."""
+    def _route(self, state: ClipState) -> str:
+        """Upload alone now, wait for the visit's bundle, or keep on the device (and bring back the margin before a
+        visit's clip)."""
         policy = self.upload_policy
-        if policy.mode == "all" or state.upload.status == WANTED:
-            return True
+        if policy.mode == "all" or state.upload.status == ALONE or self.alerted(state.key):
+            return SEND_ALONE  # someone needs it now (an alert's link), or no bundle will take it
+        if state.upload.status == WANTED:  # brought back for a visit's margin
+            return self._bundle_or_alone(state)
         in_visit = self.visit_open(state.recorded_at)
-        if not wants_upload(state, policy, in_visit=in_visit, alerted=self.alerted(state.key)):
-            return False
+        if not wants_upload(state, policy, in_visit=in_visit, alerted=False):
+            return KEEP
         if in_visit or state.recognition.names:
             self._bring_back_margin(state.started_at - policy.margin_s, state.started_at)
+        # A face no visit holds yet (held while the clips before it are answered) is not sure to fall in a bundle's
+        # window: it goes alone, like a clip nobody looked at.
+        return self._bundle_or_alone(state) if in_visit else SEND_ALONE
+
+    def send_alone(self, clip: str) -> bool:
+        """Take a clip out of its visit's bundle to be uploaded alone (an alert now links to it); True when it was
+        waiting for the bundle (queue it again then)."""
+        try:
+            state = self.spool.load(clip)
+        except (OSError, ValueError, TypeError):
+            return False  # not in the spool (finished, kept) or unreadable: nothing waits
+        if state.upload.status != AWAITING_BUNDLE:
+            return False
+        state.upload.status = ALONE
+        self.spool.save(state)
+        log.info("clip taken out of its visit's bundle: an alert links to it", extra={"clip": clip})
         return True
+
+    def _bundle_or_alone(self, state: ClipState) -> str:
+        if self.bundle_accepts is not None and self.bundle_accepts(state.started_at):
+            return BUNDLE
+        return SEND_ALONE
 
     def _keep(self, state: ClipState) -> None:
         state.upload.status = KEPT_LOCAL
@@ -256,8 +296,8 @@ class ClipWorker:
             log.info("kept clip brought back for a visit's margin", extra={"clip": clip})
             if self.requeue is not None:
                 self.requeue(clip)
-            elif self._upload(state) is None:
-                self.spool.finish(state)
+            else:
+                self.process(clip)  # uploaded alone, or left waiting for its visit's bundle
 
     def _upload(self, state: ClipState) -> float | None:
         record = state.upload
@@ -271,7 +311,7 @@ class ClipWorker:
             except Exception as exc:  # never drop the clip: every outcome is retried, only the wait differs
                 record.error = _error_text(exc)
                 self.spool.save(state)
-                return self._failed(UPLOAD, state, record.attempts, exc, self.upload_gate)
+                return self.note_failure(UPLOAD, state.clip, record.attempts, exc, self.upload_gate)
             self.upload_gate.succeeded()
         record.status, record.error = UPLOADED, ""
         self.spool.save(state)
@@ -279,8 +319,9 @@ class ClipWorker:
                                recognition=state.recognition.status, attempts=record.attempts))
         return None
 
-    def _failed(self, stage: str, state: ClipState, attempt: int, exc: Exception, gate: RetryGate) -> float:
-        """Hold back the stage (or just this clip) as the error calls for, say so; returns when to try again."""
+    def note_failure(self, stage: str, subject: str, attempt: int, exc: Exception, gate: RetryGate) -> float:
+        """Hold back the stage (or just this clip or bundle, `subject`) as the error calls for, say so; returns when
+        to try again."""
         status, advice = (exc.status, exc.retry_after_s) if isinstance(exc, ServiceError) else (None, None)
         kind: type[ServiceTrouble]
         if isinstance(exc, ServiceRefused):  # only uploads get here: the service is up, only this clip waits
@@ -291,9 +332,9 @@ class ClipWorker:
         else:
             kind = Throttled if isinstance(exc, ServiceThrottled) else StageFailed
             retry_at = gate.failed(retry_after_s=advice)
-        event = kind(clip=state.clip, stage=stage, attempt=attempt, error=_error_text(exc),
+        event = kind(clip=subject, stage=stage, attempt=attempt, error=_error_text(exc),
                      retry_in_s=round(max(0.0, retry_at - self.clock()), 2), status=status, retry_after_s=advice)
-        log.warning("%s failed; will retry", stage, extra={"kind": event.name, "clip": state.clip, "stage": stage,
+        log.warning("%s failed; will retry", stage, extra={"kind": event.name, "clip": subject, "stage": stage,
                                                             "attempt": attempt, "error": event.error,
                                                             "retry_in_s": event.retry_in_s, "status": status,
                                                             "retry_after_s": advice})

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from facegate_contract import parse_clip_key
 from facegate_contract.device_events import ClipRecorded, ClipsResumed, DeviceEvent, RunSummary
 from facegate_contract.wire import convert
 from pi_app.transport.backoff import Backoff
@@ -33,6 +34,7 @@ from pi_app.recording.upload_policy import UploadPolicy
 from pi_app.recording.spool_budget import RecordingGuard, SpaceProbe, SpoolLimits, SpoolSpace
 from pi_app.runtime.stats import Stats
 from pi_app.runtime.views import View
+from pi_app.runtime.visit_bundler import VisitBundler, is_bundle_item
 from pi_app.visits.grouping import VisitConfig
 from pi_app.visits.tracker import VisitTracker, VisitView
 from pi_app.visits.tracking_skip import TrackingPolicy, TrackingSkip
@@ -122,6 +124,14 @@ class DeviceApp:
                                  appearance=self.visit_feeder.visits.note_appearance,
                                  upload_policy=config.upload, alerted=alerted, requeue=self.queue.put,
                                  tracking=self.tracking if config.tracking.enabled else None)
+        # The `visits` policy sends a visit's clips as one bundle once it ends (`all` sends every clip alone).
+        self.bundler: VisitBundler | None = None
+        if config.upload.mode == "visits":
+            self.bundler = VisitBundler(self.spool, self.worker, self.bus.emit, device_id=config.device_id,
+                                        clip_s=config.clip_seconds, margin_s=config.upload.margin_s,
+                                        end_after_s=config.visits.end_after_s, enqueue=self.queue.put, clock=clock)
+            self.worker.bundle_accepts = self.bundler.accepts
+            self.bus.add(self.bundler)
         self.guard = RecordingGuard(config.spool_limits, space_probe or SpoolSpace(self.spool), self.bus.emit)
         self._stopping = threading.Event()
 
@@ -146,10 +156,10 @@ class DeviceApp:
     def _run(self, started: float) -> dict[str, Any]:
         self.spool.discard_incomplete()
         resumed = self.spool.unfinished()
-        for clip in resumed:
-            self.queue.put(clip)
+        for item in resumed + (self.bundler.resume() if self.bundler else []):
+            self.queue.put(item)
         fourcc = self.config.fourcc or available_fourcc()  # probed before any thread or view is running
-        pool = WorkerPool(self.queue, self.worker.process, threads=self.config.workers)
+        pool = WorkerPool(self.queue, self._process, threads=self.config.workers)
         log.info("device app starting", extra={"device_id": self.config.device_id, "spool": str(self.spool.root),
                                                "resumed": len(resumed), "workers": self.config.workers,
                                                "track_decided": self.config.tracking.enabled,
@@ -172,6 +182,8 @@ class DeviceApp:
             self.camera.close()
             self.visit_feeder.close()  # the visits still open end now: their `visit_ended` events go out
             self.relay.close()
+            if self.bundler:  # their bundles (and any left waiting) go now, else at the next start
+                self.bundler.drain(self.config.drain_timeout_s)
             if self.view:
                 self.view.stop()
         summary = self.stats.summary(pending=len(self.spool.unfinished()), drained=drained, fourcc=fourcc,
@@ -183,6 +195,19 @@ class DeviceApp:
         if self.view:
             self.view.show_summary(summary)
         return summary
+
+    def upload_alone(self, key: str) -> None:
+        """An alert (or a door request) links to clip `key`: if it waits for its visit's bundle, upload it alone now
+        (listen with it to the actions' alerted clips: pi_app.actions.clip_uploads.ClipUploads.listen)."""
+        parsed = parse_clip_key(key)
+        if parsed is not None and self.worker.send_alone(parsed[1]):
+            self.queue.put(parsed[1])
+
+    def _process(self, item: str) -> float | None:
+        """One work queue item: a visit's bundle job, or a clip."""
+        if self.bundler is not None and is_bundle_item(item):
+            return self.bundler.process(item)
+        return self.worker.process(item)
 
     def _record(self, recorder: ClipRecorder) -> None:
         first_t: float | None = None

@@ -149,12 +149,16 @@ def run_device(settings: RunSettings) -> None:
     stats = Stats()
     view = PlainView() if settings.plain else LiveView(stats, f"{settings.camera.spec.describe()} · "
                                                               f"{connection.description}")
-    reporter = VisitReporter(settings.files.visit_reports, connection.report_visit).start()
+    reporter = VisitReporter(settings.files.visit_reports, connection.report_visit,
+                             bundle_of=config.upload.bundle_of(connection.device_id)).start()
     flush_s = min(config.drain_timeout_s, 5.0)
     try:
-        DeviceApp(config, source, connection.recognizer, connection.uploader, view=view, stats=stats,
-                  sinks=[reporter], visit_feeder=device_actions.sink if device_actions else None, relay=relay,
-                  alerted=device_actions.sink.alerted.__contains__ if device_actions else lambda key: False).run()
+        app = DeviceApp(config, source, connection.recognizer, connection.uploader, view=view, stats=stats,
+                        sinks=[reporter], visit_feeder=device_actions.sink if device_actions else None, relay=relay,
+                        alerted=device_actions.sink.alerted.__contains__ if device_actions else lambda key: False)
+        if device_actions:
+            device_actions.sink.alerted.listen(app.upload_alone)  # an alert's clip is needed now: never bundled
+        app.run()
     finally:
         if device_actions:
             device_actions.close(flush_timeout_s=flush_s)

@@ -9,12 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from facegate_contract.device_events import (AuthFailed, ClipKept, ClipRecognition, ClipRecorded, ClipsResumed,
+from facegate_contract.device_events import (AuthFailed, BundleUploaded, ClipKept, ClipRecognition, ClipRecorded, ClipsResumed,
                                              ClipUploaded, DeviceEvent, RecordingPaused, RecordingResumed, StageFailed, Throttled)
 from pi_app.recording.clip_state import NO_FACE, RECOGNISED, REFUSED, SKIPPED_STALE, TRACKED, UNKNOWN
 
 COUNTERS = ("recorded", "resumed", "recognised", "unknown", "no_face", "skipped_stale", "tracked", "refused",
-            "failures", "uploaded", "kept", "auth_failed", "throttled")
+            "failures", "uploaded", "bundled", "bundles", "kept", "auth_failed", "throttled")
 _ANSWERED = (RECOGNISED, UNKNOWN, NO_FACE)
 LATENCY_WINDOW = 10_000  # percentiles over the latest recognitions: memory stays bounded on a long run
 
@@ -58,6 +58,10 @@ class Stats:
                 case ClipUploaded():
                     self._counts["uploaded"] += 1
                     self._conditions.pop("upload", None)  # the upload service works again
+                case BundleUploaded():  # a visit's clips, in one object
+                    self._counts["bundled"] += len(event.clips)
+                    self._counts["bundles"] += 1
+                    self._conditions.pop("upload", None)
                 case ClipKept():
                     self._counts["kept"] += 1
                 case StageFailed():
@@ -91,7 +95,7 @@ class Stats:
         with self._lock:
             counts = dict(self._counts)
         counts["pending_uploads"] = max(0, counts["recorded"] + counts["resumed"] - counts["uploaded"]
-                                      - counts["kept"])  # a kept clip brought back for a visit counts twice
+                                      - counts["bundled"] - counts["kept"])  # a kept clip brought back for a visit counts twice
         return counts
 
     def conditions(self) -> list[AuthFailed | Throttled | RecordingPaused]:

@@ -9,16 +9,17 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from facegate_contract.device_events import (AuthFailed, ClipKept, ClipRecognition, ClipsResumed, ClipUploaded,
-                                             DeviceEvent, RecordingPaused, RecordingResumed, StageFailed, Throttled)
+from facegate_contract.device_events import (AuthFailed, BundleUploaded, ClipKept, ClipRecognition, ClipsResumed,
+                                             ClipUploaded, DeviceEvent, RecordingPaused, RecordingResumed, StageFailed,
+                                             Throttled)
 from pi_app.runtime.stats import RecentRecognition, Stats
 
 COUNTER_LABELS = (("recorded", "clips recorded"), ("resumed", "resumed from spool"), ("recognised", "recognised"),
                   ("unknown", "unknown"), ("no_face", "no face"), ("skipped_stale", "skipped (stale)"),
                   ("tracked", "tracked (not sent)"), ("refused", "refused (4xx)"), ("failures", "failures"), ("uploaded", "uploaded"),
-                  ("kept", "kept on the device"), ("pending_uploads", "pending uploads"), ("auth_failed", "auth rejected"), ("throttled", "throttled"))
+                  ("bundled", "uploaded in visit bundles"), ("kept", "kept on the device"), ("pending_uploads", "pending uploads"), ("auth_failed", "auth rejected"), ("throttled", "throttled"))
 SUMMARY_KEYS = ("clips", "resumed", "recognised", "unknown", "no_face", "skipped_stale", "tracked", "refused",
-                "failures", "auth_failed", "throttled", "uploaded", "kept", "pending", "frames_dropped_paused")
+                "failures", "auth_failed", "throttled", "uploaded", "bundled", "kept", "pending", "frames_dropped_paused")
 _STATUS_STYLE = {"recognised": "green", "unknown": "yellow", "no_face": "dim", "refused": "red", "skipped_stale": "magenta",
                  "tracked": "cyan"}
 
@@ -96,6 +97,8 @@ class PlainView:
                         f"latency_ms={_number(event.latency_ms, '.0f')}")
             case ClipUploaded():
                 line = f"{ts} {event.clip} uploaded {event.key}"
+            case BundleUploaded():
+                line = f"{ts} visit {event.visit_id}: {len(event.clips)} clip(s) uploaded in one bundle {event.key}"
             case ClipKept():
                 line = f"{ts} {event.clip} kept on the device ({event.recognition}: no visit)"
             case StageFailed():

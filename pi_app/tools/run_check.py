@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from facegate_contract.device_events import (ClipKept, ClipRecognition, ClipRecorded, ClipUploaded, DeviceEvent,
-                                             VisitAction, VisitEnded, events_of)
+from facegate_contract.device_events import (BundleUploaded, ClipKept, ClipRecognition, ClipRecorded, ClipUploaded,
+                                             DeviceEvent, VisitAction, VisitEnded, events_of)
 from pi_app.recording.clip_state import UNKNOWN_NAME
 from pi_app.tools.video_manifest import ExpectedVisit, VideoManifest
 from pi_app.visits.decision import UNDECIDED
@@ -30,7 +30,7 @@ class ClipCheck:
 @dataclass
 class RunCheck:
     clips: list[ClipCheck] = field(default_factory=list)
-    uploaded: set[str] = field(default_factory=set)
+    uploaded: set[str] = field(default_factory=set)  # in S3: alone, or in their visit's bundle
     kept: set[str] = field(default_factory=set)  # kept on the device (`kept`, the visits upload policy), not in S3
 
     @property
@@ -55,7 +55,8 @@ class RunCheck:
 def check_run(events: Sequence[DeviceEvent], manifest: VideoManifest, clip_seconds: float) -> RunCheck:
     """Pair every recorded clip with its final recognition and upload events; compare names, sorted."""
     recognitions = {e.clip: e for e in events_of(events, ClipRecognition)}
-    result = RunCheck(uploaded={e.clip for e in events_of(events, ClipUploaded)},
+    bundled = {clip for e in events_of(events, BundleUploaded) for clip in e.clips}
+    result = RunCheck(uploaded={e.clip for e in events_of(events, ClipUploaded)} | bundled,
                       kept={e.clip for e in events_of(events, ClipKept)})
     for recorded in events_of(events, ClipRecorded):
         offset = recorded.stream_offset_s

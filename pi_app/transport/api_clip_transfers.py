@@ -8,26 +8,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from facegate_contract import CLIP_LINK_MAX_EXPIRES_S, parse_clip_key
+from facegate_contract import CLIP_LINK_MAX_EXPIRES_S, parse_bundle_key, parse_clip_key
 from pi_app.transport.api_session import ApiSession
 from pi_app.transport.service_errors import ServiceRefused
 
 
 class ApiClipUploader:
-    """ClipUploader through the API's /uploads: one URL request and one PUT per attempt."""
+    """ClipUploader through the API's /uploads: one URL request and one PUT per attempt, for a clip or a visit's
+    bundle."""
 
     def __init__(self, session: ApiSession, uploads_url: str) -> None:
         self._session = session
         self._uploads_url = uploads_url
 
     def upload(self, path: Path, key: str, metadata: dict[str, str]) -> None:
-        """Upload the clip file under `key`; raises a pi_app.transport.service_errors.ServiceError on failure."""
+        """Upload the clip (or bundle) file under `key`; raises a pi_app.transport.service_errors.ServiceError on
+        failure."""
         parsed = parse_clip_key(key)
-        if parsed is None:
-            raise ServiceRefused(f"not a clip key: {key}")
+        if parsed is not None:
+            subject = {"clip": parsed[1]}
+        elif parse_bundle_key(key) is not None:
+            subject = {"bundle": key}  # the API signs it only under this device's own prefix
+        else:
+            raise ServiceRefused(f"not a clip or bundle key: {key}")
         size = path.stat().st_size  # signed into the URL: S3 takes exactly this many bytes
         grant = self._session.post_json("upload url", self._uploads_url,
-                                        {"clip": parsed[1], "size": size, "metadata": metadata})
+                                        {**subject, "size": size, "metadata": metadata})
         if grant.get("key") != key or not isinstance(grant.get("url"), str):
             # The API derives the key from the device's API key: a different one means this device file's id
             # is not the key's device. Uploading elsewhere would lose track of the clip: refuse instead.

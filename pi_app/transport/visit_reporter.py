@@ -5,6 +5,8 @@ Each `visit_decided` / `visit_ended` event becomes the visit's report (the contr
 crash or an outage loses none; a thread sends them oldest first and deletes each once the API has it. A report
 the API refuses (4xx, e.g. malformed) is moved to `<root>/rejected/` with the reason, never retried for ever;
 anything else (unreachable, 5xx, throttled, a revoked key) is retried with backoff, across restarts.
+Under the `visits` upload policy a report names the visit's bundle (`bundle_of`: its key is known before the
+bundle is made, so a report may name one not uploaded yet: readers say so).
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from facegate_contract.device_events import DeviceEvent, VisitDecided, VisitEnded
 from facegate_contract.wire import VisitReport, WireError, decode, encode
@@ -33,12 +37,15 @@ class VisitReporter:
     """An event sink (`handle`) with a sending thread (`start` / `close`)."""
 
     def __init__(self, root: Path, send: Send, *, backoff: Backoff = Backoff(base_s=1.0, max_s=300.0),
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 bundle_of: Callable[[str], str | None] = lambda visit_id: None) -> None:
+        """`bundle_of(visit_id)`: the key of the visit's bundle, None when its clips go up alone."""
         self.root = Path(root)
         (self.root / PENDING).mkdir(parents=True, exist_ok=True)
         (self.root / REJECTED).mkdir(exist_ok=True)
         private_dir(self.root)  # reports name visitors: owner-only
         self._send = send
+        self._bundle_of = bundle_of
         self._clock = clock
         self.gate = RetryGate(backoff, clock)
         self.sent = 0
@@ -55,6 +62,9 @@ class VisitReporter:
         if not isinstance(event, (VisitDecided, VisitEnded)):
             return
         report = event.report()
+        bundle = self._bundle_of(report.visit_id)
+        if bundle is not None:
+            report = msgspec.structs.replace(report, bundle=bundle)
         with self._lock:
             write_atomically(self._path(PENDING, report.visit_id), encode(report).decode("utf-8"))
         with self._wake:

@@ -1,4 +1,5 @@
-"""Short-lived presigned S3 URLs for a device's own clips: a PUT to upload one, a GET to link to one in an alert.
+"""Short-lived presigned S3 URLs for a device's own clips: a PUT to upload one (or a visit's bundle of them), a GET to
+link to one in an alert.
 
 Devices hold no AWS credentials: they ask the API, which signs with the Lambda's role for a key under the
 calling device's own prefix only (`clips/<device>/…`). The signature covers the key, the content type and the
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from facegate_contract import CLIP_CONTENT_TYPE, PRESIGN_REQUEST_HOST, clip_key
+from facegate_contract import BUNDLE_CONTENT_TYPE, CLIP_CONTENT_TYPE, PRESIGN_REQUEST_HOST, clip_key
 from facegate_contract.wire import ClipLink, ClipLinkRequest, UploadLink, UploadRequest
 from recognizer.api.device_identity import require_own_clip
 from recognizer.api.event import RequestError, header
@@ -50,16 +51,21 @@ class ClipTransfers:
         return self._clients[endpoint]
 
     def upload(self, event: dict[str, Any], device: str, request: UploadRequest) -> UploadLink:
-        """A PUT URL for the device's clip `request.clip`, with its metadata signed in."""
-        key = clip_key(device, request.clip)
+        """A PUT URL for the device's clip `request.clip` or its visit bundle `request.bundle` (403 for a bundle key
+        under another device's prefix), with its metadata signed in."""
+        if request.bundle is not None:
+            require_own_clip(request.bundle, device, "a device may upload only its own bundles")
+            key, content_type = request.bundle, BUNDLE_CONTENT_TYPE
+        else:
+            key, content_type = clip_key(device, str(request.clip)), CLIP_CONTENT_TYPE
         # The length is a signed header: S3 takes exactly `size` bytes through this URL, no more.
-        params = {"Bucket": self.bucket, "Key": key, "ContentType": CLIP_CONTENT_TYPE, "ContentLength": request.size}
+        params = {"Bucket": self.bucket, "Key": key, "ContentType": content_type, "ContentLength": request.size}
         metadata = _metadata(request.metadata)
         if metadata:
             params["Metadata"] = metadata
         url = self._s3(event).generate_presigned_url("put_object", Params=params, ExpiresIn=UPLOAD_EXPIRES_S)
         # Content type and metadata are signed headers: the PUT must send exactly these.
-        headers = {"Content-Type": CLIP_CONTENT_TYPE, "Content-Length": str(request.size),
+        headers = {"Content-Type": content_type, "Content-Length": str(request.size),
                    **{f"x-amz-meta-{k}": v for k, v in metadata.items()}}
         return UploadLink(key=key, url=url, headers=headers, expires_in=UPLOAD_EXPIRES_S)
 

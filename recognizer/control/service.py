@@ -16,7 +16,7 @@ from recognizer.control.visit_reports import VisitReports
 
 
 # A bad field's error kind, per route (None: any other problem with the body).
-UPLOAD_ERRORS = {"metadata": "bad_metadata", "size": "bad_size", None: "bad_clip_id"}
+UPLOAD_ERRORS = {"metadata": "bad_metadata", "size": "bad_size", "bundle": "bad_bundle_key", None: "bad_clip_id"}
 LINK_ERRORS = {"expires_in": "bad_expiry", None: "bad_clip_key"}
 VISIT_ERRORS: dict[str | None, str] = {None: "bad_visit"}
 DOOR_ERRORS = {"expires_in": "bad_expiry", "clip_key": "bad_clip_key", None: "bad_door_request"}

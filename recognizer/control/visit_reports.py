@@ -58,6 +58,8 @@ class VisitReports:
         evidence = report.evidence[-MAX_EVIDENCE:]
         _own_keys([vote.key for vote in evidence], device, "evidence", MAX_EVIDENCE)
         conflicts = [name for name in report.conflicts if name != UNKNOWN][:10]
+        if report.bundle is not None:
+            require_own_clip(report.bundle, device, "bundle: a device may report only its own bundle")
         item = {
             PERSON_KEY: VISIT_PARTITION,
             SEEN_AT_KEY: report.visit_id,  # starts with the visit's UTC stamp: sorts by start, the same key every time
@@ -73,6 +75,7 @@ class VisitReports:
             "keys": keys,
             "conflicts": conflicts,
             "ended": report.ended,
+            "bundle": report.bundle,  # where the clips not uploaded alone are (None: removed, none named)
             "evidence": [{"key": vote.key, "name": vote.name, "confidence": _decimal(vote.confidence),
                           "box": _box(vote.box), "at": _decimal(vote.at, 3)} for vote in evidence],
             "expires_at": int(self._clock() + self._retention_s),

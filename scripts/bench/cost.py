@@ -1,6 +1,5 @@
-"""What one door camera costs per day on AWS: the old pipeline (every clip uploaded, every clip of an open visit
-recognised) and the new default (no request either for a decided visit's clips while the same face is still there:
-`tracked`), with the same decisions, alerts and door openings.
+"""What one door camera costs per day on AWS: the old pipeline (every clip uploaded alone, every clip of an open
+visit recognised) and the new default, with the same decisions, alerts and door openings.
 
     .venv/bin/python scripts/bench/cost.py [--empty 0.9] [--endpoint-url http://localhost:4566] [--smoke]
 
@@ -8,13 +7,15 @@ Measured here, in one run: the hard doorway (lfw-dev faces; scripts/make_fixture
 time (as a camera gives it, so which clips are answered does not depend on how far a replay runs ahead) through
 the real device app with its actions against the local stack twice, motion gate on both times: the old pipeline
 (`--upload all --no-track-decided`, and every clip of an open visit recognised) and the new default (a visit's clips
-uploaded, the empty doorway kept on the device, no still clip sent after one that showed nobody, and a decided
-visit's same face tracked instead of sent). Per run: which clips are sent for recognition, tracked instead, and
-uploaded (empty stretch, beside a visit, or someone at the door), the recognizer's own time per frame (what Lambda bills), clip sizes, visit reports, and the visits' decisions, the
-alerts received and the door openings: these must be the same in both runs. And the control function's time per
-upload URL, in process. Then a scripted day: 24 h of 0.5 s clips, `--empty` of them an empty doorway (the busy
-doorway), a quiet house (99 % empty) and a busy shop (50 %), at AWS list prices (us-east-1, as below: edit PRICES
-for your region) and the functions' deployed memory sizes.
+uploaded in one bundle a visit, the empty doorway kept on the device, no still clip sent after one that showed
+nobody, and a decided visit's same face tracked instead of sent). Per run: which clips are sent for recognition,
+tracked instead, and uploaded (empty stretch, beside a visit, or someone at the door), the recognizer's own time per
+frame (what Lambda bills), clip sizes, the uploads the device actually made (a clip alone or a visit's bundle: one
+upload URL request and one S3 PUT each), visit reports, and the visits' decisions, the alerts received and the door
+openings: these must be the same in both runs. And the control function's time per upload URL, in process. Then a
+scripted day: 24 h of 0.5 s clips, `--empty` of them an empty doorway (the busy doorway), a quiet house (99 % empty)
+and a busy shop (50 %), at AWS list prices (us-east-1, as below: edit PRICES for your region) and the functions'
+deployed memory sizes.
 Writes bench-results/cost.json and prints the table. Needs the docker engine, the emulator and lfw-dev (--smoke:
 the 9 s demo video with the demo person enrolled instead, no lfw-dev).
 """
@@ -66,8 +67,8 @@ def _run(upload: UploadMode, motion: MotionPolicy, track: bool, device_file: Pat
     """One replay of the doorway with the upload policy `upload`, the motion gate `motion` and the tracking skip of
     decided visits on or off (`track`): what was sent, tracked and uploaded, for whom, what it took, and what the
     device decided and did."""
-    from facegate_contract.device_events import (ClipKept, ClipRecognition, ClipUploaded, VisitAction, VisitDecided,
-                                                 VisitEnded, events_of)
+    from facegate_contract.device_events import (BundleUploaded, ClipKept, ClipRecognition, ClipUploaded, VisitAction,
+                                                 VisitDecided, VisitEnded, events_of)
     from pi_app.tools.run_check import clip_offsets
 
     events, alerts = run_doorway(device_file, manifest, work, motion, upload=UploadPolicy(mode=upload), realtime=True,
@@ -83,7 +84,9 @@ def _run(upload: UploadMode, motion: MotionPolicy, track: bool, device_file: Pat
     beside_visit = {c for c in empty
                     if manifest.people_at(max(0.0, offsets[c] - BESIDE_VISIT_S), CLIP_S + 2 * BESIDE_VISIT_S) != ()}
     uploads = events_of(events, ClipUploaded)
-    uploaded = {u.clip for u in uploads}
+    bundles = events_of(events, BundleUploaded)
+    uploaded = {u.clip for u in uploads} | {clip for b in bundles for clip in b.clips}  # in S3, alone or bundled
+    stored_bytes = sum(u.bytes for u in uploads) + sum(b.bytes for b in bundles)
     visits = events_of(events, VisitEnded)
     return {
         "upload": upload, "track_decided": track, "clips": len(offsets), "empty_clips": len(empty),
@@ -95,7 +98,9 @@ def _run(upload: UploadMode, motion: MotionPolicy, track: bool, device_file: Pat
         "faces": sum(len(e.faces) for e in sent.values()),
         "uploaded_empty": len(empty & uploaded), "uploaded_occupied": len(occupied & uploaded),
         "kept": len({k.clip for k in events_of(events, ClipKept)} - uploaded),
-        "clip_bytes": statistics.fmean(u.bytes for u in uploads) if uploads else 0.0,
+        # What the device asked for: one upload URL and one PUT per clip uploaded alone and per bundle.
+        "alone_uploads": len(uploads), "bundles": len(bundles), "puts": len(uploads) + len(bundles),
+        "clip_bytes": stored_bytes / len(uploaded) if uploaded else 0.0,  # a bundle's bytes shared by its clips
         "visits": len(visits),
         "visit_reports": len(events_of(events, VisitDecided)) + len(visits),
         "decisions": sorted(v.decision for v in visits),
@@ -145,8 +150,10 @@ def day_cost(run: dict, empty_share: float, control_each_ms: float) -> dict:
     visit (motion of an arrival or a departure) per visit, and the other empty clips it recognised with the length
     of the empty day. What is uploaded: every clip (`all`), or (`visits`) the run's share of occupied clips plus
     its empty clips uploaded per visit (the margin before a visit and its tail: they come with visits, not with the
-    length of the empty day). Lambda bills each request's own duration: the run's mean recognizer time per frame
-    sent (an empty frame is cheaper than a face), at the functions' deployed memory sizes.
+    length of the empty day). What it takes to upload them is what the device asked for: an upload URL and a PUT
+    per clip under `all`; under `visits` the run's uploads per visit (one bundle a visit, and the clips alerts
+    needed at once, alone). Lambda bills each request's own duration: the run's mean recognizer time per frame sent
+    (an empty frame is cheaper than a face), at the functions' deployed memory sizes.
     """
     empty_clips, occupied_clips = DAY_CLIPS * empty_share, DAY_CLIPS * (1 - empty_share)
     visits = occupied_clips / max(1.0, run["occupied_clips"] / max(1, run["visits"]))
@@ -159,8 +166,9 @@ def day_cost(run: dict, empty_share: float, control_each_ms: float) -> dict:
     uploaded = (float(DAY_CLIPS) if run["upload"] == "all" else
                 occupied_clips * run["uploaded_occupied"] / max(1, run["occupied_clips"])
                 + visits * run["uploaded_empty"] / max(1, run["visits"]))
+    puts = float(DAY_CLIPS) if run["upload"] == "all" else visits * run["puts"] / max(1, run["visits"])
     reports = visits * run["visit_reports"] / max(1, run["visits"])
-    control_calls = uploaded + reports  # an upload URL per uploaded clip, the visit reports
+    control_calls = puts + reports  # an upload URL per upload the device makes, the visit reports
     faces = sent * run["faces"] / max(1, run["sent_empty"] + run["sent_occupied"])
     recognize_ms = statistics.fmean(run["server_ms"]) if run["server_ms"] else 0.0
     gb_s = (sent * recognize_ms / 1000 * RECOGNIZER_MEMORY_MB / 1024
@@ -169,12 +177,13 @@ def day_cost(run: dict, empty_share: float, control_each_ms: float) -> dict:
     dollars = {
         "lambda": gb_s * PRICES["lambda_gb_s_x86"] + (sent + control_calls) * PRICES["lambda_request"],
         "api_gateway": (sent + control_calls) * PRICES["apigw_rest_request"],
-        "s3_puts": uploaded * PRICES["s3_put"],
+        "s3_puts": puts * PRICES["s3_put"],
         "s3_storage": storage_gb_month * PRICES["s3_gb_month"],
         "dynamodb": (faces + 2 * reports) * PRICES["dynamodb_write"],
     }
     dollars["total"] = sum(dollars.values())
-    return {"frames_sent": round(sent), "clips_uploaded": round(uploaded), "recognize_ms_mean": round(recognize_ms, 1),
+    return {"frames_sent": round(sent), "clips_uploaded": round(uploaded), "puts": round(puts),
+            "recognize_ms_mean": round(recognize_ms, 1),
             "visits": round(visits), "control_calls": round(control_calls),
             "lambda_gb_s": round(gb_s, 1), "usd": {k: round(v, 4) for k, v in dollars.items()},
             "rekognition_usd_same_frames": round(sent * PRICES["rekognition_image"], 2)}
@@ -232,7 +241,8 @@ def _print(result: dict) -> None:
         table.add_column(name.replace("_", " "), justify="right")
     rows = [("frames recognised", lambda d: f"{d['frames_sent']:,}"),
             ("recognizer ms per frame (mean)", lambda d: f"{d['recognize_ms_mean']:.1f}"),
-            ("clips uploaded", lambda d: f"{d['clips_uploaded']:,}")]
+            ("clips uploaded", lambda d: f"{d['clips_uploaded']:,}"),
+            ("uploads (URL request + PUT)", lambda d: f"{d['puts']:,}")]
     rows += [(f"{k} $", lambda d, k=k: f"{d['usd'][k]:.4f}") for k in ("lambda", "api_gateway", "s3_puts",
                                                                           "s3_storage", "dynamodb", "total")]
     rows += [("Rekognition $, same frames", lambda d: f"{d['rekognition_usd_same_frames']:.2f}")]

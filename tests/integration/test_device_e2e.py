@@ -12,10 +12,11 @@ from boto3.dynamodb.conditions import Key
 
 from pi_app.tools.run_check import check_run
 from pi_app.tools.video_manifest import VideoManifest
-from facegate_contract import DeviceFile, StackOutputs
+from facegate_contract import DeviceFile, StackOutputs, bundle_key
 from services.target import Target
 from tests.conftest import ROOT
 from tests.integration.conftest import post_frame
+from tests.integration.stored_clips import stored_clips
 from facegate_rigs.device_run import run_device
 
 DEMO = ROOT / "fixtures" / "videos" / "demo.json"
@@ -52,19 +53,28 @@ def test_recognitions_match_the_manifest_and_every_visits_footage_is_in_s3(
         assert head["ContentLength"] > 0
         assert head["Metadata"]["device"] == device
         assert head["Metadata"]["recognition"] in ("recognised", "unknown", "no_face")
-    keys = {o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=outputs.bucket, Prefix=f"clips/{device}/")
-            for o in page.get("Contents", [])}
-    # The device's default upload policy: a visit's clips (and a margin) in S3, the empty doorway kept on the device.
-    assert keys == {u.key for u in run.of("upload")}
+    stored = stored_clips(s3, outputs.bucket, device)
+    # The device's default upload policy: a visit's clips (and a margin before, its tail after) in S3 as one bundle
+    # a visit, the empty doorway kept on the device; nothing alone here (no alert asked for a clip now).
+    bundles = run.of("bundle_uploaded")
+    assert bundles and stored.objects == {b.key for b in bundles} | {u.key for u in run.of("upload")}
+    for bundle in bundles:  # each bundle holds exactly the clips the device said it put in
+        assert sorted(stored.bundles[bundle.key]) == sorted(bundle.keys)
+    assert len(bundles) + len(run.of("upload")) < len(stored.clips)  # fewer PUTs than clips stored
     assert check.not_stored == [] and check.faces_not_uploaded == []
     assert check.kept - check.uploaded == {p.name for p in (tmp_path / "spool" / ".kept").iterdir()}
     visits = run.of("visit_ended")
-    assert visits and all(set(v.keys) <= keys for v in visits)
-    _plays(s3.get_object(Bucket=outputs.bucket, Key=visits[0].keys[0])["Body"].read(), tmp_path / "visit.mp4")
-
+    assert visits and all(set(v.keys) <= stored.clips for v in visits)
+    for key in visits[0].keys:  # each clip of the visit plays from its bundle
+        _plays(stored.body(key), tmp_path / "visit.mp4")
     table = target.resource("dynamodb").Table(outputs.sightings_table)
+    named = {v.visit_id: table.get_item(Key={"person": "#visit", "seen_at": v.visit_id})["Item"].get("bundle")
+             for v in visits}
+    assert named == {visit: bundle_key(device, visit) for visit in named}  # each record says where its footage is
+    assert set(named.values()) & set(stored.bundles)
+
     laura = table.query(KeyConditionExpression=Key("person").eq("Laura_Bush"))["Items"]
-    assert sum(1 for i in laura if i["device"] == device and i["clip_key"] in keys) == \
+    assert sum(1 for i in laura if i["device"] == device and i["clip_key"] in stored.clips) == \
         sum(c.got.count("Laura_Bush") for c in check.clips)
 
 
@@ -105,12 +115,12 @@ def test_emulator_outage_loses_no_clip(deployed: tuple[StackOutputs, Path], enro
     assert len(recorded) == 44
     assert run.summary["pending"] == 0, run.summary
     assert run.of("failure"), "the outage should have caused failed attempts that were retried"
-    s3 = target.client("s3")
-    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=outputs.bucket, Prefix=f"clips/{device}/")
-            for o in page.get("Contents", [])]
-    uploaded = {e.clip for e in run.of("upload")}
+    stored = stored_clips(target.client("s3"), outputs.bucket, device)
+    uploaded = {e.clip for e in run.of("upload")} | {c for e in run.of("bundle_uploaded") for c in e.clips}
     kept = {e.clip for e in run.of("kept")} - uploaded
-    assert set(keys) == {e.key for e in run.of("upload")}  # every clip the device uploaded, through the outage
+    # Every clip and bundle the device uploaded, through the outage, and each bundle's clips in it.
+    assert stored.objects == {e.key for e in run.of("upload")} | {e.key for e in run.of("bundle_uploaded")}
+    assert stored.clips == {e.key for e in run.of("upload")} | {k for e in run.of("bundle_uploaded") for k in e.keys}
     assert uploaded | kept == recorded and not uploaded & kept  # the rest is kept on the device, none lost
     assert {e.clip for e in run.of("recognition") if e.names} <= uploaded
     assert {e.clip for e in run.of("recognition")} == recorded

@@ -15,11 +15,12 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import requests
 
-from facegate_contract import DeviceFile, StackOutputs, clip_key
+from facegate_contract import DeviceFile, StackOutputs, bundle_key, clip_key
 from pi_app.recording.clip_state import ClipState
 from services.device_commands import revoke
 from services.target import Target
 from tests.conftest import ROOT
+from tests.integration.stored_clips import stored_clips
 
 DEMO_VIDEO = ROOT / "fixtures" / "videos" / "demo.mp4"
 CLIP = "20261129T120000.000Z-000001"
@@ -60,17 +61,21 @@ def test_a_device_runs_with_only_its_device_file(deployed: tuple[StackOutputs, P
     assert oct(device_file.stat().st_mode & 0o777) == "0o600"
     result = run_device_cli(device_file, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    uploaded = {e["key"] for e in events(tmp_path, "upload")}
+    bundles = events(tmp_path, "bundle_uploaded")
+    uploaded = {e["key"] for e in events(tmp_path, "upload")} | {k for e in bundles for k in e["keys"]}
     recorded = {e["clip"] for e in events(tmp_path, "clip_recorded")}
-    kept = {e["clip"] for e in events(tmp_path, "kept")} - {e["clip"] for e in events(tmp_path, "upload")}
-    # The visits upload policy: every clip with a face is in S3, the empty doorway is kept on the device.
+    kept = ({e["clip"] for e in events(tmp_path, "kept")} - {e["clip"] for e in events(tmp_path, "upload")}
+            - {c for e in bundles for c in e["clips"]})
+    # The visits upload policy: every clip with a face is in S3 (in its visit's bundle), the empty doorway is kept
+    # on the device.
     with_face = {e["key"] for e in events(tmp_path, "recognition") if e["names"]}
     assert recorded and with_face and with_face <= uploaded and len(uploaded) + len(kept) == len(recorded)
     assert kept == {p.name for p in (tmp_path / "spool" / ".kept").iterdir()}
-    assert all(k.startswith(f"clips/{device}/") for k in uploaded)
-    assert clips_under(target, deployed[0].bucket, f"clips/{device}/") == uploaded
-    head = target.client("s3").head_object(Bucket=deployed[0].bucket, Key=sorted(uploaded)[0])
-    assert head["Metadata"]["device"] == device and head["ContentType"] == "video/mp4"
+    stored = stored_clips(target.client("s3"), deployed[0].bucket, device)
+    assert stored.clips == uploaded and set(stored.bundles) == {e["key"] for e in bundles}
+    (bundle, members), *_ = stored.bundles.items()
+    head = target.client("s3").head_object(Bucket=deployed[0].bucket, Key=bundle)
+    assert head["Metadata"]["visit"] and head["ContentType"] == "application/zip" and members
     recognised = [e for e in events(tmp_path, "recognition") if e["status"] == "recognised"]
     assert recognised and {n for e in recognised for n in e["names"]} == {"Eileen_Collins"}
 
@@ -96,6 +101,15 @@ def test_a_device_key_cannot_upload_elsewhere_nor_claim_another_device(deployed:
     assert (claim.status_code, claim.json()["error"]) == (403, "not_your_clip")
     link = requests.post(mine.clip_links_url, json={"key": clip_key(other, CLIP)}, headers=headers, timeout=60)
     assert (link.status_code, link.json()["error"]) == (403, "not_your_clip")
+    # A visit bundle: the device's own is signed as a ZIP PUT, another device's refused.
+    visit = CLIP[:21] + "1a2b3c4d"
+    own = requests.post(mine.uploads_url, json={"bundle": bundle_key(mine.device_id, visit), "size": 4},
+                        headers=headers, timeout=60)
+    assert own.status_code == 200 and own.json()["headers"]["Content-Type"] == "application/zip"
+    assert requests.put(own.json()["url"], data=b"PK..", headers=own.json()["headers"], timeout=60).status_code == 200
+    theirs = requests.post(mine.uploads_url, json={"bundle": bundle_key(other, visit), "size": 4}, headers=headers,
+                           timeout=60)
+    assert (theirs.status_code, theirs.json()["error"]) == (403, "not_your_clip") and theirs.json()["message"]
     for path in ("uploads", "clip-links"):
         bad = requests.post(f"{mine.api_url}/{path}", json={"clip": "../../x", "key": "../../x"}, headers=headers,
                             timeout=60)

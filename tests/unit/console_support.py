@@ -69,9 +69,30 @@ class FakeStack:
         x1, y1, x2, y2 = max(detections, key=lambda d: d.area).box
         return key, {"x1": x1, "y1": y1, "x2": x2, "y2": y2}
 
+    def bundle(self, device: str, visit_id: str, keys: list[str], upload: bool = True) -> str:
+        """Move clips into their visit's bundle as a device makes it (its own BundleStore: one ZIP_STORED zip,
+        members `<clip-id>.mp4` with their metadata): the clips' own objects go; returns the bundle's key (not
+        uploaded with `upload=False`: the device has not sent it yet)."""
+        from facegate_contract import bundle_key, parse_clip_key
+        from pi_app.recording.visit_bundles import BundleMember, BundleStore
+
+        members = []
+        for i, key in enumerate(keys):
+            response = self.s3.get_object(Bucket=self.outputs.bucket, Key=key)
+            path = self.tmp / f"member-{i}.mp4"
+            path.write_bytes(response["Body"].read())
+            members.append(BundleMember(parse_clip_key(key)[1], path, response["Metadata"]))  # type: ignore[index]
+            self.s3.delete_object(Bucket=self.outputs.bucket, Key=key)
+        zipped = BundleStore(self.tmp / "device-spool").write_zip(visit_id, members)
+        key = bundle_key(device, visit_id)
+        if upload:
+            self.s3.put_object(Bucket=self.outputs.bucket, Key=key, Body=zipped.read_bytes(),
+                               ContentType="application/zip")
+        return key
+
     def add_visit(self, device: str, decision: str, clips: list[tuple[str, dict]], at: float, name: str | None = None,
-                  confidence: float = 0.9) -> str:
-        """Report a visit through the Lambda's own VisitReports; returns its id."""
+                  confidence: float = 0.9, bundle: str | None = None) -> str:
+        """Report a visit through the Lambda's own VisitReports (naming its bundle, if given); returns its id."""
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(at)) + f".{int(at * 1000) % 1000:03d}Z"
         visit_id = f"{stamp}-{self.seq:08x}"
         evidence = [{"key": key, "name": name or decision, "confidence": confidence, "box": box, "at": at + i * 0.5}
@@ -79,8 +100,13 @@ class FakeStack:
         self.visits.report(device, convert({
             "visit_id": visit_id, "first_at": at, "last_at": at + 0.5 * len(clips), "decision": decision,
             "confidence": confidence, "agreeing": len(clips), "keys": [k for k, _ in clips], "evidence": evidence,
-            "ended": True}, VisitReport))
+            "ended": True, "bundle": bundle}, VisitReport))
         return visit_id
+
+    def visit_id(self, at: float) -> str:
+        """The id add_visit gives the next visit at `at` (a bundle's key is made from it before the report)."""
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(at)) + f".{int(at * 1000) % 1000:03d}Z"
+        return f"{stamp}-{self.seq:08x}"
 
 
 def open_fake_stack(tmp_path: Path, pipeline: Any) -> FakeStack:

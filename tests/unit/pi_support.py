@@ -2,8 +2,10 @@
 loopback HTTP servers that answer from a script or never answer."""
 from __future__ import annotations
 
+import io
 import socket
 import threading
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -12,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facegate_contract import clip_key
+from facegate_contract import clip_key, parse_bundle_key
 from facegate_contract.wire import RecognizeAnswer, convert
 from facegate_rigs.scripted_server import Answer, ScriptedServer, scripted_server  # noqa: F401 - re-exported for the tests
 from pi_app.recording.clip_names import clip_id
@@ -187,3 +189,16 @@ def hanging_server() -> Iterator[HangingServer]:
         yield server
     finally:
         server.close()
+
+
+def stored_clip_keys(uploader: FakeUploader) -> list[str]:
+    """Every clip key the uploader holds, alone or as a member of a visit's bundle (sorted)."""
+    keys = set()
+    for key, (body, _) in uploader.objects.items():
+        parsed = parse_bundle_key(key)
+        if parsed is None:
+            keys.add(key)
+            continue
+        with zipfile.ZipFile(io.BytesIO(body)) as bundle:
+            keys.update(clip_key(parsed[0], name[: -len(".mp4")]) for name in bundle.namelist())
+    return sorted(keys)

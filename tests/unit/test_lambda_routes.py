@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 
-from facegate_contract import api_key_hash, clip_key
+from facegate_contract import api_key_hash, bundle_key, clip_key
 from recognizer.classify.open_set import OpenSetClassifier
 from recognizer.control.clip_transfers import ClipTransfers
 from recognizer.control.service import ControlService
@@ -174,6 +174,37 @@ def test_a_bad_upload_request_is_400(control: ControlService, request_body: dict
     assert (status, body["error"]) == (400, error)
 
 
+BUNDLE_VISIT = "20261129T101010.500Z-1a2b3c4d"
+
+
+def test_an_upload_url_for_the_devices_own_visit_bundle_is_a_zip_put(control: ControlService) -> None:
+    request = {"bundle": bundle_key("door-1", BUNDLE_VISIT), "size": 98765, "metadata": {"clips": "6"}}
+    status, body = answer(control, proxy_event("/uploads", json.dumps(request).encode()))
+    assert status == 200
+    assert body["key"] == "clips/door-1/2026/11/29/20261129T101010.500Z-1a2b3c4d.zip"
+    assert urlsplit(body["url"]).path == f"/clips-bucket/{body['key']}"
+    assert body["headers"]["Content-Type"] == "application/zip"  # signed: the PUT must send it
+    assert body["headers"]["Content-Length"] == "98765"
+
+
+def test_a_device_cannot_upload_another_devices_bundle(control: ControlService) -> None:
+    request = {"bundle": bundle_key("door-2", BUNDLE_VISIT), "size": 10}
+    status, body = answer(control, proxy_event("/uploads", json.dumps(request).encode()))
+    assert (status, body["error"]) == (403, "not_your_clip")
+    assert "own bundles" in body["message"]
+
+
+@pytest.mark.parametrize(("request_body", "error"), [
+    ({"bundle": "clips/door-1/2026/11/29/not-a-visit.zip", "size": 10}, "bad_bundle_key"),
+    ({"bundle": bundle_key("door-1", BUNDLE_VISIT), "size": 32 * 1024 * 1024 + 1}, "bad_size"),
+    ({"bundle": bundle_key("door-1", BUNDLE_VISIT), "clip": CLIP, "size": 10}, "bad_clip_id"),
+    ({"size": 10}, "bad_clip_id"),
+])
+def test_a_bad_bundle_upload_request_is_400(control: ControlService, request_body: dict, error: str) -> None:
+    status, body = answer(control, proxy_event("/uploads", json.dumps(request_body).encode()))
+    assert (status, body["error"]) == (400, error) and body["message"]
+
+
 def test_a_device_cannot_link_to_another_devices_clip(control: ControlService) -> None:
     mine = {"key": clip_key("door-1", CLIP), "expires_in": 600}
     theirs = {"key": clip_key("door-2", CLIP), "expires_in": 600}
@@ -288,6 +319,16 @@ def test_a_device_cannot_report_or_tag_another_devices_clips(control: ControlSer
     status, body = answer(control, proxy_event("/visits", json.dumps(report).encode()))
     assert (status, body["sightings_tagged"]) == (200, 0)
     assert all("visit_id" not in p for p in tables["sightings"].puts if p.get("device") == "door-2")
+
+
+def test_a_visit_report_keeps_its_bundle_and_refuses_another_devices(control: ControlService, tables) -> None:
+    mine = visit_report(bundle=bundle_key("door-1", VISIT))
+    assert answer(control, proxy_event("/visits", json.dumps(mine).encode()))[0] == 200
+    stored = next(p for p in tables["sightings"].puts if p["person"] == "#visit")
+    assert stored["bundle"] == bundle_key("door-1", VISIT)
+    theirs = visit_report(bundle=bundle_key("door-2", VISIT))
+    status, body = answer(control, proxy_event("/visits", json.dumps(theirs).encode()))
+    assert (status, body["error"]) == (403, "not_your_clip")
 
 
 @pytest.mark.parametrize("changes", [{"visit_id": "../x"}, {"first_at": "yesterday"}, {"decision": "eileen"},

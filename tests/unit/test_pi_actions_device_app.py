@@ -16,7 +16,7 @@ from pi_app.camera import VideoFileCamera
 from pi_app.recording.upload_policy import UploadPolicy
 from pi_app.runtime.device_app import DeviceApp
 from tests.unit.pi_actions_support import BUZZER, GREEN, RED, RELAY, RULES, FakeLinks, eileen
-from tests.unit.pi_support import FakeRecognizer, FakeUploader, moving_face_video, scripted_server
+from tests.unit.pi_support import FakeRecognizer, FakeUploader, moving_face_video, scripted_server, stored_clip_keys
 from tests.unit.test_pi_device_app import _config
 
 
@@ -46,11 +46,14 @@ def _run(tmp_path: Path, video: Path, recognizer: FakeRecognizer, url: str, monk
     config = parse_actions_config(RULES.replace("http://127.0.0.1:9/hook", url))
     with DeviceActions(config, device_id="door-1", outbox_dir=tmp_path / "alerts", clip_links=FakeLinks(),
                        gpio=gpio) as actions:
-        summary = DeviceApp(_config(tmp_path, upload=upload), VideoFileCamera(video, realtime=False), recognizer,
-                            uploader, sinks=[Recognitions(), actions.sink],
-                            alerted=actions.sink.alerted.__contains__).run()
+        app = DeviceApp(_config(tmp_path, upload=upload), VideoFileCamera(video, realtime=False), recognizer,
+                        uploader, sinks=[Recognitions(), actions.sink], alerted=actions.sink.alerted.__contains__)
+        actions.sink.alerted.listen(app.upload_alone)
+        summary = app.run()
         assert actions.dispatcher is not None and actions.dispatcher.wait_idle(10)
-    summary["uploaded_keys"] = sorted(uploader.objects)
+    summary["uploaded_keys"] = stored_clip_keys(uploader)  # alone or in a visit's bundle
+    summary["alone_keys"] = sorted(k for k in uploader.objects if k.endswith(".mp4"))
+    summary["bundle_keys"] = sorted(k for k in uploader.objects if k.endswith(".zip"))
     return summary, writes, recognitions
 
 
@@ -63,7 +66,7 @@ def test_a_stranger_visit_sends_one_alert_and_never_touches_the_relay(tmp_path: 
     assert summary["unknown"] == 3  # three clips of one visit...
     (request,) = server.requests  # ...one alert
     alert = json.loads(request["body"])
-    assert alert["name"] == "unknown" and alert["clip_key"] in summary["uploaded_keys"]
+    assert alert["name"] == "unknown" and alert["clip_key"] in summary["alone_keys"]  # needed now: never bundled
     assert alert["clip_key"] == next(e.key for e, _ in recognitions if e.clip == alert["clip"])
     assert RELAY not in {pin for pin, _ in writes}
     assert sorted(writes) == [(BUZZER, 0), (BUZZER, 1), (RED, 0), (RED, 1)]  # on once, off by the end
@@ -92,9 +95,11 @@ def test_a_no_face_alert_uploads_its_clip_while_the_rest_of_the_empty_doorway_st
                                                     f"http://127.0.0.1:{server.server_address[1]}/hook"))
         with DeviceActions(config, device_id="door-1", outbox_dir=tmp_path / "alerts", clip_links=FakeLinks(),
                            gpio=fake_gpio()) as actions:
-            summary = DeviceApp(_config(tmp_path, workers=1), VideoFileCamera(video, realtime=False),
-                                FakeRecognizer(faces=[]), uploader, sinks=[actions.sink],
-                                alerted=actions.sink.alerted.__contains__).run()
+            app = DeviceApp(_config(tmp_path, workers=1), VideoFileCamera(video, realtime=False),
+                            FakeRecognizer(faces=[]), uploader, sinks=[actions.sink],
+                            alerted=actions.sink.alerted.__contains__)
+            actions.sink.alerted.listen(app.upload_alone)
+            summary = app.run()
             assert actions.dispatcher is not None and actions.dispatcher.wait_idle(10)
 
     (request,) = server.requests  # one alert: the cool-down holds the other clips back
@@ -115,3 +120,8 @@ def test_the_upload_policy_changes_where_footage_goes_never_what_the_door_does(
     assert summary["unknown"] == 3 and len(server.requests) == 1  # one stranger visit, one alert, either way
     assert sorted(writes) == [(BUZZER, 0), (BUZZER, 1), (RED, 0), (RED, 1)]
     assert summary["uploaded_keys"] == sorted(e.key for e, _ in recognitions)  # every clip has the face
+    alert_key = json.loads(server.requests[0]["body"])["clip_key"]
+    if upload == "all":  # each clip alone, as before
+        assert summary["alone_keys"] == summary["uploaded_keys"] and summary["bundle_keys"] == []
+    else:  # the alert's clip alone at once; the visit's other clips in its one bundle
+        assert summary["alone_keys"] == [alert_key] and len(summary["bundle_keys"]) == 1

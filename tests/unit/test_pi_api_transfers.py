@@ -131,3 +131,22 @@ def test_clip_links_are_asked_for_with_a_lifetime_the_api_can_sign() -> None:
         links = ApiClipLinks(ApiSession("k"), f"{api.base}/clip-links")
         assert links.url(KEY, 600).endswith("expires=600")
         assert links.url(KEY, 7 * 24 * 3600).endswith(f"expires={CLIP_LINK_MAX_EXPIRES_S}")
+
+
+def test_a_visit_bundle_asks_for_its_own_bundle_key_and_puts_the_zip(clip: Path) -> None:
+    from facegate_contract import bundle_key
+
+    bundle = bundle_key("door-1", "20261129T101010.500Z-1a2b3c4d")
+    with fake_api() as api:
+        api.grant_key = bundle
+        ApiClipUploader(ApiSession("k"), f"{api.base}/uploads").upload(clip, bundle, {"clips": "6"})
+    ask, put = api.requests
+    assert json.loads(ask["body"]) == {"bundle": bundle, "size": clip.stat().st_size, "metadata": {"clips": "6"}}
+    assert put["method"] == "PUT" and put["body"] == clip.read_bytes()
+
+
+def test_neither_a_clip_nor_a_bundle_key_is_refused_before_any_request(clip: Path) -> None:
+    with fake_api() as api:
+        with pytest.raises(ServiceRefused, match="not a clip or bundle key"):
+            ApiClipUploader(ApiSession("k"), f"{api.base}/uploads").upload(clip, "clips/door-1/x.zip", {})
+    assert api.requests == []

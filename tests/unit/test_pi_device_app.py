@@ -2,15 +2,18 @@
 recognised and uploaded, a down backend leaves work in the spool, the next start finishes it."""
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
 import signal
 import threading
+import zipfile
 from pathlib import Path
 
 import pytest
 
+from facegate_contract import parse_bundle_key
 from pi_app.transport.backoff import Backoff
 from pi_app.camera import VideoFileCamera
 from pi_app.runtime.device_app import DeviceApp, DeviceConfig
@@ -21,8 +24,10 @@ from pi_app.transport.recognize_client import RecognizeClient
 from pi_app.runtime.shutdown import stop_on_signals
 from pi_app.recording.spool import Spool
 from pi_app.recording.spool_budget import SpoolLimits
+from pi_app.recording.upload_policy import UploadPolicy
 from pi_app.visits.tracking_skip import TrackingPolicy
-from tests.unit.pi_support import OK_BODY, FakeRecognizer, FakeUploader, moving_face_video, scripted_server
+from tests.unit.pi_support import (OK_BODY, FakeRecognizer, FakeUploader, moving_face_video, scripted_server,
+                                   stored_clip_keys)
 
 QUICK_BACKOFF = Backoff(base_s=0.01, max_s=0.05, jitter=0.0)
 
@@ -43,7 +48,8 @@ def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_every_clip_is_recognised_and_uploaded_with_its_result(tmp_path: Path, video: Path) -> None:
     recognizer, uploader = FakeRecognizer(), FakeUploader()
 
-    summary = DeviceApp(_config(tmp_path), VideoFileCamera(video, realtime=False), recognizer, uploader).run()
+    summary = DeviceApp(_config(tmp_path, upload=UploadPolicy(mode="all")), VideoFileCamera(video, realtime=False),
+                        recognizer, uploader).run()
 
     assert (summary["clips"], summary["recognised"], summary["uploaded"], summary["pending"]) == (3, 3, 3, 0)
     assert summary["drained"] is True and summary["fourcc"] == "mp4v"
@@ -61,6 +67,25 @@ def test_every_clip_is_recognised_and_uploaded_with_its_result(tmp_path: Path, v
     assert Spool(tmp_path / "spool").clips() == []  # finished clips leave the spool
 
 
+def test_a_visits_clips_go_up_in_one_bundle_each_with_its_result(tmp_path: Path, video: Path) -> None:
+    recognizer, uploader = FakeRecognizer(), FakeUploader()
+
+    summary = DeviceApp(_config(tmp_path), VideoFileCamera(video, realtime=False), recognizer, uploader).run()
+
+    assert (summary["clips"], summary["uploaded"], summary["bundled"], summary["bundles"]) == (3, 0, 3, 1)
+    assert summary["pending"] == 0 and summary["pending_uploads"] == 0
+    ((key, (body, metadata)),) = uploader.objects.items()  # one object: the visit's bundle
+    assert parse_bundle_key(key) is not None and key.startswith("clips/door-1/") and metadata["clips"] == "3"
+    assert stored_clip_keys(uploader) == sorted(recognizer.keys)
+    with zipfile.ZipFile(io.BytesIO(body)) as bundle:
+        for info in bundle.infolist():
+            assert info.compress_type == zipfile.ZIP_STORED and bundle.read(info)[4:8] == b"ftyp"  # a real MP4
+            assert json.loads(info.comment)["names"] == "Eileen_Collins"
+    kinds = [e.name for e in read_events(tmp_path / "events.jsonl")]
+    assert (kinds.count("upload"), kinds.count("bundle_uploaded")) == (0, 1)
+    assert Spool(tmp_path / "spool").clips() == []
+
+
 def test_a_down_backend_leaves_work_in_the_spool_and_the_next_start_finishes_it(tmp_path: Path, video: Path) -> None:
     down = FakeRecognizer(up=False), FakeUploader(up=False)
     first = DeviceApp(_config(tmp_path, drain_timeout_s=0.2), VideoFileCamera(video, realtime=False), *down).run()
@@ -72,8 +97,8 @@ def test_a_down_backend_leaves_work_in_the_spool_and_the_next_start_finishes_it(
     recognizer, uploader = FakeRecognizer(), FakeUploader()
     second = DeviceApp(_config(tmp_path), VideoFileCamera(video, realtime=False), recognizer, uploader).run()
 
-    assert (second["resumed"], second["clips"], second["uploaded"], second["pending"]) == (3, 3, 6, 0)
-    assert len(uploader.objects) == 6 and len(set(recognizer.keys)) == 6
+    assert (second["resumed"], second["clips"], second["uploaded"] + second["bundled"], second["pending"]) == (3, 3, 6, 0)
+    assert len(stored_clip_keys(uploader)) == 6 and len(set(recognizer.keys)) == 6
 
 
 def test_duration_stops_after_that_much_video(tmp_path: Path, video: Path) -> None:
@@ -105,7 +130,7 @@ def test_stop_from_another_thread_ends_a_looping_run_cleanly(tmp_path: Path, vid
     runner.join(timeout=60)
 
     assert not runner.is_alive()
-    assert result["clips"] >= 2 and result["pending"] == 0 and result["uploaded"] == result["clips"]
+    assert result["clips"] >= 2 and result["pending"] == 0 and result["bundled"] == result["clips"]
 
 
 def test_sigterm_asks_for_a_stop_and_the_handlers_are_restored() -> None:

@@ -191,3 +191,20 @@ def test_closing_stops_waiting_and_nothing_opens_after(api_session: ApiSession) 
 
     assert closing_s < 1.0
     assert opened == [] and outcomes == ["stopped"]
+
+
+def test_a_door_requests_clip_is_wanted_alone_even_without_an_alert(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                                    api_session: ApiSession) -> None:
+    no_webhook = CONFIRM_RULES.split("[webhook]")[0].replace("alert = true\n", "")
+    with scripted_server([state("pending"), state("denied")]) as server:
+        api = ApiDoorRequests(api_session, f"http://127.0.0.1:{server.server_address[1]}/live")
+        rig = ActionsRig(monkeypatch, tmp_path, no_webhook, door_requests=api)
+        assert rig.actions.dispatcher is None  # no alert is ever sent
+        wanted: list[str] = []
+        rig.actions.sink.alerted.listen(wanted.append)
+        rig.clips(eileen(), eileen())
+        outcome = _outcome(rig)
+        rig.actions.close()
+
+    filed = json.loads(server.requests[0]["body"])
+    assert outcome.door_request and wanted == [filed["clip_key"]]  # the Door page shows it: never in a bundle

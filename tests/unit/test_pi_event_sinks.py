@@ -88,10 +88,10 @@ def test_the_event_log_on_a_full_disk_does_not_stop_the_device(tmp_path: Path) -
     summary = DeviceApp(_config(tmp_path, events_path=Path("/dev/full")), VideoFileCamera(video, realtime=False),
                         FakeRecognizer(), uploader).run()  # every write to /dev/full fails with ENOSPC
 
-    assert (summary["clips"], summary["recognised"], summary["uploaded"], summary["pending"]) == (3, 3, 3, 0)
-    assert summary["drained"] is True and len(uploader.objects) == 3
-    # 3 recorded, 3 recognitions, 3 uploads, the visit's started / decided / ended: each one lost, counted
-    assert summary["sink_errors"] == {"EventLog": 12}
+    assert (summary["clips"], summary["recognised"], summary["bundled"], summary["pending"]) == (3, 3, 3, 0)
+    assert summary["drained"] is True and len(uploader.objects) == 1  # the visit's bundle
+    # 3 recorded, 3 recognitions, the visit's started / decided / ended, its bundle: each one lost, counted
+    assert summary["sink_errors"] == {"EventLog": 10}
 
 
 def test_an_event_cut_short_by_a_full_disk_does_not_garble_the_next_one(tmp_path: Path,

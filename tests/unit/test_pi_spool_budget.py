@@ -16,7 +16,7 @@ from pi_app.recording.spool import Spool
 from pi_app.recording.spool_budget import DISK_LOW, SPOOL_FULL, RecordingGuard, SpaceReading, SpoolLimits
 from pi_app.recording.upload_policy import UploadPolicy
 from pi_app.runtime.views import PlainView
-from tests.unit.pi_support import FakeRecognizer, FakeUploader, add_clip
+from tests.unit.pi_support import FakeRecognizer, FakeUploader, add_clip, stored_clip_keys
 from tests.unit.test_pi_device_app import _config
 
 LIMITS = SpoolLimits(max_bytes=1000, min_free_bytes=100)  # resume under 950 bytes and over 105 free
@@ -113,14 +113,14 @@ def test_the_app_keeps_the_clip_in_progress_drops_frames_while_paused_and_resume
 
 
 def test_while_paused_the_clips_already_in_the_spool_keep_draining(tmp_path: Path) -> None:
-    waiting = add_clip(Spool(tmp_path / "spool"), 0, 1e10)  # recorded before the restart (far future: not stale)
+    waiting = add_clip(Spool(tmp_path / "spool"), 0, 1e10, device_id="door-1")  # recorded before the restart (far future: not stale)
     uploader = FakeUploader()
 
     summary = DeviceApp(_config(tmp_path, spool_limits=LIMITS), StepCamera(20), FakeRecognizer(), uploader,
                         space_probe=FakeSpace(SpaceReading(5000, 10**9))).run()
 
     assert (summary["clips"], summary["frames_dropped_paused"], summary["recording_paused"]) == (0, 20, SPOOL_FULL)
-    assert list(uploader.objects) == [waiting.key] and summary["pending"] == 0
+    assert stored_clip_keys(uploader) == [waiting.key] and summary["pending"] == 0
 
 
 def test_the_real_probe_counts_committed_clips_and_nothing_recorded_is_lost(tmp_path: Path) -> None:

@@ -34,6 +34,19 @@ def test_a_clip_is_put_under_its_key_with_metadata(tmp_path: Path) -> None:
         stub.assert_no_pending_responses()
 
 
+def test_a_visit_bundle_is_put_as_a_zip(tmp_path: Path) -> None:
+    from facegate_contract import bundle_key
+
+    bundle, key = tmp_path / "visit.zip", bundle_key("door-1", "20261129T101010.500Z-1a2b3c4d")
+    bundle.write_bytes(b"PK\x05\x06" + bytes(18))
+    s3 = _s3()
+    with Stubber(s3) as stub:
+        stub.add_response("put_object", {}, {"Bucket": "facegate-clips", "Key": key, "Body": ANY,
+                                             "ContentType": "application/zip", "Metadata": {"clips": "0"}})
+        S3ClipUploader(s3, "facegate-clips").upload(bundle, key, {"clips": "0"})
+        stub.assert_no_pending_responses()
+
+
 @pytest.mark.parametrize(("code", "status", "kind"), [
     ("ServiceUnavailable", 503, ServiceUnavailable), ("SlowDown", 503, ServiceThrottled),
     ("AccessDenied", 403, ServiceAuthRejected), ("ExpiredToken", 400, ServiceAuthRejected)])

@@ -157,3 +157,17 @@ def test_close_waits_out_a_failed_send_instead_of_leaving_the_rest_for_the_next_
     reporter.start()
     reporter.close(flush_timeout_s=5.0)
     assert sent == [V1, V2] and reporter.pending() == []
+
+
+def test_a_report_names_the_visits_bundle_when_its_clips_go_in_one(tmp_path: Path) -> None:
+    from facegate_contract import bundle_key
+
+    sent: list[VisitReport] = []
+    reporter = VisitReporter(tmp_path, sent.append, bundle_of=lambda visit: bundle_key("door-1", visit))
+    reporter.handle(_event(V1))  # before the bundle is made: its key is known already
+    reporter.send_due()
+    assert [report.bundle for report in sent] == [bundle_key("door-1", V1)]
+    plain = VisitReporter(tmp_path / "all", sent.append)  # --upload all: every clip alone, no bundle
+    plain.handle(_event(V2))
+    plain.send_due()
+    assert sent[-1].bundle is None

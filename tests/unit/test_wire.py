@@ -27,7 +27,10 @@ def test_every_route_has_its_request_and_answer_in_the_document() -> None:
     for path, kind in ANSWERS.items():
         assert kind.__name__ in schemas and "200" in document["paths"][path]["post"]["responses"]
     assert document["paths"]["/recognize"]["post"]["requestBody"]["content"].keys() == {"image/jpeg", "image/png"}
-    assert schemas["UploadRequest"]["properties"]["clip"]["pattern"].startswith("^[0-9]{8}T")
+    clip = schemas["UploadRequest"]["properties"]["clip"]["anyOf"]  # a clip id, or null when a bundle is named
+    assert next(s for s in clip if s.get("type") == "string")["pattern"].startswith("^[0-9]{8}T")
+    bundle = schemas["UploadRequest"]["properties"]["bundle"]["anyOf"]
+    assert next(s for s in bundle if s.get("type") == "string")["pattern"].endswith("\\.zip$")
 
 
 def test_a_face_answer_round_trips_and_says_null_for_no_distance() -> None:
@@ -65,3 +68,25 @@ def test_a_visit_report_names_the_field_that_is_wrong() -> None:
     with pytest.raises(WireError) as refused:
         decode(b'{"visit_id": NaN}', VisitReport)
     assert refused.value.malformed
+
+
+def test_a_bundle_key_is_under_the_devices_own_day_and_parses_back() -> None:
+    from facegate_contract import bundle_key, parse_bundle_key, parse_clip_key
+
+    visit = "20261129T101010.500Z-1a2b3c4d"
+    key = bundle_key("door-1", visit)
+    assert key == "clips/door-1/2026/11/29/20261129T101010.500Z-1a2b3c4d.zip"
+    assert parse_bundle_key(key) == ("door-1", visit)
+    assert parse_clip_key(key) is None  # a bundle is never taken for a clip
+    assert parse_bundle_key(clip_key("door-1", CLIP)) is None
+    assert parse_bundle_key(key.replace("/29/", "/28/")) is None  # its day is the visit's
+    assert parse_bundle_key(key + "\n") is None
+
+
+def test_a_visit_report_may_name_its_bundle_but_only_a_bundle_key() -> None:
+    report = {"visit_id": "20261129T101010.500Z-1a2b3c4d", "first_at": 1.0, "last_at": 2.0}
+    bundle = "clips/door-1/2026/11/29/20261129T101010.500Z-1a2b3c4d.zip"
+    assert decode(json.dumps({**report, "bundle": bundle}), VisitReport).bundle == bundle
+    assert decode(json.dumps(report), VisitReport).bundle is None
+    with pytest.raises(WireError):
+        decode(json.dumps({**report, "bundle": clip_key("door-1", CLIP)}), VisitReport)

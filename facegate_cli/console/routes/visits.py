@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,6 +17,7 @@ from facegate_cli.console.formatting import box_tuple
 from facegate_cli.console.strangers import FaceRef
 from facegate_cli.console.history import PAGE_SIZE, HistoryQuery
 from facegate_cli.console.web import Console, ConsoleState, back, problem, require_login
+from services.visit_log import VisitRecord
 
 router = APIRouter(dependencies=[Depends(require_login)])
 
@@ -70,6 +72,20 @@ def visit_rows(request: Request, console: Console, since: str = "", until: str =
 
 MISSING_CLIP = ("not in the bucket: it expired (clips are kept for the stack's retention, 30 days by default) "
                 "or was never uploaded")
+# The report names the visit's bundle before the device has uploaded it (it does so once the visit has ended).
+BUNDLE_UPLOADING = "being uploaded: the device sends the visit's clips in one bundle once the visit has ended"
+BUNDLE_WAIT_S = 86_400.0  # a bundle still not there a day after its visit is missing, not on its way
+
+
+def _bundle_on_its_way(console: Console, visit: VisitRecord) -> bool:
+    """True when the visit's bundle is not in the bucket yet but may still come (a recent visit)."""
+    if not visit.bundle or console.backend.media.bundle_present(visit.bundle):
+        return False
+    try:
+        ended = datetime.fromisoformat(visit.ended_at).timestamp()
+    except ValueError:
+        return False
+    return console.backend.now() - ended < BUNDLE_WAIT_S
 
 
 @router.get("/visits/{visit_id}", response_class=HTMLResponse)
@@ -91,10 +107,12 @@ def visit_page(request: Request, console: Console, visit_id: str, clip: str | No
                               for i in items if isinstance(i.get("box"), dict)])
                 for key, items in clips.items() if key]
     face = best_face(visit)
+    missing = [k for k in visit.keys if not present.get(k)]
+    uploading = bool(missing) and _bundle_on_its_way(console, visit)
     return console.page(request, "visit.html", title=f"Visit {visit.visit_id}", visit=visit,
                         playlist=playlist(film, visit.evidence), box_side=DEFAULT_MAX_SIDE, start=start,
-                        present=present, missing=[k for k in visit.keys if not present.get(k)],
-                        missing_reason=MISSING_CLIP, evidence=evidence,
+                        present=present, missing=missing,
+                        missing_reason=BUNDLE_UPLOADING if uploading else MISSING_CLIP, evidence=evidence,
                         face=face if face and present.get(face.key) else None)
 
 

@@ -15,7 +15,18 @@
   localTimes(document);
 
   // ---- a face whose clip is gone: say so instead of a broken image --------------------------------------------
+  // A visit is listed as soon as its device reports it, but its clips go up in one bundle once it has ended: a
+  // face of a recent visit may come a few seconds later, so a failed face is asked for again a few times first.
+  var FACE_RETRIES = 4, FACE_RETRY_MS = 2000;
   function explainMissing(img) {
+    var tries = parseInt(img.dataset.faceTries || "0", 10);
+    if (tries < FACE_RETRIES) {
+      img.dataset.faceTries = String(tries + 1);
+      setTimeout(function () {
+        img.src = img.src.replace(/&retry=\d+$/, "") + "&retry=" + (tries + 1);  // not the failed answer again
+      }, FACE_RETRY_MS);
+      return;
+    }
     var note = document.createElement("span");
     note.className = "missing-face";
     note.textContent = "no face: clip gone";

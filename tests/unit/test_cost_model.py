@@ -1,0 +1,43 @@
+"""The cost bench's day model (scripts/bench/cost.py): S3 PUTs and upload-URL requests are what the device made (a
+visit's bundle counts one), not one per clip uploaded."""
+from __future__ import annotations
+
+import importlib.util
+from types import ModuleType
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def cost() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("cost_bench", ROOT / "scripts" / "bench" / "cost.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(upload: str, puts: int) -> dict:
+    """A replay of 200 clips: 40 with someone at the door in 4 visits, 16 of the empty ones uploaded with them."""
+    return {"upload": upload, "clips": 200, "empty_clips": 160, "occupied_clips": 40, "sent_empty": 20,
+            "empty_clips_beside_visit": 16, "sent_empty_beside_visit": 8, "sent_occupied": 40, "server_ms": [50.0], "faces": 40, "uploaded_empty": 16, "uploaded_occupied": 40,
+            "visits": 4, "visit_reports": 8, "clip_bytes": 25_000.0, "puts": puts}
+
+
+def test_a_bundle_a_visit_is_one_put_and_one_upload_url_whatever_its_clips(cost: ModuleType) -> None:
+    bundled = cost.day_cost(_run("visits", puts=4), 0.9, 2.0)  # one bundle for each of the 4 visits
+    alone = cost.day_cost(_run("visits", puts=56), 0.9, 2.0)  # the same 56 clips uploaded one by one
+
+    assert bundled["clips_uploaded"] == alone["clips_uploaded"]  # the same footage is stored...
+    assert bundled["usd"]["s3_storage"] == alone["usd"]["s3_storage"]
+    assert bundled["puts"] == bundled["visits"] and alone["puts"] == 14 * alone["visits"]  # ...in far fewer PUTs
+    assert bundled["usd"]["s3_puts"] == pytest.approx(alone["usd"]["s3_puts"] / 14, rel=1e-2)
+    assert alone["control_calls"] - bundled["control_calls"] == alone["puts"] - bundled["puts"]
+    assert bundled["usd"]["api_gateway"] < alone["usd"]["api_gateway"]
+
+
+def test_the_old_pipeline_uploads_every_clip_alone(cost: ModuleType) -> None:
+    old = cost.day_cost(_run("all", puts=200), 0.9, 2.0)
+    assert old["puts"] == old["clips_uploaded"] == cost.DAY_CLIPS
