@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from facegate_cli.console.clip_media import decode_frames
 from facegate_rigs.bench_common import SMOKE_HELP, machine, save
 from facegate_rigs.paths import DEMO_VIDEO
 from pi_app.recording.image_encoding import encode_jpeg
@@ -34,13 +35,7 @@ STEP_IN = 0.4  # a walker steps in during the first 40 % of its shot (make_fixtu
 
 def clip_frames(video: Path, fps: float) -> list[np.ndarray]:
     """Each 0.5 s clip's middle frame, as the device would send it (JPEG, decoded again)."""
-    capture = cv2.VideoCapture(str(video))
-    frames = []
-    while True:
-        ok, bgr = capture.read()
-        if not ok:
-            break
-        frames.append(bgr)
+    frames, _ = decode_frames(video)
     per_clip = int(round(fps * CLIP_S))
     middle = [frames[i + per_clip // 2] for i in range(0, len(frames) - per_clip + 1, per_clip)]
     return [decode_image(encode_jpeg(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))) for bgr in middle]
