@@ -230,8 +230,9 @@ def test_log_in_watch_the_demo_visit_enrol_the_stranger_and_see_them_named(
     # ...and the visit appears on the open timeline by itself (the live refresh), no reload.
     unknown_row = page.locator("tr.visit[data-decision=unknown]").first
     expect(unknown_row).to_be_visible(timeout=30_000)
-    expect(unknown_row.locator("td.face img")).to_have_js_property("complete", True)
-    assert unknown_row.locator("td.face img").evaluate("img => img.naturalWidth") > 0  # a face, not a grey box
+    # A face, not a grey box: it may come once the visit's bundle has landed (the page asks again until then).
+    page.wait_for_function("() => { const img = document.querySelector('tr.visit[data-decision=unknown] td.face img');"
+                           " return img && img.complete && img.naturalWidth > 0; }", timeout=60_000)
     shots.take(page, "visits")
     assert outputs.api_key not in page.content()
 

@@ -16,8 +16,9 @@
 
   // ---- a face whose clip is gone: say so instead of a broken image --------------------------------------------
   // A visit is listed as soon as its device reports it, but its clips go up in one bundle once it has ended: a
-  // face of a recent visit may come a few seconds later, so a failed face is asked for again a few times first.
-  var FACE_RETRIES = 4, FACE_RETRY_MS = 2000;
+  // face of a recent visit may come later (its clips answered, then the upload: tens of seconds on a slow link),
+  // so a failed face is asked for again, every 2 s for half a minute, before it is called gone.
+  var FACE_RETRIES = 15, FACE_RETRY_MS = 2000;
   function explainMissing(img) {
     var tries = parseInt(img.dataset.faceTries || "0", 10);
     if (tries < FACE_RETRIES) {
