@@ -15,7 +15,7 @@ CLIP_LINK_MAX_EXPIRES_S = 12 * 3600
 API_KEY_HEADER = "x-api-key"
 CLIP_KEY_HEADER = "X-Facegate-Clip-Key"  # which clip a recognised frame came from (stored with the sighting)
 FRAME_MEDIA_TYPES = ("image/jpeg", "image/png")
-# The largest frame the API takes. Base64 in the Lambda event (API Gateway's binary media types) must stay under
+# The largest frame the API takes. Base64 in the Lambda event (API Gateway encodes a binary body) must stay under
 # Lambda's 6 MB invoke limit, which neither API Gateway nor the function can answer for: clients keep under this.
 MAX_FRAME_BYTES = 4 * 1024 * 1024
 # The largest clip a device may upload: the upload URL signs the clip's exact length, so nothing bigger reaches S3
