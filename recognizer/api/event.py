@@ -60,7 +60,8 @@ def route(event: Any) -> str:
     `requestContext.http.method`) and 1.0 (a REST API's, `path` and `httpMethod`)."""
     if not isinstance(event, dict):
         raise RequestError(400, "bad_event", "the event is not an API Gateway proxy event")
-    path = str(event.get("rawPath") or event.get("path") or "")  # a named stage's path starts with the stage
+    # A named stage's path starts with the stage; `resource` alone is what an invoke by hand may carry.
+    path = str(event.get("rawPath") or event.get("path") or event.get("resource") or "")
     found = next((r for r in ROUTES if path.endswith(r)), None)
     if found is None:
         raise RequestError(404, "not_found", f"no route {path or '/'}: use POST {', '.join(ROUTES)}")
