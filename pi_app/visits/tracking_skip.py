@@ -116,10 +116,11 @@ class TrackingSkip:
         visits = self.open_visits(recorded_at)
         if not visits or not all(self._finished(visit) for visit in visits):
             return None
-        latest = {_latest_recognised(visit) for visit in visits}
-        if len(latest) != 1 or None in latest:
+        latest = [_latest_recognised(visit) for visit in visits]
+        # Compared by clip: people at the door together are different faces (votes) of one answered clip.
+        if None in latest or len({vote.clip for vote in latest if vote is not None}) != 1:
             return None  # the visits' last answers are different clips: the faces were not seen together
-        vote = latest.pop()
+        vote = latest[0]
         assert vote is not None
         if not vote.at < recorded_at < vote.at + self.policy.recheck_s:
             return None  # only a reference recorded before the clip, and a real answer every recheck_s

@@ -188,3 +188,36 @@ def test_the_reference_must_be_recorded_before_the_clip_and_less_than_recheck_s_
     two = TrackingSkip(TrackingPolicy(), lambda at: [view, other], lambda visit: True, lambda a, b: True)
     two.remember(reference.clip, t, frame(), [convert(FACE, Face)], 0.97, "m1")
     assert two.candidate(clip_id(t + 0.5, 11), t + 0.5) is None  # the visits' last answers are different clips
+
+
+SECOND = {**FACE, "name": "unknown", "confidence": 0.6, "door": False, "descriptor": "CAkKCwwNDg8=", "details": {},
+          "box": {"x1": 20.0, "y1": 300.0, "x2": 110.0, "y2": 390.0}, "sighting_id": "s-second"}
+
+
+def test_two_people_seen_together_are_tracked_once_both_visits_are_decided_and_done(tmp_path: Path) -> None:
+    # Each person is a visit of their own, but both faces come from one answered clip: the same reference.
+    rig = Rig(tmp_path)
+    rig.worker.recognizer = FakeRecognizer(faces=[FACE, SECOND])
+    clips = rig.clips(5, frame(second=OTHER))
+    statuses = rig.work(*clips)
+
+    # 0-1 decide the known face, 0-2 the stranger ("unknown" needs 3 clips): only then are both done.
+    assert statuses == [RECOGNISED, RECOGNISED, RECOGNISED, TRACKED, TRACKED]
+    assert len(rig.tracker.open_at(rig.t0 + 2.0)) == 2
+    tracked = rig.recognition(clips[4])
+    assert sorted(tracked.names) == ["Eileen_Collins", "unknown"] and tracked.tracked_from == clips[2]
+    assert rig.work(rig.record(frame(second=None))) == [RECOGNISED]  # one of them left: the API says who is there
+
+
+def test_two_visits_whose_latest_answers_are_different_clips_are_not_tracked() -> None:
+    t = 1_790_000_000.0
+    mine = Vote(clip_id(t, 10), "k", 10, t, "Eileen_Collins", 0.97, BOX)
+    theirs = Vote(clip_id(t - 0.5, 9), "k", 9, t - 0.5, "unknown", 0.6, Box(20, 300, 110, 390))
+    views = [VisitView(f"v{n}", (vote,), vote.at, vote.at, Decision(name=vote.name, agreeing=3), (), False, "", 0)
+             for n, vote in enumerate((mine, theirs))]
+    skip = TrackingSkip(TrackingPolicy(), lambda at: views, lambda visit: True, lambda a, b: True)
+    skip.remember(mine.clip, t, frame(second=OTHER), [convert(FACE, Face), convert(SECOND, Face)], 0.97, "m1")
+    assert skip.candidate(clip_id(t + 0.5, 11), t + 0.5) is None
+    views[1] = VisitView("v1", (Vote(mine.clip, "k", 10, t, "unknown", 0.6, Box(20, 300, 110, 390)),), t, t,
+                         Decision(name="unknown", agreeing=3), (), False, "", 0)
+    assert skip.candidate(clip_id(t + 0.5, 11), t + 0.5) == mine.clip  # one clip, two faces: one reference
