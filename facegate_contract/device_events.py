@@ -215,6 +215,15 @@ class VisitAction(DeviceEvent, frozen=True, kw_only=True, tag="visit_action"):
     door_request: str = ""  # confirm mode: the door request filed for the visit (rule `door_request`: its outcome)
 
 
+class VisitReported(DeviceEvent, frozen=True, kw_only=True, tag="visit_reported"):
+    """A visit report the API took (POST /visits answered): one per call the device made. A `visit_decided` report
+    held back for the visit's end (pi_app.transport.visit_reporter) and replaced by its final one is never sent."""
+
+    visit_id: str
+    decision: str = "undecided"
+    ended: bool = False
+
+
 # ---- the run -------------------------------------------------------------------------------------------------------
 class RunSummary(DeviceEvent, frozen=True, kw_only=True, tag="summary"):
     """The device run's counters and latencies, at exit."""
@@ -248,7 +257,7 @@ class RunSummary(DeviceEvent, frozen=True, kw_only=True, tag="summary"):
 
 AnyDeviceEvent: TypeAlias = (ClipRecorded | ClipsResumed | RecordingPaused | RecordingResumed | ClipRecognition
                              | ClipUploaded | BundleUploaded | ClipKept | StageFailed | AuthFailed | Throttled | VisitStarted | VisitDecided
-                             | VisitEnded | VisitAction | RunSummary)
+                             | VisitEnded | VisitAction | VisitReported | RunSummary)
 
 
 # ---- codecs --------------------------------------------------------------------------------------------------------
@@ -280,5 +289,6 @@ def events_of(events: Iterable[DeviceEvent], kind: type[E]) -> list[E]:
 
 __all__ = ["AnyDeviceEvent", "AuthFailed", "BundleUploaded", "ClipKept", "ClipRecognition", "ClipRecorded", "ClipUploaded", "ClipsResumed",
            "DeviceEvent", "RecordingPaused", "RecordingResumed", "RunSummary", "ServiceTrouble", "StageFailed",
-           "Throttled", "VisitAction", "VisitDecided", "VisitEnded", "VisitEvent", "VisitStarted", "decode_event",
+           "Throttled", "VisitAction", "VisitDecided", "VisitEnded", "VisitEvent", "VisitReported", "VisitStarted",
+           "decode_event",
            "encode_event", "event_from_builtins", "events_of"]

@@ -20,7 +20,7 @@ from pi_app.recording.upload_policy import UploadPolicy
 from pi_app.visits.tracking_skip import TrackingPolicy
 from pi_app.transport.stack_connection import connect
 from pi_app.tools.video_manifest import VideoManifest
-from pi_app.transport.visit_reporter import VisitReporter
+from pi_app.transport.visit_reporter import DEFAULT_HOLD_S, VisitReporter
 
 KNOWN = ("Laura_Bush", "Vladimir_Putin")  # Laura may enter, Vladimir may not (services/data/people.json)
 
@@ -71,14 +71,16 @@ def identity_manifests(out: Path) -> list[VideoManifest]:
 
 def run_doorway(device_file: Path, manifest: VideoManifest, work: Path,
                 motion: MotionPolicy, upload: UploadPolicy = UploadPolicy(),
-                realtime: bool = False, track: bool = True) -> tuple[list[AnyDeviceEvent], list[dict]]:
+                realtime: bool = False, track: bool = True,
+                report_hold_s: float = DEFAULT_HOLD_S) -> tuple[list[AnyDeviceEvent], list[dict]]:
     """Replay the doorway through the device app with actions and visit reports; (events, alerts received).
 
     `realtime` paces the video as a camera would give it: each clip's answer is back before the next clip is
     looked at, so which still clips a visit reaches does not depend on how far the replay ran ahead of its answers
     (what the cost bench needs to compare two runs); otherwise frames come as fast as they decode (a backlog,
     answered newest first: then no clip has a reference from before it, and the tracking skip tracks nothing).
-    `track`: the tracking skip of decided visits (pi_app.visits.tracking_skip)."""
+    `track`: the tracking skip of decided visits (pi_app.visits.tracking_skip); `report_hold_s`: how long a visit's
+    report waits for its final one (pi_app.transport.visit_reporter; each report sent is a `visit_reported` event)."""
     with scripted_server([(200, {"ok": True})]) as receiver:
         rules = parse_actions_config(RULES.format(url=f"http://127.0.0.1:{receiver.server_address[1]}/hook"))
         connection = connect(device_file=device_file)
@@ -87,7 +89,8 @@ def run_doorway(device_file: Path, manifest: VideoManifest, work: Path,
                               motion=motion, upload=upload, tracking=TrackingPolicy(enabled=track))
         relay = EventRelay()
         reporter = VisitReporter(work / "visits", connection.report_visit,
-                                 bundle_of=upload.bundle_of(connection.device_id)).start()
+                                 bundle_of=upload.bundle_of(connection.device_id), hold_s=report_hold_s,
+                                 publish=relay.put).start()
         try:
             with DeviceActions(rules, device_id=connection.device_id, outbox_dir=work / "alerts",
                                clip_links=connection.clip_links, publish=relay.put) as actions:

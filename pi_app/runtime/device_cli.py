@@ -89,6 +89,10 @@ def run(
                                                                         "(with --actions).")] = DEVICE_DIR / "alerts",
     visit_reports: Annotated[Path, typer.Option("--visit-reports", help="Where visit reports wait until the API "
                                                                         "has them.")] = DEVICE_DIR / "visits",
+    visit_report_hold: Annotated[float, typer.Option("--visit-report-hold", help="Seconds a visit's report waits "
+                                                     "for the visit to end before it is sent (a short visit then "
+                                                     "sends one report, its final one; 0: every report at "
+                                                     "once).")] = 10.0,
     motion_gate: Annotated[bool, typer.Option("--motion-gate/--no-motion-gate", help="Skip recognising clips where "
                                                                                     "nothing moves and no visit is "
                                                                                     "open.")] = True,
@@ -110,8 +114,9 @@ def run(
 ) -> None:
     """Record clips, recognise a frame of each through the API and upload every clip to S3."""
     from facegate_contract.settings import device_settings
-    from pi_app.runtime.run_settings import CameraChoice, ClipWork, DeviceFiles, RunSettings, StackChoice
+    from pi_app.runtime.run_settings import CameraChoice, ClipWork, DeviceFiles, RunSettings, StackChoice, positive
 
+    positive(visit_report_hold, "--visit-report-hold", allow_zero=True)
     settings = RunSettings(
         camera=CameraChoice.checked(camera, realtime, loop, resolution, fps),
         work=ClipWork.checked(clip_seconds=clip_seconds, duration=duration, drain_timeout=drain_timeout,
@@ -124,7 +129,8 @@ def run(
                                   endpoint_url=endpoint_url, profile=profile, connect_timeout=recognize_connect_timeout,
                                   read_timeout=recognize_timeout, stale_after=stale_after),
         files=DeviceFiles(spool, events, log_file, alerts_outbox, visit_reports),
-        actions=actions, plain=headless or not sys.stdout.isatty(), log_level=log_level)
+        actions=actions, plain=headless or not sys.stdout.isatty(), log_level=log_level,
+        visit_report_hold_s=visit_report_hold)
     run_device(settings)
 
 
@@ -150,7 +156,8 @@ def run_device(settings: RunSettings) -> None:
     view = PlainView() if settings.plain else LiveView(stats, f"{settings.camera.spec.describe()} · "
                                                               f"{connection.description}")
     reporter = VisitReporter(settings.files.visit_reports, connection.report_visit,
-                             bundle_of=config.upload.bundle_of(connection.device_id)).start()
+                             bundle_of=config.upload.bundle_of(connection.device_id),
+                             hold_s=settings.visit_report_hold_s, publish=relay.put).start()
     flush_s = min(config.drain_timeout_s, 5.0)
     try:
         app = DeviceApp(config, source, connection.recognizer, connection.uploader, view=view, stats=stats,

@@ -19,6 +19,7 @@ from pi_app.recording.upload_policy import UPLOAD_MODES, UploadPolicy
 from pi_app.runtime.device_app import DeviceConfig
 from pi_app.transport.api_session import AttemptTimeout
 from pi_app.transport.stack_connection import StackConnection, connect
+from pi_app.transport.visit_reporter import DEFAULT_HOLD_S
 from pi_app.visits.grouping import VisitConfig
 from pi_app.visits.tracking_skip import TrackingPolicy
 
@@ -177,6 +178,7 @@ class RunSettings:
     actions: Path | None  # the action rules (TOML), if any
     plain: bool  # plain lines instead of the live view
     log_level: str
+    visit_report_hold_s: float = DEFAULT_HOLD_S  # a visit's report waits this long for the visit's final one
 
     def device_config(self, device_id: str, visits: VisitConfig) -> DeviceConfig:
         """The device app's configuration for the device the stack knows as `device_id`."""

@@ -7,6 +7,13 @@ the API refuses (4xx, e.g. malformed) is moved to `<root>/rejected/` with the re
 anything else (unreachable, 5xx, throttled, a revoked key) is retried with backoff, across restarts.
 Under the `visits` upload policy a report names the visit's bundle (`bundle_of`: its key is known before the
 bundle is made, so a report may name one not uploaded yet: readers say so).
+
+A visit's reports are API calls: a `visit_decided` report is held back for `hold_s` (its file is written at once all
+the same: nothing is lost on a crash, and a restart sends it at once), so a short visit that ends meanwhile sends only
+its final report, which replaces it. An ended report goes at once, and so does a held one once a door request names
+its visit (confirm mode: the console links the request to the visit) or the reporter closes. The hold runs from the
+visit's first unsent report: a visit re-decided again and again still reports every `hold_s`. Each report the API
+takes is a `visit_reported` event (`publish`).
 """
 from __future__ import annotations
 
@@ -20,7 +27,7 @@ from typing import Any
 
 import msgspec
 
-from facegate_contract.device_events import DeviceEvent, VisitDecided, VisitEnded
+from facegate_contract.device_events import DeviceEvent, VisitAction, VisitDecided, VisitEnded, VisitReported
 from facegate_contract.wire import VisitReport, WireError, decode, encode
 from pi_app.transport.backoff import Backoff
 from pi_app.recording.durable_files import private_dir, write_atomically
@@ -30,6 +37,7 @@ from pi_app.transport.service_errors import ServiceRefused
 log = logging.getLogger(__name__)
 
 PENDING, REJECTED = "pending", "rejected"
+DEFAULT_HOLD_S = 10.0  # most doorway visits last a few seconds: their decided report is replaced by the ended one
 Send = Callable[[VisitReport], Any]
 
 
@@ -38,8 +46,13 @@ class VisitReporter:
 
     def __init__(self, root: Path, send: Send, *, backoff: Backoff = Backoff(base_s=1.0, max_s=300.0),
                  clock: Callable[[], float] = time.time,
-                 bundle_of: Callable[[str], str | None] = lambda visit_id: None) -> None:
-        """`bundle_of(visit_id)`: the key of the visit's bundle, None when its clips go up alone."""
+                 bundle_of: Callable[[str], str | None] = lambda visit_id: None,
+                 hold_s: float = DEFAULT_HOLD_S, publish: Callable[[DeviceEvent], None] | None = None) -> None:
+        """`bundle_of(visit_id)`: the key of the visit's bundle, None when its clips go up alone; `hold_s`: how long
+        a report of a visit not ended yet waits for the final one to replace it (0: sent at once); `publish`: where
+        a `visit_reported` event goes for each report the API took (the event log, through an EventRelay)."""
+        if hold_s < 0:
+            raise ValueError(f"hold_s must be zero or more, got {hold_s}")
         self.root = Path(root)
         (self.root / PENDING).mkdir(parents=True, exist_ok=True)
         (self.root / REJECTED).mkdir(exist_ok=True)
@@ -47,6 +60,9 @@ class VisitReporter:
         self._send = send
         self._bundle_of = bundle_of
         self._clock = clock
+        self.hold_s = hold_s
+        self._publish = publish
+        self._held: dict[str, float] = {}  # visit id -> when its held report may go (clock time); under _lock
         self.gate = RetryGate(backoff, clock)
         self.sent = 0
         self._lock = threading.Lock()  # a report file is written and deleted under it
@@ -59,6 +75,9 @@ class VisitReporter:
         """Keep the visit's latest report on disk and wake the sender (on the bus: one small file write).
 
         Raises ValueError for a visit the API would refuse (the bus logs and counts it)."""
+        if isinstance(event, VisitAction) and event.door_request:
+            self.release(event.visit_id)  # the door request's page links to the visit: list it now
+            return
         if not isinstance(event, (VisitDecided, VisitEnded)):
             return
         report = event.report()
@@ -67,6 +86,22 @@ class VisitReporter:
             report = msgspec.structs.replace(report, bundle=bundle)
         with self._lock:
             write_atomically(self._path(PENDING, report.visit_id), encode(report).decode("utf-8"))
+            if report.ended or self.hold_s == 0:
+                self._held.pop(report.visit_id, None)
+            else:  # from the first unsent report on: a later one replaces it but does not push the hold back
+                self._held.setdefault(report.visit_id, self._clock() + self.hold_s)
+        self._notify()
+
+    def release(self, visit_id: str | None = None) -> None:
+        """Send the held report of `visit_id` (of every visit: None) at once."""
+        with self._lock:
+            if visit_id is None:
+                self._held.clear()
+            elif self._held.pop(visit_id, None) is None:
+                return
+        self._notify()
+
+    def _notify(self) -> None:
         with self._wake:
             self._dirty = True
             self._wake.notify()
@@ -77,7 +112,13 @@ class VisitReporter:
 
     def send_due(self) -> float | None:
         """One round: send what may be sent now; returns when to try again (None: nothing left)."""
+        next_due: float | None = None  # the earliest held report's time
         for path in self.pending():
+            with self._lock:
+                held_until = self._held.get(path.stem)
+            if held_until is not None and held_until > self._clock():
+                next_due = held_until if next_due is None else min(next_due, held_until)
+                continue
             with self.gate.attempt() as wait_until:
                 if wait_until is not None:
                     return wait_until
@@ -99,19 +140,24 @@ class VisitReporter:
                     retry_at = self.gate.failed(retry_after_s=getattr(exc, "retry_after_s", None))
                     log.warning("visit report not sent; will retry", extra={"report": path.stem,
                                 "error": f"{exc.__class__.__name__}: {exc}"[:200], "retry_in_s": round(retry_at - self._clock(), 1)})
-                    return retry_at
+                    return retry_at if next_due is None else min(retry_at, next_due)
                 self.gate.succeeded()
-            self._delivered(path, text)
-        return None
+            self._delivered(path, text, report)
+        return next_due
 
-    def _delivered(self, path: Path, text: str) -> None:
+    def _delivered(self, path: Path, text: str, report: VisitReport) -> None:
         with self._lock:
             try:
                 if path.read_text(encoding="utf-8") == text:  # unchanged: a newer report would be sent next round
                     path.unlink()
                     self.sent += 1
+                    self._held.pop(report.visit_id, None)
+                elif report.visit_id in self._held:  # a newer report, not ended, came meanwhile: its own hold
+                    self._held[report.visit_id] = self._clock() + self.hold_s
             except FileNotFoundError:
                 pass
+        if self._publish is not None:
+            self._publish(VisitReported(visit_id=report.visit_id, decision=report.decision, ended=report.ended))
 
     def _reject(self, path: Path, reason: str) -> None:
         with self._lock:
@@ -122,6 +168,7 @@ class VisitReporter:
                 record = {"report": text, "rejected": reason}
             write_atomically(self._path(REJECTED, path.stem), json.dumps(record))
             path.unlink(missing_ok=True)
+            self._held.pop(path.stem, None)
         log.error("visit report refused by the API; kept in rejected/", extra={"report": path.stem, "reason": reason})
 
     def start(self) -> VisitReporter:
@@ -134,7 +181,8 @@ class VisitReporter:
         """Give pending reports up to `flush_timeout_s` to go, then stop (the rest go at the next start).
 
         The sender keeps retrying meanwhile: one throttled or timed-out report must not make a shutdown drop the
-        rest to the next start."""
+        rest to the next start. Held reports go now: nothing more will replace them in this run."""
+        self.release()
         deadline = time.monotonic() + flush_timeout_s
         while self.pending() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -156,8 +204,8 @@ class VisitReporter:
             with self._wake:
                 if self._stopping:
                     return
-                if self._dirty and retry_at is None:
-                    continue  # a report came in during the round: its wake-up was not waited for
+                if self._dirty:
+                    continue  # a report (or a release) came in during the round: its wake-up was not waited for
                 self._wake.wait(None if retry_at is None else max(0.05, retry_at - self._clock()))
                 if self._stopping:
                     return

@@ -12,7 +12,7 @@ uploaded in one bundle a visit, the empty doorway kept on the device, no still c
 nobody, and a decided visit's same face tracked instead of sent). Per run: which clips are sent for recognition,
 tracked instead, and uploaded (empty stretch, beside a visit, or someone at the door), the recognizer's own time per
 frame (what Lambda bills), clip sizes, the uploads the device actually made (a clip alone or a visit's bundle: one
-upload URL request and one S3 PUT each), visit reports, and the visits' decisions, the alerts received and the door
+upload URL request and one S3 PUT each), the visit reports it sent (`visit_reported`), and the visits' decisions, the alerts received and the door
 openings: these must be the same in both runs. And the control function's time per upload URL, in process. Then a
 scripted day: 24 h of 0.5 s clips, `--empty` of them an empty doorway (the busy doorway), a quiet house (99 % empty)
 and a busy shop (50 %), at AWS list prices (us-east-1, as below: edit PRICES for your region) and the functions'
@@ -36,6 +36,7 @@ from facegate_rigs.stack import bench_stack
 from pi_app.recording.motion_gate import MotionPolicy
 from pi_app.recording.upload_policy import UploadMode, UploadPolicy
 from pi_app.tools.video_manifest import VideoManifest
+from pi_app.transport.visit_reporter import DEFAULT_HOLD_S
 from services.recognizer_function import RECOGNIZER_MEMORY_MB
 from services.stack import CONTROL_MEMORY_MB
 
@@ -57,26 +58,26 @@ PRICES = {
 }
 
 
-# The old pipeline: every clip uploaded, and every clip of an open visit recognised, through a REST API. The new
-# one: the defaults, through the HTTP API deploy makes.
-PIPELINES: dict[str, tuple[UploadMode, MotionPolicy, bool]] = {  # (upload, motion gate, tracking skip)
-    "old": ("all", MotionPolicy(still_after_empty=False), False),
-    "new": (UploadPolicy().mode, MotionPolicy(), True),
+# The old pipeline: every clip uploaded, every clip of an open visit recognised, every visit report sent at once,
+# through a REST API. The new one: the defaults, through the HTTP API deploy makes.
+PIPELINES: dict[str, tuple[UploadMode, MotionPolicy, bool, float]] = {  # (upload, motion gate, tracking, report hold)
+    "old": ("all", MotionPolicy(still_after_empty=False), False, 0.0),
+    "new": (UploadPolicy().mode, MotionPolicy(), True, DEFAULT_HOLD_S),
 }
 API_PRICE = {"old": PRICES["apigw_rest_request"], "new": PRICES["apigw_http_request"]}
 
 
-def _run(upload: UploadMode, motion: MotionPolicy, track: bool, device_file: Path, manifest: VideoManifest,
-         work: Path) -> dict:
-    """One replay of the doorway with the upload policy `upload`, the motion gate `motion` and the tracking skip of
-    decided visits on or off (`track`): what was sent, tracked and uploaded, for whom, what it took, and what the
-    device decided and did."""
+def _run(upload: UploadMode, motion: MotionPolicy, track: bool, hold_s: float, device_file: Path,
+         manifest: VideoManifest, work: Path) -> dict:
+    """One replay of the doorway with the upload policy `upload`, the motion gate `motion`, the tracking skip of
+    decided visits on or off (`track`) and visit reports held `hold_s` for the visit's final one: what was sent,
+    tracked and uploaded, for whom, what it took, and what the device decided and did."""
     from facegate_contract.device_events import (BundleUploaded, ClipKept, ClipRecognition, ClipUploaded, VisitAction,
-                                                 VisitDecided, VisitEnded, events_of)
+                                                 VisitEnded, VisitReported, events_of)
     from pi_app.tools.run_check import clip_offsets
 
     events, alerts = run_doorway(device_file, manifest, work, motion, upload=UploadPolicy(mode=upload), realtime=True,
-                                 track=track)
+                                 track=track, report_hold_s=hold_s)
 
     offsets = clip_offsets(events)
     recognitions = events_of(events, ClipRecognition)
@@ -92,6 +93,10 @@ def _run(upload: UploadMode, motion: MotionPolicy, track: bool, device_file: Pat
     uploaded = {u.clip for u in uploads} | {clip for b in bundles for clip in b.clips}  # in S3, alone or bundled
     stored_bytes = sum(u.bytes for u in uploads) + sum(b.bytes for b in bundles)
     visits = events_of(events, VisitEnded)
+    reported = events_of(events, VisitReported)  # one per POST /visits the API took
+    # A final report sent after the run's event log closed (a visit ended at shutdown) has no event: it was sent
+    # all the same (run_doorway checks none is left pending), so it counts.
+    late = len({v.visit_id for v in visits} - {r.visit_id for r in reported if r.ended})
     return {
         "upload": upload, "track_decided": track, "clips": len(offsets), "empty_clips": len(empty),
         "occupied_clips": len(occupied), "tracked_occupied": len(occupied & tracked),
@@ -106,7 +111,7 @@ def _run(upload: UploadMode, motion: MotionPolicy, track: bool, device_file: Pat
         "alone_uploads": len(uploads), "bundles": len(bundles), "puts": len(uploads) + len(bundles),
         "clip_bytes": stored_bytes / len(uploaded) if uploaded else 0.0,  # a bundle's bytes shared by its clips
         "visits": len(visits),
-        "visit_reports": len(events_of(events, VisitDecided)) + len(visits),
+        "report_hold_s": hold_s, "visit_reports": len(reported) + late, "visit_reports_after_log": late,
         "decisions": sorted(v.decision for v in visits),
         "alerts": sorted(f"{a.get('rule')}:{a.get('name')}" for a in alerts),
         "door_openings": sum(1 for a in events_of(events, VisitAction) if a.door),
@@ -209,9 +214,9 @@ def main() -> None:
         else:
             manifest = enrol_and_build(LFW_DEV, bench.outputs_path, bench.work / "video")
         runs = {}
-        for pipeline, (upload, motion, track) in PIPELINES.items():
+        for pipeline, (upload, motion, track, hold_s) in PIPELINES.items():
             device = f"cost-{upload}-{int(time.time())}"
-            runs[pipeline] = _run(upload, motion, track, bench.device(device), manifest, bench.work / device)
+            runs[pipeline] = _run(upload, motion, track, hold_s, bench.device(device), manifest, bench.work / device)
     control_each = control_ms()
     old, new = runs["old"], runs["new"]
     day = {"old_busy_doorway": day_cost(old, args.empty, control_each, API_PRICE["old"]),
@@ -256,9 +261,21 @@ def _print(result: dict) -> None:
     console = Console(stderr=True)
     console.print(table)
     old, new = result["runs"]["old"], result["runs"]["new"]
+    for name, run in result["runs"].items():
+        console.print(f"{name}, per visit: {_per_visit(run)}")
     for what, same in result["same_outcome"].items():
         console.print(f"{what.replace('_', ' ')}: old {_count(old[what])} · new {_count(new[what])} · "
                       + ("[green]same[/]" if same else "[red]different[/]"))
+
+
+def _per_visit(run: dict) -> str:
+    """What one visit of the run cost in calls: frames sent (occupied ones, empty ones beside it), reports, uploads."""
+    visits = max(1, run["visits"])
+    each = lambda n: f"{n / visits:.2f}"  # noqa: E731
+    return (f"frames sent {each(run['sent_occupied'] + run['sent_empty_beside_visit'])} "
+            f"({each(run['sent_occupied'])} of {each(run['occupied_clips'])} occupied clips, "
+            f"{each(run['sent_empty_beside_visit'])} empty beside it), visit reports {each(run['visit_reports'])}, "
+            f"uploads {each(run['puts'])}")
 
 
 def _count(value: list | int) -> int:

@@ -68,6 +68,12 @@ def test_run_rejects_a_negative_free_space_floor(a_video: Path) -> None:
     assert result.returncode == 2 and "--spool-min-free-mb" in result.stderr and "zero or more" in result.stderr
 
 
+def test_run_rejects_a_negative_visit_report_hold(a_video: Path) -> None:
+    result = _facegate("run", "--camera", f"video:{a_video}", "--visit-report-hold", "-1")
+
+    assert result.returncode == 2 and "--visit-report-hold" in result.stderr and "zero or more" in result.stderr
+
+
 def test_run_rejects_a_recognize_timeout_that_would_outlast_stale_after(a_video: Path) -> None:
     result = _facegate("run", "--camera", f"video:{a_video}", "--stale-after", "10", "--recognize-timeout", "8")
 

@@ -67,3 +67,15 @@ def test_a_replayed_video_is_stamped_with_its_own_clock_only_when_fast(tmp_path:
     assert not CameraChoice.checked(f"video:{tmp_path / 'door.mp4'}", True, False, "320x240", 10.0).stream_clock
     with pytest.raises(typer.BadParameter, match="WIDTHxHEIGHT"):
         CameraChoice.checked("picamera2", True, False, "wide", 10.0)
+
+
+def test_the_visit_report_hold_defaults_to_the_reporters_own() -> None:
+    import dataclasses
+    import inspect
+
+    from pi_app.runtime.device_cli import run
+    from pi_app.runtime.run_settings import RunSettings
+    from pi_app.transport.visit_reporter import DEFAULT_HOLD_S
+
+    (field,) = [f for f in dataclasses.fields(RunSettings) if f.name == "visit_report_hold_s"]
+    assert inspect.signature(run).parameters["visit_report_hold"].default == field.default == DEFAULT_HOLD_S

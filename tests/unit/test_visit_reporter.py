@@ -6,7 +6,8 @@ import threading
 import time
 from pathlib import Path
 
-from facegate_contract.device_events import ClipRecognition, VisitDecided, VisitEnded, VisitEvent
+from facegate_contract.device_events import (ClipRecognition, DeviceEvent, VisitAction, VisitDecided, VisitEnded,
+                                             VisitEvent, VisitReported)
 from facegate_contract.wire import VisitReport
 from pi_app.transport.backoff import Backoff
 from pi_app.transport.service_errors import ServiceRefused, ServiceUnavailable
@@ -86,7 +87,7 @@ def test_a_report_changed_while_being_sent_is_sent_again(tmp_path: Path) -> None
         if len(sent) == 1:
             reporter.handle(_event(V1, "Laura_Bush"))
 
-    reporter = VisitReporter(tmp_path, send)
+    reporter = VisitReporter(tmp_path, send, hold_s=0)  # the decided report goes at once
     reporter.handle(_event(V1, "undecided", VisitDecided))
     reporter.start()
     assert _wait(lambda: sent == ["undecided", "Laura_Bush"] and not reporter.pending()), sent
@@ -171,3 +172,111 @@ def test_a_report_names_the_visits_bundle_when_its_clips_go_in_one(tmp_path: Pat
     plain.handle(_event(V2))
     plain.send_due()
     assert sent[-1].bundle is None
+
+
+def _decided(visit: str, decision: str = "Laura_Bush") -> VisitEvent:
+    return _event(visit, decision, VisitDecided)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_short_visit_sends_only_its_final_report(tmp_path: Path) -> None:
+    clock, sent, published = _Clock(), [], []  # type: ignore[var-annotated]
+    reporter = VisitReporter(tmp_path, sent.append, clock=clock, hold_s=10.0, publish=published.append)
+    reporter.handle(_decided(V1))
+    [path] = reporter.pending()  # on disk at once: a crash loses nothing
+    assert json.loads(path.read_text())["decision"] == "Laura_Bush"
+    assert reporter.send_due() == 1010.0 and sent == []  # held: try again when the hold is over
+    clock.now += 4.0
+    reporter.handle(_event(V1))  # the visit ended within the hold: its final report replaces the decided one
+    assert reporter.send_due() is None
+    assert [(r.visit_id, r.ended) for r in sent] == [(V1, True)] and reporter.pending() == []
+    assert published == [VisitReported(visit_id=V1, decision="Laura_Bush", ended=True)]
+
+
+def test_a_held_report_goes_once_the_hold_is_over_and_a_re_decision_does_not_push_it_back(tmp_path: Path) -> None:
+    clock, sent = _Clock(), []  # type: ignore[var-annotated]
+    reporter = VisitReporter(tmp_path, sent.append, clock=clock, hold_s=10.0)
+    reporter.handle(_decided(V1, "unknown"))
+    clock.now += 6.0
+    reporter.handle(_decided(V1, "Laura_Bush"))  # re-decided: replaces the pending report, same hold
+    reporter.handle(_event(V2))  # another visit's final report is not held
+    assert reporter.send_due() == 1010.0
+    assert [r.visit_id for r in sent] == [V2]
+    clock.now = 1010.0
+    assert reporter.send_due() is None
+    assert [(r.visit_id, r.decision, r.ended) for r in sent[1:]] == [(V1, "Laura_Bush", False)]
+    reporter.handle(_decided(V1, "Vladimir_Putin"))  # re-decided after its report went: a new hold
+    assert reporter.send_due() == 1020.0 and len(sent) == 2
+
+
+def test_a_held_report_left_by_a_crash_goes_at_once_on_the_next_start(tmp_path: Path) -> None:
+    crashed = VisitReporter(tmp_path, lambda report: None, hold_s=60.0)
+    crashed.handle(_decided(V1))
+    sent: list[str] = []
+    restarted = VisitReporter(tmp_path, lambda report: sent.append(report.visit_id), hold_s=60.0)
+    assert restarted.send_due() is None and sent == [V1]
+
+
+def test_a_door_request_or_close_sends_the_held_report_at_once(tmp_path: Path) -> None:
+    clock, sent = _Clock(), []  # type: ignore[var-annotated]
+    reporter = VisitReporter(tmp_path, lambda report: sent.append(report.visit_id), clock=clock, hold_s=10.0)
+    reporter.handle(_decided(V1))
+    reporter.handle(_decided(V2))
+    reporter.handle(VisitAction(visit_id=V1, rule="known", decision="Laura_Bush"))  # no request: still held
+    assert reporter.send_due() == 1010.0 and sent == []
+    # Confirm mode: the console's door request links to the visit, so the visit must be listed now.
+    reporter.handle(VisitAction(visit_id=V1, rule="door_request", decision="Laura_Bush", door_reason="asked",
+                                door_request="req-1"))
+    assert reporter.send_due() == 1010.0 and sent == [V1]
+    reporter.start().close(flush_timeout_s=2.0)  # shutdown: nothing will replace V2's report in this run
+    assert sent == [V1, V2] and reporter.pending() == []
+
+
+def test_an_ended_report_is_sent_at_once_while_another_is_held(tmp_path: Path) -> None:
+    v3 = "20261129T100002.000Z-00000003"
+    sent: list[str] = []
+    reporter: VisitReporter
+
+    def send(report: VisitReport) -> None:
+        if report.visit_id == V2:  # another visit ends while the sender is busy: its wake-up comes mid-round
+            reporter.handle(_event(v3))
+        sent.append(report.visit_id)
+
+    reporter = VisitReporter(tmp_path, send, hold_s=30.0)
+    reporter.handle(_decided(V1))
+    reporter.handle(_event(V2))
+    reporter.start()
+    # The round ends with V1 still held for 30 s: the sender must not wait that out before sending v3.
+    assert _wait(lambda: sent == [V2, v3], timeout_s=2.0), sent
+    assert [p.stem for p in reporter.pending()] == [V1]
+    reporter.close(flush_timeout_s=2.0)
+    assert sent == [V2, v3, V1]
+
+
+def test_a_negative_hold_is_refused(tmp_path: Path) -> None:
+    import pytest
+
+    with pytest.raises(ValueError):
+        VisitReporter(tmp_path, lambda report: None, hold_s=-1.0)
+
+
+def test_every_report_the_api_took_is_published_even_one_replaced_while_it_was_sent(tmp_path: Path) -> None:
+    published: list[DeviceEvent] = []
+    reporter: VisitReporter
+
+    def send(report: VisitReport) -> None:
+        if not report.ended:
+            reporter.handle(_event(V1))  # the visit ends while its decided report is on the way
+
+    reporter = VisitReporter(tmp_path, send, hold_s=0, publish=published.append)
+    reporter.handle(_decided(V1))
+    reporter.send_due()
+    reporter.send_due()
+    assert [(e.visit_id, e.ended) for e in published if isinstance(e, VisitReported)] == [(V1, False), (V1, True)]
