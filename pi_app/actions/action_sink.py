@@ -22,7 +22,7 @@ from pi_app.actions.clip_uploads import ClipUploads
 from pi_app.actions.config import CONFIRM, NO_FACE, ActionsConfig, Rule
 from pi_app.actions.cooldowns import Cooldowns
 from pi_app.actions.door_confirm import DoorConfirmer
-from pi_app.actions.door_rule import NOT_ALLOWED, door_verdict
+from pi_app.actions.door_rule import NOT_ALLOWED, door_verdict, refused_entry
 from pi_app.actions.gpio_outputs import Pulses
 from pi_app.actions.rules import Plan, plan, rule_for
 from pi_app.recording.clip_state import NO_FACE as STATUS_NO_FACE
@@ -121,9 +121,10 @@ class ActionSink:
 
     def done_with(self, visit: VisitView) -> bool:
         """True when more clips of the same face cannot make `visit` do anything more: its rule has fired and it
-        has no door, or the door opened (or was asked for), or the person may not enter. A door not yet opened
-        because too few door-grade clips agree, or they were stale, still needs answers (pi_app.visits.tracking_skip
-        asks, from worker threads: reads only)."""
+        has no door, or the door opened (or was asked for), or the person may not enter (their record says so,
+        door-grade clips or not: pi_app.actions.door_rule.refused_entry). A door not yet opened for a person who may
+        enter, because too few door-grade clips agree or they were stale, still needs answers
+        (pi_app.visits.tracking_skip asks, from worker threads: reads only)."""
         rule_name = rule_for(visit.decision)
         acted = self._acted.get(visit.id)
         if rule_name is None or acted is None or rule_name not in acted.rules:
@@ -131,7 +132,10 @@ class ActionSink:
         rule = self.config.rules[rule_name]
         if rule.door is None or acted.door_opened:
             return True
-        return door_verdict(rule, visit, self.config.visits.decision, self.clock()).reason == NOT_ALLOWED
+        policy = self.config.visits.decision
+        # A person whose record refuses entry needs no door-grade clip more: the door stays shut for them either way.
+        return (door_verdict(rule, visit, policy, self.clock()).reason == NOT_ALLOWED
+                or refused_entry(rule, visit, policy))
 
     def _ask_door(self, rule: Rule, visit: VisitView, best: Vote, now: float) -> None:
         """Confirm mode: file a door request (the confirmer opens on approval) and alert with its link."""

@@ -60,6 +60,18 @@ def door_verdict(rule: Rule, visit: VisitView, policy: DecisionPolicy, now: floa
     return DoorVerdict(True, OPEN)
 
 
+def refused_entry(rule: Rule, visit: VisitView, policy: DecisionPolicy) -> bool:
+    """True when the door stays shut for `visit` whatever more clips of the same person say: decided as an enrolled
+    person (no conflict) whose record, in every answered clip of that name in the window, is there and does not allow
+    entry. Door grade does not matter here (it decides whether a door opens, and this one stays shut for that name);
+    a lookup that found no record is not a refusal. Only another name decided on real answers could open it."""
+    decision = visit.decision
+    if rule.name != KNOWN or rule.door is None or not decision.enrolled or decision.conflict:
+        return False
+    named = [v for v in window([v for v in visit.votes if not v.tracked_from], policy) if v.name == decision.name]
+    return bool(named) and all(v.details and v.details.get(rule.entry_detail) is not True for v in named)
+
+
 def door_grade(votes: Sequence[Vote], min_confidence: float) -> list[Vote]:
     """The votes that count for the door: door-grade by the recognizer and at least `min_confidence` sure (a
     vote without a confidence never counts)."""

@@ -111,6 +111,33 @@ def test_a_stranger_visit_is_done_with_once_alerted_and_a_person_not_allowed_in_
     assert not rig.door_openings and rig.actions.sink.done_with(visit)
 
 
+def test_a_person_not_allowed_in_is_done_with_once_named_door_grade_or_not(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    rig = _rig(monkeypatch, tmp_path)
+    rig.clips(eileen(allow_entry=False, door=False), eileen(allow_entry=False, door=False))  # far, dim: not door-grade
+    (visit,) = rig.actions.visits.open_at(rig.clock.now)
+    assert visit.decision.name == "Eileen_Collins" and not rig.door_openings
+    assert rig.actions.sink.done_with(visit)  # no door-grade clip could open the door for her
+
+
+@pytest.mark.parametrize("allow_entry", [True, None])  # may enter; no record found (a failed lookup is no refusal)
+def test_a_person_named_without_door_grade_clips_is_not_done_with_unless_refused_entry(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, allow_entry: Any) -> None:
+    rig = _rig(monkeypatch, tmp_path)
+    rig.clips(eileen(allow_entry=allow_entry, door=False), eileen(allow_entry=allow_entry, door=False))
+    (visit,) = rig.actions.visits.open_at(rig.clock.now)
+    assert visit.decision.name == "Eileen_Collins" and not rig.actions.sink.done_with(visit)
+
+
+def test_one_answer_of_the_name_that_allows_entry_keeps_the_visit_answered(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # The record changed (or one lookup said otherwise) within the window: not a sure refusal, keep asking.
+    rig = _rig(monkeypatch, tmp_path)
+    rig.clips(eileen(allow_entry=False, door=False), eileen(allow_entry=True, door=False))
+    (visit,) = rig.actions.visits.open_at(rig.clock.now)
+    assert visit.decision.name == "Eileen_Collins" and not rig.actions.sink.done_with(visit)
+
+
 def test_the_contract_lists_every_final_status_the_device_gives() -> None:
     from facegate_contract.device_events import RECOGNITION_STATUSES
     from pi_app.recording import clip_state as s
