@@ -73,7 +73,7 @@ def _run(upload: UploadMode, motion: MotionPolicy, track: bool, hold_s: float, d
     decided visits on or off (`track`) and visit reports held `hold_s` for the visit's final one: what was sent,
     tracked and uploaded, for whom, what it took, and what the device decided and did."""
     from facegate_contract.device_events import (BundleUploaded, ClipKept, ClipRecognition, ClipUploaded, VisitAction,
-                                                 VisitEnded, VisitReported, events_of)
+                                                 VisitEnded, events_of)
     from pi_app.tools.run_check import clip_offsets
 
     events, alerts = run_doorway(device_file, manifest, work, motion, upload=UploadPolicy(mode=upload), realtime=True,
@@ -93,10 +93,7 @@ def _run(upload: UploadMode, motion: MotionPolicy, track: bool, hold_s: float, d
     uploaded = {u.clip for u in uploads} | {clip for b in bundles for clip in b.clips}  # in S3, alone or bundled
     stored_bytes = sum(u.bytes for u in uploads) + sum(b.bytes for b in bundles)
     visits = events_of(events, VisitEnded)
-    reported = events_of(events, VisitReported)  # one per POST /visits the API took
-    # A final report sent after the run's event log closed (a visit ended at shutdown) has no event: it was sent
-    # all the same (run_doorway checks none is left pending), so it counts.
-    late = len({v.visit_id for v in visits} - {r.visit_id for r in reported if r.ended})
+    reports, late = reports_sent(events)
     return {
         "upload": upload, "track_decided": track, "clips": len(offsets), "empty_clips": len(empty),
         "occupied_clips": len(occupied), "tracked_occupied": len(occupied & tracked),
@@ -111,11 +108,22 @@ def _run(upload: UploadMode, motion: MotionPolicy, track: bool, hold_s: float, d
         "alone_uploads": len(uploads), "bundles": len(bundles), "puts": len(uploads) + len(bundles),
         "clip_bytes": stored_bytes / len(uploaded) if uploaded else 0.0,  # a bundle's bytes shared by its clips
         "visits": len(visits),
-        "report_hold_s": hold_s, "visit_reports": len(reported) + late, "visit_reports_after_log": late,
+        "report_hold_s": hold_s, "visit_reports": reports, "visit_reports_after_log": late,
         "decisions": sorted(v.decision for v in visits),
         "alerts": sorted(f"{a.get('rule')}:{a.get('name')}" for a in alerts),
         "door_openings": sum(1 for a in events_of(events, VisitAction) if a.door),
     }
+
+
+def reports_sent(events: list) -> tuple[int, int]:
+    """The visit reports a run sent (POST /visits the API took): its `visit_reported` events, plus each ended visit
+    whose final report has none (sent after the run's event log closed, for a visit ended at shutdown: run_doorway
+    checks none is left pending, so it went); (reports, of them without an event)."""
+    from facegate_contract.device_events import VisitEnded, VisitReported, events_of
+
+    reported = events_of(events, VisitReported)
+    late = len({v.visit_id for v in events_of(events, VisitEnded)} - {r.visit_id for r in reported if r.ended})
+    return len(reported) + late, late
 
 
 def control_ms(samples: int = 200) -> float:

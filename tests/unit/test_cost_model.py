@@ -51,3 +51,17 @@ def test_api_gateway_is_priced_per_request_at_the_pipelines_api(cost: ModuleType
     requests = http["frames_sent"] + http["control_calls"]
     assert http["usd"]["api_gateway"] == pytest.approx(requests * 1.00 / 1e6, rel=1e-2)
     assert rest["usd"]["api_gateway"] == pytest.approx(3.5 * http["usd"]["api_gateway"], rel=1e-2)
+
+
+def test_the_reports_counted_are_the_ones_the_device_sent(cost: ModuleType) -> None:
+    from facegate_contract.device_events import VisitDecided, VisitEnded, VisitReported
+
+    def visit(kind: type, visit_id: str) -> object:
+        return kind(visit_id=visit_id, first_at=1.0, last_at=2.0, decision="Laura_Bush", ended=kind is VisitEnded)
+
+    events = [visit(VisitDecided, "v1"), visit(VisitEnded, "v1"), VisitReported(visit_id="v1", ended=True),
+              visit(VisitDecided, "v2"), VisitReported(visit_id="v2"), visit(VisitEnded, "v2"),
+              VisitReported(visit_id="v2", ended=True),
+              visit(VisitDecided, "v3"), visit(VisitEnded, "v3")]  # v3 ended at shutdown: sent after the log closed
+    # v1: its decided report was held and replaced by the final one; v2 lasted longer than the hold: both went.
+    assert cost.reports_sent(events) == (4, 1)
