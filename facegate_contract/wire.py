@@ -219,7 +219,6 @@ class VisitStored(Struct, frozen=True):
     visit_id: VisitId
     stored: bool
     clips: int
-    sightings_tagged: int
 
 
 # ---- door requests (confirm mode) -----------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
-"""Visits a device reports (POST /visits): one summary item per visit, and the visit id on its sightings.
+"""Visits a device reports (POST /visits): one summary item per visit.
 
 The device decides visits (it opens the door); the Lambda keeps the record: a summary item in the sightings table
 under the partition `#visit`, keyed by the visit id (it starts with a UTC stamp, so items sort by start time and
-`facegate sightings` and the console query a time range), and the visit id set on every sighting the report names,
-only on the calling device's own sightings. Both expire with the clips. A report may come several times for a
-visit (decided, then ended): the latest wins, and what the console added (a review) stays.
+`facegate sightings` and the console query a time range), listing the visit's clip keys (the calling device's own
+only); a visit's sightings are those of its clip keys. It expires with the clips. A report may come several times
+for a visit (decided, then ended): the latest wins, and what the console added (a review) stays.
 """
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 
 MAX_CLIPS = 240  # two minutes of 0.5 s clips: a longer visit keeps its latest clips
 MAX_EVIDENCE = 60
-MAX_SIGHTINGS = 60
 
 
 def _own_keys(keys: list[str], device: str, what: str, limit: int) -> list[str]:
@@ -80,11 +79,12 @@ class VisitReports:
                           "box": _box(vote.box), "at": _decimal(vote.at, 3)} for vote in evidence],
             "expires_at": int(self._clock() + self._retention_s),
         }
+        # One write a report. The visit's sightings are not tagged with it: each sighting carries its clip key and the
+        # visit item lists its keys, so the link is there without a write per sighting (most of a visit's DynamoDB bill).
         self._store(item)
-        tagged = self._tag_sightings(device, report.visit_id, evidence)
         log.info("visit reported", extra={"visit_id": report.visit_id, "device": device, "decision": report.decision,
-                                          "clips": len(keys), "sightings_tagged": tagged})
-        return VisitStored(visit_id=report.visit_id, stored=True, clips=len(keys), sightings_tagged=tagged)
+                                          "clips": len(keys)})
+        return VisitStored(visit_id=report.visit_id, stored=True, clips=len(keys))
 
     def _store(self, item: dict[str, Any]) -> None:
         """Write the report's attributes onto the visit's item, leaving the rest alone (a console review made before
@@ -107,25 +107,6 @@ class VisitReports:
             if error_code(exc) == "ConditionalCheckFailedException":
                 raise RequestError(403, "not_your_visit", "this visit id belongs to another device") from exc
             raise
-
-    def _tag_sightings(self, device: str, visit_id: str, evidence: list[EvidenceVote]) -> int:
-        """Set the visit id on the sightings the evidence names, only where the sighting is this device's."""
-        tagged = 0
-        for vote in evidence[-MAX_SIGHTINGS:]:
-            if vote.sighting_id is None:
-                continue
-            try:
-                self._table.update_item(
-                    Key={PERSON_KEY: vote.name, SEEN_AT_KEY: vote.sighting_id},
-                    UpdateExpression="SET visit_id = :v",
-                    ConditionExpression="attribute_exists(person) AND device = :d",
-                    ExpressionAttributeValues={":v": visit_id, ":d": device})
-                tagged += 1
-            except Exception as exc:  # noqa: BLE001 - another device's, gone, or DynamoDB briefly down: not fatal
-                log.warning("sighting not tagged with its visit", extra={"visit_id": visit_id, "sighting": vote.sighting_id,
-                                                                         "error": exc.__class__.__name__})
-        return tagged
-
 
 def _without_nones(value: Any) -> Any:
     if isinstance(value, dict):

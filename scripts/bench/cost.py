@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import time
 from pathlib import Path
 
+from facegate_contract.wire import encode
 from facegate_rigs.bench_common import SMOKE_HELP, machine, save
 from facegate_rigs.doorway import enrol_and_build, run_doorway
 from facegate_rigs.paths import DEMO_VIDEO, LFW_DEV
@@ -45,6 +47,9 @@ BESIDE_VISIT_S = 1.0  # an empty clip this close to someone on screen belongs to
 QUIET_HOUSE, BUSY_SHOP = 0.99, 0.5  # share of the day the doorway is empty
 DAY_CLIPS = int(24 * 3600 / CLIP_S)
 RETENTION_DAYS = 30
+LOG_RETENTION_DAYS = 14  # services/log_group.py
+LOG_EVENT_OVERHEAD_B = 26  # CloudWatch Logs counts each event's message plus 26 bytes
+VISIT_ITEM_OVERHEAD_B = 200  # the visit item's attributes besides the report's own (device, times, expiry...)
 # AWS list prices, us-east-1 (public price pages; check them for your region and date).
 PRICES = {
     "lambda_gb_s_x86": 0.0000166667,  # per GB-second
@@ -53,7 +58,10 @@ PRICES = {
     "apigw_http_request": 1.00 / 1e6,  # HTTP API, first 300 M a month, per 512 KB (a frame is ~50 KB): today's API
     "s3_put": 0.005 / 1000,  # PUT, COPY, POST, LIST
     "s3_gb_month": 0.023,  # S3 Standard, first 50 TB
-    "dynamodb_write": 0.625 / 1e6,  # on-demand write request unit (items under 1 KB)
+    "dynamodb_write": 0.625 / 1e6,  # on-demand write request unit (1 KB of item)
+    "dynamodb_read": 0.125 / 1e6,  # on-demand read request unit (an eventually consistent GetItem is half of one)
+    "logs_gb_ingested": 0.50,  # CloudWatch Logs, standard class
+    "logs_gb_month": 0.03,  # CloudWatch Logs storage (billed compressed: this is an upper bound)
     "rekognition_image": 0.001,  # SearchFacesByImage / DetectFaces, first 1 M images a month
 }
 
@@ -94,6 +102,8 @@ def _run(upload: UploadMode, motion: MotionPolicy, track: bool, hold_s: float, d
     stored_bytes = sum(u.bytes for u in uploads) + sum(b.bytes for b in bundles)
     visits = events_of(events, VisitEnded)
     reports, late = reports_sent(events)
+    # A report is one UpdateItem of its visit's item: a write unit per KB of the item (its final report is the largest).
+    report_units = [math.ceil((len(encode(v.report())) + VISIT_ITEM_OVERHEAD_B) / 1024) for v in visits]
     return {
         "upload": upload, "track_decided": track, "clips": len(offsets), "empty_clips": len(empty),
         "occupied_clips": len(occupied), "tracked_occupied": len(occupied & tracked),
@@ -109,10 +119,31 @@ def _run(upload: UploadMode, motion: MotionPolicy, track: bool, hold_s: float, d
         "clip_bytes": stored_bytes / len(uploaded) if uploaded else 0.0,  # a bundle's bytes shared by its clips
         "visits": len(visits),
         "report_hold_s": hold_s, "visit_reports": reports, "visit_reports_after_log": late,
+        "report_write_units": statistics.fmean(report_units) if report_units else 1.0,
         "decisions": sorted(v.decision for v in visits),
         "alerts": sorted(f"{a.get('rule')}:{a.get('name')}" for a in alerts),
         "door_openings": sum(1 for a in events_of(events, VisitAction) if a.door),
     }
+
+
+def function_logs(target: object, prefix: str) -> tuple[int, int]:
+    """(bytes CloudWatch Logs would bill, invocations) the stack's two functions have logged so far: every line of
+    theirs (the runtime's START / END / REPORT lines and the handlers' own), as the emulator keeps them like AWS."""
+    from services.names import StackNames
+
+    logs = target.client("logs")  # type: ignore[attr-defined]
+    names = StackNames.for_target(target, prefix)  # type: ignore[arg-type]
+    size = invocations = 0
+    for group in (names.log_group, names.control_log_group):
+        try:
+            pages = logs.get_paginator("filter_log_events").paginate(logGroupName=group)
+            for page in pages:
+                for event in page.get("events", []):
+                    size += len(event["message"].encode("utf-8")) + LOG_EVENT_OVERHEAD_B
+                    invocations += event["message"].startswith("START RequestId:")
+        except logs.exceptions.ResourceNotFoundException:
+            continue
+    return size, invocations
 
 
 def reports_sent(events: list) -> tuple[int, int]:
@@ -160,7 +191,7 @@ def control_ms(samples: int = 200) -> float:
     return statistics.median(times)
 
 
-def day_cost(run: dict, empty_share: float, control_each_ms: float, api_request: float) -> dict:
+def day_cost(run: dict, empty_share: float, control_each_ms: float, api_request: float, polls: float = 0.0) -> dict:
     """Per device-day: requests and dollars, for a day of DAY_CLIPS clips, `empty_share` of them empty.
 
     What is sent scales from the run: its share of occupied clips recognised, its empty clips recognised beside a
@@ -169,8 +200,11 @@ def day_cost(run: dict, empty_share: float, control_each_ms: float, api_request:
     its empty clips uploaded per visit (the margin before a visit and its tail: they come with visits, not with the
     length of the empty day). What it takes to upload them is what the device asked for: an upload URL and a PUT
     per clip under `all`; under `visits` the run's uploads per visit (one bundle a visit, and the clips alerts
-    needed at once, alone), each an API request at `api_request` dollars. Lambda bills each request's own duration: the run's mean recognizer time per frame sent
-    (an empty frame is cheaper than a face), at the functions' deployed memory sizes.
+    needed at once, alone), each an API request at `api_request` dollars, and `polls` a day for footage requests.
+    Lambda bills each request's own duration: the run's mean recognizer time per frame sent (an empty frame is cheaper
+    than a face), at the functions' deployed memory sizes. DynamoDB: a write unit per sighting (one per face) and the
+    run's write units per visit report (the visit item's size); reads at most one device lookup per request and one
+    person lookup per face, eventually consistent. CloudWatch Logs: the run's logged bytes per invocation.
     """
     empty_clips, occupied_clips = DAY_CLIPS * empty_share, DAY_CLIPS * (1 - empty_share)
     visits = occupied_clips / max(1.0, run["occupied_clips"] / max(1, run["visits"]))
@@ -185,7 +219,7 @@ def day_cost(run: dict, empty_share: float, control_each_ms: float, api_request:
                 + visits * run["uploaded_empty"] / max(1, run["visits"]))
     puts = float(DAY_CLIPS) if run["upload"] == "all" else visits * run["puts"] / max(1, run["visits"])
     reports = visits * run["visit_reports"] / max(1, run["visits"])
-    control_calls = puts + reports  # an upload URL per upload the device makes, the visit reports
+    control_calls = puts + reports + polls  # an upload URL per upload the device makes, the visit reports, the polls
     faces = sent * run["faces"] / max(1, run["sent_empty"] + run["sent_occupied"])
     recognize_ms = statistics.fmean(run["server_ms"]) if run["server_ms"] else 0.0
     gb_s = (sent * recognize_ms / 1000 * RECOGNIZER_MEMORY_MB / 1024
@@ -196,7 +230,10 @@ def day_cost(run: dict, empty_share: float, control_each_ms: float, api_request:
         "api_gateway": (sent + control_calls) * api_request,
         "s3_puts": puts * PRICES["s3_put"],
         "s3_storage": storage_gb_month * PRICES["s3_gb_month"],
-        "dynamodb": (faces + 2 * reports) * PRICES["dynamodb_write"],
+        "dynamodb": ((faces + reports * run.get("report_write_units", 1.0)) * PRICES["dynamodb_write"]
+                     + (sent + control_calls + faces) * 0.5 * PRICES["dynamodb_read"]),
+        "cloudwatch_logs": (sent + control_calls) * run.get("log_bytes_per_call", 0.0) / 1e9
+                           * (PRICES["logs_gb_ingested"] + PRICES["logs_gb_month"] * LOG_RETENTION_DAYS / 30.4),
     }
     dollars["total"] = sum(dollars.values())
     return {"frames_sent": round(sent), "clips_uploaded": round(uploaded), "puts": round(puts),
@@ -224,7 +261,12 @@ def main() -> None:
         runs = {}
         for pipeline, (upload, motion, track, hold_s) in PIPELINES.items():
             device = f"cost-{upload}-{int(time.time())}"
+            logged_before = function_logs(bench.target, bench.prefix)
             runs[pipeline] = _run(upload, motion, track, hold_s, bench.device(device), manifest, bench.work / device)
+            logged = [after - before for after, before in zip(function_logs(bench.target, bench.prefix),
+                                                                  logged_before)]
+            runs[pipeline].update(log_bytes=logged[0], log_invocations=logged[1],
+                                  log_bytes_per_call=logged[0] / max(1, logged[1]))
     control_each = control_ms()
     old, new = runs["old"], runs["new"]
     day = {"old_busy_doorway": day_cost(old, args.empty, control_each, API_PRICE["old"]),
@@ -262,7 +304,8 @@ def _print(result: dict) -> None:
             ("uploads (URL request + PUT)", lambda d: f"{d['puts']:,}")]
     rows += [("API requests", lambda d: f"{d['frames_sent'] + d['control_calls']:,}")]
     rows += [(f"{k} $", lambda d, k=k: f"{d['usd'][k]:.4f}") for k in ("lambda", "api_gateway", "s3_puts",
-                                                                          "s3_storage", "dynamodb", "total")]
+                                                                          "s3_storage", "dynamodb", "cloudwatch_logs",
+                                                                          "total")]
     rows += [("Rekognition $, same frames", lambda d: f"{d['rekognition_usd_same_frames']:.2f}")]
     for label, cell in rows:
         table.add_row(label, *(cell(d) for d in day.values()))
