@@ -10,7 +10,7 @@ from facegate_contract import (CLIP_LINKS_PATH, DOOR_REQUEST_STATUS_PATH, DOOR_R
 from services.changes import Action, Change
 from services.names import StackNames
 
-ROUTES = (RECOGNIZE_PATH, UPLOADS_PATH, CLIP_LINKS_PATH, VISITS_PATH, DOOR_REQUESTS_PATH, DOOR_REQUEST_STATUS_PATH)
+ROUTES = (RECOGNIZE_PATH, UPLOADS_PATH, CLIP_LINKS_PATH, VISITS_PATH, DOOR_REQUESTS_PATH, DOOR_REQUEST_STATUS_PATH, *__import__("facegate_contract").FOOTAGE_PATHS)  # noqa: E501
 BINARY_MEDIA_TYPES = ("image/png", "image/jpeg")
 # POST does the work; ANY lets the Lambda answer other methods with a clear 405 instead of a bare 403.
 METHODS = ("POST", "ANY")

@@ -177,6 +177,7 @@ class RunSettings:
     actions: Path | None  # the action rules (TOML), if any
     plain: bool  # plain lines instead of the live view
     log_level: str
+    footage_poll_s: float = 60.0  # how often the device asks for its footage requests (0: never)
 
     def device_config(self, device_id: str, visits: VisitConfig) -> DeviceConfig:
         """The device app's configuration for the device the stack knows as `device_id`."""
