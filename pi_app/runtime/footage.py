@@ -152,23 +152,26 @@ class FootagePoller:
 
     def tick(self) -> None:
         """One poll: the records in hand not answered, then the stack's open requests (one call)."""
-        for record in self.store.records():
-            if not record.answered:
-                self._work(record)
+        in_hand = [r for r in self.store.records() if not r.answered]
+        for record in in_hand:
+            self._work(record)
         try:
             asks = self.api.open_requests()
         except ServiceError as exc:
             log.warning("footage requests not read: tried again at the next poll", extra={"error": str(exc)[:300]})
             return
         for ask in asks:
-            record = self.store.load(ask.request_id)
-            if record is None:
+            if ask.request_id in {r.request_id for r in in_hand}:
+                continue  # worked on above: a failed step waits for the next poll
+            known = self.store.load(ask.request_id)
+            if known is None:
                 record = FootageRecord(ask.request_id, ask.key, ask.from_at, ask.to_at)
                 self.store.save(record)
                 log.info("footage requested", extra={"request_id": ask.request_id, "from_at": ask.from_at,
                                                      "to_at": ask.to_at})
-            elif record.answered:  # still open on the stack: our answer was lost on the way back
-                record.answered = False
+            else:
+                record = known
+                record.answered = False  # still open on the stack: an answer it has not got (lost on the way)
             self._work(record)
         self.store.forget_old()
 
@@ -182,7 +185,8 @@ class FootagePoller:
 
     def members(self, from_at: float, to_at: float) -> list[BundleMember]:
         """The kept clips whose recording started in [from_at, to_at], oldest first, up to one upload's size."""
-        members, size = [], 0
+        members: list[BundleMember] = []
+        size = 0
         for clip in self.spool.kept_clips():
             if not from_at - 1.0 <= clip_started_at(clip) <= to_at + 1.0:  # the id's stamp: a cheap first look
                 continue

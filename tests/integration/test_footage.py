@@ -1,6 +1,6 @@
 """Footage requests against the emulator stack: a provisioned device runs the demo video with only its device file and
-keeps the empty doorway's clips on the device; the console's backend asks it for their range; the device's poller
-(its own key, the deployed API) uploads them as one bundle under its own prefix and answers; the console reads the
+keeps the empty doorway's clips on the device; the console's backend asks it for their range; the device, run again,
+polls (its own key, the deployed API), uploads them as one bundle under its own prefix and answers; the console reads the
 request as uploaded and a clip of it plays (is transcoded) through the console's media path. Another device neither
 sees the request nor answers it."""
 from __future__ import annotations
@@ -19,7 +19,7 @@ from facegate_cli.console.backend import ConsoleBackend
 from facegate_cli.console.clip_media import web_key
 from facegate_contract import FOOTAGE_RESULTS_PATH, DeviceFile, StackOutputs, clip_key, footage_key
 from pi_app.recording.spool import Spool
-from pi_app.runtime.footage import SETTLE_S, FootagePoller
+from pi_app.runtime.footage import SETTLE_S
 from pi_app.transport.stack_connection import connect
 from services.target import Target
 from tests.integration.conftest import ENDPOINT
@@ -57,7 +57,9 @@ def test_a_device_uploads_the_footage_it_kept_when_the_console_asks(
         theirs = requests.post(stranger.api_url + FOOTAGE_RESULTS_PATH, headers={"x-api-key": stranger.api_key},
                                json={"request_id": record.request_id, "status": "nothing_kept"}, timeout=60)
         assert (theirs.status_code, theirs.json()["error"]) == (403, "not_your_request")  # ...nor to answer
-        FootagePoller(spool, connection.footage, connection.uploader, clip_s=0.5).tick()
+        # The device runs again (real time, 4 s), polling every second: it answers with what it kept.
+        again = run_device_cli(device_file, tmp_path, "--realtime", "--duration", "4", "--footage-poll-s", "1")
+        assert again.returncode == 0, again.stderr[-2000:]
         assert connection.footage.open_requests() == []
     finally:
         connection.close()
