@@ -10,7 +10,7 @@ DOOR_REQUESTS_PATH = "/door-requests"  # POST a door request (confirm mode): an 
 DOOR_REQUEST_STATUS_PATH = "/door-request-status"  # POST {request_id}: the device polls its request's state
 FOOTAGE_REQUESTS_PATH = "/footage-requests"  # POST {}: the calling device's open footage requests (it polls)
 FOOTAGE_RESULTS_PATH = "/footage-results"  # POST {request_id, status, key, clips}: the device answers one of them
-FOOTAGE_PATHS = (FOOTAGE_REQUESTS_PATH, FOOTAGE_RESULTS_PATH)  # the API's footage routes (services.rest_api.ROUTES)
+FOOTAGE_PATHS = (FOOTAGE_REQUESTS_PATH, FOOTAGE_RESULTS_PATH)  # the API's footage routes (services.http_api.ROUTES)
 # A footage request the device has not answered within this long reads as expired (its clips are likely gone).
 FOOTAGE_REQUEST_EXPIRES_S = 24 * 3600
 # The longest range one footage request may ask for: ~600 clips of 0.5 s, well under MAX_CLIP_BYTES as one bundle.
@@ -22,7 +22,7 @@ CLIP_LINK_MAX_EXPIRES_S = 12 * 3600
 API_KEY_HEADER = "x-api-key"
 CLIP_KEY_HEADER = "X-Facegate-Clip-Key"  # which clip a recognised frame came from (stored with the sighting)
 FRAME_MEDIA_TYPES = ("image/jpeg", "image/png")
-# The largest frame the API takes. Base64 in the Lambda event (API Gateway's binary media types) must stay under
+# The largest frame the API takes. Base64 in the Lambda event (API Gateway encodes a binary body) must stay under
 # Lambda's 6 MB invoke limit, which neither API Gateway nor the function can answer for: clients keep under this.
 MAX_FRAME_BYTES = 4 * 1024 * 1024
 # The largest clip a device may upload: the upload URL signs the clip's exact length, so nothing bigger reaches S3

@@ -9,7 +9,7 @@ from typing import Any
 EMULATOR_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 _CALL_KEY = "facegate.call"  # where a call's AwsCall waits in botocore's request context and error response
 # The API parameters that name what a call acts on (names only: never a key's value or a body), in order of use.
-_NAMED_BY = (("TableName", "table"), ("FunctionName", "function"), ("restApiId", "REST API"),
+_NAMED_BY = (("TableName", "table"), ("FunctionName", "function"), ("ApiId", "HTTP API"),
              ("logGroupName", "log group"), ("RoleName", "role"), ("repositoryName", "repository"))
 
 

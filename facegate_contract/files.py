@@ -21,7 +21,7 @@ from facegate_contract.settings import cli_settings
 
 # ---- where a stack's API lives ------------------------------------------------------------------------------------
 def stage_url(api_id: str, stage: str, region: str, endpoint_url: str | None) -> str:
-    """Invoke URL of a REST API stage: the emulators' path form (MiniStack and LocalStack both serve
+    """Invoke URL of an API stage: the emulators' path form (MiniStack and LocalStack both serve
     `/_aws/execute-api/<id>/<stage>`), or the real execute-api host of the region's partition."""
     if endpoint_url:
         return f"{endpoint_url.rstrip('/')}/_aws/execute-api/{api_id}/{stage}"

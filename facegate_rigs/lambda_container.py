@@ -15,9 +15,10 @@ INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 
 
 def recognize_event(body: bytes) -> bytes:
-    """An API Gateway proxy event of POST /recognize carrying one JPEG frame."""
-    return json.dumps({"httpMethod": "POST", "resource": "/recognize", "path": "/recognize",
-                       "headers": {"Content-Type": "image/jpeg"}, "body": base64.b64encode(body).decode(),
+    """The HTTP API's proxy event (payload format 2.0) of POST /recognize carrying one JPEG frame."""
+    return json.dumps({"version": "2.0", "routeKey": "ANY /recognize", "rawPath": "/live/recognize",
+                       "requestContext": {"http": {"method": "POST", "path": "/live/recognize"}, "stage": "live"},
+                       "headers": {"content-type": "image/jpeg"}, "body": base64.b64encode(body).decode(),
                        "isBase64Encoded": True}).encode()
 
 

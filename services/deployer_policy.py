@@ -42,8 +42,8 @@ LAMBDA_ACTIONS = ["lambda:CreateFunction", "lambda:GetFunction", "lambda:DeleteF
                   "lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency", "lambda:AddPermission",
                   "lambda:RemovePermission", "lambda:GetPolicy"]
 # API Gateway's IAM actions are the HTTP methods of its management API, on resource paths.
-APIGATEWAY_ACTIONS = ["apigateway:GET", "apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE"]
-APIGATEWAY_PATHS = ["/restapis", "/restapis/*", "/usageplans", "/usageplans/*", "/apikeys", "/apikeys/*"]
+APIGATEWAY_ACTIONS = ["apigateway:GET", "apigateway:POST", "apigateway:PATCH", "apigateway:DELETE"]
+APIGATEWAY_PATHS = ["/apis", "/apis/*"]  # an HTTP API with its routes, integrations and stages
 
 
 def deployer_policy(prefix: str = "facegate", partition: str = "aws", account: str = "*",
@@ -74,7 +74,7 @@ def deployer_policy(prefix: str = "facegate", partition: str = "aws", account: s
         {"Sid": "RegistryLogin", "Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
         {"Sid": "Functions", "Effect": "Allow", "Action": LAMBDA_ACTIONS,
          "Resource": arn("lambda", f"function:{prefix}-*")},
-        {"Sid": "RestApiUsagePlansAndKeys", "Effect": "Allow", "Action": APIGATEWAY_ACTIONS,
+        {"Sid": "HttpApi", "Effect": "Allow", "Action": APIGATEWAY_ACTIONS,
          "Resource": [arn("apigateway", path, in_account=False) for path in APIGATEWAY_PATHS]},
     ]}
 

@@ -1,6 +1,6 @@
 """`facegate device add | remove | list`: provision camera devices that hold no AWS credentials.
 
-A device gets its own API key on the stack's usage plan and a small device file (API URL, key, device id) to copy
+A device gets its own API key and a small device file (API URL, key, device id) to copy
 to the Pi; `facegate run --device-file F` is then its whole configuration.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from facegate_contract import DeviceFile, default_outputs_path, stage_url
-from services import device_registry, rest_api
+from services import device_registry, http_api
 from services.cli_options import EndpointOpt, PrefixOpt, ProfileOpt, RegionOpt, changes_table, console, target_from
 from services.changes import Change
 from services.names import StackNames
@@ -35,31 +35,29 @@ class StackNotDeployed(RuntimeError):
     exit_code = 2
 
 
-def _stack(target: Target, prefix: str) -> tuple[StackNames, str, str]:
-    """(names, API id, usage plan id) of the deployed stack."""
+def _stack(target: Target, prefix: str) -> tuple[StackNames, str]:
+    """(names, API id) of the deployed stack."""
     names = StackNames.for_target(target, prefix)
-    apigw = target.client("apigateway")
-    api = rest_api.find_api(apigw, names.rest_api)
-    plan = rest_api.find_usage_plan(apigw, names.usage_plan)
-    if api is None or plan is None:
+    api = http_api.find_api(target.client("apigatewayv2"), names.api)
+    if api is None:
         raise StackNotDeployed(f"no {prefix} stack in {target.describe()}: run `facegate deploy` first")
-    return names, api["id"], plan["id"]
+    return names, api["ApiId"]
 
 
 def provision(target: Target, prefix: str, device_id: str, api_endpoint_url: str | None = None) -> DeviceFile:
     """Add a device and return its device file's content (the demo and the tests use this too)."""
-    names, api_id, plan_id = _stack(target, prefix)
+    names, api_id = _stack(target, prefix)
     devices = target.resource("dynamodb").Table(names.devices_table)
-    key = device_registry.add_device(target.client("apigateway"), devices, names, plan_id, device_id)
+    key = device_registry.add_device(devices, names, device_id)
     api_url = stage_url(api_id, names.stage, target.region, api_endpoint_url or target.endpoint_url)
     return DeviceFile(device_id=device_id, api_url=api_url, api_key=key.api_key, region=target.region)
 
 
 def revoke(target: Target, prefix: str, device_id: str) -> Change:
     """Remove a device (its key and registry entry); returns the change (absent when there was none)."""
-    names, _, _ = _stack(target, prefix)
+    names, _ = _stack(target, prefix)
     devices = target.resource("dynamodb").Table(names.devices_table)
-    return device_registry.remove_device(target.client("apigateway"), devices, names, device_id)
+    return device_registry.remove_device(devices, names, device_id)
 
 
 @device_app.command("add")
@@ -73,7 +71,7 @@ def add(
     region: RegionOpt = None,
     prefix: PrefixOpt = "facegate",
 ) -> None:
-    """Add a device: its own API key on the usage plan, and a device file to copy to the Pi."""
+    """Add a device: its own API key, and a device file to copy to the Pi."""
     target = target_from(endpoint_url, profile, region)
     device = provision(target, prefix, name, api_endpoint_url)
     path = out or default_device_file(name)
@@ -91,7 +89,7 @@ def remove(
     prefix: PrefixOpt = "facegate",
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Revoke a device at once: its key is deleted and the API refuses it from now on (its spool is kept)."""
+    """Revoke a device: its key is deleted and the API refuses it within seconds (its spool is kept)."""
     target = target_from(endpoint_url, profile, region)
     if not yes and not target.is_emulator:
         typer.confirm(f"Revoke device {name} in {target.describe()}?", abort=True)
@@ -108,14 +106,13 @@ def list_(
     region: RegionOpt = None,
     prefix: PrefixOpt = "facegate",
 ) -> None:
-    """List the devices of the stack with the state of their keys (never the keys themselves)."""
+    """List the devices of the stack (never their keys)."""
     target = target_from(endpoint_url, profile, region)
-    names, _, _ = _stack(target, prefix)
+    names, _ = _stack(target, prefix)
     devices = target.resource("dynamodb").Table(names.devices_table)
     table = Table(title="devices")
-    for column in ("device", "kind", "created", "key"):
+    for column in ("device", "kind", "created"):
         table.add_column(column)
-    for row in device_registry.list_devices(target.client("apigateway"), devices, names):
-        colour = "green" if row["key"] == "enabled" else "red"
-        table.add_row(row["device_id"], row["kind"], row["created_at"], f"[{colour}]{row['key']}[/]")
+    for row in device_registry.list_devices(devices):
+        table.add_row(row["device_id"], row["kind"], row["created_at"])
     console.print(table)

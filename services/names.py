@@ -81,7 +81,8 @@ class StackNames:
         return f"{self.prefix}/recognizer"
 
     @property
-    def rest_api(self) -> str:
+    def api(self) -> str:
+        """The HTTP API's name."""
         return f"{self.prefix}-api"
 
     @property
@@ -89,27 +90,9 @@ class StackNames:
         return "live"
 
     @property
-    def usage_plan(self) -> str:
-        return f"{self.prefix}-devices"
-
-    @property
     def developer_device(self) -> str:
         """The device id of the developer key that deploy makes (tests, the demo's enrolment checks, benchmarks)."""
         return f"{self.prefix}-developer"
-
-    @property
-    def api_key(self) -> str:
-        """The developer key's name."""
-        return self.device_key(self.developer_device)
-
-    def device_key(self, device_id: str) -> str:
-        """The API key name of a provisioned device."""
-        return f"{self.prefix}-key-{device_id}"
-
-    @property
-    def device_key_prefix(self) -> str:
-        """Every key of this stack is named with this prefix (list, status and destroy find them by it)."""
-        return f"{self.prefix}-key-"
 
     @property
     def log_group(self) -> str:

@@ -11,7 +11,7 @@ from facegate_contract import (ENV_BUCKET, ENV_DEVICES_TABLE, ENV_MODEL_PREFIX, 
                                ENV_RETENTION_DAYS, ENV_SIGHTINGS_TABLE, MODELS_PREFIX, PRESIGN_REQUEST_HOST,
                                RECOGNIZE_PATH, StackOutputs, stage_url)
 from services import (clip_bucket, console_login, device_registry, lambda_role, log_group, recognizer_function,
-                      recognizer_image, rest_api, tables)
+                      recognizer_image, http_api, tables)
 from services.changes import Change
 from services.names import StackNames
 from services.people_seed import load_people, seed_people
@@ -126,16 +126,16 @@ def deploy(target: Target, options: DeployOptions) -> DeployResult:
         arns[function.name], change = recognizer_function.ensure_function(lam, function)
         changes.append(change)
 
-    apigw = target.client("apigateway")
     routes = {path: arns[names.function if path == RECOGNIZE_PATH else names.control_function]
-              for path in rest_api.ROUTES}
-    api, api_changes = rest_api.ensure_rest_api(apigw, names, routes)
+              for path in http_api.ROUTES}
+    api, api_changes = http_api.ensure_http_api(target.client("apigatewayv2"), names, routes,
+                                                arns[names.control_function])
     changes.extend(api_changes)
     for function_name in arns:
         changes.append(recognizer_function.ensure_invoke_permission(
-            lam, function_name, names.invoke_permission, rest_api.invoke_source_arn(names, api.api_id)))
+            lam, function_name, names.invoke_permission, http_api.invoke_source_arn(names, api.api_id)))
     devices = target.resource("dynamodb").Table(names.devices_table)
-    developer, change = device_registry.ensure_developer_key(apigw, devices, names, api.usage_plan_id)
+    developer, change = device_registry.ensure_developer_key(devices, names)
     changes.append(change)
 
     outputs = StackOutputs.build(
@@ -156,9 +156,7 @@ def seed(target: Target, prefix: str = "facegate", seed_file: Path | None = None
 def destroy(target: Target, prefix: str = "facegate") -> list[Change]:
     """Delete every resource of the stack, API first so nothing can invoke a half-deleted function."""
     names = StackNames.for_target(target, prefix)
-    apigw = target.client("apigateway")
-    changes = rest_api.delete_rest_api(apigw, names)
-    changes.append(device_registry.delete_all_keys(apigw, names))
+    changes = http_api.delete_http_api(target.client("apigatewayv2"), names)  # device keys go with their table
     lam, iam, logs = target.client("lambda"), target.client("iam"), target.client("logs")
     changes += [recognizer_function.delete_function(lam, f) for f in (names.function, names.control_function)]
     changes += [lambda_role.delete_role(iam, r) for r in (names.role, names.control_role)]
@@ -197,13 +195,9 @@ def status(target: Target, prefix: str = "facegate") -> list[dict[str, Any]]:
         row("lambda function", function, fn is not None, fn["Code"].get("ImageUri", "") if fn else "")
         row("lambda permission", f"{function}/{names.invoke_permission}",
             fn is not None and recognizer_function.permission_exists(lam, function, names.invoke_permission))
-    apigw = target.client("apigateway")
-    api = rest_api.find_api(apigw, names.rest_api)
-    row("rest api", names.rest_api, api is not None,
-        stage_url(api["id"], names.stage, target.region, target.endpoint_url) if api else "")
-    row("usage plan", names.usage_plan, rest_api.find_usage_plan(apigw, names.usage_plan) is not None)
-    keys = device_registry.stack_keys(apigw, names)
-    row("api keys", names.device_key_prefix + "*", bool(keys), f"{len(keys)} (developer + devices)" if keys else "")
+    api = http_api.find_api(target.client("apigatewayv2"), names.api)
+    row("http api", names.api, api is not None,
+        stage_url(api["ApiId"], names.stage, target.region, target.endpoint_url) if api else "")
     return rows
 
 

@@ -1,7 +1,9 @@
-"""Which device is calling: from the API key the gateway accepted, never from a header the device could forge.
+"""Which device is calling: from the request's API key, never from a header the device could forge.
 
-The `devices` table maps each key's SHA-256 to its device id (`facegate device add` writes it). Answers are cached
-per container for a short while; a removed device's key is refused by the gateway itself at once.
+The `devices` table maps each key's SHA-256 to its device id (`facegate device add` writes it, `device remove`
+deletes it); a key in no entry is refused with a 403. This check is the API's authentication (the HTTP API passes
+every request through), so answers are cached per container only briefly: a removed device's key is refused within
+`REVOKE_WITHIN_S` (a device sends ~2 requests a second: about one table read every few seconds per container).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from recognizer.api.event import RequestError
 log = logging.getLogger(__name__)
 
 LOCAL_DEVICE = "local"  # in-process use without a devices table (tests, benchmarks)
+REVOKE_WITHIN_S = 5.0
 
 
 def require_own_clip(key: str, device: str, message: str) -> None:
@@ -27,7 +30,7 @@ def require_own_clip(key: str, device: str, message: str) -> None:
 class DeviceDirectory:
     """Key → device id, with a per-container cache (positive answers for `ttl_s`, negative ones shorter)."""
 
-    def __init__(self, table: Any, ttl_s: float = 60.0, negative_ttl_s: float = 5.0,
+    def __init__(self, table: Any, ttl_s: float = REVOKE_WITHIN_S, negative_ttl_s: float = 5.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._table = table
         self._ttl_s = ttl_s

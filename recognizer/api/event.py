@@ -10,8 +10,9 @@ import binascii
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from facegate_contract import (API_KEY_HEADER, CLIP_KEY_HEADER, CLIP_LINKS_PATH, DOOR_REQUEST_STATUS_PATH, FOOTAGE_PATHS,
-                               DOOR_REQUESTS_PATH, MAX_FRAME_BYTES, RECOGNIZE_PATH, UPLOADS_PATH, VISITS_PATH)
+from facegate_contract import (API_KEY_HEADER, CLIP_KEY_HEADER, CLIP_LINKS_PATH, DOOR_REQUEST_STATUS_PATH,
+                               DOOR_REQUESTS_PATH, FOOTAGE_PATHS, MAX_FRAME_BYTES, RECOGNIZE_PATH, UPLOADS_PATH,
+                               VISITS_PATH)
 from facegate_contract.wire import WireError, decode
 
 T = TypeVar("T")
@@ -55,14 +56,20 @@ def api_key(event: dict[str, Any]) -> str:
 
 
 def route(event: Any) -> str:
-    """The route a proxy event is for; 404 for another path, 405 for a method other than POST."""
+    """The route a proxy event is for; 404 for another path, 405 for a method other than POST.
+
+    Reads both proxy event shapes: payload format 2.0 (an HTTP API's default, `rawPath` and
+    `requestContext.http.method`) and 1.0 (a REST API's, `path` and `httpMethod`)."""
     if not isinstance(event, dict):
         raise RequestError(400, "bad_event", "the event is not an API Gateway proxy event")
-    path = str(event.get("resource") or event.get("path") or "")
+    # A named stage's path starts with the stage; `resource` alone is what an invoke by hand may carry.
+    path = str(event.get("rawPath") or event.get("path") or event.get("resource") or "")
     found = next((r for r in ROUTES if path.endswith(r)), None)
     if found is None:
         raise RequestError(404, "not_found", f"no route {path or '/'}: use POST {', '.join(ROUTES)}")
-    method = str(event.get("httpMethod") or "").upper()
+    context = event.get("requestContext")
+    http = context.get("http") if isinstance(context, dict) else None
+    method = str((http.get("method") if isinstance(http, dict) else None) or event.get("httpMethod") or "").upper()
     if method != "POST":
         raise RequestError(405, "method_not_allowed", f"{method or 'this method'} is not allowed: use POST {found}")
     return found
@@ -90,7 +97,7 @@ def _raw_body(event: dict[str, Any], limit: int) -> bytes:
         except (binascii.Error, ValueError) as exc:
             raise RequestError(400, "malformed_base64", f"the body is not valid base64: {exc}") from exc
     else:
-        # A text body: API Gateway passed it through because its type is not a binary media type.
+        # A text body: API Gateway passed it through as text (JSON; an image comes base64-encoded).
         body = raw.encode("utf-8", errors="surrogateescape") if isinstance(raw, str) else bytes(raw)
     if len(body) > limit:
         raise RequestError(413, "payload_too_large", f"the body is {len(body)} bytes; the limit is {limit}")

@@ -6,7 +6,8 @@ visit recognised) and the new default, with the same decisions, alerts and door 
 Measured here, in one run: the hard doorway (lfw-dev faces; scripts/make_fixture_videos.py --hard) played in real
 time (as a camera gives it, so which clips are answered does not depend on how far a replay runs ahead) through
 the real device app with its actions against the local stack twice, motion gate on both times: the old pipeline
-(`--upload all --no-track-decided`, and every clip of an open visit recognised) and the new default (a visit's clips
+(`--upload all --no-track-decided`, and every clip of an open visit recognised, through a REST API as before) and the
+new default (through the HTTP API deploy makes now; a visit's clips
 uploaded in one bundle a visit, the empty doorway kept on the device, no still clip sent after one that showed
 nobody, and a decided visit's same face tracked instead of sent). Per run: which clips are sent for recognition,
 tracked instead, and uploaded (empty stretch, beside a visit, or someone at the door), the recognizer's own time per
@@ -47,7 +48,8 @@ RETENTION_DAYS = 30
 PRICES = {
     "lambda_gb_s_x86": 0.0000166667,  # per GB-second
     "lambda_request": 0.20 / 1e6,
-    "apigw_rest_request": 3.50 / 1e6,  # REST API, first 333 M requests a month
+    "apigw_rest_request": 3.50 / 1e6,  # REST API, first 333 M requests a month (the old pipeline's API)
+    "apigw_http_request": 1.00 / 1e6,  # HTTP API, first 300 M a month, per 512 KB (a frame is ~50 KB): today's API
     "s3_put": 0.005 / 1000,  # PUT, COPY, POST, LIST
     "s3_gb_month": 0.023,  # S3 Standard, first 50 TB
     "dynamodb_write": 0.625 / 1e6,  # on-demand write request unit (items under 1 KB)
@@ -55,11 +57,13 @@ PRICES = {
 }
 
 
-# The old pipeline: every clip uploaded, and every clip of an open visit recognised. The new one: the defaults.
+# The old pipeline: every clip uploaded, and every clip of an open visit recognised, through a REST API. The new
+# one: the defaults, through the HTTP API deploy makes.
 PIPELINES: dict[str, tuple[UploadMode, MotionPolicy, bool]] = {  # (upload, motion gate, tracking skip)
     "old": ("all", MotionPolicy(still_after_empty=False), False),
     "new": (UploadPolicy().mode, MotionPolicy(), True),
 }
+API_PRICE = {"old": PRICES["apigw_rest_request"], "new": PRICES["apigw_http_request"]}
 
 
 def _run(upload: UploadMode, motion: MotionPolicy, track: bool, device_file: Path, manifest: VideoManifest,
@@ -143,7 +147,7 @@ def control_ms(samples: int = 200) -> float:
     return statistics.median(times)
 
 
-def day_cost(run: dict, empty_share: float, control_each_ms: float) -> dict:
+def day_cost(run: dict, empty_share: float, control_each_ms: float, api_request: float) -> dict:
     """Per device-day: requests and dollars, for a day of DAY_CLIPS clips, `empty_share` of them empty.
 
     What is sent scales from the run: its share of occupied clips recognised, its empty clips recognised beside a
@@ -152,7 +156,7 @@ def day_cost(run: dict, empty_share: float, control_each_ms: float) -> dict:
     its empty clips uploaded per visit (the margin before a visit and its tail: they come with visits, not with the
     length of the empty day). What it takes to upload them is what the device asked for: an upload URL and a PUT
     per clip under `all`; under `visits` the run's uploads per visit (one bundle a visit, and the clips alerts
-    needed at once, alone). Lambda bills each request's own duration: the run's mean recognizer time per frame sent
+    needed at once, alone), each an API request at `api_request` dollars. Lambda bills each request's own duration: the run's mean recognizer time per frame sent
     (an empty frame is cheaper than a face), at the functions' deployed memory sizes.
     """
     empty_clips, occupied_clips = DAY_CLIPS * empty_share, DAY_CLIPS * (1 - empty_share)
@@ -176,7 +180,7 @@ def day_cost(run: dict, empty_share: float, control_each_ms: float) -> dict:
     storage_gb_month = uploaded * run["clip_bytes"] / 1e9 * RETENTION_DAYS / 30.4
     dollars = {
         "lambda": gb_s * PRICES["lambda_gb_s_x86"] + (sent + control_calls) * PRICES["lambda_request"],
-        "api_gateway": (sent + control_calls) * PRICES["apigw_rest_request"],
+        "api_gateway": (sent + control_calls) * api_request,
         "s3_puts": puts * PRICES["s3_put"],
         "s3_storage": storage_gb_month * PRICES["s3_gb_month"],
         "dynamodb": (faces + 2 * reports) * PRICES["dynamodb_write"],
@@ -210,11 +214,11 @@ def main() -> None:
             runs[pipeline] = _run(upload, motion, track, bench.device(device), manifest, bench.work / device)
     control_each = control_ms()
     old, new = runs["old"], runs["new"]
-    day = {"old_busy_doorway": day_cost(old, args.empty, control_each),
-           "new_busy_doorway": day_cost(new, args.empty, control_each),
-           "new_quiet_house": day_cost(new, QUIET_HOUSE, control_each),
-           "new_busy_shop": day_cost(new, BUSY_SHOP, control_each),
-           "old_busy_shop": day_cost(old, BUSY_SHOP, control_each)}
+    day = {"old_busy_doorway": day_cost(old, args.empty, control_each, API_PRICE["old"]),
+           "new_busy_doorway": day_cost(new, args.empty, control_each, API_PRICE["new"]),
+           "new_quiet_house": day_cost(new, QUIET_HOUSE, control_each, API_PRICE["new"]),
+           "new_busy_shop": day_cost(new, BUSY_SHOP, control_each, API_PRICE["new"]),
+           "old_busy_shop": day_cost(old, BUSY_SHOP, control_each, API_PRICE["old"])}
     same = {what: old[what] == new[what] for what in ("decisions", "alerts", "door_openings")}
     result = {"machine": machine(), "empty_share": args.empty, "quiet_house_empty_share": QUIET_HOUSE,
               "busy_shop_empty_share": BUSY_SHOP, "day_clips": DAY_CLIPS, "prices": PRICES,
@@ -243,6 +247,7 @@ def _print(result: dict) -> None:
             ("recognizer ms per frame (mean)", lambda d: f"{d['recognize_ms_mean']:.1f}"),
             ("clips uploaded", lambda d: f"{d['clips_uploaded']:,}"),
             ("uploads (URL request + PUT)", lambda d: f"{d['puts']:,}")]
+    rows += [("API requests", lambda d: f"{d['frames_sent'] + d['control_calls']:,}")]
     rows += [(f"{k} $", lambda d, k=k: f"{d['usd'][k]:.4f}") for k in ("lambda", "api_gateway", "s3_puts",
                                                                           "s3_storage", "dynamodb", "total")]
     rows += [("Rekognition $, same frames", lambda d: f"{d['rekognition_usd_same_frames']:.2f}")]

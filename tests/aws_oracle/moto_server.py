@@ -8,10 +8,10 @@ departs from AWS, this process corrects it before serving, and nothing in produc
 1. **Bucket policies and `aws:SecureTransport`.** moto ignores the condition, so a TLS-only bucket policy
    (Deny s3:* when SecureTransport is false) denies every object call. This server speaks only TLS, so every
    request is secure: statements denying non-TLS requests are dropped before moto evaluates a bucket policy.
-2. **`binaryMediaTypes` on CreateRestApi** are dropped by moto; the harness stores them as AWS does.
+2. (unused since the stack's API is an HTTP API: moto dropped a REST API's `binaryMediaTypes`.)
 3. **API Gateway's IAM actions** are the HTTP methods of its management API (`apigateway:POST` on
-   `arn:aws:apigateway:{region}::/restapis/...`); moto checks the operation name (`apigateway:CreateRestApi`)
-   on `*`. The harness checks what AWS checks.
+   `arn:aws:apigateway:{region}::/apis/...` for an HTTP API, whose calls go to `/v2/apis/...`); moto checks the
+   operation name (`apigateway:CreateApi`) on `*`. The harness checks what AWS checks.
    Likewise moto names some S3 actions by operation (`s3:HeadBucket`, `s3:GetPublicAccessBlock`) or not at all
    (bucket encryption and public access blocks are checked as ListBucket / CreateBucket), and it checks a DeleteObjects batch as
    s3:DeleteObject on the bucket, where AWS checks each object; the harness checks what AWS documents.
@@ -108,8 +108,8 @@ def request_resource(service: str, method: str, path: str, body: bytes | str | N
     request names none)."""
     url_path = unquote(urlsplit(path).path)
     data = _json_body(body)
-    if service == "apigateway":
-        return f"arn:{partition}:apigateway:{region}::{url_path}"
+    if service == "apigateway":  # API Gateway v2's calls go to /v2/apis/...; IAM names them /apis/...
+        return f"arn:{partition}:apigateway:{region}::{re.sub(r'^/v2/', '/', url_path)}"
     if service == "lambda":
         match = re.match(r"^/\d{4}-\d\d-\d\d/functions/([^/]+)", url_path)
         name = match.group(1) if match else data.get("FunctionName")
@@ -130,7 +130,6 @@ def request_resource(service: str, method: str, path: str, body: bytes | str | N
 
 
 def _apply_patches(audit_path: str | None) -> None:
-    from moto.apigateway.responses import APIGatewayResponse
     from moto.core.exceptions import AccessDeniedError
     from moto.iam import access_control
     from moto.s3.models import FakeBucket
@@ -157,21 +156,6 @@ def _apply_patches(audit_path: str | None) -> None:
             self.policy = saved
 
     FakeBucket.get_permission = get_permission
-
-    # 2. binaryMediaTypes on CreateRestApi.
-    original_create_rest_api = APIGatewayResponse.create_rest_api
-
-    def create_rest_api(self: Any) -> Any:
-        status, headers, body = original_create_rest_api(self)
-        wanted = self._get_param("binaryMediaTypes")
-        if status == 200 and wanted:
-            api = json.loads(body)
-            self.backend.get_rest_api(api["id"]).binaryMediaTypes = list(wanted)
-            api["binaryMediaTypes"] = list(wanted)
-            body = json.dumps(api)
-        return status, headers, body
-
-    APIGatewayResponse.create_rest_api = create_rest_api
 
     # 3-5. What AWS authorises: API Gateway's HTTP-method actions, resources from the request, iam:PassRole.
     original_match = access_control.IAMPolicyStatement._check_element_matches

@@ -10,8 +10,8 @@ ARGS = ("eu-west-1", "123456789012", "aws")
 
 
 @pytest.mark.parametrize(("service", "method", "path", "moto", "aws"), [
-    ("apigateway", "POST", "/restapis", "CreateRestApi", "apigateway:POST"),
-    ("apigateway", "PATCH", "/usageplans/p1", "UpdateUsagePlan", "apigateway:PATCH"),
+    ("apigateway", "POST", "/v2/apis", "CreateApi", "apigateway:POST"),
+    ("apigateway", "PATCH", "/v2/apis/a1/stages/live", "UpdateStage", "apigateway:PATCH"),
     ("s3", "HEAD", "/b", "s3:HeadBucket", "s3:ListBucket"),
     ("s3", "GET", "/b?encryption", "s3:ListBucket", "s3:GetEncryptionConfiguration"),
     ("s3", "PUT", "/b?encryption", "s3:CreateBucket", "s3:PutEncryptionConfiguration"),
@@ -34,7 +34,8 @@ def test_the_action_is_the_one_iam_checks(service: str, method: str, path: str, 
     ("ecr", "/", b'{"repositoryName": "facegate/recognizer"}',
      "arn:aws:ecr:eu-west-1:123456789012:repository/facegate/recognizer"),
     ("logs", "/", b'{"logGroupName": "/aws/lambda/f"}', "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/f"),
-    ("apigateway", "/restapis/a1/resources", b"", "arn:aws:apigateway:eu-west-1::/restapis/a1/resources"),
+    ("apigateway", "/v2/apis/a1/routes", b"", "arn:aws:apigateway:eu-west-1::/apis/a1/routes"),
+    ("apigateway", "/v2/apis", b"", "arn:aws:apigateway:eu-west-1::/apis"),
 ])
 def test_the_resource_is_derived_from_the_request(service: str, path: str, body: bytes, arn: str) -> None:
     assert request_resource(service, "GET", path, body, *ARGS) == arn

@@ -27,8 +27,8 @@ def _run(upload: str, puts: int) -> dict:
 
 
 def test_a_bundle_a_visit_is_one_put_and_one_upload_url_whatever_its_clips(cost: ModuleType) -> None:
-    bundled = cost.day_cost(_run("visits", puts=4), 0.9, 2.0)  # one bundle for each of the 4 visits
-    alone = cost.day_cost(_run("visits", puts=56), 0.9, 2.0)  # the same 56 clips uploaded one by one
+    bundled = cost.day_cost(_run("visits", puts=4), 0.9, 2.0, cost.API_PRICE["new"])  # one bundle for each of the 4 visits
+    alone = cost.day_cost(_run("visits", puts=56), 0.9, 2.0, cost.API_PRICE["new"])  # the same 56 clips uploaded one by one
 
     assert bundled["clips_uploaded"] == alone["clips_uploaded"]  # the same footage is stored...
     assert bundled["usd"]["s3_storage"] == alone["usd"]["s3_storage"]
@@ -39,5 +39,15 @@ def test_a_bundle_a_visit_is_one_put_and_one_upload_url_whatever_its_clips(cost:
 
 
 def test_the_old_pipeline_uploads_every_clip_alone(cost: ModuleType) -> None:
-    old = cost.day_cost(_run("all", puts=200), 0.9, 2.0)
+    old = cost.day_cost(_run("all", puts=200), 0.9, 2.0, cost.API_PRICE["old"])
     assert old["puts"] == old["clips_uploaded"] == cost.DAY_CLIPS
+
+
+def test_api_gateway_is_priced_per_request_at_the_pipelines_api(cost: ModuleType) -> None:
+    """The same requests cost 3.5 times as much through the old pipeline's REST API as through the HTTP API."""
+    run = _run("visits", puts=4)
+    http = cost.day_cost(run, 0.9, 2.0, cost.API_PRICE["new"])
+    rest = cost.day_cost(run, 0.9, 2.0, cost.API_PRICE["old"])
+    requests = http["frames_sent"] + http["control_calls"]
+    assert http["usd"]["api_gateway"] == pytest.approx(requests * 1.00 / 1e6, rel=1e-2)
+    assert rest["usd"]["api_gateway"] == pytest.approx(3.5 * http["usd"]["api_gateway"], rel=1e-2)

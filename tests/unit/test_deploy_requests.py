@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 
 from facegate_contract import stage_url
-from services import clip_bucket, deployer_policy, lambda_role, recognizer_function, recognizer_image, rest_api
+from services import clip_bucket, deployer_policy, lambda_role, device_registry, http_api, recognizer_function, recognizer_image
 from services.names import StackNames
 from services.target import Target, UnknownRegion
 
@@ -171,29 +171,26 @@ class TestDocumentedForms:
     ARN_PARTITIONS = "(aws|aws-cn|aws-us-gov)"
 
     @pytest.mark.parametrize("names", [NAMES, CHINA], ids=["aws", "aws-cn"])
-    def test_the_integration_uri_has_the_documented_form(self, names: StackNames) -> None:
-        """PutIntegration `uri` for AWS_PROXY to Lambda (API Gateway API reference, PutIntegration; developer guide,
-        "Set up Lambda proxy integrations"): `arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/
-        {function-arn}/invocations` — the service field after the region, no account field."""
+    def test_the_integration_uri_is_the_functions_arn(self, names: StackNames) -> None:
+        """CreateIntegration `IntegrationUri` of an HTTP API's Lambda proxy integration (API Gateway v2 API reference,
+        Integration): "For a Lambda integration, specify the ARN of a Lambda function" — not the REST API's
+        `arn:aws:apigateway:{region}:lambda:path/...` form."""
         function = names.function_arn(names.function)
-        uri = rest_api.lambda_integration_uri(names, function)
-        pattern = (rf"^arn:{names.partition}:apigateway:{names.region}:lambda:path/2015-03-31/functions/"
-                   rf"(?P<function>arn:{names.partition}:lambda:{names.region}:\d{{12}}:function:[\w-]+)/invocations$")
-        match = re.match(pattern, uri)
-        assert match and match["function"] == function, uri
-        assert "::lambda:" not in uri  # the empty account field AWS refused ("must contain path or action")
+        uri = http_api.lambda_integration_uri(function)
+        assert re.match(rf"^arn:{names.partition}:lambda:{names.region}:\d{{12}}:function:[\w-]+$", uri), uri
 
     def test_the_invoke_permission_names_this_apis_stage_in_the_execute_api_form(self) -> None:
         """Lambda AddPermission `SourceArn` for API Gateway (API Gateway developer guide, "execute-api ARN format"):
-        `arn:{partition}:execute-api:{region}:{account-id}:{api-id}/{stage}/{http-method}/{resource-path}`."""
-        arn = rest_api.invoke_source_arn(NAMES, "a1b2c3d4e5")
-        assert re.match(r"^arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/live/\*/\*$", arn), arn
-        china = rest_api.invoke_source_arn(CHINA, "a1b2c3d4e5")
+        `arn:{partition}:execute-api:{region}:{account-id}:{api-id}/{stage}/{http-method}/{resource-path}`, and
+        `{api-id}/{stage}/$default` for an HTTP API's default route: this stage, any route."""
+        arn = http_api.invoke_source_arn(NAMES, "a1b2c3d4e5")
+        assert re.match(r"^arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/live/\*$", arn), arn
+        china = http_api.invoke_source_arn(CHINA, "a1b2c3d4e5")
         assert china.startswith("arn:aws-cn:execute-api:cn-north-1:123456789012:a1b2c3d4e5/live/")
 
     def test_the_invoke_permission_is_granted_to_api_gateway_with_that_source(self) -> None:
         lam = client("lambda")
-        source = rest_api.invoke_source_arn(NAMES, "a1b2c3d4e5")
+        source = http_api.invoke_source_arn(NAMES, "a1b2c3d4e5")
         with Stubber(lam) as stub:
             stub.add_client_error("get_policy", "ResourceNotFoundException")
             stub.add_response("add_permission", {}, {
@@ -238,7 +235,7 @@ class TestDeployerPolicy:
                 if resource == "*":  # AWS has no resource for these
                     assert statement["Action"] == ["ecr:GetAuthorizationToken"], statement
                 elif ":apigateway:" in resource:  # ids AWS chooses; the paths are API Gateway's own
-                    assert re.match(r"^arn:aws:apigateway:eu-west-1::/(restapis|usageplans|apikeys)(/\*)?$", resource)
+                    assert re.match(r"^arn:aws:apigateway:eu-west-1::/apis(/\*)?$", resource)
                 elif resource.endswith("log-group:*"):
                     assert statement["Action"] == ["logs:DescribeLogGroups"]
                 else:
@@ -258,26 +255,118 @@ class TestDeployerPolicy:
         assert "arn:aws-cn:lambda:cn-north-1:123456789012:function:door-*" in arns
 
 
-class TestApi:
-    def test_the_usage_plan_throttle_is_converged_on_every_deploy(self) -> None:
-        apigw = client("apigateway")
-        plan = {"id": "p1", "name": NAMES.usage_plan, "throttle": {"rateLimit": 5.0, "burstLimit": 40},
-                "apiStages": [{"apiId": "a1", "stage": "live"}]}
-        with Stubber(apigw) as stub:
-            stub.add_response("get_usage_plans", {"items": [plan]})
-            stub.add_response("update_usage_plan", {}, {"usagePlanId": "p1", "patchOperations": [
-                {"op": "replace", "path": "/throttle/rateLimit", "value": "20.0"}]})
-            _, change = rest_api.ensure_usage_plan(apigw, NAMES, "a1")
-        assert change.action.value == "updated"
+ROUTE_FUNCTIONS = {path: NAMES.function_arn(NAMES.function if path == "/recognize" else NAMES.control_function)
+                   for path in http_api.ROUTES}
+CONTROL_ARN = NAMES.function_arn(NAMES.control_function)
 
-    def test_a_converged_plan_is_left_alone(self) -> None:
-        apigw = client("apigateway")
-        plan = {"id": "p1", "name": NAMES.usage_plan, "throttle": dict(rest_api.THROTTLE),
-                "apiStages": [{"apiId": "a1", "stage": "live"}]}
+
+def _converged_api() -> dict[str, Any]:
+    """The listings of an API deploy converged already: integration ids are the functions' names."""
+    integrations = [{"IntegrationId": arn.rsplit(":", 1)[-1], "IntegrationUri": arn, "IntegrationType": "AWS_PROXY",
+                     "PayloadFormatVersion": "2.0"} for arn in sorted(set(ROUTE_FUNCTIONS.values()))]
+    routes = [{"RouteId": f"r{i}", "RouteKey": key, "Target": f"integrations/{arn.rsplit(':', 1)[-1]}"}
+              for i, (key, arn) in enumerate(http_api.route_keys(ROUTE_FUNCTIONS, CONTROL_ARN).items())]
+    stage = {"StageName": "live", "AutoDeploy": True, "DefaultRouteSettings": dict(http_api.THROTTLE)}
+    api = {"ApiId": "a1", "Name": NAMES.api, "ProtocolType": "HTTP",
+           "RouteSelectionExpression": "${request.method} ${request.path}"}
+    return {"api": api, "integrations": integrations,
+            "routes": routes, "stages": [stage]}
+
+
+class TestHttpApi:
+    def test_a_new_api_gets_one_proxy_integration_per_function_every_route_and_a_throttled_stage(self) -> None:
+        apigw = client("apigatewayv2")
         with Stubber(apigw) as stub:
-            stub.add_response("get_usage_plans", {"items": [plan]})
-            _, change = rest_api.ensure_usage_plan(apigw, NAMES, "a1")
-        assert change.action.value == "unchanged"
+            stub.add_response("get_apis", {"Items": []}, {})
+            stub.add_response("create_api", {"ApiId": "a1", "Name": NAMES.api},
+                              {"Name": NAMES.api, "ProtocolType": "HTTP", "Description": ANY})
+            stub.add_response("get_integrations", {"Items": []}, {"ApiId": "a1"})
+            for arn, integration in ((CONTROL_ARN, "i1"), (NAMES.function_arn(NAMES.function), "i2")):
+                stub.add_response("create_integration", {"IntegrationId": integration}, {
+                    "ApiId": "a1", "IntegrationType": "AWS_PROXY", "IntegrationMethod": "POST",
+                    "IntegrationUri": arn, "PayloadFormatVersion": "2.0"})
+            stub.add_response("get_routes", {"Items": []}, {"ApiId": "a1"})
+            for key in http_api.route_keys(ROUTE_FUNCTIONS, CONTROL_ARN):
+                target = "integrations/i2" if key == "ANY /recognize" else "integrations/i1"
+                stub.add_response("create_route", {}, {"ApiId": "a1", "RouteKey": key, "Target": target,
+                                                       "AuthorizationType": "NONE"})
+            stub.add_response("get_stages", {"Items": []}, {"ApiId": "a1"})
+            stub.add_response("create_stage", {}, {"ApiId": "a1", "StageName": "live", "AutoDeploy": True,
+                                                   "DefaultRouteSettings": http_api.THROTTLE, "Description": ANY})
+            info, changes = http_api.ensure_http_api(apigw, NAMES, ROUTE_FUNCTIONS, CONTROL_ARN)
+            stub.assert_no_pending_responses()
+        assert info == http_api.ApiInfo(api_id="a1", stage="live")
+        assert [c.action.value for c in changes] == ["created", "created"]
+        assert "$default" in http_api.route_keys(ROUTE_FUNCTIONS, CONTROL_ARN)  # unknown paths: JSON from the function
+
+    def _listed(self, stub: Stubber, listings: dict[str, Any]) -> None:
+        stub.add_response("get_apis", {"Items": [listings["api"]]}, {})
+        stub.add_response("get_integrations", {"Items": listings["integrations"]}, {"ApiId": "a1"})
+        stub.add_response("get_routes", {"Items": listings["routes"]}, {"ApiId": "a1"})
+        stub.add_response("get_stages", {"Items": listings["stages"]}, {"ApiId": "a1"})
+
+    def test_a_converged_api_is_left_alone(self) -> None:
+        apigw = client("apigatewayv2")
+        with Stubber(apigw) as stub:
+            self._listed(stub, _converged_api())
+            _, changes = http_api.ensure_http_api(apigw, NAMES, ROUTE_FUNCTIONS, CONTROL_ARN)
+            stub.assert_no_pending_responses()
+        assert [c.action.value for c in changes] == ["unchanged", "unchanged"]
+
+    def test_the_stage_throttle_is_converged_and_a_stale_route_removed(self) -> None:
+        apigw = client("apigatewayv2")
+        listings = _converged_api()
+        listings["routes"].append({"RouteId": "old", "RouteKey": "POST /gone", "Target": "integrations/x"})
+        listings["stages"][0]["DefaultRouteSettings"] = {"ThrottlingRateLimit": 5.0, "ThrottlingBurstLimit": 100}
+        with Stubber(apigw) as stub:
+            stub.add_response("get_apis", {"Items": [listings["api"]]}, {})
+            stub.add_response("get_integrations", {"Items": listings["integrations"]}, {"ApiId": "a1"})
+            stub.add_response("get_routes", {"Items": listings["routes"]}, {"ApiId": "a1"})
+            stub.add_response("delete_route", {}, {"ApiId": "a1", "RouteId": "old"})
+            stub.add_response("get_stages", {"Items": listings["stages"]}, {"ApiId": "a1"})
+            stub.add_response("update_stage", {}, {"ApiId": "a1", "StageName": "live", "AutoDeploy": True,
+                                                   "DefaultRouteSettings": http_api.THROTTLE})
+            _, changes = http_api.ensure_http_api(apigw, NAMES, ROUTE_FUNCTIONS, CONTROL_ARN)
+            stub.assert_no_pending_responses()
+        assert [c.action.value for c in changes] == ["updated", "updated"]
+
+
+class TestDeviceRegistry:
+    """Device keys live in the devices table only: a device's as its hash, the developer's kept for every deploy."""
+
+    @pytest.fixture
+    def table(self, mocked_aws: None) -> Any:
+        from services import tables
+
+        tables.ensure_table(boto3.client("dynamodb"), tables.devices_table(NAMES.devices_table))
+        return boto3.resource("dynamodb").Table(NAMES.devices_table)
+
+    def test_a_device_key_is_random_and_only_its_hash_is_stored(self, table: Any) -> None:
+        from facegate_contract import api_key_hash
+
+        first = device_registry.add_device(table, NAMES, "door-1")
+        second = device_registry.add_device(table, NAMES, "door-2")
+        assert first.api_key != second.api_key and len(first.api_key) >= 40
+        item = table.get_item(Key={"key_hash": api_key_hash(first.api_key)})["Item"]
+        assert item["device_id"] == "door-1" and first.api_key not in json.dumps(item, default=str)
+
+    def test_an_existing_device_is_refused_and_remove_revokes(self, table: Any) -> None:
+        device_registry.add_device(table, NAMES, "door-1")
+        with pytest.raises(device_registry.DeviceError, match="exists already"):
+            device_registry.add_device(table, NAMES, "door-1")
+        assert device_registry.remove_device(table, NAMES, "door-1").action.value == "deleted"
+        assert device_registry.remove_device(table, NAMES, "door-1").action.value == "absent"
+        assert device_registry.list_devices(table) == []
+
+    def test_the_developer_key_is_the_same_on_every_deploy_and_listed_without_keys(self, table: Any) -> None:
+        first, created = device_registry.ensure_developer_key(table, NAMES)
+        again, unchanged = device_registry.ensure_developer_key(table, NAMES)
+        assert (created.action.value, unchanged.action.value) == ("created", "unchanged")
+        assert again.api_key == first.api_key
+        device_registry.add_device(table, NAMES, "door-1")
+        listed = device_registry.list_devices(table)
+        assert [d["device_id"] for d in listed] == [NAMES.developer_device, "door-1"]
+        assert all("api_key" not in d and first.api_key not in str(d) for d in listed)
 
 
 class TestPartitions:
@@ -285,8 +374,7 @@ class TestPartitions:
         document = json.dumps([lambda_role.access_policy(CHINA), lambda_role.control_policy(CHINA)])
         arns = [a for a in document.replace('"', " ").split() if a.startswith("arn:")]
         assert arns and all(a.startswith("arn:aws-cn:") for a in arns), arns
-        assert rest_api.lambda_integration_uri(CHINA, "arn:aws-cn:lambda:x").startswith("arn:aws-cn:apigateway:")
-        assert rest_api.invoke_source_arn(CHINA, "a1").startswith("arn:aws-cn:execute-api:cn-north-1:")
+        assert http_api.invoke_source_arn(CHINA, "a1").startswith("arn:aws-cn:execute-api:cn-north-1:")
 
     def test_the_partition_comes_from_the_region(self) -> None:
         assert Target(region="cn-north-1").partition == "aws-cn"

@@ -22,6 +22,7 @@ from recognizer.pipeline import FacePipeline
 from recognizer.recognize.service import RecognizerService
 from recognizer.recognize.sightings_log import SightingsLog
 from recognizer.control.visit_reports import VisitReports
+from recognizer.api.event import RequestError, route
 
 CLIP = "20261129T101010.500Z-000007"
 KEYS = {"key-door-1": "door-1", "key-door-2": "door-2"}
@@ -79,9 +80,12 @@ def devices_table() -> Table:
 
 def proxy_event(path: str, body: bytes, key: str = "key-door-1", content_type: str = "application/json",
                 **headers: str) -> dict[str, Any]:
+    """The event the deployed HTTP API sends (payload format 2.0: lower-case headers, the stage in the path)."""
     binary = content_type.startswith("image/")
-    return {"httpMethod": "POST", "resource": path, "path": path,
-            "headers": {"Content-Type": content_type, "x-api-key": key, "Host": "localhost:4566", **headers},
+    sent = {"Content-Type": content_type, "x-api-key": key, "Host": "localhost:4566", **headers}
+    return {"version": "2.0", "routeKey": f"ANY {path}", "rawPath": f"/live{path}",
+            "requestContext": {"http": {"method": "POST", "path": f"/live{path}"}, "stage": "live"},
+            "headers": {name.lower(): value for name, value in sent.items()},
             "body": base64.b64encode(body).decode() if binary else body.decode(), "isBase64Encoded": binary}
 
 
@@ -373,3 +377,21 @@ def test_hostile_json_is_a_clear_400_never_a_500(control: ControlService, route:
     status, body = answer(control, proxy_event(route, _with(valid, field, raw)))
     assert (status, body["error"]) == (400, error), body
     assert body["message"]
+
+
+@pytest.mark.parametrize(("path", "method", "expected"), [
+    ("/recognize", "POST", "/recognize"), ("/visits", "POST", "/visits"),
+    ("/recognize", "GET", 405), ("/nowhere", "POST", 404), ("/", "POST", 404)])
+def test_both_proxy_event_shapes_name_the_same_route(path: str, method: str, expected: str | int) -> None:
+    """Payload format 2.0 (the HTTP API's; an unknown path comes through its `$default` route) and 1.0 (a REST
+    API's) reach the same route, or the same refusal."""
+    v2 = {"version": "2.0", "routeKey": "$default" if expected == 404 else f"ANY {path}", "rawPath": f"/live{path}",
+          "requestContext": {"http": {"method": method, "path": f"/live{path}"}, "stage": "live"}}
+    v1 = {"httpMethod": method, "resource": path, "path": path}
+    for evt in (v2, v1):
+        if isinstance(expected, int):
+            with pytest.raises(RequestError) as refused:
+                route(evt)
+            assert refused.value.status == expected
+        else:
+            assert route(evt) == expected
