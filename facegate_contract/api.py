@@ -8,6 +8,13 @@ VISITS_PATH = "/visits"  # POST a visit report from the device (decision, clips,
 CLIP_LINKS_PATH = "/clip-links"  # POST {key, expires_in}: a presigned GET URL of one of the device's clips
 DOOR_REQUESTS_PATH = "/door-requests"  # POST a door request (confirm mode): an operator approves or denies it
 DOOR_REQUEST_STATUS_PATH = "/door-request-status"  # POST {request_id}: the device polls its request's state
+FOOTAGE_REQUESTS_PATH = "/footage-requests"  # POST {}: the calling device's open footage requests (it polls)
+FOOTAGE_RESULTS_PATH = "/footage-results"  # POST {request_id, status, key, clips}: the device answers one of them
+FOOTAGE_PATHS = (FOOTAGE_REQUESTS_PATH, FOOTAGE_RESULTS_PATH)  # the API's footage routes (services.http_api.ROUTES)
+# A footage request the device has not answered within this long reads as expired (its clips are likely gone).
+FOOTAGE_REQUEST_EXPIRES_S = 24 * 3600
+# The longest range one footage request may ask for: ~600 clips of 0.5 s, well under MAX_CLIP_BYTES as one bundle.
+FOOTAGE_MAX_RANGE_S = 300
 # A door request waits at most this long for an operator: an approval after it never opens the door.
 DOOR_REQUEST_MIN_EXPIRES_S, DOOR_REQUEST_MAX_EXPIRES_S = 5, 600
 # Links are signed with the Lambda role's temporary credentials, which end within hours whatever a URL says.

@@ -1,8 +1,8 @@
 """The tables' key names, and how their items read back.
 
 people     PERSON_KEY (a First_Last label)                          → the person's details
-sightings  PERSON_KEY (a label, unknown, VISIT_PARTITION or DOOR_PARTITION) + SEEN_AT_KEY (a time-sorted id)
-           → a sighting, a visit, or a door request (confirm mode)
+sightings  PERSON_KEY (a label, unknown, VISIT_PARTITION, DOOR_PARTITION or FOOTAGE_PARTITION) + SEEN_AT_KEY
+           (a time-sorted id) → a sighting, a visit, a door request (confirm mode) or a footage request
 devices    KEY_HASH_KEY (the SHA-256 of an API key)                  → the device id
 """
 from __future__ import annotations
@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from facegate_contract.wire import APPROVED, DENIED, EXPIRED, PENDING, DoorRequestState
+from facegate_contract.api import FOOTAGE_REQUEST_EXPIRES_S
+from facegate_contract.wire import (APPROVED, DENIED, EXPIRED, PENDING, REQUESTED, DoorRequestState,
+                                    FootageRequestState)
 
 
 PERSON_KEY = "person"
@@ -41,3 +43,14 @@ def door_request_state(item: Mapping[str, Any], now: float) -> DoorRequestState:
     decided = item.get("decided_at_s")
     return DoorRequestState(request_id=str(item[SEEN_AT_KEY]), status=status,  # type: ignore[arg-type]
                             expires_at=expires_at, decided_at=float(decided) if decided is not None else None)
+
+
+def footage_request_state(item: Mapping[str, Any], now: float) -> FootageRequestState:
+    """A stored footage request as the device and the console read it: still `requested` FOOTAGE_REQUEST_EXPIRES_S
+    after it was made reads as `expired` (nothing rewrites it; the device no longer sees it)."""
+    status = str(item.get("status", REQUESTED))
+    if status == REQUESTED and now >= float(item["requested_at_s"]) + FOOTAGE_REQUEST_EXPIRES_S:
+        status = EXPIRED
+    key = item.get("key")
+    return FootageRequestState(request_id=str(item[SEEN_AT_KEY]), status=status,  # type: ignore[arg-type]
+                               key=str(key) if key else None, clips=len(item.get("clips") or []))

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 # ---- S3 ---------------------------------------------------------------------------------------------------------
 CLIPS_PREFIX = "clips/"  # clips/<device-id>/<YYYY>/<MM>/<DD>/<clip-id>.mp4, and visit bundles <visit-id>.zip
@@ -26,6 +28,19 @@ LABEL_RE = re.compile(LABEL_PATTERN, re.ASCII)
 DEVICE_ID_RE = re.compile(DEVICE_ID_PATTERN, re.ASCII)
 CLIP_ID_RE = re.compile(CLIP_ID_PATTERN, re.ASCII)
 VISIT_ID_RE = re.compile(VISIT_ID_PATTERN, re.ASCII)
+
+
+def utc_stamp(epoch_s: float) -> str:
+    """Compact UTC time with milliseconds that sorts as text: 20261123T231158.500Z (the start of clip, visit and
+    request ids)."""
+    moment = datetime.fromtimestamp(epoch_s, tz=UTC)
+    return f"{moment:%Y%m%dT%H%M%S}.{moment.microsecond // 1000:03d}Z"
+
+
+def stamped_id(epoch_s: float) -> str:
+    """`20261123T231158.500Z-1a2b3c4d` (a visit, door or footage request id): sorts as text by `epoch_s`; 32 random
+    bits keep two ids of the same millisecond (or of two devices, or of a restarted device) apart."""
+    return f"{utc_stamp(epoch_s)}-{secrets.token_hex(4)}"
 
 
 def is_label(value: str) -> bool:
@@ -50,6 +65,7 @@ def is_visit_id(value: str) -> bool:
 
 VISIT_PARTITION = "#visit"  # visit summaries live in the sightings table under this partition, sorted by start
 DOOR_PARTITION = "#door"  # door requests (confirm mode) live in the sightings table under this partition
+FOOTAGE_PARTITION = "#footage"  # footage requests (the console asks a device for its kept clips) live there too
 UNDECIDED = "undecided"  # a visit's decision before enough clips agree
 
 
@@ -98,6 +114,31 @@ def bundle_key(device_id: str, visit_id: str) -> str:
 def parse_bundle_key(key: str) -> tuple[str, str] | None:
     """(device id, visit id) of a well-formed bundle key (the inverse of `bundle_key`), else None."""
     return _parse_day_key(key, ".zip", is_visit_id)
+
+
+FOOTAGE_BUNDLE_PREFIX = "footage-"  # a footage request's bundle: footage-<request-id>.zip, beside visit bundles
+
+
+def footage_key(device_id: str, request_id: str) -> str:
+    """Where a footage request's bundle goes: clips/<device-id>/<YYYY>/<MM>/<DD>/footage-<request-id>.zip (UTC day of
+    the request id, a visit-like id), under the device's own clips prefix and so expired with its clips."""
+    day = _day_key(device_id, request_id, ".zip")
+    folder, name = day.rsplit("/", 1)
+    return f"{folder}/{FOOTAGE_BUNDLE_PREFIX}{name}"
+
+
+def parse_footage_key(key: str) -> tuple[str, str] | None:
+    """(device id, request id) of a well-formed footage bundle key (the inverse of `footage_key`), else None."""
+    folder, _, name = key.rpartition("/")
+    if not name.startswith(FOOTAGE_BUNDLE_PREFIX):
+        return None
+    parsed = _parse_day_key(f"{folder}/{name[len(FOOTAGE_BUNDLE_PREFIX):]}", ".zip", is_visit_id)
+    return parsed if parsed is not None and footage_key(*parsed) == key else None
+
+
+def parse_any_bundle_key(key: str) -> tuple[str, str] | None:
+    """(device id, visit or request id) of a visit's bundle key or a footage request's: both are ZIPs of clips."""
+    return parse_bundle_key(key) or parse_footage_key(key)
 
 
 def bundle_member(clip: str) -> str:

@@ -14,8 +14,8 @@ from typing import Any
 import msgspec
 
 from facegate_contract.api import (API_KEY_HEADER, CLIP_KEY_HEADER, CLIP_LINKS_PATH, DOOR_REQUEST_STATUS_PATH,
-                                   DOOR_REQUESTS_PATH, FRAME_MEDIA_TYPES, MAX_FRAME_BYTES, RECOGNIZE_PATH, UPLOADS_PATH,
-                                   VISITS_PATH)
+                                   DOOR_REQUESTS_PATH, FOOTAGE_REQUESTS_PATH, FOOTAGE_RESULTS_PATH, FRAME_MEDIA_TYPES,
+                                   MAX_FRAME_BYTES, RECOGNIZE_PATH, UPLOADS_PATH, VISITS_PATH)
 from facegate_contract.wire import ANSWERS, REQUESTS, ErrorBody
 
 REF = "#/components/schemas/{name}"
@@ -26,6 +26,8 @@ SUMMARIES = {
     VISITS_PATH: "Record a visit the device decided or ended.",
     DOOR_REQUESTS_PATH: "Ask an operator to open the door (confirm mode); answers the request's state.",
     DOOR_REQUEST_STATUS_PATH: "The state of one of the calling device's door requests (the device polls it).",
+    FOOTAGE_REQUESTS_PATH: "The calling device's open footage requests (it polls, one call a minute by default).",
+    FOOTAGE_RESULTS_PATH: "Answer one of the calling device's footage requests: uploaded (its bundle) or nothing kept.",
 }
 ROUTES = tuple(SUMMARIES)
 MAX_CLIP_KEY_HEADER_CHARS = 512

@@ -21,9 +21,11 @@ from msgspec import Meta, Struct
 
 from facegate_contract.api import (CLIP_LINK_MAX_EXPIRES_S, CLIP_LINKS_PATH, DOOR_REQUEST_MAX_EXPIRES_S,
                                    DOOR_REQUEST_MIN_EXPIRES_S, DOOR_REQUEST_STATUS_PATH, DOOR_REQUESTS_PATH,
-                                   MAX_CLIP_BYTES, RECOGNIZE_PATH, UPLOADS_PATH, VISITS_PATH)
-from facegate_contract.naming import (CLIP_ID_PATTERN, LABEL_PATTERN, UNDECIDED, UNKNOWN, VISIT_ID_PATTERN, is_clip_id,
-                                      is_label, is_visit_id, parse_bundle_key, parse_clip_key)
+                                   FOOTAGE_REQUESTS_PATH, FOOTAGE_RESULTS_PATH, MAX_CLIP_BYTES, RECOGNIZE_PATH,
+                                   UPLOADS_PATH, VISITS_PATH)
+from facegate_contract.naming import (CLIP_ID_PATTERN, FOOTAGE_BUNDLE_PREFIX, LABEL_PATTERN, UNDECIDED, UNKNOWN,
+                                      VISIT_ID_PATTERN, is_clip_id, is_label, is_visit_id, parse_any_bundle_key,
+                                      parse_bundle_key, parse_clip_key, parse_footage_key)
 
 T = TypeVar("T")
 
@@ -38,9 +40,15 @@ _DEVICE_DAY = r"^clips/[A-Za-z0-9][A-Za-z0-9._-]{0,62}/[0-9]{4}/[0-9]{2}/[0-9]{2
 ClipKey = Annotated[str, Meta(pattern=_DEVICE_DAY + CLIP_ID_PATTERN[1:-1] + r"\.mp4$", max_length=160)]
 # A visit's bundle: one ZIP of its clips (facegate_contract.naming.bundle_key).
 BundleKey = Annotated[str, Meta(pattern=_DEVICE_DAY + VISIT_ID_PATTERN[1:-1] + r"\.zip$", max_length=160)]
-# What a device uploads: a clip, or a visit's bundle.
-UploadKey = Annotated[str, Meta(pattern=_DEVICE_DAY + f"(({CLIP_ID_PATTERN[1:-1]})\\.mp4|({VISIT_ID_PATTERN[1:-1]})\\.zip)$",
-                                max_length=160)]
+# A footage request's bundle: one ZIP of the clips a device kept in a range (facegate_contract.naming.footage_key).
+FootageKey = Annotated[str, Meta(pattern=_DEVICE_DAY + FOOTAGE_BUNDLE_PREFIX + VISIT_ID_PATTERN[1:-1] + r"\.zip$",
+                                 max_length=160)]
+# A bundle a device uploads: a visit's, or a footage request's.
+AnyBundleKey = Annotated[str, Meta(pattern=_DEVICE_DAY + f"({FOOTAGE_BUNDLE_PREFIX})?({VISIT_ID_PATTERN[1:-1]})\\.zip$",
+                                   max_length=160)]
+# What a device uploads: a clip, a visit's bundle or a footage request's bundle.
+UploadKey = Annotated[str, Meta(pattern=_DEVICE_DAY + f"(({CLIP_ID_PATTERN[1:-1]})\\.mp4|({FOOTAGE_BUNDLE_PREFIX})?"
+                                                      f"({VISIT_ID_PATTERN[1:-1]})\\.zip)$", max_length=160)]
 PersonName = Annotated[str, Meta(pattern=f"^({UNKNOWN}|{LABEL_PATTERN[1:-1]})$", max_length=100,
                                  description="a First_Last label, or unknown")]
 Decision = Annotated[str, Meta(pattern=f"^({UNKNOWN}|{UNDECIDED}|{LABEL_PATTERN[1:-1]})$", max_length=100)]
@@ -125,13 +133,13 @@ class RecognizeAnswer(Struct, frozen=True):
 
 # ---- clip transfers ------------------------------------------------------------------------------------------------
 class UploadRequest(Struct, frozen=True):
-    """POST /uploads: a presigned PUT for one of the calling device's clips (`clip`) or for a visit's bundle of them
-    (`bundle`, its key: the device's own only), with its length and metadata signed in (S3 refuses a PUT of any
-    other length). Exactly one of `clip` and `bundle`."""
+    """POST /uploads: a presigned PUT for one of the calling device's clips (`clip`) or for a bundle of them (`bundle`,
+    its key: a visit's or a footage request's, the device's own only), with its length and metadata signed in (S3
+    refuses a PUT of any other length). Exactly one of `clip` and `bundle`."""
 
     size: Annotated[int, Meta(ge=1, le=MAX_CLIP_BYTES, description="the clip's (or bundle's) length in bytes")]
     clip: ClipId | None = None
-    bundle: BundleKey | None = None
+    bundle: AnyBundleKey | None = None
     metadata: Annotated[dict[MetadataKey, MetadataValue], Meta(max_length=16)] = {}
 
     def __post_init__(self) -> None:
@@ -139,7 +147,7 @@ class UploadRequest(Struct, frozen=True):
             raise ValueError("name either a clip or a bundle")
         if self.clip is not None and not is_clip_id(self.clip):  # the pattern's `$` would let a trailing newline through
             raise ValueError("clip must be a clip id like 20261123T231158.500Z-000042")
-        if self.bundle is not None and parse_bundle_key(self.bundle) is None:
+        if self.bundle is not None and parse_any_bundle_key(self.bundle) is None:
             raise ValueError("bundle must be a bundle key like clips/<device>/2026/11/23/<visit-id>.zip")
 
 
@@ -266,6 +274,70 @@ class DoorRequestState(Struct, frozen=True):
     decided_at: Seconds | None = None
 
 
+# ---- footage requests (the console asks a device for the clips it kept) -----------------------------------------------
+FootageRequestId = Annotated[str, Meta(pattern=VISIT_ID_PATTERN, max_length=40, examples=["20261123T231158.500Z-1a2b3c4d"],
+                                       description="made by the console, like a visit id")]
+FootageStatus = Literal["requested", "uploaded", "nothing_kept", "expired"]
+REQUESTED, UPLOADED, NOTHING_KEPT = "requested", "uploaded", "nothing_kept"  # and EXPIRED, as door requests
+FootageOutcome = Literal["uploaded", "nothing_kept"]
+
+
+def _check_request_id(request_id: str) -> None:
+    if not is_visit_id(request_id):  # the pattern's `$` would let a trailing newline through
+        raise ValueError("request_id must look like 20261123T231158.500Z-1a2b3c4d")
+
+
+class FootageAsk(Struct, frozen=True):
+    """One open footage request as its device reads it: upload the clips it still keeps whose recording started in
+    [`from_at`, `to_at`] as one bundle under `key` (its own prefix), then answer POST /footage-results."""
+
+    request_id: FootageRequestId
+    from_at: Seconds
+    to_at: Seconds
+    key: FootageKey
+
+
+class FootageRequestsQuery(Struct, frozen=True):
+    """POST /footage-requests: the calling device's open footage requests (no fields: the key says who asks)."""
+
+
+class FootageRequests(Struct, frozen=True):
+    """The answer to POST /footage-requests: the device's own requests not answered yet and not expired, oldest
+    first."""
+
+    requests: Annotated[list[FootageAsk], Meta(max_length=100)]
+
+
+class FootageResult(Struct, frozen=True):
+    """POST /footage-results: the device's answer to one of its footage requests: `uploaded` (the bundle is at `key`,
+    holding `clips`) or `nothing_kept` (no clip of the range is on the device any more; no key, no clips)."""
+
+    request_id: FootageRequestId
+    status: FootageOutcome
+    key: FootageKey | None = None
+    clips: Annotated[list[ClipId], Meta(max_length=2_000)] = []
+
+    def __post_init__(self) -> None:
+        _check_request_id(self.request_id)
+        if self.status == UPLOADED:
+            if self.key is None or parse_footage_key(self.key) is None or not self.clips:
+                raise ValueError("an uploaded result names its bundle key and its clips")
+            if not all(is_clip_id(clip) for clip in self.clips):
+                raise ValueError("clips must be clip ids like 20261123T231158.500Z-000042")
+        elif self.key is not None or self.clips:
+            raise ValueError("a nothing_kept result names no key and no clips")
+
+
+class FootageRequestState(Struct, frozen=True):
+    """A footage request's state (the answer to POST /footage-results): `requested` until its device answers,
+    `expired` when it never did in time; `uploaded` with its bundle's key and how many clips it holds."""
+
+    request_id: FootageRequestId
+    status: FootageStatus
+    key: FootageKey | None = None
+    clips: Annotated[int, Meta(ge=0, le=100_000)] = 0
+
+
 class ErrorBody(Struct, frozen=True):
     """Every error the API answers (4xx and 5xx): a machine-readable kind and a sentence."""
 
@@ -308,7 +380,9 @@ def convert(data: Any, kind: type[T]) -> T:
 # Each route's JSON request and answer (POST /recognize takes a JPEG or PNG frame, not JSON).
 REQUESTS: dict[str, type[Struct]] = {UPLOADS_PATH: UploadRequest, CLIP_LINKS_PATH: ClipLinkRequest,
                                      VISITS_PATH: VisitReport, DOOR_REQUESTS_PATH: DoorRequest,
-                                     DOOR_REQUEST_STATUS_PATH: DoorRequestQuery}
+                                     DOOR_REQUEST_STATUS_PATH: DoorRequestQuery,
+                                     FOOTAGE_REQUESTS_PATH: FootageRequestsQuery, FOOTAGE_RESULTS_PATH: FootageResult}
 ANSWERS: dict[str, type[Struct]] = {RECOGNIZE_PATH: RecognizeAnswer, UPLOADS_PATH: UploadLink,
                                     CLIP_LINKS_PATH: ClipLink, VISITS_PATH: VisitStored,
-                                    DOOR_REQUESTS_PATH: DoorRequestState, DOOR_REQUEST_STATUS_PATH: DoorRequestState}
+                                    DOOR_REQUESTS_PATH: DoorRequestState, DOOR_REQUEST_STATUS_PATH: DoorRequestState,
+                                    FOOTAGE_REQUESTS_PATH: FootageRequests, FOOTAGE_RESULTS_PATH: FootageRequestState}

@@ -67,9 +67,10 @@ def control_policy(names: StackNames) -> dict[str, Any]:
             {"Sid": "ReadDevices", "Effect": "Allow", "Action": ["dynamodb:GetItem"],
              "Resource": _table(names, names.devices_table)},
             # A visit summary item (PutItem), and its visit id on the device's own sightings (UpdateItem).
-            # ...and door requests (confirm mode): filed (PutItem) and polled (GetItem) by their device.
+            # ...and door requests (confirm mode): filed (PutItem) and polled (GetItem) by their device; footage
+            # requests: a device's open ones read (Query, one day of the `#footage` partition) and answered.
             {"Sid": "RecordVisits", "Effect": "Allow",
-             "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"],
+             "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query"],
              "Resource": _table(names, names.sightings_table)},
             # Presigned URLs act with the signer's rights: a device's upload (PUT) and alert link (GET) to its clip.
             {"Sid": "SignClipTransfers", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],

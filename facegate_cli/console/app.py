@@ -3,7 +3,8 @@ nothing fetched from the internet.
 
 Pages: /visits (the live timeline), /visits/<id> (one visit: its clips and faces), /strangers (unknown visits
 grouped by face, to enrol or ignore), /people (the face library) and /people/<label>,
-/door-requests (confirm mode: Approve / Deny). Every route but /login and
+/door-requests (confirm mode: Approve / Deny), /footage (ask a device for the clips it kept of a range; play them).
+Every route but /login and
 /static needs a session; every form post carries the session's CSRF token. The routes live by area in `routes/`;
 this module wires them with the security headers, the session and the error pages.
 """
@@ -22,12 +23,12 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from facegate_cli.console import auth
 from facegate_cli.console.backend import ConsoleBackend, ConsoleError
-from facegate_cli.console.routes import doors, login, media, people, strangers, visits
+from facegate_cli.console.routes import doors, footage, login, media, people, strangers, visits
 from facegate_cli.console.web import HERE, ConsoleState, back, make_templates
 
 MAX_BODY_BYTES = 64 * 1024 * 1024  # a form with photos; anything larger is refused before it is read
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")  # the names a browser on this machine uses
-ROUTERS = (login.router, visits.router, media.router, strangers.router, people.router, doors.router)
+ROUTERS = (login.router, visits.router, media.router, strangers.router, people.router, doors.router, footage.router)
 
 
 def _media_origin(backend: ConsoleBackend) -> str:

@@ -29,6 +29,8 @@ from recognizer.face_library.stack_access import StackAccess
 from services.console_login import LoginRecord, load_login
 from services.door_log import (DoorDecisionError, DoorRequestRecord, decide_door_request, get_door_request,
                                list_door_requests)
+from services.footage_log import (FootageRequestError, FootageRequestRecord, get_footage_request,
+                                  list_footage_requests, request_footage)
 from services.visit_log import VisitPage, VisitRecord, get_visit, list_visits, page_visits, set_review
 
 log = logging.getLogger(__name__)
@@ -248,6 +250,27 @@ class ConsoleBackend:
             return decide_door_request(self.visits_table, request_id, approve, "console operator", self._clock())
         except DoorDecisionError as exc:
             raise ConsoleError(str(exc)) from exc
+
+    # ---- footage requests (clips kept on a device) ---------------------------------------------------------------
+    def request_footage(self, device: str, from_at: float, to_at: float, visit_id: str = "") -> FootageRequestRecord:
+        """Ask `device` for the clips it kept of [from_at, to_at] (it uploads them at its next poll); ConsoleError for
+        a bad device or range."""
+        try:
+            return request_footage(self.visits_table, device, from_at, to_at, "console operator", self._clock(),
+                                   visit_id=visit_id)
+        except FootageRequestError as exc:
+            raise ConsoleError(str(exc)) from exc
+
+    def footage_requests(self, limit: int = 50) -> list[FootageRequestRecord]:
+        """The newest footage requests, with their state."""
+        return list_footage_requests(self.visits_table, self._clock(), limit)
+
+    def footage_request(self, request_id: str) -> FootageRequestRecord | None:
+        """One footage request, or None; an uploaded one's clips are noted as members of its bundle for the media."""
+        record = get_footage_request(self.visits_table, request_id, self._clock())
+        if record is not None and record.state.key:
+            self.media.note_bundle(record.state.key, record.clip_keys)
+        return record
 
     # ---- strangers --------------------------------------------------------------------------------------------
     def strangers_to_review(self, limit: int = 200) -> list[VisitRecord]:

@@ -33,7 +33,7 @@ import numpy as np
 from botocore.exceptions import ClientError
 
 from facegate_cli.console.clip_sandbox import ClipRefused, DecodeLimits, run_limited
-from facegate_contract import bundle_member, parse_bundle_key, parse_clip_key
+from facegate_contract import bundle_member, parse_any_bundle_key, parse_clip_key
 from pi_app.recording.image_encoding import DEFAULT_MAX_SIDE
 
 log = logging.getLogger(__name__)
@@ -243,9 +243,9 @@ class ClipMedia:
 
     # ---- clips inside a visit's bundle ------------------------------------------------------------------------
     def note_bundle(self, bundle: str, keys: Iterable[str]) -> None:
-        """The clips `keys` of a visit may be members of its `bundle` (from its report; "" or not a bundle key:
-        none)."""
-        if parse_bundle_key(bundle) is None:
+        """The clips `keys` of a visit may be members of its `bundle` (from its report), or of a footage request's
+        bundle (from its device's answer); "" or not a bundle key: none."""
+        if parse_any_bundle_key(bundle) is None:
             return
         for key in keys:
             self._bundle_of.put(key, bundle)
@@ -307,8 +307,9 @@ class ClipMedia:
         return ClipSource(self._read(response, key), dict(response.get("Metadata", {})))
 
     def bundle_present(self, bundle: str) -> bool:
-        """Is this visit bundle in the bucket (a visit's report names it before the device has uploaded it)?"""
-        return parse_bundle_key(bundle) is not None and self._head(bundle) is not None
+        """Is this visit (or footage) bundle in the bucket (a visit's report names it before the device has uploaded
+        it)?"""
+        return parse_any_bundle_key(bundle) is not None and self._head(bundle) is not None
 
     def _missing_message(self, key: str) -> str:
         bundle = self.bundle_of(key)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,6 +13,11 @@ from facegate_contract import UNDECIDED, UNKNOWN, parse_clip_key, plain_json
 def when(iso: str) -> str:
     """An ISO time as `YYYY-MM-DD HH:MM:SS UTC` ("-" for none)."""
     return iso[:19].replace("T", " ") + " UTC" if iso else "-"
+
+
+def iso(epoch_s: float) -> str:
+    """Epoch seconds as an ISO UTC time (what `when` and the `moment` macro show)."""
+    return datetime.fromtimestamp(float(epoch_s), tz=UTC).isoformat(timespec="seconds")
 
 
 def clock(iso: str) -> str:

@@ -18,9 +18,11 @@ _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _VISIT_ID = re.compile(r"^\d{8}T\d{6}\.\d{3}Z-[0-9A-Za-z]{1,64}$")
 
 
-def _moment(field: str, value: str) -> float:
+def moment_of(field: str, value: str, now: float | None = None) -> float:
+    """A form's time (`2h`, `7d` before `now` or a UTC date like 2026-11-29T10:00) as epoch seconds; ConsoleError
+    naming `field` when it cannot be read."""
     try:
-        return since_epoch(value)
+        return since_epoch(value, now)
     except SinceError as exc:
         raise ConsoleError(f"{field}: {value!r} is neither a duration like 2h or 7d nor a UTC date like 2026-11-29")\
             from exc
@@ -44,9 +46,9 @@ class HistoryQuery:
     def check(self) -> HistoryQuery:
         """Itself, or ConsoleError naming the field that cannot be read."""
         if self.since:
-            _moment("from", self.since)
+            moment_of("from", self.since)
         if self.until:
-            _moment("until", self.until)
+            moment_of("until", self.until)
         if self.before and not _VISIT_ID.match(self.before):
             raise ConsoleError("before: not a visit id")
         return self
@@ -58,7 +60,7 @@ class HistoryQuery:
 
     @property
     def since_epoch(self) -> float | None:
-        return _moment("from", self.since) if self.since else None
+        return moment_of("from", self.since) if self.since else None
 
     @property
     def upper_key(self) -> str | None:
@@ -66,7 +68,7 @@ class HistoryQuery:
         A bare date as `until` means the end of that day."""
         bounds = [self.before] if self.before else []
         if self.until:
-            moment = _moment("until", self.until) + (_DAY_S if _DATE_ONLY.match(self.until.strip()) else 0)
+            moment = moment_of("until", self.until) + (_DAY_S if _DATE_ONLY.match(self.until.strip()) else 0)
             bounds.append(visit_key_at(moment))
         return min(bounds) if bounds else None
 

@@ -26,7 +26,8 @@ def make_templates() -> Jinja2Templates:
     """The page templates with the console's filters and helpers."""
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters.update(when=formatting.when, clock=formatting.clock, percent=formatting.percent,
-                                 clip_label=formatting.clip_label, details_text=formatting.details_text)
+                                 clip_label=formatting.clip_label, details_text=formatting.details_text,
+                                 iso=formatting.iso)
     templates.env.globals.update(face_url=formatting.face_url, decision_class=formatting.decision_class,
                                  best_face=best_face, csrf_field=auth.CSRF_FIELD,
                                  live_refresh_ms=LIVE_REFRESH_S * 1000, quote=quote)

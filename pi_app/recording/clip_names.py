@@ -12,12 +12,7 @@ import socket
 from datetime import UTC, datetime
 
 from facegate_contract import is_device_id
-
-
-def utc_stamp(epoch_s: float) -> str:
-    """Compact UTC time with milliseconds that sorts as text: 20261123T231158.500Z."""
-    moment = datetime.fromtimestamp(epoch_s, tz=UTC)
-    return f"{moment:%Y%m%dT%H%M%S}.{moment.microsecond // 1000:03d}Z"
+from facegate_contract.naming import utc_stamp  # noqa: F401 - re-exported: the contract's, shared with request ids
 
 
 def clip_id(started_at: float, seq: int) -> str:

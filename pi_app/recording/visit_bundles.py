@@ -59,6 +59,25 @@ class BundleMember:
     metadata: dict[str, str]
 
 
+def write_bundle_zip(target: Path, members: Iterable[BundleMember], sync: DiskSync = DISK_SYNC) -> Path:
+    """Write a bundle ZIP at `target` afresh, durably (a crash mid-write leaves only a temporary file): members
+    `<clip-id>.mp4`, uncompressed, each with its metadata as JSON in the member's comment. Visit bundles and footage
+    bundles (pi_app.runtime.footage) are both this one layout, which the console reads."""
+    partial = target.with_suffix(".zip.partial")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as bundle:
+        for member in members:
+            info = zipfile.ZipInfo.from_file(member.path, arcname=bundle_member(member.clip))
+            info.compress_type = zipfile.ZIP_STORED
+            info.comment = json.dumps(member.metadata, sort_keys=True).encode("ascii")
+            with open(member.path, "rb") as source, bundle.open(info, "w") as out:
+                out.write(source.read())
+    private_file(partial)
+    sync.file(partial)
+    os.replace(partial, target)
+    sync.directory(target.parent)
+    return target
+
+
 class BundleStore:
     """The `.bundles/` folder of a spool: records and ZIP files, one of each per visit."""
 
@@ -93,20 +112,7 @@ class BundleStore:
 
     def write_zip(self, visit_id: str, members: Iterable[BundleMember]) -> Path:
         """Write the visit's ZIP afresh (a crash mid-write leaves only a temporary file); returns its path."""
-        target = self.zip_path(visit_id)
-        partial = target.with_suffix(".zip.partial")
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as bundle:
-            for member in members:
-                info = zipfile.ZipInfo.from_file(member.path, arcname=bundle_member(member.clip))
-                info.compress_type = zipfile.ZIP_STORED
-                info.comment = json.dumps(member.metadata, sort_keys=True).encode("ascii")
-                with open(member.path, "rb") as source, bundle.open(info, "w") as out:
-                    out.write(source.read())
-        private_file(partial)
-        self.sync.file(partial)
-        os.replace(partial, target)
-        self.sync.directory(self.root)
-        return target
+        return write_bundle_zip(self.zip_path(visit_id), members, self.sync)
 
     def finished(self, record: BundleRecord) -> None:
         """The bundle is in S3 and its clips finished: drop its ZIP, keep its record as done (the latest

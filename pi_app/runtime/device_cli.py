@@ -110,6 +110,9 @@ def run(
                                                                  "at least this often all the same.")] = 2.0,
     kept_max_gb: Annotated[float, typer.Option("--kept-max-gb", help="Disk for clips kept on the device instead "
                                                                      "of S3; the oldest go first.")] = 1.0,
+    footage_poll_s: Annotated[float, typer.Option("--footage-poll-s", min=0.0, help="Seconds between asks for the "
+                                                                              "console's footage requests (one small "
+                                                                              "call each); 0: never.")] = 60.0,
     log_level: Annotated[str, typer.Option("--log-level", help="Log level.")] = "INFO",
 ) -> None:
     """Record clips, recognise a frame of each through the API and upload every clip to S3."""
@@ -130,7 +133,7 @@ def run(
                                   read_timeout=recognize_timeout, stale_after=stale_after),
         files=DeviceFiles(spool, events, log_file, alerts_outbox, visit_reports),
         actions=actions, plain=headless or not sys.stdout.isatty(), log_level=log_level,
-        visit_report_hold_s=visit_report_hold)
+        visit_report_hold_s=visit_report_hold, footage_poll_s=footage_poll_s)
     run_device(settings)
 
 
@@ -138,6 +141,7 @@ def run_device(settings: RunSettings) -> None:
     """Run the device app as `settings` say, until the camera ends, the duration passes or a signal stops it."""
     from pi_app.runtime.device_app import DeviceApp
     from pi_app.runtime.event_relay import EventRelay
+    from pi_app.runtime.footage import FootagePoller
     from pi_app.runtime.logging_setup import configure_device_logging
     from pi_app.runtime.stats import Stats
     from pi_app.runtime.views import LiveView, PlainView
@@ -159,14 +163,20 @@ def run_device(settings: RunSettings) -> None:
                              bundle_of=config.upload.bundle_of(connection.device_id),
                              hold_s=settings.visit_report_hold_s, publish=relay.put).start()
     flush_s = min(config.drain_timeout_s, 5.0)
+    footage: FootagePoller | None = None
     try:
         app = DeviceApp(config, source, connection.recognizer, connection.uploader, view=view, stats=stats,
                         sinks=[reporter], visit_feeder=device_actions.sink if device_actions else None, relay=relay,
                         alerted=device_actions.sink.alerted.__contains__ if device_actions else lambda key: False)
         if device_actions:
             device_actions.sink.alerted.listen(app.upload_alone)  # an alert's clip is needed now: never bundled
+        if settings.footage_poll_s > 0:  # the console's requests for kept footage: one small call a poll
+            footage = FootagePoller(app.spool, connection.footage, connection.uploader,
+                                    every_s=settings.footage_poll_s, clip_s=config.clip_seconds).start()
         app.run()
     finally:
+        if footage is not None:
+            footage.close(timeout_s=flush_s)
         if device_actions:
             device_actions.close(flush_timeout_s=flush_s)
         reporter.close(flush_timeout_s=flush_s)

@@ -179,6 +179,7 @@ class RunSettings:
     plain: bool  # plain lines instead of the live view
     log_level: str
     visit_report_hold_s: float = DEFAULT_HOLD_S  # a visit's report waits this long for the visit's final one
+    footage_poll_s: float = 60.0  # how often the device asks for its footage requests (0: never)
 
     def device_config(self, device_id: str, visits: VisitConfig) -> DeviceConfig:
         """The device app's configuration for the device the stack knows as `device_id`."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from facegate_contract import CLIP_LINK_MAX_EXPIRES_S, parse_bundle_key, parse_clip_key
+from facegate_contract import CLIP_LINK_MAX_EXPIRES_S, parse_any_bundle_key, parse_clip_key
 from pi_app.transport.api_session import ApiSession
 from pi_app.transport.service_errors import ServiceRefused
 
@@ -27,7 +27,7 @@ class ApiClipUploader:
         parsed = parse_clip_key(key)
         if parsed is not None:
             subject = {"clip": parsed[1]}
-        elif parse_bundle_key(key) is not None:
+        elif parse_any_bundle_key(key) is not None:  # a visit's bundle or a footage request's
             subject = {"bundle": key}  # the API signs it only under this device's own prefix
         else:
             raise ServiceRefused(f"not a clip or bundle key: {key}")

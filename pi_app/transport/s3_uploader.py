@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from facegate_contract import BUNDLE_CONTENT_TYPE, CLIP_CONTENT_TYPE, parse_bundle_key
+from facegate_contract import BUNDLE_CONTENT_TYPE, CLIP_CONTENT_TYPE, parse_any_bundle_key
 from pi_app.transport.service_errors import ServiceAuthRejected, ServiceError, ServiceThrottled, ServiceUnavailable
 
 _AUTH_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}
@@ -37,7 +37,7 @@ class S3ClipUploader:
     def upload(self, path: Path, key: str, metadata: dict[str, str]) -> None:
         """One PUT: clips are small (a 0.5 s clip is well under the 5 GB single-PUT limit) and a retry redoes it whole;
         a visit's bundle (a bundle key) goes up the same way, as a ZIP."""
-        content_type = BUNDLE_CONTENT_TYPE if parse_bundle_key(key) else CLIP_CONTENT_TYPE
+        content_type = BUNDLE_CONTENT_TYPE if parse_any_bundle_key(key) else CLIP_CONTENT_TYPE
         try:
             with open(path, "rb") as body:
                 self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type,

@@ -22,6 +22,7 @@ from pi_app.actions.clip_links import SIGV4, ClipLinks, S3ClipLinks
 from pi_app.transport.api_clip_transfers import ApiClipLinks, ApiClipUploader
 from pi_app.transport.api_session import ApiSession, AttemptTimeout
 from pi_app.transport.door_request_client import ApiDoorRequests
+from pi_app.transport.footage_client import ApiFootage
 from pi_app.transport.recognize_client import RecognizeClient
 from pi_app.transport.s3_uploader import S3ClipUploader
 
@@ -43,6 +44,7 @@ class StackConnection:
     session: ApiSession
     visits_url: str
     door_requests: ApiDoorRequests  # confirm mode: door requests filed and polled with the device's key
+    footage: ApiFootage  # the console's requests for kept footage, polled and answered with the device's key
 
     def report_visit(self, report: VisitReport) -> dict[str, Any]:
         """POST one visit report (pi_app.transport.visit_reporter sends them); raises a ServiceError when it cannot."""
@@ -72,7 +74,8 @@ def _from_device_file(device: DeviceFile, timeout: AttemptTimeout) -> StackConne
                                               "clips": "presigned"})
     return StackConnection(device.device_id, RecognizeClient(device.recognize_url, session),
                            ApiClipUploader(session, device.uploads_url), ApiClipLinks(session, device.clip_links_url),
-                           description, session, device.visits_url, ApiDoorRequests(session, device.api_url))
+                           description, session, device.visits_url, ApiDoorRequests(session, device.api_url),
+                           ApiFootage(session, device.api_url))
 
 
 def _from_outputs(stack: StackOutputs, profile: str | None, timeout: AttemptTimeout) -> StackConnection:
@@ -86,4 +89,5 @@ def _from_outputs(stack: StackOutputs, profile: str | None, timeout: AttemptTime
                                               "bucket": stack.bucket, "target": where})
     return StackConnection(stack.device_id, RecognizeClient(stack.recognize_url, session),
                            S3ClipUploader(s3, stack.bucket), S3ClipLinks(s3, stack.bucket), description, session,
-                           stack.api_url.rstrip("/") + VISITS_PATH, ApiDoorRequests(session, stack.api_url))
+                           stack.api_url.rstrip("/") + VISITS_PATH, ApiDoorRequests(session, stack.api_url),
+                           ApiFootage(session, stack.api_url))

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from facegate_contract import (API_KEY_HEADER, CLIP_KEY_HEADER, CLIP_LINKS_PATH, DOOR_REQUEST_STATUS_PATH,
-                               DOOR_REQUESTS_PATH, MAX_FRAME_BYTES, RECOGNIZE_PATH, UPLOADS_PATH, VISITS_PATH)
+                               DOOR_REQUESTS_PATH, FOOTAGE_PATHS, MAX_FRAME_BYTES, RECOGNIZE_PATH, UPLOADS_PATH,
+                               VISITS_PATH)
 from facegate_contract.wire import WireError, decode
 
 T = TypeVar("T")
 
-ROUTES = (RECOGNIZE_PATH, UPLOADS_PATH, CLIP_LINKS_PATH, VISITS_PATH, DOOR_REQUEST_STATUS_PATH, DOOR_REQUESTS_PATH)
+ROUTES = (RECOGNIZE_PATH, UPLOADS_PATH, CLIP_LINKS_PATH, VISITS_PATH, DOOR_REQUEST_STATUS_PATH, DOOR_REQUESTS_PATH,
+          *FOOTAGE_PATHS)
 MAX_BODY_BYTES = MAX_FRAME_BYTES  # decoded frame; base64 in the event must stay under real Lambda's 6 MB cap
 MAX_JSON_BYTES = 64 * 1024  # reports and upload requests are small
 MAX_HEADER_CHARS = 512  # a clip key is ~70 characters; anything near this is not one

@@ -1,5 +1,5 @@
 """Lambda entry point of the control function (the same image as the recognizer, another command): clip upload
-URLs, clip links, visit reports and door requests. Wired from the environment the deploy sets; nothing heavy to load."""
+URLs, clip links, visit reports, door requests and footage requests. Wired from the environment the deploy sets; nothing heavy to load."""
 from __future__ import annotations
 
 import logging
@@ -22,6 +22,7 @@ def build_service(settings: LambdaSettings = SETTINGS) -> Any:
     from recognizer.control.service import ControlService
     from recognizer.api.device_identity import DeviceDirectory
     from recognizer.control.door_requests import DoorRequests
+    from recognizer.control.footage_requests import FootageLog
     from recognizer.control.visit_reports import VisitReports
 
     config = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"})
@@ -33,6 +34,7 @@ def build_service(settings: LambdaSettings = SETTINGS) -> Any:
         VisitReports(sightings, settings.retention_days),
         devices=DeviceDirectory(dynamodb.Table(settings.devices_table)),
         doors=DoorRequests(sightings, settings.retention_days),
+        footage=FootageLog(sightings),
     )
 
 

@@ -1,6 +1,6 @@
 """The device API under hostile input, against the running emulator stack: a property-based fuzz run generated from
 the OpenAPI document (itself generated from the contract's types), and a second device trying every route on the
-first one's ids and records (door requests too).
+first one's ids and records (door and footage requests too).
 
     .venv/bin/python -m pytest tests/integration/test_api_fuzz.py   # FACEGATE_FUZZ_EXAMPLES=N per route (200)
 
@@ -20,7 +20,8 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from facegate_contract import VISIT_PARTITION, DeviceFile, StackOutputs, clip_key
+from facegate_contract import VISIT_PARTITION, DeviceFile, StackOutputs, clip_key, footage_key
+from services.footage_log import request_footage
 from services.target import Target
 from tests.conftest import ROOT
 
@@ -74,13 +75,20 @@ def owner(add_device: Any, enrolled: StackOutputs) -> DeviceFile:
 
 
 @pytest.fixture(scope="module")
+def owner_footage(owner: DeviceFile, target: Target, deployed: tuple[StackOutputs, Path]) -> str:
+    """A footage request for device B's kept clips, as the console makes it; returns its id."""
+    table = target.resource("dynamodb").Table(deployed[0].sightings_table)
+    return request_footage(table, owner.device_id, time.time() - 120, time.time() - 60, "fuzz", time.time()).request_id
+
+
+@pytest.fixture(scope="module")
 def intruder(add_device: Any, deployed: tuple[StackOutputs, Path]) -> DeviceFile:
     """Device A: the one that fuzzes and trespasses."""
     return DeviceFile.read(add_device("fuzz-intruder"))
 
 
 def test_another_device_cannot_touch_the_owners_clips_sightings_or_visits(owner: DeviceFile, intruder: DeviceFile,
-                                                                          target: Target,
+                                                                          owner_footage: str, target: Target,
                                                                           deployed: tuple[StackOutputs, Path]) -> None:
     before = _records_of(target, deployed[0], owner.device_id)
     assert {i["person"] for i in before} >= {"Eileen_Collins", VISIT_PARTITION}
@@ -99,6 +107,10 @@ def test_another_device_cannot_touch_the_owners_clips_sightings_or_visits(owner:
         "show their clip at the door": _post(intruder, "/door-requests", {
             "request_id": DOOR_REQUEST.replace("0badd000", "0000d00b"), "visit_id": VISIT, "name": "Eileen_Collins",
             "clip_key": theirs}),
+        "answer their footage request": _post(intruder, "/footage-results", {"request_id": owner_footage,
+                                                                             "status": "nothing_kept"}),
+        "upload their footage bundle": _post(intruder, "/uploads", {
+            "bundle": footage_key(owner.device_id, owner_footage), "size": 1000}),
     }
     assert {what: r.status_code for what, r in tries.items()} == {what: 403 for what in tries}
     # Its own clip with their clip id: allowed, and recorded as its own sighting, not over theirs.
@@ -106,6 +118,7 @@ def test_another_device_cannot_touch_the_owners_clips_sightings_or_visits(owner:
     assert mine.status_code == 200
     upload = _post(intruder, "/uploads", {"clip": CLIP, "size": 1000})
     assert upload.status_code == 200 and upload.json()["key"].startswith(f"clips/{intruder.device_id}/")
+    assert _post(intruder, "/footage-requests", {}).json() == {"requests": []}  # it sees none of theirs
     assert _records_of(target, deployed[0], owner.device_id) == before
 
 

@@ -114,8 +114,8 @@ def test_each_lambda_role_has_only_its_least_privilege_policy(target: Target, de
     assert actions == {
         "recognizer": ["dynamodb:GetItem", "dynamodb:PutItem", "logs:CreateLogStream", "logs:PutLogEvents",
                        "s3:GetObject", "s3:ListBucket"],
-        "control": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "logs:CreateLogStream",
-                    "logs:PutLogEvents", "s3:GetObject", "s3:PutObject"]}[which]
+        "control": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+                    "logs:CreateLogStream", "logs:PutLogEvents", "s3:GetObject", "s3:PutObject"]}[which]
 
 
 def test_function_is_an_image_lambda_from_the_ecr_registry(target: Target, deployed: tuple[StackOutputs, Path]) -> None:

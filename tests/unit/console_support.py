@@ -69,22 +69,23 @@ class FakeStack:
         x1, y1, x2, y2 = max(detections, key=lambda d: d.area).box
         return key, {"x1": x1, "y1": y1, "x2": x2, "y2": y2}
 
-    def bundle(self, device: str, visit_id: str, keys: list[str], upload: bool = True) -> str:
+    def bundle(self, device: str, visit_id: str, keys: list[str], upload: bool = True, key: str | None = None) -> str:
         """Move clips into their visit's bundle as a device makes it (its own BundleStore: one ZIP_STORED zip,
         members `<clip-id>.mp4` with their metadata): the clips' own objects go; returns the bundle's key (not
-        uploaded with `upload=False`: the device has not sent it yet)."""
+        uploaded with `upload=False`: the device has not sent it yet). `key`: another bundle key than the visit's
+        (a footage request's, `visit_id` then being the request id)."""
         from facegate_contract import bundle_key, parse_clip_key
         from pi_app.recording.visit_bundles import BundleMember, BundleStore
 
         members = []
-        for i, key in enumerate(keys):
-            response = self.s3.get_object(Bucket=self.outputs.bucket, Key=key)
+        for i, clip in enumerate(keys):
+            response = self.s3.get_object(Bucket=self.outputs.bucket, Key=clip)
             path = self.tmp / f"member-{i}.mp4"
             path.write_bytes(response["Body"].read())
-            members.append(BundleMember(parse_clip_key(key)[1], path, response["Metadata"]))  # type: ignore[index]
-            self.s3.delete_object(Bucket=self.outputs.bucket, Key=key)
+            members.append(BundleMember(parse_clip_key(clip)[1], path, response["Metadata"]))  # type: ignore[index]
+            self.s3.delete_object(Bucket=self.outputs.bucket, Key=clip)
         zipped = BundleStore(self.tmp / "device-spool").write_zip(visit_id, members)
-        key = bundle_key(device, visit_id)
+        key = key or bundle_key(device, visit_id)
         if upload:
             self.s3.put_object(Bucket=self.outputs.bucket, Key=key, Body=zipped.read_bytes(),
                                ContentType="application/zip")

@@ -29,9 +29,9 @@ from tests.unit.console_support import (API_KEY, AWS_SECRET, PASSWORD, FakeStack
 NOW = time.time()
 PAGES = ["/", "/visits", "/visits/rows", "/visits/20261129T100000.000Z-00000001", "/strangers", "/people",
          "/people/Eileen_Collins", "/people/Eileen_Collins/photos/x.jpg", "/clips/play?key=clips/d/2026/11/29/x.mp4",
-         "/faces?token=x"]
+         "/faces?token=x", "/footage", "/footage/20261129T100000.000Z-00000001"]
 FORMS = ["/strangers/enrol", "/strangers/ignore", "/people", "/people/Eileen_Collins/photos",
-         "/people/Eileen_Collins/details", "/people/Eileen_Collins/remove"]
+         "/people/Eileen_Collins/details", "/people/Eileen_Collins/remove", "/footage"]
 
 
 @pytest.fixture(scope="module")

@@ -112,3 +112,9 @@ def test_collect_rejects_a_zero_count(a_video: Path) -> None:
     result = _facegate("collect", "--name", "Eileen_Collins", "--count", "0", "--camera", f"video:{a_video}")
 
     assert result.returncode == 2 and "--count" in result.stderr
+
+
+def test_run_rejects_a_negative_footage_poll(a_video: Path) -> None:
+    result = _facegate("run", "--camera", f"video:{a_video}", "--footage-poll-s", "-1")
+
+    assert result.returncode == 2 and "--footage-poll-s" in result.stderr

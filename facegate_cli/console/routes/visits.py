@@ -16,6 +16,7 @@ from facegate_cli.console.film import playlist
 from facegate_cli.console.formatting import box_tuple
 from facegate_cli.console.strangers import FaceRef
 from facegate_cli.console.history import PAGE_SIZE, HistoryQuery
+from facegate_cli.console.routes.footage import around_visit
 from facegate_cli.console.web import Console, ConsoleState, back, problem, require_login
 from services.visit_log import VisitRecord
 
@@ -109,11 +110,13 @@ def visit_page(request: Request, console: Console, visit_id: str, clip: str | No
     face = best_face(visit)
     missing = [k for k in visit.keys if not present.get(k)]
     uploading = bool(missing) and _bundle_on_its_way(console, visit)
+    footage_from, footage_to = around_visit(visit)
     return console.page(request, "visit.html", title=f"Visit {visit.visit_id}", visit=visit,
                         playlist=playlist(film, visit.evidence), box_side=DEFAULT_MAX_SIDE, start=start,
                         present=present, missing=missing,
                         missing_reason=BUNDLE_UPLOADING if uploading else MISSING_CLIP, evidence=evidence,
-                        face=face if face and present.get(face.key) else None)
+                        face=face if face and present.get(face.key) else None, footage_from=footage_from,
+                        footage_to=footage_to)
 
 
 @router.get("/visits/{visit_id}/film")
