@@ -11,6 +11,7 @@ from rich.console import Console
 
 from facegate_contract import is_label
 from facegate_contract.settings import ENV_DEVICE_FILE, ENV_ENDPOINT_URL
+from pi_app.runtime.footage import DEFAULT_POLL_S
 
 from pi_app.camera.base import Camera
 
@@ -112,7 +113,7 @@ def run(
                                                                      "of S3; the oldest go first.")] = 1.0,
     footage_poll_s: Annotated[float, typer.Option("--footage-poll-s", min=0.0, help="Seconds between asks for the "
                                                                               "console's footage requests (one small "
-                                                                              "call each); 0: never.")] = 60.0,
+                                                                              "call each); 0: never.")] = DEFAULT_POLL_S,
     log_level: Annotated[str, typer.Option("--log-level", help="Log level.")] = "INFO",
 ) -> None:
     """Record clips, recognise a frame of each through the API and upload every clip to S3."""

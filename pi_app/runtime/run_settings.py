@@ -17,6 +17,7 @@ from pi_app.recording.motion_gate import MotionPolicy
 from pi_app.recording.spool_budget import GB, MB, SpoolLimits
 from pi_app.recording.upload_policy import UPLOAD_MODES, UploadPolicy
 from pi_app.runtime.device_app import DeviceConfig
+from pi_app.runtime.footage import DEFAULT_POLL_S
 from pi_app.transport.api_session import AttemptTimeout
 from pi_app.transport.stack_connection import StackConnection, connect
 from pi_app.transport.visit_reporter import DEFAULT_HOLD_S
@@ -179,7 +180,7 @@ class RunSettings:
     plain: bool  # plain lines instead of the live view
     log_level: str
     visit_report_hold_s: float = DEFAULT_HOLD_S  # a visit's report waits this long for the visit's final one
-    footage_poll_s: float = 60.0  # how often the device asks for its footage requests (0: never)
+    footage_poll_s: float = DEFAULT_POLL_S  # how often the device asks for its footage requests (0: never)
 
     def device_config(self, device_id: str, visits: VisitConfig) -> DeviceConfig:
         """The device app's configuration for the device the stack knows as `device_id`."""

@@ -37,6 +37,7 @@ from facegate_rigs.paths import DEMO_VIDEO, LFW_DEV
 from facegate_rigs.stack import bench_stack
 from pi_app.recording.motion_gate import MotionPolicy
 from pi_app.recording.upload_policy import UploadMode, UploadPolicy
+from pi_app.runtime.footage import DEFAULT_POLL_S
 from pi_app.tools.video_manifest import VideoManifest
 from pi_app.transport.visit_reporter import DEFAULT_HOLD_S
 from services.recognizer_function import RECOGNIZER_MEMORY_MB
@@ -269,10 +270,11 @@ def main() -> None:
                                   log_bytes_per_call=logged[0] / max(1, logged[1]))
     control_each = control_ms()
     old, new = runs["old"], runs["new"]
+    polls = 24 * 3600 / DEFAULT_POLL_S  # the new device asks for the console's footage requests around the clock
     day = {"old_busy_doorway": day_cost(old, args.empty, control_each, API_PRICE["old"]),
-           "new_busy_doorway": day_cost(new, args.empty, control_each, API_PRICE["new"]),
-           "new_quiet_house": day_cost(new, QUIET_HOUSE, control_each, API_PRICE["new"]),
-           "new_busy_shop": day_cost(new, BUSY_SHOP, control_each, API_PRICE["new"]),
+           "new_busy_doorway": day_cost(new, args.empty, control_each, API_PRICE["new"], polls),
+           "new_quiet_house": day_cost(new, QUIET_HOUSE, control_each, API_PRICE["new"], polls),
+           "new_busy_shop": day_cost(new, BUSY_SHOP, control_each, API_PRICE["new"], polls),
            "old_busy_shop": day_cost(old, BUSY_SHOP, control_each, API_PRICE["old"])}
     same = {what: old[what] == new[what] for what in ("decisions", "alerts", "door_openings")}
     result = {"machine": machine(), "empty_share": args.empty, "quiet_house_empty_share": QUIET_HOUSE,
