@@ -10,12 +10,16 @@ from urllib.parse import urlsplit
 from facegate_contract import (ENV_BUCKET, ENV_DEVICES_TABLE, ENV_MODEL_PREFIX, ENV_PEOPLE_TABLE, ENV_PRESIGN_ENDPOINT,
                                ENV_RETENTION_DAYS, ENV_SIGHTINGS_TABLE, MODELS_PREFIX, PRESIGN_REQUEST_HOST,
                                RECOGNIZE_PATH, StackOutputs, stage_url)
+from facegate_contract.settings import ENV_LOG_LEVEL, LOG_LEVELS
 from services import (clip_bucket, console_login, device_registry, lambda_role, log_group, recognizer_function,
                       recognizer_image, http_api, tables)
 from services.changes import Change
 from services.names import StackNames
 from services.people_seed import load_people, seed_people
 from services.target import Target
+
+
+FUNCTION_LOG_LEVEL = "WARNING"
 
 
 @dataclass
@@ -32,6 +36,13 @@ class DeployOptions:
     reserved_concurrency: int | None = None  # None: AWS's unreserved pool; on an emulator, this machine's cores
     # The console's login: replaces a different stored one; None keeps the stored one (or generates the first).
     console_password: str | None = field(default=None, repr=False)
+    # The functions' log level. WARNING: warnings and errors only, no line per request (CloudWatch Logs bills each
+    # byte, and a line per frame was the largest part of a door's log bill; the sightings table has every answer).
+    function_log_level: str = FUNCTION_LOG_LEVEL
+
+    def __post_init__(self) -> None:
+        if self.function_log_level not in LOG_LEVELS:  # a mistake is reported before anything is deployed
+            raise ValueError(f"function log level {self.function_log_level!r}: use one of {', '.join(LOG_LEVELS)}")
 
 
 CONTROL_HANDLER = "recognizer.control.handler.handler"
@@ -65,6 +76,7 @@ def function_environment(names: StackNames, options: DeployOptions, is_emulator:
         ENV_BUCKET: names.bucket,
         ENV_MODEL_PREFIX: MODELS_PREFIX,
         ENV_RETENTION_DAYS: str(options.retention_days),
+        ENV_LOG_LEVEL: options.function_log_level,
     }
     if is_emulator:
         # The Lambda reaches the emulator by a name only its network knows: upload URLs are signed for the host

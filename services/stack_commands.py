@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from facegate_contract import default_outputs_path
+from facegate_contract.settings import LOG_LEVELS
 from services import console_login, stack
 from services.changes import any_changed
 from services.cli_options import (EndpointOpt, OutputsOpt, PrefixOpt, ProfileOpt, RegionOpt, changes_table, console,
@@ -28,12 +29,17 @@ def deploy(
     reserved_concurrency: Annotated[Optional[int], typer.Option(
         min=1, help="Recognitions the Lambda runs at once (default: unreserved on AWS, the machine's cores on an "
                     "emulator).")] = None,
+    function_log_level: Annotated[str, typer.Option(
+        help="The functions' log level: WARNING logs no line per request (CloudWatch Logs bills every byte); INFO "
+             "logs one per request.")] = stack.FUNCTION_LOG_LEVEL,
     console_password_file: Annotated[Optional[Path], typer.Option(
         exists=True, dir_okay=False, help=f"Set the console password from this file's first line (or set "
                                           f"{console_login.PASSWORD_ENV}); by default the first deploy generates "
                                           f"one into {console_login.PASSWORD_FILE} beside the outputs file.")] = None,
 ) -> None:
     """Create or update the whole stack; running it again changes nothing and says so."""
+    if function_log_level.upper() not in LOG_LEVELS:
+        raise typer.BadParameter(f"use one of {', '.join(LOG_LEVELS)}", param_hint="--function-log-level")
     password = console_login.password_from(console_password_file)
     if password is not None:
         console_login.check_password(password)  # too short: say so before touching anything
@@ -41,7 +47,8 @@ def deploy(
     target = target_from(endpoint_url, profile, region)
     options = stack.DeployOptions(prefix=prefix, image=image, retention_days=retention_days, seed_file=seed_file,
                                   seed=not no_seed, public_endpoint_url=public_endpoint_url,
-                                  reserved_concurrency=reserved_concurrency, console_password=password)
+                                  reserved_concurrency=reserved_concurrency, console_password=password,
+                                  function_log_level=function_log_level.upper())
     with console.status("deploying…"):
         result = stack.deploy(target, options)
     console.print(changes_table("deploy", result.changes))

@@ -2,7 +2,7 @@
 keeps (an empty doorway's clips, kept in `.kept/` by the rolling budget: pi_app.recording.spool) as one bundle under
 its own prefix, and answers.
 
-Every `every_s` (60 s by default) the poller makes one small call (POST /footage-requests: the device's open
+Every `every_s` (120 s by default) the poller makes one small call (POST /footage-requests: the device's open
 requests, usually none). Each request it has not answered is worked in steps, each saved before the next, so a
 crash repeats at most the step in hand (the request also stays open on the stack until it is answered):
 1. its record, `<spool>/.footage/<request-id>.json`, is written when the device first sees it;
@@ -37,7 +37,7 @@ from pi_app.transport.service_errors import ServiceError
 log = logging.getLogger(__name__)
 
 FOOTAGE = ".footage"
-DEFAULT_POLL_S = 60.0
+DEFAULT_POLL_S = 120.0  # a request waits at most this long; each poll is a billed call
 SETTLE_S = 2.0  # past a range's end (and its last clip's length): that clip is finished and kept by then
 ANSWERED_KEPT = 64  # answered records remembered (a request listed again after a lost answer is answered again)
 ALREADY_ANSWERED = "already_answered"  # the stack's 409: the request has another answer already

@@ -30,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from facegate_contract.wire import encode
+from facegate_contract.wire import VisitReport
 from facegate_rigs.bench_common import SMOKE_HELP, machine, save
 from facegate_rigs.doorway import enrol_and_build, run_doorway
 from facegate_rigs.paths import DEMO_VIDEO, LFW_DEV
@@ -50,7 +50,7 @@ DAY_CLIPS = int(24 * 3600 / CLIP_S)
 RETENTION_DAYS = 30
 LOG_RETENTION_DAYS = 14  # services/log_group.py
 LOG_EVENT_OVERHEAD_B = 26  # CloudWatch Logs counts each event's message plus 26 bytes
-VISIT_ITEM_OVERHEAD_B = 200  # the visit item's attributes besides the report's own (device, times, expiry...)
+
 # AWS list prices, us-east-1 (public price pages; check them for your region and date).
 PRICES = {
     "lambda_gb_s_x86": 0.0000166667,  # per GB-second
@@ -104,7 +104,8 @@ def _run(upload: UploadMode, motion: MotionPolicy, track: bool, hold_s: float, d
     visits = events_of(events, VisitEnded)
     reports, late = reports_sent(events)
     # A report is one UpdateItem of its visit's item: a write unit per KB of the item (its final report is the largest).
-    report_units = [math.ceil((len(encode(v.report())) + VISIT_ITEM_OVERHEAD_B) / 1024) for v in visits]
+    report_units = [math.ceil(visit_item_bytes(v.report(), device_file, bundled=upload != "all") / 1024)
+                    for v in visits]
     return {
         "upload": upload, "track_decided": track, "clips": len(offsets), "empty_clips": len(empty),
         "occupied_clips": len(occupied), "tracked_occupied": len(occupied & tracked),
@@ -125,6 +126,50 @@ def _run(upload: UploadMode, motion: MotionPolicy, track: bool, hold_s: float, d
         "alerts": sorted(f"{a.get('rule')}:{a.get('name')}" for a in alerts),
         "door_openings": sum(1 for a in events_of(events, VisitAction) if a.door),
     }
+
+
+def dynamodb_size(value: object) -> int:
+    """An attribute value's size as DynamoDB bills it: UTF-8 strings, numbers ~1 byte per 2 digits + 1, 3 bytes
+    plus 1 per element for lists and maps (names counted as strings)."""
+    from decimal import Decimal
+
+    if isinstance(value, str):
+        return len(value.encode("utf-8"))
+    if isinstance(value, bool) or value is None:
+        return 1
+    if isinstance(value, (int, float, Decimal)):
+        return len(str(value).strip("-").replace(".", "").lstrip("0")) // 2 + 2
+    if isinstance(value, dict):
+        return 3 + sum(1 + dynamodb_size(k) + dynamodb_size(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return 3 + sum(1 + dynamodb_size(v) for v in value)
+    raise TypeError(f"no DynamoDB size for {type(value).__name__}")
+
+
+def visit_item_bytes(report: VisitReport, device_file: Path, bundled: bool) -> int:
+    """The size of the visit item the control function writes for `report` (its own code, in process), naming the
+    visit's bundle when its clips are `bundled`."""
+    import msgspec
+
+    from facegate_contract import DeviceFile, bundle_key
+    from recognizer.control.visit_reports import VisitReports
+
+    device = DeviceFile.read(device_file).device_id
+    if bundled:
+        report = msgspec.structs.replace(report, bundle=bundle_key(device, report.visit_id))
+
+    class Capture:  # a table that keeps the item an UpdateItem would leave
+        item: dict = {}
+
+        def update_item(self, Key: dict, ExpressionAttributeNames: dict, ExpressionAttributeValues: dict,  # noqa: N803
+                        **_: object) -> None:
+            values = {ExpressionAttributeNames[n]: ExpressionAttributeValues[n.replace("#a", ":v")]
+                      for n in ExpressionAttributeNames if n.replace("#a", ":v") in ExpressionAttributeValues}
+            self.item = {**Key, **values}
+
+    table = Capture()
+    VisitReports(table).report(device, report)
+    return dynamodb_size(table.item) - 3  # the item itself is no map value
 
 
 def function_logs(target: object, prefix: str) -> tuple[int, int]:

@@ -20,6 +20,16 @@ def test_the_lambda_reads_what_deploy_sets() -> None:
     assert (loaded.people_table, loaded.sightings_table, loaded.devices_table) == (
         "facegate-people", "facegate-sightings", "facegate-devices")
     assert loaded.bucket == names.bucket and loaded.retention_days == 7 and loaded.presign_endpoint == "request-host"
+    assert loaded.log_level == "WARNING"  # deployed functions log no line per request unless asked
+    chatty = lambda_settings(function_environment(names, DeployOptions(function_log_level="INFO"), is_emulator=True))
+    assert chatty.log_level == "INFO"
+
+
+def test_a_wrong_function_log_level_is_refused_before_any_deploy() -> None:
+    from services.stack import DeployOptions
+
+    with pytest.raises(ValueError, match="WARNING"):
+        DeployOptions(function_log_level="LOUD")
 
 
 @pytest.mark.parametrize(("name", "value", "said"), [

@@ -22,7 +22,7 @@ router = APIRouter(dependencies=[Depends(require_login)])
 
 AROUND_VISIT_S = 60.0  # "footage around this visit": this much before it starts and after it ends
 FORM_TIME = "%Y-%m-%dT%H:%M:%S"  # UTC, as the form's fields read it back (services.visit_log.since_epoch)
-STATES = {"requested": "Requested: the device uploads it at its next poll (every minute by default).",
+STATES = {"requested": "Requested: the device uploads it at its next poll (every 2 minutes by default).",
           "uploaded": "Uploaded.", "nothing_kept": "Nothing kept: the device holds no clip of this range any more.",
           "expired": "Expired: the device did not answer within a day."}
 
