@@ -72,7 +72,8 @@ def identity_manifests(out: Path) -> list[VideoManifest]:
 def run_doorway(device_file: Path, manifest: VideoManifest, work: Path,
                 motion: MotionPolicy, upload: UploadPolicy = UploadPolicy(),
                 realtime: bool = False, track: bool = True,
-                report_hold_s: float = DEFAULT_HOLD_S) -> tuple[list[AnyDeviceEvent], list[dict]]:
+                report_hold_s: float = DEFAULT_HOLD_S, keep_done: bool = False
+                ) -> tuple[list[AnyDeviceEvent], list[dict]]:
     """Replay the doorway through the device app with actions and visit reports; (events, alerts received).
 
     `realtime` paces the video as a camera would give it: each clip's answer is back before the next clip is
@@ -80,13 +81,15 @@ def run_doorway(device_file: Path, manifest: VideoManifest, work: Path,
     (what the cost bench needs to compare two runs); otherwise frames come as fast as they decode (a backlog,
     answered newest first: then no clip has a reference from before it, and the tracking skip tracks nothing).
     `track`: the tracking skip of decided visits (pi_app.visits.tracking_skip); `report_hold_s`: how long a visit's
-    report waits for its final one (pi_app.transport.visit_reporter; each report sent is a `visit_reported` event)."""
+    report waits for its final one (pi_app.transport.visit_reporter; each report sent is a `visit_reported` event).
+    `keep_done`: finished clip folders stay in `work/spool` (their `frame.jpg` is the frame that was sent)."""
     with scripted_server([(200, {"ok": True})]) as receiver:
         rules = parse_actions_config(RULES.format(url=f"http://127.0.0.1:{receiver.server_address[1]}/hook"))
         connection = connect(device_file=device_file)
         config = DeviceConfig(device_id=connection.device_id, spool_dir=work / "spool", events_path=work / "events.jsonl",
                               drain_timeout_s=180.0, stale_after_s=600.0, stream_clock=True, visits=rules.visits,
-                              motion=motion, upload=upload, tracking=TrackingPolicy(enabled=track))
+                              motion=motion, upload=upload, tracking=TrackingPolicy(enabled=track),
+                              keep_done=keep_done)
         relay = EventRelay()
         reporter = VisitReporter(work / "visits", connection.report_visit,
                                  bundle_of=upload.bundle_of(connection.device_id), hold_s=report_hold_s,

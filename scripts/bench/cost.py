@@ -11,9 +11,12 @@ new default (through the HTTP API deploy makes now; a visit's clips
 uploaded in one bundle a visit, the empty doorway kept on the device, no still clip sent after one that showed
 nobody, and a decided visit's same face tracked instead of sent). Per run: which clips are sent for recognition,
 tracked instead, and uploaded (empty stretch, beside a visit, or someone at the door), the recognizer's own time per
-frame (what Lambda bills), clip sizes, the uploads the device actually made (a clip alone or a visit's bundle: one
+frame (what Lambda bills: measured again for the frames each run sent, one at a time once both replays are over, as
+the replay shares 2 cores between the device, the emulator and the function), clip sizes, the uploads the device actually made (a clip alone or a visit's bundle: one
 upload URL request and one S3 PUT each), the visit reports it sent (`visit_reported`), and the visits' decisions, the alerts received and the door
-openings: these must be the same in both runs. And the control function's time per upload URL, in process. Then a
+openings: these must be the same in both runs; the functions' log bytes per call (what the emulator logged, less its
+runtime emulator's own lines) and the size of each visit item. And the control function's time per upload URL, in
+process. Then a
 scripted day: 24 h of 0.5 s clips, `--empty` of them an empty doorway (the busy doorway), a quiet house (99 % empty)
 and a busy shop (50 %), at AWS list prices (us-east-1, as below: edit PRICES for your region) and the functions'
 deployed memory sizes.
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import statistics
 import sys
 import time
@@ -36,6 +40,7 @@ from facegate_rigs.doorway import enrol_and_build, run_doorway
 from facegate_rigs.paths import DEMO_VIDEO, LFW_DEV
 from facegate_rigs.stack import bench_stack
 from pi_app.recording.motion_gate import MotionPolicy
+from pi_app.recording.spool import FRAME_FILE
 from pi_app.recording.upload_policy import UploadMode, UploadPolicy
 from pi_app.runtime.footage import DEFAULT_POLL_S
 from pi_app.tools.video_manifest import VideoManifest
@@ -86,7 +91,7 @@ def _run(upload: UploadMode, motion: MotionPolicy, track: bool, hold_s: float, d
     from pi_app.tools.run_check import clip_offsets
 
     events, alerts = run_doorway(device_file, manifest, work, motion, upload=UploadPolicy(mode=upload), realtime=True,
-                                 track=track, report_hold_s=hold_s)
+                                 track=track, report_hold_s=hold_s, keep_done=True)
 
     offsets = clip_offsets(events)
     recognitions = events_of(events, ClipRecognition)
@@ -113,6 +118,8 @@ def _run(upload: UploadMode, motion: MotionPolicy, track: bool, hold_s: float, d
         "sent_empty": sum(1 for c in empty if c in sent), "sent_occupied": sum(1 for c in occupied if c in sent),
         "sent_empty_beside_visit": sum(1 for c in beside_visit if c in sent),
         "server_ms": [e.server_ms for e in sent.values() if e.server_ms is not None],
+        "sent_frames": [str(work / "spool" / clip / FRAME_FILE) for clip in sorted(sent)
+                        if (work / "spool" / clip / FRAME_FILE).is_file()],
         "faces": sum(len(e.faces) for e in sent.values()),
         "uploaded_empty": len(empty & uploaded), "uploaded_occupied": len(occupied & uploaded),
         "kept": len({k.clip for k in events_of(events, ClipKept)} - uploaded),
@@ -172,6 +179,26 @@ def visit_item_bytes(report: VisitReport, device_file: Path, bundled: bool) -> i
     return dynamodb_size(table.item) - 3  # the item itself is no map value
 
 
+def recognizer_ms_alone(recognize_url: str, api_key: str, frames: list[str]) -> list[float]:
+    """The recognizer's own time for each of `frames`, sent again one at a time with nothing else running (the replay
+    shares this machine's 2 cores between the device, the emulator and the function; Lambda gives a 1,769 MB
+    function a vCPU of its own): the `total` of each answer's timings, what Lambda bills."""
+    import requests
+
+    times = []
+    with requests.Session() as session:
+        for frame in frames:
+            answer = session.post(recognize_url, data=Path(frame).read_bytes(), timeout=60,
+                                  headers={"x-api-key": api_key, "Content-Type": "image/jpeg"})
+            answer.raise_for_status()
+            times.append(float(answer.json()["timings_ms"]["total"]))
+    return times
+
+
+# The emulator's runtime interface emulator logs its own lines ("... [INFO] (rapid) INVOKE START ..."); AWS does not.
+EMULATOR_ONLY_LINE = re.compile(r"^\d\d \w{3} \d{4} [\d:,]+ \[\w+\] \(rapid\) ")
+
+
 def function_logs(target: object, prefix: str) -> tuple[int, int]:
     """(bytes CloudWatch Logs would bill, invocations) the stack's two functions have logged so far: every line of
     theirs (the runtime's START / END / REPORT lines and the handlers' own), as the emulator keeps them like AWS."""
@@ -185,6 +212,8 @@ def function_logs(target: object, prefix: str) -> tuple[int, int]:
             pages = logs.get_paginator("filter_log_events").paginate(logGroupName=group)
             for page in pages:
                 for event in page.get("events", []):
+                    if EMULATOR_ONLY_LINE.match(event["message"]):
+                        continue
                     size += len(event["message"].encode("utf-8")) + LOG_EVENT_OVERHEAD_B
                     invocations += event["message"].startswith("START RequestId:")
         except logs.exceptions.ResourceNotFoundException:
@@ -267,7 +296,8 @@ def day_cost(run: dict, empty_share: float, control_each_ms: float, api_request:
     reports = visits * run["visit_reports"] / max(1, run["visits"])
     control_calls = puts + reports + polls  # an upload URL per upload the device makes, the visit reports, the polls
     faces = sent * run["faces"] / max(1, run["sent_empty"] + run["sent_occupied"])
-    recognize_ms = statistics.fmean(run["server_ms"]) if run["server_ms"] else 0.0
+    times = run.get("server_ms_alone") or run["server_ms"]  # the quiet re-measure where there is one
+    recognize_ms = statistics.fmean(times) if times else 0.0
     gb_s = (sent * recognize_ms / 1000 * RECOGNIZER_MEMORY_MB / 1024
             + control_calls * max(1.0, control_each_ms) / 1000 * CONTROL_MEMORY_MB / 1024)
     storage_gb_month = uploaded * run["clip_bytes"] / 1e9 * RETENTION_DAYS / 30.4
@@ -313,6 +343,9 @@ def main() -> None:
                                                                   logged_before)]
             runs[pipeline].update(log_bytes=logged[0], log_invocations=logged[1],
                                   log_bytes_per_call=logged[0] / max(1, logged[1]))
+        for run in runs.values():  # after both replays: nothing else is running
+            run["server_ms_alone"] = recognizer_ms_alone(bench.outputs.recognize_url, bench.outputs.api_key,
+                                                         run.pop("sent_frames"))
     control_each = control_ms()
     old, new = runs["old"], runs["new"]
     polls = 24 * 3600 / DEFAULT_POLL_S  # the new device asks for the console's footage requests around the clock
@@ -325,7 +358,9 @@ def main() -> None:
     result = {"machine": machine(), "empty_share": args.empty, "quiet_house_empty_share": QUIET_HOUSE,
               "busy_shop_empty_share": BUSY_SHOP, "day_clips": DAY_CLIPS, "prices": PRICES,
               "control_ms_median": round(control_each, 2),
-              "runs": {k: {**v, "server_ms": len(v["server_ms"])} for k, v in runs.items()},
+              "runs": {k: {**v, "server_ms": len(v["server_ms"]), "server_ms_alone": len(v["server_ms_alone"]),
+                           "server_ms_in_replay_mean": _mean(v["server_ms"]),
+                           "server_ms_alone_mean": _mean(v["server_ms_alone"])} for k, v in runs.items()},
               "same_outcome": same, "per_device_day": day}
     save("cost", result, args.smoke)
     _print(result)
@@ -374,6 +409,10 @@ def _per_visit(run: dict) -> str:
             f"({each(run['sent_occupied'])} of {each(run['occupied_clips'])} occupied clips, "
             f"{each(run['sent_empty_beside_visit'])} empty beside it), visit reports {each(run['visit_reports'])}, "
             f"uploads {each(run['puts'])}")
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(statistics.fmean(values), 1) if values else None
 
 
 def _count(value: list | int) -> int:
