@@ -155,7 +155,8 @@ class Spool:
     def finish(self, state: ClipState) -> None:
         """A clip needs nothing more: delete its folder (or keep it, marked finished, with `keep_done`)."""
         if self.keep_done:
-            self.save(state)
+            if self.folder(state.clip).is_dir():  # a clip bundled from the kept ones has no folder here to keep
+                self.save(state)
             return
         shutil.rmtree(self.folder(state.clip), ignore_errors=True)
         self.sync.directory(self.root)  # else a power cut could bring the finished folder back

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from stat import S_ISDIR
 
@@ -166,3 +167,14 @@ def test_the_spool_keeps_a_running_total_of_its_clips_bytes(tmp_path: Path) -> N
     assert Spool(tmp_path).bytes_used() == on_disk  # a restart counts what is there
     spool.finish(first)
     assert spool.bytes_used() == sum(p.stat().st_size for p in spool.folder(second.clip).iterdir())
+
+
+def test_keep_done_finishes_a_clip_that_has_no_folder_here(tmp_path: Path) -> None:
+    """A kept clip bundled with its visit lives in `.kept/`: finishing it with `keep_done` keeps nothing and fails
+    nothing (it used to write its state into a folder that is not there)."""
+    clock = FakeClock()
+    spool = Spool(tmp_path / "spool", keep_done=True)
+    state = add_clip(spool, 0, clock.now, recognition__status=RECOGNISED, upload__status=UPLOADED)
+    shutil.rmtree(spool.folder(state.clip))
+    spool.finish(state)
+    assert not spool.folder(state.clip).exists()
