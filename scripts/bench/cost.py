@@ -131,6 +131,7 @@ def _run(upload: UploadMode, motion: MotionPolicy, track: bool, hold_s: float, d
         "report_write_units": statistics.fmean(report_units) if report_units else 1.0,
         "decisions": sorted(v.decision for v in visits),
         "alerts": sorted(f"{a.get('rule')}:{a.get('name')}" for a in alerts),
+        "clip_links": sum(1 for a in alerts if a.get("clip_url")),  # each alert sent signed its link: POST /clip-links
         "door_openings": sum(1 for a in events_of(events, VisitAction) if a.door),
     }
 
@@ -294,7 +295,9 @@ def day_cost(run: dict, empty_share: float, control_each_ms: float, api_request:
                 + visits * run["uploaded_empty"] / max(1, run["visits"]))
     puts = float(DAY_CLIPS) if run["upload"] == "all" else visits * run["puts"] / max(1, run["visits"])
     reports = visits * run["visit_reports"] / max(1, run["visits"])
-    control_calls = puts + reports + polls  # an upload URL per upload the device makes, the visit reports, the polls
+    links = visits * run.get("clip_links", 0) / max(1, run["visits"])
+    # An upload URL per upload the device makes, the visit reports, an alert's clip link, the footage polls.
+    control_calls = puts + reports + links + polls
     faces = sent * run["faces"] / max(1, run["sent_empty"] + run["sent_occupied"])
     times = run.get("server_ms_alone") or run["server_ms"]  # the quiet re-measure where there is one
     recognize_ms = statistics.fmean(times) if times else 0.0
