@@ -47,6 +47,7 @@ from pi_app.tools.video_manifest import VideoManifest
 from pi_app.transport.visit_reporter import DEFAULT_HOLD_S
 from services.recognizer_function import RECOGNIZER_MEMORY_MB
 from services.stack import CONTROL_MEMORY_MB
+from services.target import Target
 
 CLIP_S = 0.5
 BESIDE_VISIT_S = 1.0  # an empty clip this close to someone on screen belongs to their arrival or departure
@@ -200,13 +201,13 @@ def recognizer_ms_alone(recognize_url: str, api_key: str, frames: list[str]) -> 
 EMULATOR_ONLY_LINE = re.compile(r"^\d\d \w{3} \d{4} [\d:,]+ \[\w+\] \(rapid\) ")
 
 
-def function_logs(target: object, prefix: str) -> tuple[int, int]:
+def function_logs(target: Target, prefix: str) -> tuple[int, int]:
     """(bytes CloudWatch Logs would bill, invocations) the stack's two functions have logged so far: every line of
     theirs (the runtime's START / END / REPORT lines and the handlers' own), as the emulator keeps them like AWS."""
     from services.names import StackNames
 
-    logs = target.client("logs")  # type: ignore[attr-defined]
-    names = StackNames.for_target(target, prefix)  # type: ignore[arg-type]
+    logs = target.client("logs")
+    names = StackNames.for_target(target, prefix)
     size = invocations = 0
     for group in (names.log_group, names.control_log_group):
         try:
