@@ -4,6 +4,9 @@ from __future__ import annotations
 # ---- the API --------------------------------------------------------------------------------------------------
 RECOGNIZE_PATH = "/recognize"  # POST a JPEG/PNG frame; answers faces with names
 UPLOADS_PATH = "/uploads"  # POST {clip}: a presigned PUT URL for the calling device's own clip key
+# POST {content_type, metadata}: a presigned POST policy for any key under the calling device's own prefix, reused
+# for every upload of that kind until it expires (one call an hour instead of one an upload).
+UPLOAD_GRANTS_PATH = "/upload-grants"
 VISITS_PATH = "/visits"  # POST a visit report from the device (decision, clips, sightings)
 CLIP_LINKS_PATH = "/clip-links"  # POST {key, expires_in}: a presigned GET URL of one of the device's clips
 DOOR_REQUESTS_PATH = "/door-requests"  # POST a door request (confirm mode): an operator approves or denies it
@@ -28,3 +31,8 @@ MAX_FRAME_BYTES = 4 * 1024 * 1024
 # The largest clip a device may upload: the upload URL signs the clip's exact length, so nothing bigger reaches S3
 # (a half-second clip is ~100 KB; the console decodes what is there, so a device cannot hand it a huge file).
 MAX_CLIP_BYTES = 32 * 1024 * 1024
+# S3 allows 2 KB of user metadata per object; keep room for the names.
+MAX_METADATA_BYTES = 1800
+# An upload grant's lifetime. The Lambda signs with its role's temporary credentials, which may end sooner: the device
+# then gets S3's refusal, drops the grant and asks for a new one.
+UPLOAD_GRANT_EXPIRES_S = 3600

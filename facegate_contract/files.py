@@ -12,6 +12,7 @@ from typing import Any
 from facegate_contract.api import (
     CLIP_LINKS_PATH,
     RECOGNIZE_PATH,
+    UPLOAD_GRANTS_PATH,
     UPLOADS_PATH,
     VISITS_PATH,
 )
@@ -159,6 +160,10 @@ class DeviceFile:
     @property
     def uploads_url(self) -> str:
         return self.api_url.rstrip("/") + UPLOADS_PATH
+
+    @property
+    def upload_grants_url(self) -> str:
+        return self.api_url.rstrip("/") + UPLOAD_GRANTS_PATH
 
     @property
     def visits_url(self) -> str:

@@ -15,13 +15,15 @@ import msgspec
 
 from facegate_contract.api import (API_KEY_HEADER, CLIP_KEY_HEADER, CLIP_LINKS_PATH, DOOR_REQUEST_STATUS_PATH,
                                    DOOR_REQUESTS_PATH, FOOTAGE_REQUESTS_PATH, FOOTAGE_RESULTS_PATH, FRAME_MEDIA_TYPES,
-                                   MAX_FRAME_BYTES, RECOGNIZE_PATH, UPLOADS_PATH, VISITS_PATH)
+                                   MAX_FRAME_BYTES, RECOGNIZE_PATH, UPLOAD_GRANTS_PATH, UPLOADS_PATH,
+                                   VISITS_PATH)
 from facegate_contract.wire import ANSWERS, REQUESTS, ErrorBody
 
 REF = "#/components/schemas/{name}"
 SUMMARIES = {
     RECOGNIZE_PATH: "Recognise every face in a frame (JPEG or PNG); log a sighting per face.",
     UPLOADS_PATH: "A presigned PUT URL for one of the calling device's clips.",
+    UPLOAD_GRANTS_PATH: "A presigned POST policy for many uploads under the calling device's own prefix (an hour).",
     CLIP_LINKS_PATH: "A presigned GET URL of one of the calling device's clips (for an alert's receiver).",
     VISITS_PATH: "Record a visit the device decided or ended.",
     DOOR_REQUESTS_PATH: "Ask an operator to open the door (confirm mode); answers the request's state.",

@@ -21,8 +21,8 @@ from msgspec import Meta, Struct
 
 from facegate_contract.api import (CLIP_LINK_MAX_EXPIRES_S, CLIP_LINKS_PATH, DOOR_REQUEST_MAX_EXPIRES_S,
                                    DOOR_REQUEST_MIN_EXPIRES_S, DOOR_REQUEST_STATUS_PATH, DOOR_REQUESTS_PATH,
-                                   FOOTAGE_REQUESTS_PATH, FOOTAGE_RESULTS_PATH, MAX_CLIP_BYTES, RECOGNIZE_PATH,
-                                   UPLOADS_PATH, VISITS_PATH)
+                                   FOOTAGE_REQUESTS_PATH, FOOTAGE_RESULTS_PATH, MAX_CLIP_BYTES, MAX_METADATA_BYTES,
+                                   RECOGNIZE_PATH, UPLOAD_GRANTS_PATH, UPLOADS_PATH, VISITS_PATH)
 from facegate_contract.naming import (CLIP_ID_PATTERN, FOOTAGE_BUNDLE_PREFIX, LABEL_PATTERN, UNDECIDED, UNKNOWN,
                                       VISIT_ID_PATTERN, is_clip_id, is_label, is_visit_id, parse_any_bundle_key,
                                       parse_bundle_key, parse_clip_key, parse_footage_key)
@@ -59,6 +59,12 @@ FaceDescriptor = Annotated[bytes, Meta(min_length=8, max_length=64, description=
 ShortText = Annotated[str, Meta(max_length=256)]
 MetadataKey = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 MetadataValue = Annotated[str, Meta(pattern=r"^[ -~]{0,512}$")]  # printable ASCII: S3 metadata travels in headers
+UploadMetadata = Annotated[dict[MetadataKey, MetadataValue], Meta(max_length=16)]
+# What a device uploads: a clip (facegate_contract.naming.CLIP_CONTENT_TYPE) or a bundle (BUNDLE_CONTENT_TYPE).
+UploadContentType = Literal["video/mp4", "application/zip"]
+_METADATA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# The calling device's own prefix, under which an upload grant lets it write.
+DevicePrefix = Annotated[str, Meta(pattern=r"^clips/[A-Za-z0-9][A-Za-z0-9._-]{0,62}/$", max_length=80)]
 
 
 class WireError(ValueError):
@@ -140,7 +146,7 @@ class UploadRequest(Struct, frozen=True):
     size: Annotated[int, Meta(ge=1, le=MAX_CLIP_BYTES, description="the clip's (or bundle's) length in bytes")]
     clip: ClipId | None = None
     bundle: AnyBundleKey | None = None
-    metadata: Annotated[dict[MetadataKey, MetadataValue], Meta(max_length=16)] = {}
+    metadata: UploadMetadata = {}
 
     def __post_init__(self) -> None:
         if (self.clip is None) == (self.bundle is None):
@@ -159,6 +165,37 @@ class UploadLink(Struct, frozen=True):
     headers: dict[str, str]
     expires_in: int
     method: Literal["PUT"] = "PUT"
+
+
+class UploadGrantRequest(Struct, frozen=True):
+    """POST /upload-grants: one presigned POST policy for many uploads of one kind (`content_type`: a clip or a bundle)
+    under the calling device's own prefix, each carrying exactly the metadata names `metadata` (S3 refuses a form
+    field its policy does not name, and a named one the form lacks)."""
+
+    content_type: UploadContentType
+    metadata: Annotated[list[MetadataKey], Meta(max_length=16)] = []
+
+    def __post_init__(self) -> None:
+        if not all(_METADATA_NAME.fullmatch(name) for name in self.metadata):  # `$` would let a newline through
+            raise ValueError("metadata names are letters, digits, - and _")
+        if len({name.lower() for name in self.metadata}) != len(self.metadata):
+            raise ValueError("metadata names must differ (S3 keeps them lower-case)")
+
+
+class UploadGrant(Struct, frozen=True):
+    """The answer to POST /upload-grants: POST `url` a multipart form of `fields`, then `key` (under `prefix`), then
+    `x-amz-meta-<name>` for each of `metadata`, and the file last (field `file`, 1 to `max_bytes` bytes), until
+    `expires_in` seconds from now (`expires_at` on the API's clock; sooner if S3 refuses it)."""
+
+    url: str
+    fields: dict[str, str]
+    prefix: DevicePrefix
+    content_type: UploadContentType
+    metadata: list[MetadataKey]
+    max_bytes: int
+    expires_in: int
+    expires_at: Seconds
+    method: Literal["POST"] = "POST"
 
 
 class ClipLinkRequest(Struct, frozen=True):
@@ -377,12 +414,28 @@ def convert(data: Any, kind: type[T]) -> T:
         raise _invalid(exc) from exc
 
 
+def upload_metadata(raw: dict[str, str]) -> dict[str, str]:
+    """An upload's S3 metadata as it is signed: names and values in the contract's rules, lower-case names (S3 keeps
+    them so), at most MAX_METADATA_BYTES in all; WireError (field `metadata`) otherwise."""
+    try:
+        metadata = convert(raw, UploadMetadata)
+    except WireError as exc:
+        raise WireError(f"metadata: {exc}", field="metadata") from exc
+    if any(not _METADATA_NAME.fullmatch(name) for name in metadata):
+        raise WireError("metadata names are letters, digits, - and _", field="metadata")
+    if sum(len(k) + len(v) for k, v in metadata.items()) > MAX_METADATA_BYTES:
+        raise WireError(f"metadata exceeds {MAX_METADATA_BYTES} bytes", field="metadata")
+    return {k.lower(): v for k, v in metadata.items()}
+
+
 # Each route's JSON request and answer (POST /recognize takes a JPEG or PNG frame, not JSON).
-REQUESTS: dict[str, type[Struct]] = {UPLOADS_PATH: UploadRequest, CLIP_LINKS_PATH: ClipLinkRequest,
+REQUESTS: dict[str, type[Struct]] = {UPLOADS_PATH: UploadRequest, UPLOAD_GRANTS_PATH: UploadGrantRequest,
+                                     CLIP_LINKS_PATH: ClipLinkRequest,
                                      VISITS_PATH: VisitReport, DOOR_REQUESTS_PATH: DoorRequest,
                                      DOOR_REQUEST_STATUS_PATH: DoorRequestQuery,
                                      FOOTAGE_REQUESTS_PATH: FootageRequestsQuery, FOOTAGE_RESULTS_PATH: FootageResult}
 ANSWERS: dict[str, type[Struct]] = {RECOGNIZE_PATH: RecognizeAnswer, UPLOADS_PATH: UploadLink,
+                                    UPLOAD_GRANTS_PATH: UploadGrant,
                                     CLIP_LINKS_PATH: ClipLink, VISITS_PATH: VisitStored,
                                     DOOR_REQUESTS_PATH: DoorRequestState, DOOR_REQUEST_STATUS_PATH: DoorRequestState,
                                     FOOTAGE_REQUESTS_PATH: FootageRequests, FOOTAGE_RESULTS_PATH: FootageRequestState}

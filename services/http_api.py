@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from facegate_contract import (CLIP_LINKS_PATH, DOOR_REQUEST_STATUS_PATH, DOOR_REQUESTS_PATH, FOOTAGE_PATHS,
-                               RECOGNIZE_PATH, UPLOADS_PATH, VISITS_PATH)
+                               RECOGNIZE_PATH, UPLOAD_GRANTS_PATH, UPLOADS_PATH, VISITS_PATH)
 from services.changes import Action, Change
 from services.names import StackNames
 
-ROUTES = (RECOGNIZE_PATH, UPLOADS_PATH, CLIP_LINKS_PATH, VISITS_PATH, DOOR_REQUESTS_PATH, DOOR_REQUEST_STATUS_PATH,
-          *FOOTAGE_PATHS)
+ROUTES = (RECOGNIZE_PATH, UPLOADS_PATH, UPLOAD_GRANTS_PATH, CLIP_LINKS_PATH, VISITS_PATH, DOOR_REQUESTS_PATH,
+          DOOR_REQUEST_STATUS_PATH, *FOOTAGE_PATHS)
 # Any method reaches the function, which answers all but POST with a clear 405 `{error, message}`.
 METHOD = "ANY"
 # Any other path reaches the control function (no models: cheap), which answers 404 `{error, message}`.

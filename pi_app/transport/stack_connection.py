@@ -73,7 +73,8 @@ def _from_device_file(device: DeviceFile, timeout: AttemptTimeout) -> StackConne
     log.info("connected to the stack", extra={"device_id": device.device_id, "api_url": device.api_url,
                                               "clips": "presigned"})
     return StackConnection(device.device_id, RecognizeClient(device.recognize_url, session),
-                           ApiClipUploader(session, device.uploads_url), ApiClipLinks(session, device.clip_links_url),
+                           ApiClipUploader(session, device.uploads_url, device.upload_grants_url),
+                           ApiClipLinks(session, device.clip_links_url),
                            description, session, device.visits_url, ApiDoorRequests(session, device.api_url),
                            ApiFootage(session, device.api_url))
 

@@ -1,7 +1,8 @@
 """Turn an API Gateway proxy event into a validated request of one route, or a clear client error.
 
-Routes (the wire contract's): POST /recognize (a JPEG/PNG frame), POST /uploads and /clip-links and /visits (small
-JSON objects). Every limit is checked here, at its boundary, and answered as a 4xx `{error, message}`.
+Routes (the wire contract's): POST /recognize (a JPEG/PNG frame), POST /uploads, /upload-grants, /clip-links, /visits
+and the rest (small JSON objects).
+Every limit is checked here, at its boundary, and answered as a 4xx `{error, message}`.
 """
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from facegate_contract import (API_KEY_HEADER, CLIP_KEY_HEADER, CLIP_LINKS_PATH, DOOR_REQUEST_STATUS_PATH,
-                               DOOR_REQUESTS_PATH, FOOTAGE_PATHS, MAX_FRAME_BYTES, RECOGNIZE_PATH, UPLOADS_PATH,
-                               VISITS_PATH)
+                               DOOR_REQUESTS_PATH, FOOTAGE_PATHS, MAX_FRAME_BYTES, RECOGNIZE_PATH, UPLOAD_GRANTS_PATH,
+                               UPLOADS_PATH, VISITS_PATH)
 from facegate_contract.wire import WireError, decode
 
 T = TypeVar("T")
 
-ROUTES = (RECOGNIZE_PATH, UPLOADS_PATH, CLIP_LINKS_PATH, VISITS_PATH, DOOR_REQUEST_STATUS_PATH, DOOR_REQUESTS_PATH,
-          *FOOTAGE_PATHS)
+ROUTES = (RECOGNIZE_PATH, UPLOADS_PATH, UPLOAD_GRANTS_PATH, CLIP_LINKS_PATH, VISITS_PATH, DOOR_REQUEST_STATUS_PATH,
+          DOOR_REQUESTS_PATH, *FOOTAGE_PATHS)
 MAX_BODY_BYTES = MAX_FRAME_BYTES  # decoded frame; base64 in the event must stay under real Lambda's 6 MB cap
 MAX_JSON_BYTES = 64 * 1024  # reports and upload requests are small
 MAX_HEADER_CHARS = 512  # a clip key is ~70 characters; anything near this is not one

@@ -1,29 +1,42 @@
-"""Short-lived presigned S3 URLs for a device's own clips: a PUT to upload one (or a visit's bundle of them), a GET to
-link to one in an alert.
+"""Short-lived presigned S3 URLs for a device's own clips: a PUT to upload one (or a visit's bundle of them), a POST
+policy (an upload grant) to upload many of them within an hour, a GET to link to one in an alert.
 
 Devices hold no AWS credentials: they ask the API, which signs with the Lambda's role for a key under the
-calling device's own prefix only (`clips/<device>/…`). The signature covers the key, the content type and the
-metadata, so a URL cannot be reused for another key.
+calling device's own prefix only (`clips/<device>/…`). A PUT's signature covers the key, the length, the content type
+and the metadata, so a URL cannot be reused for another key; a grant's policy covers the prefix, a length range, the
+content type and the metadata names, so it cannot be used for another device's keys.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
-from facegate_contract import BUNDLE_CONTENT_TYPE, CLIP_CONTENT_TYPE, PRESIGN_REQUEST_HOST, clip_key
-from facegate_contract.wire import ClipLink, ClipLinkRequest, UploadLink, UploadRequest
+from facegate_contract import (BUNDLE_CONTENT_TYPE, CLIP_CONTENT_TYPE, MAX_CLIP_BYTES, PRESIGN_REQUEST_HOST,
+                               UPLOAD_GRANT_EXPIRES_S, clip_key, device_clips_prefix)
+from facegate_contract.wire import (ClipLink, ClipLinkRequest, UploadGrant, UploadGrantRequest, UploadLink,
+                                    UploadRequest, WireError, upload_metadata)
 from recognizer.api.device_identity import require_own_clip
 from recognizer.api.event import RequestError, header
 
 UPLOAD_EXPIRES_S = 900  # the device uses the URL at once; a retry asks for a fresh one
-MAX_METADATA_BYTES = 1800  # S3 allows 2 KB of user metadata; keep room for the names
+FILENAME = "${filename}"  # botocore: a key ending so is signed as a `starts-with $key` condition on the rest
 
 
 def _metadata(raw: dict[str, str]) -> dict[str, str]:
     """The metadata to sign (keys and values are already checked by the contract's UploadRequest)."""
-    if sum(len(k) + len(v) for k, v in raw.items()) > MAX_METADATA_BYTES:
-        raise RequestError(400, "bad_metadata", f"metadata exceeds {MAX_METADATA_BYTES} bytes")
-    return {k.lower(): v for k, v in raw.items()}
+    try:
+        return upload_metadata(raw)
+    except WireError as exc:
+        raise RequestError(400, "bad_metadata", str(exc)) from exc
+
+
+def grant_conditions(content_type: str, metadata: list[str]) -> list[Any]:
+    """An upload grant's policy conditions besides the bucket, the key's prefix and the signature's own: 1 byte to
+    MAX_CLIP_BYTES, exactly one content type (a policy has no "one of": a grant per kind is the tightest), and each
+    metadata name, any value (the values differ per upload; S3 refuses a form field the policy does not name)."""
+    return [["content-length-range", 1, MAX_CLIP_BYTES], {"Content-Type": content_type},
+            *(["starts-with", f"$x-amz-meta-{name}", ""] for name in metadata)]
 
 
 class ClipTransfers:
@@ -68,6 +81,22 @@ class ClipTransfers:
         headers = {"Content-Type": content_type, "Content-Length": str(request.size),
                    **{f"x-amz-meta-{k}": v for k, v in metadata.items()}}
         return UploadLink(key=key, url=url, headers=headers, expires_in=UPLOAD_EXPIRES_S)
+
+    def grant(self, event: dict[str, Any], device: str, request: UploadGrantRequest) -> UploadGrant:
+        """A presigned POST policy for any key under the device's own prefix (`clips/<device>/`), of the request's
+        content type and with exactly its metadata names, for UPLOAD_GRANT_EXPIRES_S (S3 refuses it sooner when the
+        role's credentials that signed it end first)."""
+        prefix = device_clips_prefix(device)
+        names = sorted(name.lower() for name in request.metadata)  # S3 keeps metadata names lower-case
+        expires_at = int(time.time()) + UPLOAD_GRANT_EXPIRES_S
+        post = self._s3(event).generate_presigned_post(
+            self.bucket, prefix + FILENAME, Fields={"Content-Type": request.content_type},
+            Conditions=grant_conditions(request.content_type, names), ExpiresIn=UPLOAD_GRANT_EXPIRES_S)
+        # The device names each upload's key itself (the policy's `starts-with` holds it under the prefix).
+        fields = {name: value for name, value in post["fields"].items() if name != "key"}
+        return UploadGrant(url=post["url"], fields=fields, prefix=prefix, content_type=request.content_type,
+                           metadata=names, max_bytes=MAX_CLIP_BYTES, expires_in=UPLOAD_GRANT_EXPIRES_S,
+                           expires_at=expires_at)
 
     def link(self, event: dict[str, Any], device: str, request: ClipLinkRequest) -> ClipLink:
         """A GET URL for one of the device's own clips (`request.key`), for an alert's receiver."""

@@ -34,6 +34,7 @@ import sys
 import time
 from pathlib import Path
 
+from facegate_contract import UPLOAD_GRANT_EXPIRES_S
 from facegate_contract.wire import VisitReport
 from facegate_rigs.bench_common import SMOKE_HELP, machine, save
 from facegate_rigs.doorway import enrol_and_build, run_doorway
@@ -44,6 +45,7 @@ from pi_app.recording.spool import FRAME_FILE
 from pi_app.recording.upload_policy import UploadMode, UploadPolicy
 from pi_app.runtime.footage import DEFAULT_POLL_S
 from pi_app.tools.video_manifest import VideoManifest
+from pi_app.transport.api_clip_transfers import GRANT_RENEW_BEFORE_S
 from pi_app.transport.visit_reporter import DEFAULT_HOLD_S
 from services.recognizer_function import RECOGNIZER_MEMORY_MB
 from services.stack import CONTROL_MEMORY_MB
@@ -126,6 +128,9 @@ def _run(upload: UploadMode, motion: MotionPolicy, track: bool, hold_s: float, d
         "kept": len({k.clip for k in events_of(events, ClipKept)} - uploaded),
         # What the device asked for: one upload URL and one PUT per clip uploaded alone and per bundle.
         "alone_uploads": len(uploads), "bundles": len(bundles), "puts": len(uploads) + len(bundles),
+        # Each kind of upload (a bundle; a clip alone, whose metadata names follow its recognition) has its own
+        # upload grant, renewed hourly (an upper bound: two statuses may share the same names).
+        "grant_kinds": (1 if bundles else 0) + len({u.recognition for u in uploads}),
         "clip_bytes": stored_bytes / len(uploaded) if uploaded else 0.0,  # a bundle's bytes shared by its clips
         "visits": len(visits),
         "report_hold_s": hold_s, "visit_reports": reports, "visit_reports_after_log": late,
@@ -268,6 +273,10 @@ def control_ms(samples: int = 200) -> float:
     return statistics.median(times)
 
 
+# Upload grants a day for one kind of upload in use all day: each is dropped GRANT_RENEW_BEFORE_S before it expires.
+GRANTS_A_KIND_DAY = 86_400 / (UPLOAD_GRANT_EXPIRES_S - GRANT_RENEW_BEFORE_S)
+
+
 def day_cost(run: dict, empty_share: float, control_each_ms: float, api_request: float, polls: float = 0.0) -> dict:
     """Per device-day: requests and dollars, for a day of DAY_CLIPS clips, `empty_share` of them empty.
 
@@ -277,7 +286,8 @@ def day_cost(run: dict, empty_share: float, control_each_ms: float, api_request:
     its empty clips uploaded per visit (the margin before a visit and its tail: they come with visits, not with the
     length of the empty day). What it takes to upload them is what the device asked for: an upload URL and a PUT
     per clip under `all`; under `visits` the run's uploads per visit (one bundle a visit, and the clips alerts
-    needed at once, alone), each an API request at `api_request` dollars, and `polls` a day for footage requests.
+    needed at once, alone), and an upload grant an hour per kind of upload the run made (GRANTS_A_KIND_DAY), each an
+    API request at `api_request` dollars, and `polls` a day for footage requests.
     Lambda bills each request's own duration: the run's mean recognizer time per frame sent (an empty frame is cheaper
     than a face), at the functions' deployed memory sizes. DynamoDB: a write unit per sighting (one per face) and the
     run's write units per visit report (the visit item's size); reads at most one device lookup per request and one
@@ -295,10 +305,14 @@ def day_cost(run: dict, empty_share: float, control_each_ms: float, api_request:
                 occupied_clips * run["uploaded_occupied"] / max(1, run["occupied_clips"])
                 + visits * run["uploaded_empty"] / max(1, run["visits"]))
     puts = float(DAY_CLIPS) if run["upload"] == "all" else visits * run["puts"] / max(1, run["visits"])
+    # The old pipeline asked for an upload URL per PUT; the new one for a grant per kind of upload an hour (a run
+    # from before grants has no `grant_kinds`: a URL per PUT).
+    kinds = run.get("grant_kinds")
+    upload_asks = puts if run["upload"] == "all" or kinds is None else min(puts, kinds * GRANTS_A_KIND_DAY)
     reports = visits * run["visit_reports"] / max(1, run["visits"])
     links = visits * run.get("clip_links", 0) / max(1, run["visits"])
-    # An upload URL per upload the device makes, the visit reports, an alert's clip link, the footage polls.
-    control_calls = puts + reports + links + polls
+    # Upload URLs or grants, the visit reports, an alert's clip link, the footage polls.
+    control_calls = upload_asks + reports + links + polls
     faces = sent * run["faces"] / max(1, run["sent_empty"] + run["sent_occupied"])
     times = run.get("server_ms_alone") or run["server_ms"]  # the quiet re-measure where there is one
     recognize_ms = statistics.fmean(times) if times else 0.0
@@ -318,7 +332,7 @@ def day_cost(run: dict, empty_share: float, control_each_ms: float, api_request:
     dollars["total"] = sum(dollars.values())
     return {"frames_sent": round(sent), "clips_uploaded": round(uploaded), "puts": round(puts),
             "recognize_ms_mean": round(recognize_ms, 1),
-            "visits": round(visits), "control_calls": round(control_calls),
+            "visits": round(visits), "control_calls": round(control_calls), "upload_asks": round(upload_asks),
             "lambda_gb_s": round(gb_s, 1), "usd": {k: round(v, 4) for k, v in dollars.items()},
             "rekognition_usd_same_frames": round(sent * PRICES["rekognition_image"], 2)}
 
@@ -387,7 +401,8 @@ def _print(result: dict) -> None:
     rows = [("frames recognised", lambda d: f"{d['frames_sent']:,}"),
             ("recognizer ms per frame (mean)", lambda d: f"{d['recognize_ms_mean']:.1f}"),
             ("clips uploaded", lambda d: f"{d['clips_uploaded']:,}"),
-            ("uploads (URL request + PUT)", lambda d: f"{d['puts']:,}")]
+            ("uploads (PUT or POST)", lambda d: f"{d['puts']:,}"),
+            ("upload URLs or grants asked", lambda d: f"{d['upload_asks']:,}")]
     rows += [("API requests", lambda d: f"{d['frames_sent'] + d['control_calls']:,}")]
     rows += [(f"{k} $", lambda d, k=k: f"{d['usd'][k]:.4f}") for k in ("lambda", "api_gateway", "s3_puts",
                                                                           "s3_storage", "dynamodb", "cloudwatch_logs",

@@ -117,6 +117,35 @@ def test_a_device_key_cannot_upload_elsewhere_nor_claim_another_device(deployed:
         assert bad.status_code == 400 and set(bad.json()) == {"error", "message"}
 
 
+def test_an_upload_grant_takes_the_devices_own_keys_only(deployed: tuple[StackOutputs, Path], add_device) -> None:
+    """The emulator's S3 checks a POST's policy (MiniStack `_enforce_signed_post_policy`): own prefix, length range,
+    content type and metadata names."""
+    mine = DeviceFile.read(add_device(f"it-g-{uuid.uuid4().hex[:6]}"))
+    headers = {"x-api-key": mine.api_key}
+    answer = requests.post(mine.upload_grants_url, json={"content_type": "video/mp4", "metadata": ["names"]},
+                           headers=headers, timeout=60)
+    assert answer.status_code == 200, answer.text
+    grant = answer.json()
+    assert grant["prefix"] == f"clips/{mine.device_id}/"
+
+    def post(key: str, body: bytes = b"mine", **changes: str) -> requests.Response:
+        fields = {**grant["fields"], "key": key, "x-amz-meta-names": "Eileen_Collins", **changes}  # the file last
+        return requests.post(grant["url"], data=list(fields.items()), files=[("file", ("f", body, "video/mp4"))],
+                             timeout=60)
+
+    own = clip_key(mine.device_id, CLIP)
+    assert post(clip_key(f"it-other-{uuid.uuid4().hex[:6]}", CLIP)).status_code == 403
+    assert post(own, **{"Content-Type": "text/html"}).status_code == 403
+    assert post(own, **{"x-amz-meta-extra": "1"}).status_code == 403
+    assert post(own, body=b"x" * (32 * 1024 * 1024 + 1)).status_code in (400, 413)  # EntityTooLarge
+    assert post(own).status_code in (200, 201, 204)
+    link = requests.post(mine.clip_links_url, json={"key": own}, headers=headers, timeout=60).json()["url"]
+    stored = requests.get(link, timeout=60)
+    assert stored.content == b"mine" and stored.headers["x-amz-meta-names"] == "Eileen_Collins"
+    bad = requests.post(mine.upload_grants_url, json={"content_type": "text/html"}, headers=headers, timeout=60)
+    assert (bad.status_code, bad.json()["error"]) == (400, "bad_content_type")
+
+
 def test_device_remove_revokes_within_seconds_and_nothing_is_lost_from_the_spool(
         deployed: tuple[StackOutputs, Path], target: Target, add_device, tmp_path: Path, probe_jpeg: bytes) -> None:
     device = f"it-gone-{uuid.uuid4().hex[:6]}"

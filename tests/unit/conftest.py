@@ -32,3 +32,11 @@ def dlib_onnx_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dlib_resnet_to_onnx.export(out)
     dlib_shape_predictor_to_npz.export(out)
     return out
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    """A small MP4-looking file for the upload tests."""
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(b"\x00\x00\x00\x18ftypmp42 clip")
+    return path

@@ -77,13 +77,6 @@ def fake_api() -> Iterator[FakeApi]:
         yield server
 
 
-@pytest.fixture
-def clip(tmp_path: Path) -> Path:
-    path = tmp_path / "clip.mp4"
-    path.write_bytes(b"\x00\x00\x00\x18ftypmp42 clip")
-    return path
-
-
 def test_an_upload_asks_for_the_clip_and_puts_with_the_signed_headers(clip: Path) -> None:
     with fake_api() as api:
         ApiClipUploader(ApiSession("dev-key"), f"{api.base}/uploads").upload(clip, KEY, {"names": "A_B"})
