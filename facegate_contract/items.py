@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from facegate_contract.api import FOOTAGE_REQUEST_EXPIRES_S
+from facegate_contract.naming import clip_key, parse_clip_key
 from facegate_contract.wire import (APPROVED, DENIED, EXPIRED, PENDING, REQUESTED, DoorRequestState,
                                     FootageRequestState)
 
@@ -19,6 +20,10 @@ from facegate_contract.wire import (APPROVED, DENIED, EXPIRED, PENDING, REQUESTE
 PERSON_KEY = "person"
 SEEN_AT_KEY = "seen_at"
 KEY_HASH_KEY = "key_hash"
+# A visit item names its clips by id (its `device` turns them back into keys): half the bytes of full keys, and a
+# visit report is billed by the kilobyte. Items written before name them by key (`keys`, a vote's `key`).
+VISIT_CLIP_IDS = "clip_ids"
+VOTE_CLIP_ID = "clip"
 
 
 # ---- the tables' items -----------------------------------------------------------------------------------------------
@@ -54,3 +59,26 @@ def footage_request_state(item: Mapping[str, Any], now: float) -> FootageRequest
     key = item.get("key")
     return FootageRequestState(request_id=str(item[SEEN_AT_KEY]), status=status,  # type: ignore[arg-type]
                                key=str(key) if key else None, clips=len(item.get("clips") or []))
+
+
+def visit_clip_id(key: str, device: str) -> str | None:
+    """The clip id a visit item stores for `key`, one of `device`'s clip keys; None for any other key."""
+    parsed = parse_clip_key(key)
+    return parsed[1] if parsed is not None and parsed[0] == device else None
+
+
+def visit_clips(item: Mapping[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    """A stored visit item's clip keys and its evidence votes, each vote with its clip's `key` (the item stores clip
+    ids, which its `device` turns back into keys; an item written before stores the keys themselves)."""
+    device = str(item.get("device", ""))
+    if VISIT_CLIP_IDS in item:
+        keys = [clip_key(device, str(clip)) for clip in item[VISIT_CLIP_IDS]]
+    else:
+        keys = [str(key) for key in item.get("keys", [])]
+    evidence = []
+    for stored in item.get("evidence", []):
+        vote = {name: value for name, value in stored.items() if name != VOTE_CLIP_ID}
+        if VOTE_CLIP_ID in stored:
+            vote["key"] = clip_key(device, str(stored[VOTE_CLIP_ID]))
+        evidence.append(vote)
+    return keys, evidence

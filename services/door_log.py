@@ -102,7 +102,7 @@ def _record_on_visit(table: Any, record: DoorRequestRecord, stamp: Decimal) -> N
         table.update_item(
             Key={PERSON_KEY: VISIT_PARTITION, SEEN_AT_KEY: record.visit_id},
             UpdateExpression="SET door_request = :d",
-            ConditionExpression="attribute_exists(visit_id) AND device = :device",
+            ConditionExpression=f"attribute_exists({PERSON_KEY}) AND device = :device",  # the visit is there
             ExpressionAttributeValues={":d": {"request_id": record.request_id, "status": record.state.status,
                                               "decided_at_s": stamp, "decided_by": record.decided_by},
                                        ":device": record.device})

@@ -11,7 +11,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 
 from facegate_contract import VISIT_PARTITION, plain_json
-from facegate_contract.items import PERSON_KEY, SEEN_AT_KEY
+from facegate_contract.items import PERSON_KEY, SEEN_AT_KEY, visit_clips
 
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -68,12 +68,14 @@ class VisitRecord:
     def from_item(cls, item: dict[str, Any]) -> VisitRecord:
         """From a DynamoDB item of the `#visit` partition."""
         data = plain_json(item)
-        return cls(visit_id=data["visit_id"], device=data.get("device", ""), started_at=data.get("started_at", ""),
+        keys, evidence = visit_clips(data)
+        # The id is the item's sort key (items written before also kept it as `visit_id`).
+        return cls(visit_id=data[SEEN_AT_KEY], device=data.get("device", ""), started_at=data.get("started_at", ""),
                    ended_at=data.get("ended_at", ""), duration_s=float(data.get("duration_s", 0)),
                    decision=data.get("decision", ""), confidence=data.get("confidence"),
-                   clips=int(data.get("clips", 0)), keys=list(data.get("keys", [])),
+                   clips=int(data.get("clips", 0)), keys=keys,
                    conflicts=list(data.get("conflicts", [])), ended=bool(data.get("ended", False)),
-                   evidence=list(data.get("evidence", [])), review=data.get("review", ""),
+                   evidence=evidence, review=data.get("review", ""),
                    door_request=dict(data.get("door_request") or {}), bundle=str(data.get("bundle") or ""))
 
     @property
@@ -165,4 +167,5 @@ def get_visit(table: Any, visit_id: str) -> VisitRecord | None:
 def set_review(table: Any, visit_id: str, review: str) -> None:
     """Mark a visit as reviewed in the console ("ignored", or the label its stranger was enrolled as)."""
     table.update_item(Key={PERSON_KEY: VISIT_PARTITION, SEEN_AT_KEY: visit_id}, UpdateExpression="SET review = :r",
-                      ConditionExpression="attribute_exists(visit_id)", ExpressionAttributeValues={":r": review})
+                      ConditionExpression=f"attribute_exists({PERSON_KEY})",  # the visit is there
+                      ExpressionAttributeValues={":r": review})

@@ -2,8 +2,9 @@
 
 The device decides visits (it opens the door); the Lambda keeps the record: a summary item in the sightings table
 under the partition `#visit`, keyed by the visit id (it starts with a UTC stamp, so items sort by start time and
-`facegate sightings` and the console query a time range), listing the visit's clip keys (the calling device's own
-only); a visit's sightings are those of its clip keys. It expires with the clips. A report may come several times
+`facegate sightings` and the console query a time range), listing the visit's clips (the calling device's own
+only, by clip id: facegate_contract.items.visit_clips reads them back as keys); a visit's sightings are those of its
+clip keys. It expires with the clips. A report may come several times
 for a visit (decided, then ended): the latest wins, and what the console added (a review) stays.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from facegate_contract import UNKNOWN, VISIT_PARTITION, error_code
 from facegate_contract.wire import Box, EvidenceVote, VisitReport, VisitStored
-from facegate_contract.items import PERSON_KEY, SEEN_AT_KEY
+from facegate_contract.items import PERSON_KEY, SEEN_AT_KEY, VISIT_CLIP_IDS, VOTE_CLIP_ID, visit_clip_id
 from recognizer.api.device_identity import require_own_clip
 from recognizer.api.event import RequestError
 from recognizer.recognize.sightings_log import DAY_S, iso_utc
@@ -27,10 +28,16 @@ MAX_CLIPS = 240  # two minutes of 0.5 s clips: a longer visit keeps its latest c
 MAX_EVIDENCE = 60
 
 
-def _own_keys(keys: list[str], device: str, what: str, limit: int) -> list[str]:
+def _own_clip_ids(keys: list[str], device: str, what: str) -> list[str]:
+    """The clip ids of `keys`: 403 for another device's key, 400 for a key that is not a clip's."""
+    ids = []
     for key in keys:
         require_own_clip(key, device, f"{what}: a device may report only its own clips")
-    return keys[-limit:]
+        clip = visit_clip_id(key, device)
+        if clip is None:
+            raise RequestError(400, "bad_visit", f"{what}: {key!r} is not a clip key (clips/<device>/<day>/<id>.mp4)")
+        ids.append(clip)
+    return ids
 
 
 def _box(box: Box | None) -> dict[str, Decimal] | None:
@@ -53,16 +60,15 @@ class VisitReports:
 
     def report(self, device: str, report: VisitReport) -> VisitStored:
         """Store one report (the contract's VisitReport has checked its shape); returns what was stored."""
-        keys = _own_keys(report.keys, device, "keys", MAX_CLIPS)
+        clips = _own_clip_ids(report.keys[-MAX_CLIPS:], device, "keys")
         evidence = report.evidence[-MAX_EVIDENCE:]
-        _own_keys([vote.key for vote in evidence], device, "evidence", MAX_EVIDENCE)
+        votes = _own_clip_ids([vote.key for vote in evidence], device, "evidence")
         conflicts = [name for name in report.conflicts if name != UNKNOWN][:10]
         if report.bundle is not None:
             require_own_clip(report.bundle, device, "bundle: a device may report only its own bundle")
         item = {
             PERSON_KEY: VISIT_PARTITION,
             SEEN_AT_KEY: report.visit_id,  # starts with the visit's UTC stamp: sorts by start, the same key every time
-            "visit_id": report.visit_id,
             "device": device,
             "started_at": iso_utc(report.first_at),
             "ended_at": iso_utc(report.last_at),
@@ -70,21 +76,21 @@ class VisitReports:
             "decision": report.decision,
             "confidence": _decimal(report.confidence),
             "agreeing": report.agreeing,
-            "clips": len(keys),
-            "keys": keys,
+            "clips": len(clips),
+            VISIT_CLIP_IDS: clips,
             "conflicts": conflicts,
             "ended": report.ended,
             "bundle": report.bundle,  # where the clips not uploaded alone are (None: removed, none named)
-            "evidence": [{"key": vote.key, "name": vote.name, "confidence": _decimal(vote.confidence),
-                          "box": _box(vote.box), "at": _decimal(vote.at, 3)} for vote in evidence],
+            "evidence": [{VOTE_CLIP_ID: clip, "name": vote.name, "confidence": _decimal(vote.confidence),
+                          "box": _box(vote.box), "at": _decimal(vote.at, 3)} for clip, vote in zip(votes, evidence)],
             "expires_at": int(self._clock() + self._retention_s),
         }
         # One write a report. The visit's sightings are not tagged with it: each sighting carries its clip key and the
         # visit item lists its keys, so the link is there without a write per sighting (most of a visit's DynamoDB bill).
         self._store(item)
         log.info("visit reported", extra={"visit_id": report.visit_id, "device": device, "decision": report.decision,
-                                          "clips": len(keys)})
-        return VisitStored(visit_id=report.visit_id, stored=True, clips=len(keys))
+                                          "clips": len(clips)})
+        return VisitStored(visit_id=report.visit_id, stored=True, clips=len(clips))
 
     def _store(self, item: dict[str, Any]) -> None:
         """Write the report's attributes onto the visit's item, leaving the rest alone (a console review made before

@@ -74,3 +74,40 @@ def test_conflicts_keep_the_enrolled_names_only(table: Any) -> None:
     VisitReports(table).report("door-1", _report(conflicts=["Laura_Bush", "unknown", "Hans_Blix"]))
     visit = get_visit(table, VISIT)
     assert visit is not None and list(visit.conflicts) == ["Laura_Bush", "Hans_Blix"]
+
+
+def test_a_visit_item_names_its_clips_by_id_and_reads_back_their_keys(table: Any) -> None:
+    other = clip_key("door-1", "20261129T101011.000Z-000008")
+    VisitReports(table).report("door-1", _report(keys=[KEY, other]))
+    item = table.get_item(Key={"person": "#visit", "seen_at": VISIT})["Item"]
+    assert item["clip_ids"] == ["20261129T101010.500Z-000007", "20261129T101011.000Z-000008"]
+    assert "keys" not in item and "visit_id" not in item  # a report is billed by the kilobyte: no full keys, no copies
+    assert item["evidence"][0]["clip"] == "20261129T101010.500Z-000007" and "key" not in item["evidence"][0]
+    visit = get_visit(table, VISIT)
+    assert visit is not None and visit.visit_id == VISIT
+    assert visit.keys == [KEY, other] and visit.evidence[0]["key"] == KEY and visit.best_key == KEY
+
+
+def test_a_visit_item_written_with_full_keys_still_reads(table: Any) -> None:
+    table.put_item(Item={"person": "#visit", "seen_at": VISIT, "visit_id": VISIT, "device": "door-1", "clips": 1,
+                         "keys": [KEY], "evidence": [{"key": KEY, "name": "unknown"}], "decision": "unknown"})
+    visit = get_visit(table, VISIT)
+    assert visit is not None and visit.keys == [KEY] and visit.evidence == [{"key": KEY, "name": "unknown"}]
+    set_review(table, VISIT, "ignored")
+    assert get_visit(table, VISIT).review == "ignored"  # type: ignore[union-attr]
+
+
+def test_a_key_whose_folder_is_not_its_clips_day_is_refused(table: Any) -> None:
+    from recognizer.api.event import RequestError
+
+    misfiled = KEY.replace("/2026/11/29/", "/2026/11/30/")  # the contract's pattern takes it; no clip is stored there
+    with pytest.raises(RequestError) as refused:
+        VisitReports(table).report("door-1", _report(keys=[misfiled]))
+    assert (refused.value.status, refused.value.kind) == (400, "bad_visit")
+    assert "Item" not in table.get_item(Key={"person": "#visit", "seen_at": VISIT})
+
+
+def test_a_review_of_a_visit_that_is_not_there_is_refused(table: Any) -> None:
+    with pytest.raises(Exception, match="ConditionalCheckFailed"):
+        set_review(table, VISIT, "ignored")
+    assert "Item" not in table.get_item(Key={"person": "#visit", "seen_at": VISIT})
