@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, fields, replace
 from pathlib import Path
@@ -32,6 +33,8 @@ def stage_url(api_id: str, stage: str, region: str, endpoint_url: str | None) ->
 
 PRIVATE_FILE_MODE = 0o600  # secrets, and what the device keeps of visitors: owner only
 PRIVATE_DIR_MODE = 0o700
+# Writers of one path take turns (they share its temporary file): a lock per stripe of paths, not one for all files.
+_WRITE_LOCKS = tuple(threading.Lock() for _ in range(64))
 
 
 def write_private_text(path: Path, text: str, on_disk: Callable[[int], None] | None = None) -> None:
@@ -40,7 +43,13 @@ def write_private_text(path: Path, text: str, on_disk: Callable[[int], None] | N
     The temporary file is made fresh (a stale one from a crash is removed first, then O_EXCL, mode set with fchmod
     so no umask matters): an existing one would keep its own mode (say 0644) through the write and the rename.
     `on_disk(fd)` runs on the written file before the rename (an fsync, for writes that must survive a power cut).
+    Threads writing the same path take turns: the last one's text is the file's.
     """
+    with _WRITE_LOCKS[hash(str(path)) % len(_WRITE_LOCKS)]:
+        _replace_private_text(path, text, on_disk)
+
+
+def _replace_private_text(path: Path, text: str, on_disk: Callable[[int], None] | None) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.unlink(missing_ok=True)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)

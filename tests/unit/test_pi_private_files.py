@@ -2,6 +2,7 @@
 folders 0700, files 0600, whatever the umask, and an older world-readable tree is tightened when the device starts."""
 from __future__ import annotations
 
+import json
 import os
 import stat
 from collections.abc import Iterator
@@ -78,3 +79,29 @@ def test_an_older_world_readable_tree_is_tightened_at_start(tmp_path: Path, open
         assert loose_modes(tmp_path / folder) == [], folder
     assert stat.S_IMODE((tmp_path / "device" / "events.jsonl").stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "device").stat().st_mode) == 0o755  # a folder it did not make is left alone
+
+
+def test_threads_saving_one_file_at_once_take_turns(tmp_path: Path) -> None:
+    """Two workers may save one clip's state at the same moment (a bundle finishing its members): neither fails and
+    the file holds one whole text, as a crash-free save promises."""
+    import threading
+
+    from facegate_contract import write_private_text
+
+    path, failures = tmp_path / "state.json", []
+
+    def save(worker: int) -> None:
+        for n in range(150):
+            try:
+                write_private_text(path, json.dumps({"worker": worker, "n": n}))
+            except OSError as exc:
+                failures.append(exc)
+
+    threads = [threading.Thread(target=save, args=(w,)) for w in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert json.loads(path.read_text())["n"] == 149
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]  # no temporary file left behind
