@@ -49,6 +49,12 @@ class ConsoleState:
                                                                "stack": self.backend.describe(), **context},
                                                status_code=status_code)
 
+    def not_found(self, request: Request, what: str, message: str = "") -> HTMLResponse:
+        """The 404 page for an id that names no `what` ("visit", "door request", …), saying `message` or that no
+        such thing has this id."""
+        return self.page(request, "error.html", status_code=404, title=f"No such {what}",
+                         message=message or f"No {what} has this id.")
+
     def fragment(self, request: Request, name: str, **context: Any) -> HTMLResponse:
         """A piece of a page (the live timeline's rows)."""
         return self.templates.TemplateResponse(request, name, context)

@@ -50,6 +50,35 @@ def _decimal(value: float | None, digits: int = 4) -> Decimal | None:
     return None if value is None else Decimal(str(round(value, digits)))
 
 
+def visit_item(device: str, report: VisitReport, expires_at: int) -> dict[str, Any]:
+    """The `#visit` item a report of `device` leaves (None: an attribute the report no longer has): 403 for another
+    device's clips or bundle, 400 for a key that is not a clip's."""
+    clips = _own_clip_ids(report.keys[-MAX_CLIPS:], device, "keys")
+    evidence = report.evidence[-MAX_EVIDENCE:]
+    votes = _own_clip_ids([vote.key for vote in evidence], device, "evidence")
+    if report.bundle is not None:
+        require_own_clip(report.bundle, device, "bundle: a device may report only its own bundle")
+    return {
+        PERSON_KEY: VISIT_PARTITION,
+        SEEN_AT_KEY: report.visit_id,  # starts with the visit's UTC stamp: sorts by start, the same key every time
+        "device": device,
+        "started_at": iso_utc(report.first_at),
+        "ended_at": iso_utc(report.last_at),
+        "duration_s": _decimal(report.last_at - report.first_at, 2),
+        "decision": report.decision,
+        "confidence": _decimal(report.confidence),
+        "agreeing": report.agreeing,
+        "clips": len(clips),
+        VISIT_CLIP_IDS: clips,
+        "conflicts": [name for name in report.conflicts if name != UNKNOWN][:10],
+        "ended": report.ended,
+        "bundle": report.bundle,  # where the clips not uploaded alone are (None: removed, none named)
+        "evidence": [{VOTE_CLIP_ID: clip, "name": vote.name, "confidence": _decimal(vote.confidence),
+                      "box": _box(vote.box), "at": _decimal(vote.at, 3)} for clip, vote in zip(votes, evidence)],
+        "expires_at": expires_at,
+    }
+
+
 class VisitReports:
     """Stores visit reports in the sightings table."""
 
@@ -60,37 +89,14 @@ class VisitReports:
 
     def report(self, device: str, report: VisitReport) -> VisitStored:
         """Store one report (the contract's VisitReport has checked its shape); returns what was stored."""
-        clips = _own_clip_ids(report.keys[-MAX_CLIPS:], device, "keys")
-        evidence = report.evidence[-MAX_EVIDENCE:]
-        votes = _own_clip_ids([vote.key for vote in evidence], device, "evidence")
-        conflicts = [name for name in report.conflicts if name != UNKNOWN][:10]
-        if report.bundle is not None:
-            require_own_clip(report.bundle, device, "bundle: a device may report only its own bundle")
-        item = {
-            PERSON_KEY: VISIT_PARTITION,
-            SEEN_AT_KEY: report.visit_id,  # starts with the visit's UTC stamp: sorts by start, the same key every time
-            "device": device,
-            "started_at": iso_utc(report.first_at),
-            "ended_at": iso_utc(report.last_at),
-            "duration_s": _decimal(report.last_at - report.first_at, 2),
-            "decision": report.decision,
-            "confidence": _decimal(report.confidence),
-            "agreeing": report.agreeing,
-            "clips": len(clips),
-            VISIT_CLIP_IDS: clips,
-            "conflicts": conflicts,
-            "ended": report.ended,
-            "bundle": report.bundle,  # where the clips not uploaded alone are (None: removed, none named)
-            "evidence": [{VOTE_CLIP_ID: clip, "name": vote.name, "confidence": _decimal(vote.confidence),
-                          "box": _box(vote.box), "at": _decimal(vote.at, 3)} for clip, vote in zip(votes, evidence)],
-            "expires_at": int(self._clock() + self._retention_s),
-        }
+        item = visit_item(device, report, expires_at=int(self._clock() + self._retention_s))
         # One write a report. The visit's sightings are not tagged with it: each sighting carries its clip key and the
-        # visit item lists its keys, so the link is there without a write per sighting (most of a visit's DynamoDB bill).
+        # visit item lists its clips, so the link is there without a write per sighting (most of a visit's DynamoDB
+        # bill).
         self._store(item)
         log.info("visit reported", extra={"visit_id": report.visit_id, "device": device, "decision": report.decision,
-                                          "clips": len(clips)})
-        return VisitStored(visit_id=report.visit_id, stored=True, clips=len(clips))
+                                          "clips": item["clips"]})
+        return VisitStored(visit_id=report.visit_id, stored=True, clips=item["clips"])
 
     def _store(self, item: dict[str, Any]) -> None:
         """Write the report's attributes onto the visit's item, leaving the rest alone (a console review made before
@@ -98,7 +104,7 @@ class VisitReports:
         key = {k: item[k] for k in (PERSON_KEY, SEEN_AT_KEY)}
         attributes = [(k, v) for k, v in item.items() if k not in key]
         names = {f"#a{i}": k for i, (k, _) in enumerate(attributes)}
-        values = {f":v{i}": _without_nones(v) for i, (_, v) in enumerate(attributes) if v is not None}
+        values = {f":v{i}": without_nones(v) for i, (_, v) in enumerate(attributes) if v is not None}
         expression = "SET " + ", ".join(f"#a{i} = :v{i}" for i, (_, v) in enumerate(attributes) if v is not None)
         removed = [f"#a{i}" for i, (_, v) in enumerate(attributes) if v is None]
         if removed:
@@ -114,9 +120,11 @@ class VisitReports:
                 raise RequestError(403, "not_your_visit", "this visit id belongs to another device") from exc
             raise
 
-def _without_nones(value: Any) -> Any:
+
+def without_nones(value: Any) -> Any:
+    """A value as DynamoDB stores it here: the None entries of its maps (at any depth) left out."""
     if isinstance(value, dict):
-        return {k: _without_nones(v) for k, v in value.items() if v is not None}
+        return {k: without_nones(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [_without_nones(v) for v in value]
+        return [without_nones(v) for v in value]
     return value

@@ -161,44 +161,38 @@ def dynamodb_size(value: object) -> int:
 
 
 def visit_item_bytes(report: VisitReport, device_file: Path, bundled: bool) -> int:
-    """The size of the visit item the control function writes for `report` (its own code, in process), naming the
-    visit's bundle when its clips are `bundled`."""
+    """The size of the visit item the control function writes for `report` (its own code), naming the visit's
+    bundle when its clips are `bundled`; the attributes a report no longer has are not written."""
     import msgspec
 
     from facegate_contract import DeviceFile, bundle_key
-    from recognizer.control.visit_reports import VisitReports
+    from recognizer.control.visit_reports import visit_item, without_nones
 
     device = DeviceFile.read(device_file).device_id
     if bundled:
         report = msgspec.structs.replace(report, bundle=bundle_key(device, report.visit_id))
-
-    class Capture:  # a table that keeps the item an UpdateItem would leave
-        item: dict = {}
-
-        def update_item(self, Key: dict, ExpressionAttributeNames: dict, ExpressionAttributeValues: dict,  # noqa: N803
-                        **_: object) -> None:
-            values = {ExpressionAttributeNames[n]: ExpressionAttributeValues[n.replace("#a", ":v")]
-                      for n in ExpressionAttributeNames if n.replace("#a", ":v") in ExpressionAttributeValues}
-            self.item = {**Key, **values}
-
-    table = Capture()
-    VisitReports(table).report(device, report)
-    return dynamodb_size(table.item) - 3  # the item itself is no map value
+    item = {name: without_nones(value) for name, value in visit_item(device, report, int(time.time())).items()
+            if value is not None}
+    return dynamodb_size(item) - 3  # the item itself is no map value
 
 
-def recognizer_ms_alone(recognize_url: str, api_key: str, frames: list[str]) -> list[float]:
+def recognizer_ms_alone(recognize_url: str, api_key: str, frames: list[str], repeats: int = 3) -> list[float]:
     """The recognizer's own time for each of `frames`, sent again one at a time with nothing else running (the replay
     shares this machine's 2 cores between the device, the emulator and the function; Lambda gives a 1,769 MB
-    function a vCPU of its own): the `total` of each answer's timings, what Lambda bills."""
+    function a vCPU of its own): the median of `repeats` answers' `total` timing per frame, what Lambda bills (one
+    slow answer of a shared machine is its noise, not the frame's cost)."""
     import requests
 
     times = []
     with requests.Session() as session:
         for frame in frames:
-            answer = session.post(recognize_url, data=Path(frame).read_bytes(), timeout=60,
-                                  headers={"x-api-key": api_key, "Content-Type": "image/jpeg"})
-            answer.raise_for_status()
-            times.append(float(answer.json()["timings_ms"]["total"]))
+            body, each = Path(frame).read_bytes(), []
+            for _ in range(repeats):
+                answer = session.post(recognize_url, data=body, timeout=60,
+                                      headers={"x-api-key": api_key, "Content-Type": "image/jpeg"})
+                answer.raise_for_status()
+                each.append(float(answer.json()["timings_ms"]["total"]))
+            times.append(statistics.median(each))
     return times
 
 

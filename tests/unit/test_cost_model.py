@@ -76,3 +76,31 @@ def test_upload_grants_replace_a_url_per_upload_with_one_a_kind_an_hour(cost: Mo
     assert per_url["control_calls"] - granted["control_calls"] == per_url["puts"] - granted["upload_asks"]
     old = cost.day_cost({**_run("all", puts=6), "grant_kinds": 2}, 0.9, 2.0, cost.API_PRICE["old"])
     assert old["upload_asks"] == old["puts"]  # the old pipeline: a URL per clip
+
+
+def test_a_visit_items_size_is_the_stored_items(cost: ModuleType, mocked_aws: None, tmp_path) -> None:
+    """The bench bills a report by the size of the item the control function leaves: the same attributes (no None
+    left in it) as DynamoDB keeps, and under 1 KB for a short visit now that clips are named by id."""
+    import boto3
+
+    from facegate_contract import DeviceFile, clip_key
+    from facegate_contract.wire import VisitReport, convert
+    from recognizer.control.visit_reports import VisitReports
+
+    DeviceFile(device_id="door-1", api_url="http://localhost", api_key="k").write(tmp_path / "device.json")
+    keys = [clip_key("door-1", f"20261129T1010{s:02d}.500Z-0000{s:02d}") for s in range(10, 16)]
+    report = convert({"visit_id": "20261129T101010.000Z-1a2b3c4d", "first_at": 1795947010.0,
+                      "last_at": 1795947015.5, "decision": "Eileen_Collins", "confidence": None, "agreeing": 2,
+                      "keys": keys, "ended": True,
+                      "evidence": [{"key": keys[1], "name": "Eileen_Collins", "confidence": 0.7, "at": 1795947011.5,
+                                    "box": {"x1": 10.0, "y1": 20.0, "x2": 110.0, "y2": 140.0}},
+                                   {"key": keys[3], "name": "Eileen_Collins", "at": 1795947013.5}]}, VisitReport)
+    table = boto3.resource("dynamodb").create_table(
+        TableName="sightings", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "person", "KeyType": "HASH"}, {"AttributeName": "seen_at", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("person", "seen_at")])
+    VisitReports(table).report("door-1", report)
+    stored = table.get_item(Key={"person": "#visit", "seen_at": report.visit_id})["Item"]
+
+    assert cost.visit_item_bytes(report, tmp_path / "device.json", bundled=False) == cost.dynamodb_size(stored) - 3
+    assert cost.visit_item_bytes(report, tmp_path / "device.json", bundled=False) < 1024  # one write unit

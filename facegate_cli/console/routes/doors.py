@@ -36,8 +36,7 @@ def door_request_page(request: Request, console: Console, request_id: str) -> Re
     """One door request (an alert links here): Approve / Deny while it is pending."""
     record = console.backend.door_request(request_id)
     if record is None:
-        return console.page(request, "error.html", status_code=404, title="No such door request",
-                            message="No door request has this id.")
+        return console.not_found(request, "door request")
     return console.page(request, "door_request.html", title=f"Door request: {record.name}", **_shown(console, record))
 
 

@@ -76,8 +76,7 @@ def footage_request_page(request: Request, console: Console, request_id: str) ->
     """One footage request: its state, and once uploaded its clips played back to back."""
     record = console.backend.footage_request(request_id)
     if record is None:
-        return console.page(request, "error.html", status_code=404, title="No such footage request",
-                            message="No footage request has this id.")
+        return console.not_found(request, "footage request")
     present = console.backend.media.present(record.clip_keys)
     film = [k for k in record.clip_keys if present.get(k)]
     console.backend.media.prepare(film)  # the player finds each copy ready as it reaches it

@@ -68,8 +68,7 @@ def person_page(request: Request, console: Console, label: str) -> Response:
     """One person: photos, details, removal."""
     entry, photos = console.backend.person(label)
     if entry is None:
-        return console.page(request, "error.html", status_code=404, title="No such person",
-                            message=f"{label} is not in the face library.")
+        return console.not_found(request, "person", f"{label} is not in the face library.")
     return console.page(request, "person.html", title=entry.display_name, person=entry, photos=photos)
 
 

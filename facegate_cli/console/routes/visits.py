@@ -95,8 +95,7 @@ def visit_page(request: Request, console: Console, visit_id: str, clip: str | No
     gone says so."""
     visit = console.backend.visit(visit_id)
     if visit is None:
-        return console.page(request, "error.html", status_code=404, title="No such visit",
-                            message=f"There is no visit {visit_id} (visits expire with their clips).")
+        return console.not_found(request, "visit", f"There is no visit {visit_id} (visits expire with their clips).")
     present = console.backend.media.present(visit.keys + [e.get("key", "") for e in visit.evidence if e.get("key")])
     film = [k for k in visit.keys if present.get(k)]
     console.backend.media.prepare(film)  # the player finds each copy ready as it reaches it
