@@ -33,6 +33,7 @@ MAX_FRAME_BYTES = 4 * 1024 * 1024
 MAX_CLIP_BYTES = 32 * 1024 * 1024
 # S3 allows 2 KB of user metadata per object; keep room for the names.
 MAX_METADATA_BYTES = 1800
-# An upload grant's lifetime. The Lambda signs with its role's temporary credentials, which may end sooner: the device
-# then gets S3's refusal, drops the grant and asks for a new one.
-UPLOAD_GRANT_EXPIRES_S = 3600
+# An upload grant's lifetime: as long as a per-upload URL's, so a removed device's last grant ends as soon (S3 takes a
+# grant's uploads straight, with no API check). The Lambda signs with its role's temporary credentials, which may end
+# sooner: the device then gets S3's refusal, drops the grant and asks for a new one.
+UPLOAD_GRANT_EXPIRES_S = 900

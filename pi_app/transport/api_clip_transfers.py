@@ -1,5 +1,5 @@
 """Clips to S3 without AWS credentials: the device asks the API for an upload grant (a presigned POST policy for its
-own prefix, reused for an hour) and POSTs each file with it, or, from a stack without grants, for a presigned PUT URL
+own prefix, reused for 10 minutes) and POSTs each file with it, or, from a stack without grants, for a presigned PUT URL
 per upload; alert links are presigned GET URLs the API signs at send time.
 
 The API signs only keys under the device's own prefix (the key's device is the one its API key belongs to): a PUT's
@@ -58,7 +58,7 @@ def _stale(exc: ServiceError) -> bool:
 
 
 class ApiClipUploader:
-    """ClipUploader through the API, for a clip or a bundle: with `upload_grants_url`, one grant call an hour per kind
+    """ClipUploader through the API, for a clip or a bundle: with `upload_grants_url`, one grant call every 10 minutes per kind
     of upload (content type and metadata names) and one POST to S3 per upload; without it (or from a stack that has no
     grants), one URL request and one PUT per upload (/uploads). Thread-safe: workers share the grants."""
 

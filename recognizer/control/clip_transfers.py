@@ -1,5 +1,5 @@
 """Short-lived presigned S3 URLs for a device's own clips: a PUT to upload one (or a visit's bundle of them), a POST
-policy (an upload grant) to upload many of them within an hour, a GET to link to one in an alert.
+policy (an upload grant) to upload many of them within 15 minutes, a GET to link to one in an alert.
 
 Devices hold no AWS credentials: they ask the API, which signs with the Lambda's role for a key under the
 calling device's own prefix only (`clips/<device>/…`). A PUT's signature covers the key, the length, the content type

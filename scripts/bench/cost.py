@@ -129,7 +129,7 @@ def _run(upload: UploadMode, motion: MotionPolicy, track: bool, hold_s: float, d
         # What the device asked for: one upload URL and one PUT per clip uploaded alone and per bundle.
         "alone_uploads": len(uploads), "bundles": len(bundles), "puts": len(uploads) + len(bundles),
         # Each kind of upload (a bundle; a clip alone, whose metadata names follow its recognition) has its own
-        # upload grant, renewed hourly (an upper bound: two statuses may share the same names).
+        # upload grant, renewed every 10 minutes (an upper bound: two statuses may share the same names).
         "grant_kinds": (1 if bundles else 0) + len({u.recognition for u in uploads}),
         "clip_bytes": stored_bytes / len(uploaded) if uploaded else 0.0,  # a bundle's bytes shared by its clips
         "visits": len(visits),
@@ -280,8 +280,8 @@ def day_cost(run: dict, empty_share: float, control_each_ms: float, api_request:
     its empty clips uploaded per visit (the margin before a visit and its tail: they come with visits, not with the
     length of the empty day). What it takes to upload them is what the device asked for: an upload URL and a PUT
     per clip under `all`; under `visits` the run's uploads per visit (one bundle a visit, and the clips alerts
-    needed at once, alone), and an upload grant an hour per kind of upload the run made (GRANTS_A_KIND_DAY), each an
-    API request at `api_request` dollars, and `polls` a day for footage requests.
+    needed at once, alone), and an upload grant every 10 minutes per kind of upload the run made
+    (GRANTS_A_KIND_DAY), each an API request at `api_request` dollars, and `polls` a day for footage requests.
     Lambda bills each request's own duration: the run's mean recognizer time per frame sent (an empty frame is cheaper
     than a face), at the functions' deployed memory sizes. DynamoDB: a write unit per sighting (one per face) and the
     run's write units per visit report (the visit item's size); reads at most one device lookup per request and one
@@ -299,7 +299,7 @@ def day_cost(run: dict, empty_share: float, control_each_ms: float, api_request:
                 occupied_clips * run["uploaded_occupied"] / max(1, run["occupied_clips"])
                 + visits * run["uploaded_empty"] / max(1, run["visits"]))
     puts = float(DAY_CLIPS) if run["upload"] == "all" else visits * run["puts"] / max(1, run["visits"])
-    # The old pipeline asked for an upload URL per PUT; the new one for a grant per kind of upload an hour (a run
+    # The old pipeline asked for an upload URL per PUT; the new one for a grant per kind of upload every 10 minutes (a run
     # from before grants has no `grant_kinds`: a URL per PUT).
     kinds = run.get("grant_kinds")
     upload_asks = puts if run["upload"] == "all" or kinds is None else min(puts, kinds * GRANTS_A_KIND_DAY)

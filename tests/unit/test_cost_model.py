@@ -67,12 +67,13 @@ def test_the_reports_counted_are_the_ones_the_device_sent(cost: ModuleType) -> N
     assert cost.reports_sent(events) == (4, 1)
 
 
-def test_upload_grants_replace_a_url_per_upload_with_one_a_kind_an_hour(cost: ModuleType) -> None:
+def test_upload_grants_replace_a_url_per_upload_with_a_few_a_kind_an_hour(cost: ModuleType) -> None:
     per_url = cost.day_cost(_run("visits", puts=6), 0.9, 2.0, cost.API_PRICE["new"])
     granted = cost.day_cost({**_run("visits", puts=6), "grant_kinds": 2}, 0.9, 2.0, cost.API_PRICE["new"])
 
     assert granted["puts"] == per_url["puts"] and per_url["upload_asks"] == per_url["puts"]
-    assert granted["upload_asks"] == round(2 * 86_400 / (3600 - 300))  # two kinds, each renewed 5 minutes early
+    # Two kinds, each renewed 5 minutes before its 15 minutes end.
+    assert granted["upload_asks"] == round(2 * 86_400 / (900 - 300))
     assert per_url["control_calls"] - granted["control_calls"] == per_url["puts"] - granted["upload_asks"]
     old = cost.day_cost({**_run("all", puts=6), "grant_kinds": 2}, 0.9, 2.0, cost.API_PRICE["old"])
     assert old["upload_asks"] == old["puts"]  # the old pipeline: a URL per clip

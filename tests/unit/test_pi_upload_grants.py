@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from facegate_contract import bundle_key, clip_key
+from facegate_contract import UPLOAD_GRANT_EXPIRES_S, bundle_key, clip_key
 from facegate_contract.wire import UploadGrantRequest, decode, encode
 from facegate_rigs.scripted_server import serving
 from pi_app.transport.api_clip_transfers import GRANT_RENEW_BEFORE_S, ApiClipUploader
@@ -155,7 +155,7 @@ def test_a_grant_is_renewed_a_few_minutes_before_it_expires(stack: FakeStack, cl
     clock = FakeClock()
     device = uploader(stack, clock)
     device.upload(clip, KEY, METADATA)
-    clock.advance(3600 - GRANT_RENEW_BEFORE_S - 1)
+    clock.advance(UPLOAD_GRANT_EXPIRES_S - GRANT_RENEW_BEFORE_S - 1)
     device.upload(clip, KEY, METADATA)
     assert stack.calls("/upload-grants") == 1
     clock.advance(2)
