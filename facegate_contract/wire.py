@@ -396,8 +396,27 @@ def to_builtins(value: Any) -> Any:
     return msgspec.to_builtins(value)
 
 
+# Deeper JSON is refused before it is parsed. The wire's objects nest 4 deep; left to the parser, the limit would be
+# the interpreter's recursion limit, which other code in the process may raise (a deep unknown field then passes).
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_A_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_too_deep(body: bytes) -> bool:
+    """Whether `body` opens more than MAX_JSON_DEPTH arrays and objects inside each other (outside its strings)."""
+    depth = 0
+    for char in _JSON_STRING.sub(b"", body).translate(None, _NOT_A_BRACKET):
+        depth += 1 if char in b"[{" else -1
+        if depth > MAX_JSON_DEPTH:
+            return True
+    return False
+
+
 def decode(body: bytes | str, kind: type[T]) -> T:
     """`body` as a `kind`, or WireError saying what is wrong (in one line, naming the field)."""
+    if json_too_deep(body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body):
+        raise WireError(f"malformed JSON: nested more than {MAX_JSON_DEPTH} deep", malformed=True)
     try:
         return msgspec.json.decode(body, type=kind)
     except msgspec.ValidationError as exc:

@@ -90,3 +90,25 @@ def test_a_visit_report_may_name_its_bundle_but_only_a_bundle_key() -> None:
     assert decode(json.dumps(report), VisitReport).bundle is None
     with pytest.raises(WireError):
         decode(json.dumps({**report, "bundle": clip_key("door-1", CLIP)}), VisitReport)
+
+
+@pytest.mark.parametrize("recursion_limit", [1000, 2 ** 14])
+def test_json_nested_too_deep_is_malformed_whatever_the_recursion_limit(recursion_limit: int) -> None:
+    """mypy, run in the same process by test_types, raises the limit: a deep unknown field was then accepted."""
+    import sys
+
+    from facegate_contract.wire import MAX_JSON_DEPTH, ClipLinkRequest, WireError, decode
+
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(recursion_limit)
+    try:
+        key = '"clips/door-1/2026/11/29/20261129T101010.500Z-000007.mp4"'
+        deep = "[" * 5000 + "]" * 5000
+        with pytest.raises(WireError) as refused:
+            decode(f'{{"key": {key}, "extra": {deep}}}', ClipLinkRequest)
+        assert refused.value.malformed
+        within = "[" * (MAX_JSON_DEPTH - 1) + "]" * (MAX_JSON_DEPTH - 1)  # with the object itself: the limit
+        text = '"' + "[{" * 40 + '\\" ]"'  # brackets and an escaped quote inside a string do not count
+        assert decode(f'{{"key": {key}, "extra": {within}, "note": {text}}}', ClipLinkRequest).key in key
+    finally:
+        sys.setrecursionlimit(old)
