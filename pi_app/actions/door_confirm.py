@@ -83,6 +83,10 @@ class DoorConfirmer:
         except Exception as exc:  # noqa: BLE001 - unreachable, refused, a bad answer: the door stays shut
             self._outcome(request_id, visit_id, name, API_ERROR, error=f"{exc.__class__.__name__}: {exc}"[:200])
             return
+        # The API holds the request open `expires_in` from when it got it, which is before its answer came back: wait
+        # that long from the answer, so the device never gives up on a request an operator may still approve (the
+        # record would say approved while the door stayed shut).
+        deadline = max(deadline, self.clock() + request.expires_in)
         log.info("door request filed; waiting for an operator", extra={"request_id": request_id,
                                                                       "visit_id": visit_id, "timeout_s": timeout_s})
         outcome = self._poll(request_id, state, deadline)

@@ -208,3 +208,32 @@ def test_a_door_requests_clip_is_wanted_alone_even_without_an_alert(monkeypatch:
 
     filed = json.loads(server.requests[0]["body"])
     assert outcome.door_request and wanted == [filed["clip_key"]]  # the Door page shows it: never in a bundle
+
+
+def test_a_slow_filing_does_not_end_the_wait_before_the_api_expires_the_request(api_session: ApiSession) -> None:
+    """The API's expiry runs from when the request reached it: the device waits that long from the answer, so an
+    approval the API accepted in time is one the device acts on (and one it times out on reads `expired`)."""
+    now = [0.0]
+
+    class SlowFiling(ApiDoorRequests):
+        def file(self, request: Any) -> Any:
+            now[0] += 3.0  # three of the request's five seconds pass before the API's answer is back
+            return super().file(request)
+
+        def state(self, request_id: str) -> Any:
+            now[0] += 0.5
+            return super().state(request_id)
+
+    opened: list[Pulse] = []
+    events: list[Any] = []
+    with scripted_server([state("pending")] * 6 + [state("approved")]) as server:
+        api = SlowFiling(api_session, f"http://127.0.0.1:{server.server_address[1]}")
+        confirmer = DoorConfirmer(api, opened.append, publish=events.append, poll_s=0.01, clock=lambda: now[0])
+        confirmer.ask(VISIT, "Eileen_Collins", KEY, Pulse("door_relay", 0.5), timeout_s=5)
+        deadline = time.monotonic() + 5
+        while not events and time.monotonic() < deadline:
+            time.sleep(0.02)
+        confirmer.close()
+
+    assert [e.door_reason for e in events] == ["approved"] and opened == [Pulse("door_relay", 0.5)]
+    assert 6.0 <= now[0] < 8.0  # read 3 s after the device's own 5 s began: within the API's 5 s from its answer
