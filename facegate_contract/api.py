@@ -5,7 +5,7 @@ from __future__ import annotations
 RECOGNIZE_PATH = "/recognize"  # POST a JPEG/PNG frame; answers faces with names
 UPLOADS_PATH = "/uploads"  # POST {clip}: a presigned PUT URL for the calling device's own clip key
 # POST {content_type, metadata}: a presigned POST policy for any key under the calling device's own prefix, reused
-# for every upload of that kind until it expires (one call an hour instead of one an upload).
+# for every upload of that kind until it expires (a few calls an hour instead of one an upload).
 UPLOAD_GRANTS_PATH = "/upload-grants"
 VISITS_PATH = "/visits"  # POST a visit report from the device (decision, clips, sightings)
 CLIP_LINKS_PATH = "/clip-links"  # POST {key, expires_in}: a presigned GET URL of one of the device's clips

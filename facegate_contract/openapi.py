@@ -23,7 +23,7 @@ REF = "#/components/schemas/{name}"
 SUMMARIES = {
     RECOGNIZE_PATH: "Recognise every face in a frame (JPEG or PNG); log a sighting per face.",
     UPLOADS_PATH: "A presigned PUT URL for one of the calling device's clips.",
-    UPLOAD_GRANTS_PATH: "A presigned POST policy for many uploads under the calling device's own prefix (an hour).",
+    UPLOAD_GRANTS_PATH: "A presigned POST policy for many uploads under the calling device's own prefix (15 minutes).",
     CLIP_LINKS_PATH: "A presigned GET URL of one of the calling device's clips (for an alert's receiver).",
     VISITS_PATH: "Record a visit the device decided or ended.",
     DOOR_REQUESTS_PATH: "Ask an operator to open the door (confirm mode); answers the request's state.",

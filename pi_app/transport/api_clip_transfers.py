@@ -58,8 +58,8 @@ def _stale(exc: ServiceError) -> bool:
 
 
 class ApiClipUploader:
-    """ClipUploader through the API, for a clip or a bundle: with `upload_grants_url`, one grant call every 10 minutes per kind
-    of upload (content type and metadata names) and one POST to S3 per upload; without it (or from a stack that has no
+    """ClipUploader through the API, for a clip or a bundle: with `upload_grants_url`, one grant call every 10 minutes
+    per kind of upload (content type and metadata names) and one POST to S3 per upload; without it (or from a stack that has no
     grants), one URL request and one PUT per upload (/uploads). Thread-safe: workers share the grants."""
 
     def __init__(self, session: ApiSession, uploads_url: str, upload_grants_url: str | None = None,

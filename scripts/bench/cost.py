@@ -299,8 +299,8 @@ def day_cost(run: dict, empty_share: float, control_each_ms: float, api_request:
                 occupied_clips * run["uploaded_occupied"] / max(1, run["occupied_clips"])
                 + visits * run["uploaded_empty"] / max(1, run["visits"]))
     puts = float(DAY_CLIPS) if run["upload"] == "all" else visits * run["puts"] / max(1, run["visits"])
-    # The old pipeline asked for an upload URL per PUT; the new one for a grant per kind of upload every 10 minutes (a run
-    # from before grants has no `grant_kinds`: a URL per PUT).
+    # The old pipeline asked for an upload URL per PUT; the new one for a grant per kind of upload every 10 minutes
+    # (a run from before grants has no `grant_kinds`: a URL per PUT).
     kinds = run.get("grant_kinds")
     upload_asks = puts if run["upload"] == "all" or kinds is None else min(puts, kinds * GRANTS_A_KIND_DAY)
     reports = visits * run["visit_reports"] / max(1, run["visits"])
