@@ -14,6 +14,7 @@ request type does not name are ignored, so a newer device can talk to an older s
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
@@ -63,6 +64,11 @@ UploadMetadata = Annotated[dict[MetadataKey, MetadataValue], Meta(max_length=16)
 # What a device uploads: a clip (facegate_contract.naming.CLIP_CONTENT_TYPE) or a bundle (BUNDLE_CONTENT_TYPE).
 UploadContentType = Literal["video/mp4", "application/zip"]
 _METADATA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _metadata_names_ok(names: Iterable[str]) -> bool:
+    """Whether every name is letters, digits, - and _ (checked whole: MetadataKey's `$` would let a newline through)."""
+    return all(_METADATA_NAME.fullmatch(name) for name in names)
 # The calling device's own prefix, under which an upload grant lets it write.
 DevicePrefix = Annotated[str, Meta(pattern=r"^clips/[A-Za-z0-9][A-Za-z0-9._-]{0,62}/$", max_length=80)]
 
@@ -176,7 +182,7 @@ class UploadGrantRequest(Struct, frozen=True):
     metadata: Annotated[list[MetadataKey], Meta(max_length=16)] = []
 
     def __post_init__(self) -> None:
-        if not all(_METADATA_NAME.fullmatch(name) for name in self.metadata):  # `$` would let a newline through
+        if not _metadata_names_ok(self.metadata):
             raise ValueError("metadata names are letters, digits, - and _")
         if len({name.lower() for name in self.metadata}) != len(self.metadata):
             raise ValueError("metadata names must differ (S3 keeps them lower-case)")
@@ -440,7 +446,7 @@ def upload_metadata(raw: dict[str, str]) -> dict[str, str]:
         metadata = convert(raw, UploadMetadata)
     except WireError as exc:
         raise WireError(f"metadata: {exc}", field="metadata") from exc
-    if any(not _METADATA_NAME.fullmatch(name) for name in metadata):
+    if not _metadata_names_ok(metadata):
         raise WireError("metadata names are letters, digits, - and _", field="metadata")
     if sum(len(k) + len(v) for k, v in metadata.items()) > MAX_METADATA_BYTES:
         raise WireError(f"metadata exceeds {MAX_METADATA_BYTES} bytes", field="metadata")
